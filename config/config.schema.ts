@@ -1,0 +1,183 @@
+import { z } from 'zod';
+
+/**
+ * The one configuration schema of evidock. Every key is described, bounded and strict:
+ * an unknown key is an error, because a misspelt safety option (say `clearAfterVerifed`)
+ * silently falling back to a default is exactly how evidence gets lost.
+ */
+
+const port = z.number().int().min(1).max(65535);
+const hostname = z.string().min(1).max(253);
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD');
+
+const tlsSchema = z
+  .object({
+    enabled: z.boolean().default(false).describe('Use TLS for this connection.'),
+    caFile: z.string().min(1).optional().describe('PEM file with the CA that signed the server certificate.'),
+    rejectUnauthorized: z
+      .boolean()
+      .default(true)
+      .describe('Refuse servers whose certificate does not verify. Only turn off for a lab.'),
+  })
+  .strict()
+  .default({});
+
+export const deadlineSchema = z
+  .discriminatedUnion('kind', [
+    z
+      .object({
+        kind: z.literal('hours'),
+        hours: z.number().int().min(1).max(24 * 30).describe('Hours from end of recording to verified storage (city rule: 24).'),
+      })
+      .strict(),
+    z
+      .object({
+        kind: z.literal('workingDays'),
+        days: z.number().int().min(1).max(30).describe('Working days from end of recording to verified storage (province rule: 2).'),
+        holidays: z.array(isoDate).max(400).default([]).describe('Public holidays (YYYY-MM-DD) that are not working days.'),
+        workingWeekends: z
+          .array(isoDate)
+          .max(100)
+          .default([])
+          .describe('Weekend days that are working days (调休 make-up days), YYYY-MM-DD.'),
+        timeZone: z.string().default('Asia/Shanghai').describe('IANA zone in which working days are counted.'),
+      })
+      .strict(),
+  ])
+  .describe('Transfer deadline (存储时限) that each recording is measured against.');
+
+export const recorderRegistrationSchema = z
+  .object({
+    serial: z.string().min(1).max(64).describe('Recorder product serial (产品序号) as the device or its SDK reports it.'),
+    officerId: z.string().min(1).max(32).optional().describe('Officer number (警号/执法证号) the recorder is assigned to.'),
+    officerName: z.string().min(1).max(64).optional().describe('Name of the assigned officer.'),
+    unitId: z.string().min(1).max(64).optional().describe('Unit number (单位编号).'),
+    unitName: z.string().min(1).max(128).optional().describe('Unit name (单位名称).'),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    workstationId: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, 'letters, digits, - and _ only (it names queues and keys)')
+      .describe('Name of this workstation; names its device queues, its ledger key and its custody events.'),
+    locale: z.enum(['zh-CN', 'en']).default('zh-CN').describe('Language of operator-facing messages.'),
+    dataDir: z.string().min(1).describe('Directory for local state (spool, keys, stack data). Created if missing.'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Minimum level of structured logs.'),
+    logFile: z.string().min(1).optional().describe('Write structured JSON logs to this file instead of standard error.'),
+
+    redis: z
+      .object({
+        host: hostname.default('127.0.0.1').describe('Redis host holding the BullMQ queues.'),
+        port: port.default(6390).describe('Redis port.'),
+        password: z.string().min(1).optional().describe('Redis password (never logged).'),
+        db: z.number().int().min(0).max(15).default(0).describe('Redis database index.'),
+        prefix: z
+          .string()
+          .regex(/^[A-Za-z0-9:{}_-]{1,64}$/)
+          .default('evidock')
+          .describe('BullMQ key prefix; wrap in {braces} to keep one queue on one Redis Cluster slot.'),
+        tls: tlsSchema,
+      })
+      .strict()
+      .default({}),
+
+    postgres: z
+      .object({
+        host: hostname.default('127.0.0.1').describe('PostgreSQL host of the catalog and ledger.'),
+        port: port.default(5439).describe('PostgreSQL port.'),
+        database: z.string().min(1).max(63).default('evidock').describe('Database name.'),
+        user: z.string().min(1).max(63).default('evidock').describe('Database user.'),
+        password: z.string().min(1).optional().describe('Database password (never logged).'),
+        maxConnections: z.number().int().min(2).max(100).default(10).describe('Pool size per process.'),
+        tls: tlsSchema,
+      })
+      .strict()
+      .default({}),
+
+    minio: z
+      .object({
+        endPoint: hostname.default('127.0.0.1').describe('S3/MinIO host. Any S3 server with object lock will do.'),
+        port: port.default(9010).describe('S3 port.'),
+        useSSL: z.boolean().default(false).describe('Use HTTPS to reach the object store.'),
+        caFile: z.string().min(1).optional().describe('PEM CA for a self-signed object store certificate.'),
+        accessKey: z.string().min(3).default('evidock').describe('Access key (never logged).'),
+        secretKey: z.string().min(8).default('evidock-local-secret').describe('Secret key (never logged).'),
+        region: z.string().min(1).default('us-east-1').describe('Region the buckets are created in.'),
+        originalsBucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{2,62}$/).default('evidock-originals').describe('Write-once bucket for original recordings.'),
+        ledgerBucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{2,62}$/).default('evidock-ledger').describe('Write-once bucket mirroring every custody event.'),
+        derivativesBucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{2,62}$/).default('evidock-derivatives').describe('Bucket for regenerable playback proxies and thumbnails.'),
+        partSizeMiB: z
+          .number()
+          .int()
+          .min(5)
+          .max(512)
+          .default(16)
+          .describe('Multipart part size; bounds upload memory and fixes how the expected ETag is computed.'),
+      })
+      .strict()
+      .default({}),
+
+    retention: z
+      .object({
+        mode: z.enum(['COMPLIANCE', 'GOVERNANCE']).default('COMPLIANCE').describe('Object-lock mode of originals. COMPLIANCE: nobody, not even root, can delete before expiry.'),
+        days: z.number().int().min(1).max(36500).default(3650).describe('Default retention of originals and ledger objects, in days.'),
+      })
+      .strict()
+      .default({}),
+
+    ingest: z
+      .object({
+        hashes: z
+          .array(z.enum(['sha256', 'sm3']))
+          .min(1)
+          .default(['sha256'])
+          .refine((h) => h.includes('sha256'), 'sha256 is required: object keys derive from it')
+          .describe('Digests computed while acquiring. SM3 is the national standard hash (GB/T 32905).'),
+        clearAfterVerified: z
+          .boolean()
+          .default(true)
+          .describe('Delete a recording from the recorder once its stored copy is verified and recorded (officers may not keep recordings).'),
+        maxConcurrentAcquisitions: z.number().int().min(1).max(32).default(2).describe('Files read from recorders at once on this workstation; docked recorders share it fairly.'),
+        storeConcurrency: z.number().int().min(1).max(32).default(2).describe('Uploads from the spool at once on this workstation.'),
+        spoolDir: z.string().min(1).optional().describe('Local spool (default: <dataDir>/spool). It is the backup until storage is verified.'),
+        spoolMinFreeMiB: z.number().int().min(0).max(1024 * 1024).default(1024).describe('Below this much free space on the spool disk, acquisition pauses and an alarm is raised.'),
+        spoolRetryDelaySeconds: z.number().int().min(1).max(3600).default(30).describe('How long a paused acquisition waits before looking at the spool disk again.'),
+        attempts: z.number().int().min(1).max(1000).default(50).describe('Tries per job before it is left failed for an operator.'),
+        backoffSeconds: z.number().min(0.1).max(600).default(2).describe('First retry delay; doubles each try, capped at 5 minutes.'),
+        deadline: deadlineSchema.default({ kind: 'hours', hours: 24 }),
+        unlockPassword: z
+          .string()
+          .regex(/^[0-9A-Za-z]{6}$/)
+          .optional()
+          .describe('6-character password that switches GA/T 947 recorders to mass storage (SetMSDC). Never logged.'),
+      })
+      .strict()
+      .default({}),
+
+    watch: z
+      .object({
+        mountRoots: z.array(z.string().min(1)).max(16).default(['/media', '/run/media', '/mnt/evidock']).describe('Directories under which recorder volumes appear when mounted.'),
+        depth: z.number().int().min(0).max(3).default(2).describe('How deep below a mount root a volume may appear (/media/<user>/<label> is 2).'),
+        usbDetection: z.boolean().default(true).describe('Listen for USB attach/detach (optional native module); mount watching works without it.'),
+        settleMs: z.number().int().min(0).max(60000).default(1500).describe('Wait after a volume appears before reading it, so the mount completes.'),
+      })
+      .strict()
+      .default({}),
+
+    recorders: z.array(recorderRegistrationSchema).max(10000).default([]).describe('Known recorders (serial → officer, unit). Unknown recorders are still ingested, flagged unregistered.'),
+
+    stack: z
+      .object({
+        managed: z.boolean().default(true).describe('Whether `evidock stack up` runs Redis, PostgreSQL and MinIO locally. Off when pointing at a bureau\'s servers.'),
+        toolsCacheDir: z.string().min(1).optional().describe('Where the built MinIO and mc binaries are cached (default ~/.cache/evidock).'),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+export type EvidockConfig = z.infer<typeof configSchema>;
+export type DeadlineConfig = z.infer<typeof deadlineSchema>;
+export type RecorderRegistration = z.infer<typeof recorderRegistrationSchema>;

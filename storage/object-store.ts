@@ -1,0 +1,68 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * The object store as the pipeline sees it. Implemented by minio.object-store.ts for any
+ * S3 server with object lock; services take this interface so they can be unit-tested
+ * with strict fakes.
+ */
+
+export type BucketRole = 'originals' | 'ledger' | 'derivatives';
+
+export interface StoredObject {
+  size: number;
+  /** The server's ETag without quotes: MD5 for a single PUT, md5-of-md5s + "-N" for multipart. */
+  etag: string;
+  versionId: string | null;
+  metadata: Record<string, string>;
+  retainUntil: Date | null;
+}
+
+/** What was actually sent, digested in the same pass that sent it. */
+export interface UploadReceipt {
+  etag: string;
+  versionId: string | null;
+  bytesSent: number;
+  /** SHA-256 of the bytes sent, hex. Proves the spool still held the acquired bytes. */
+  sentSha256: string;
+  /** The ETag an S3 server must report for exactly those bytes and this part size. */
+  expectedEtag: string;
+}
+
+export interface ObjectStore {
+  /** Create missing buckets: originals and ledger with versioning + object lock + default retention. */
+  ensureBuckets(): Promise<void>;
+  stat(bucket: BucketRole, key: string): Promise<StoredObject | null>;
+  /**
+   * Upload a local file, digesting (SHA-256, multipart ETag) the very bytes sent.
+   * `metadata` keys become x-amz-meta-*; values must be ASCII.
+   */
+  putFile(bucket: BucketRole, key: string, filePath: string, size: number, metadata: Record<string, string>): Promise<UploadReceipt>;
+  /** Small write-once documents (ledger events, public keys). Refuses to overwrite an existing key. */
+  putDocument(bucket: BucketRole, key: string, body: Buffer, contentType: string): Promise<{ etag: string; versionId: string | null }>;
+  read(bucket: BucketRole, key: string): Promise<Readable>;
+  readDocument(bucket: BucketRole, key: string): Promise<Buffer | null>;
+  list(bucket: BucketRole, prefix: string): AsyncIterable<{ key: string; size: number }>;
+  /** Attempts a delete (of the current version). Used only by retention jobs and tamper tests. */
+  remove(bucket: BucketRole, key: string, versionId?: string): Promise<void>;
+  ping(): Promise<void>;
+}
+
+/** Object key of an original: content-addressed, so the same bytes are stored once. */
+export function originalKey(sha256: string): string {
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`not a SHA-256 hex digest: ${sha256}`);
+  return `sha256/${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256}`;
+}
+
+export class ObjectStoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ObjectStoreUnavailableError';
+  }
+}
+
+export class ObjectExistsError extends Error {
+  constructor(readonly key: string) {
+    super(`object already exists and is write-once: ${key}`);
+    this.name = 'ObjectExistsError';
+  }
+}
