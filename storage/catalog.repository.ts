@@ -1,0 +1,449 @@
+import type { MediaKind, ParsedRecordingName, RecorderIdentity, SkippedEntry } from '../drivers/recorder.driver.ts';
+import type { Queryable } from './postgres.database.ts';
+
+/**
+ * The catalog: the queryable projection of what the ledger says. Every write that changes
+ * evidence goes through a transaction that also appends the custody event saying why.
+ */
+
+export type SessionStatus = 'acquiring' | 'acquired' | 'done' | 'interrupted' | 'failed';
+
+/**
+ * A file's place in the pipeline. `queued → acquiring → acquired → stored → recorded →
+ * cleared | kept`; `interrupted` waits for the recorder to return; `failed` needs a person.
+ */
+export type FileStage =
+  | 'queued'
+  | 'acquiring'
+  | 'acquired'
+  | 'stored'
+  | 'recorded'
+  | 'cleared'
+  | 'kept'
+  | 'interrupted'
+  | 'failed'
+  | 'skipped'
+  | 'superseded';
+
+/** `superseded`: an interrupted file whose recording was docked again in a later session. */
+export const TERMINAL_STAGES: readonly FileStage[] = ['cleared', 'kept', 'failed', 'skipped', 'superseded'];
+/** Stages from which the recorder may be undocked: the bytes are safe in the spool or beyond. */
+export const SAFE_TO_UNDOCK_STAGES: readonly FileStage[] = ['acquired', 'stored', 'recorded', 'cleared', 'kept', 'failed', 'skipped', 'superseded'];
+
+export interface SessionDefaults {
+  caseNumbers?: string[];
+  subject?: string;
+  place?: string;
+  officerId?: string;
+  clearAfterVerified?: boolean;
+}
+
+export interface SessionRow {
+  id: string;
+  workstationId: string;
+  recorderSerial: string;
+  driver: string;
+  mountPath: string;
+  identity: RecorderIdentity;
+  defaults: SessionDefaults;
+  clockOffsetMs: number | null;
+  status: SessionStatus;
+  fileCount: number;
+  skipped: SkippedEntry[];
+  gaps: unknown[];
+  startedAt: Date;
+  acquiredAt: Date | null;
+  finishedAt: Date | null;
+}
+
+export interface FileRow {
+  id: string;
+  sessionId: string;
+  recorderSerial: string;
+  rawPath: Buffer;
+  displayPath: string;
+  size: number;
+  mtimeMs: number;
+  kind: MediaKind;
+  parsed: ParsedRecordingName | null;
+  fingerprint: string;
+  stage: FileStage;
+  bytesAcquired: number;
+  sha256: string | null;
+  sm3: string | null;
+  evidenceId: string | null;
+  duplicate: boolean;
+  error: string | null;
+  attempts: number;
+  acquiredAt: Date | null;
+  storedAt: Date | null;
+  verifiedAt: Date | null;
+  recordedAt: Date | null;
+  clearedAt: Date | null;
+}
+
+export interface EvidenceRow {
+  id: string;
+  sha256: string;
+  sm3: string | null;
+  size: number;
+  mediaType: MediaKind;
+  objectKey: string;
+  objectVersion: string | null;
+  objectEtag: string;
+  originalName: string;
+  originalPath: string;
+  recorderSerial: string;
+  officerId: string | null;
+  officerName: string | null;
+  unitId: string | null;
+  caseNumbers: string[];
+  subject: string | null;
+  place: string | null;
+  captureStart: Date | null;
+  captureEnd: Date | null;
+  captureTimeSource: string | null;
+  firstSessionId: string;
+  acquiredAt: Date;
+  verifiedAt: Date;
+  recordedAt: Date;
+  transferDelaySeconds: number | null;
+  transferDeadline: Date | null;
+  transferLate: boolean | null;
+  flags: string[];
+}
+
+export interface NewFile {
+  id: string;
+  rawPath: Buffer;
+  displayPath: string;
+  size: number;
+  mtimeMs: number;
+  kind: MediaKind;
+  parsed: ParsedRecordingName | null;
+  fingerprint: string;
+  stage: FileStage;
+}
+
+export interface SearchFilter {
+  caseNumber?: string;
+  officerId?: string;
+  serial?: string;
+  from?: Date;
+  to?: Date;
+  limit?: number;
+}
+
+const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+function toSession(r: Record<string, unknown>): SessionRow {
+  return {
+    id: r.id as string,
+    workstationId: r.workstation_id as string,
+    recorderSerial: r.recorder_serial as string,
+    driver: r.driver as string,
+    mountPath: r.mount_path as string,
+    identity: r.identity as RecorderIdentity,
+    defaults: r.defaults as SessionDefaults,
+    clockOffsetMs: numOrNull(r.clock_offset_ms),
+    status: r.status as SessionStatus,
+    fileCount: num(r.file_count),
+    skipped: r.skipped as SkippedEntry[],
+    gaps: r.gaps as unknown[],
+    startedAt: r.started_at as Date,
+    acquiredAt: (r.acquired_at as Date | null) ?? null,
+    finishedAt: (r.finished_at as Date | null) ?? null,
+  };
+}
+
+function toFile(r: Record<string, unknown>): FileRow {
+  return {
+    id: r.id as string,
+    sessionId: r.session_id as string,
+    recorderSerial: r.recorder_serial as string,
+    rawPath: r.raw_path as Buffer,
+    displayPath: r.display_path as string,
+    size: num(r.size),
+    mtimeMs: num(r.mtime_ms),
+    kind: r.kind as MediaKind,
+    parsed: (r.parsed as ParsedRecordingName | null) ?? null,
+    fingerprint: r.fingerprint as string,
+    stage: r.stage as FileStage,
+    bytesAcquired: num(r.bytes_acquired),
+    sha256: (r.sha256 as string | null) ?? null,
+    sm3: (r.sm3 as string | null) ?? null,
+    evidenceId: (r.evidence_id as string | null) ?? null,
+    duplicate: r.duplicate as boolean,
+    error: (r.error as string | null) ?? null,
+    attempts: num(r.attempts),
+    acquiredAt: (r.acquired_at as Date | null) ?? null,
+    storedAt: (r.stored_at as Date | null) ?? null,
+    verifiedAt: (r.verified_at as Date | null) ?? null,
+    recordedAt: (r.recorded_at as Date | null) ?? null,
+    clearedAt: (r.cleared_at as Date | null) ?? null,
+  };
+}
+
+function toEvidence(r: Record<string, unknown>): EvidenceRow {
+  return {
+    id: r.id as string,
+    sha256: r.sha256 as string,
+    sm3: (r.sm3 as string | null) ?? null,
+    size: num(r.size),
+    mediaType: r.media_type as MediaKind,
+    objectKey: r.object_key as string,
+    objectVersion: (r.object_version as string | null) ?? null,
+    objectEtag: r.object_etag as string,
+    originalName: r.original_name as string,
+    originalPath: r.original_path as string,
+    recorderSerial: r.recorder_serial as string,
+    officerId: (r.officer_id as string | null) ?? null,
+    officerName: (r.officer_name as string | null) ?? null,
+    unitId: (r.unit_id as string | null) ?? null,
+    caseNumbers: (r.case_numbers as string[]) ?? [],
+    subject: (r.subject as string | null) ?? null,
+    place: (r.place as string | null) ?? null,
+    captureStart: (r.capture_start as Date | null) ?? null,
+    captureEnd: (r.capture_end as Date | null) ?? null,
+    captureTimeSource: (r.capture_time_source as string | null) ?? null,
+    firstSessionId: r.first_session_id as string,
+    acquiredAt: r.acquired_at as Date,
+    verifiedAt: r.verified_at as Date,
+    recordedAt: r.recorded_at as Date,
+    transferDelaySeconds: numOrNull(r.transfer_delay_seconds),
+    transferDeadline: (r.transfer_deadline as Date | null) ?? null,
+    transferLate: (r.transfer_late as boolean | null) ?? null,
+    flags: (r.flags as string[]) ?? [],
+  };
+}
+
+export class CatalogRepository {
+  constructor(private readonly db: Queryable) {}
+
+  // ---- recorders -------------------------------------------------------------------
+
+  async upsertRecorder(tx: Queryable, identity: RecorderIdentity, registered: boolean): Promise<void> {
+    await tx.query(
+      `INSERT INTO recorders (serial, vendor, model, officer_id, officer_name, unit_id, unit_name, registered)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (serial) DO UPDATE SET
+         vendor = COALESCE(EXCLUDED.vendor, recorders.vendor), model = COALESCE(EXCLUDED.model, recorders.model),
+         officer_id = COALESCE(EXCLUDED.officer_id, recorders.officer_id),
+         officer_name = COALESCE(EXCLUDED.officer_name, recorders.officer_name),
+         unit_id = COALESCE(EXCLUDED.unit_id, recorders.unit_id), unit_name = COALESCE(EXCLUDED.unit_name, recorders.unit_name),
+         registered = EXCLUDED.registered OR recorders.registered, last_seen_at = now()`,
+      [identity.serial, identity.vendor, identity.model, identity.officerId, identity.officerName, identity.unitId, identity.unitName, registered],
+    );
+  }
+
+  // ---- sessions --------------------------------------------------------------------
+
+  async createSession(
+    tx: Queryable,
+    s: Pick<SessionRow, 'id' | 'workstationId' | 'recorderSerial' | 'driver' | 'mountPath' | 'identity' | 'defaults' | 'clockOffsetMs' | 'skipped' | 'gaps'> & {
+      fileCount: number;
+    },
+  ): Promise<void> {
+    await tx.query(
+      `INSERT INTO dock_sessions (id, workstation_id, recorder_serial, driver, mount_path, identity, defaults, clock_offset_ms, status, file_count, skipped, gaps)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'acquiring', $9, $10, $11)`,
+      [s.id, s.workstationId, s.recorderSerial, s.driver, s.mountPath, JSON.stringify(s.identity), JSON.stringify(s.defaults), s.clockOffsetMs, s.fileCount, JSON.stringify(s.skipped), JSON.stringify(s.gaps)],
+    );
+  }
+
+  async getSession(id: string, tx: Queryable = this.db): Promise<SessionRow | null> {
+    const r = await tx.query('SELECT * FROM dock_sessions WHERE id = $1', [id]);
+    return r.rows[0] ? toSession(r.rows[0]) : null;
+  }
+
+  async setSessionStatus(tx: Queryable, id: string, status: SessionStatus): Promise<void> {
+    await tx.query(
+      `UPDATE dock_sessions SET status = $2,
+         acquired_at = CASE WHEN $2 IN ('acquired', 'done') THEN COALESCE(acquired_at, now()) ELSE acquired_at END,
+         finished_at = CASE WHEN $2 IN ('done', 'failed') THEN COALESCE(finished_at, now()) ELSE finished_at END
+       WHERE id = $1`,
+      [id, status],
+    );
+  }
+
+  /** Sessions of this workstation that were still working when the process last stopped. */
+  async openSessions(workstationId: string): Promise<SessionRow[]> {
+    const r = await this.db.query(
+      `SELECT * FROM dock_sessions WHERE workstation_id = $1 AND status IN ('acquiring', 'acquired', 'interrupted') ORDER BY started_at`,
+      [workstationId],
+    );
+    return r.rows.map(toSession);
+  }
+
+  async sessionsOfRecorder(serial: string, statuses: SessionStatus[]): Promise<SessionRow[]> {
+    const r = await this.db.query(`SELECT * FROM dock_sessions WHERE recorder_serial = $1 AND status = ANY($2) ORDER BY started_at`, [serial, statuses]);
+    return r.rows.map(toSession);
+  }
+
+  // ---- files -----------------------------------------------------------------------
+
+  async insertFiles(tx: Queryable, sessionId: string, serial: string, files: NewFile[]): Promise<void> {
+    for (const f of files) {
+      await tx.query(
+        `INSERT INTO session_files (id, session_id, recorder_serial, raw_path, display_path, size, mtime_ms, kind, parsed, fingerprint, stage)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+        [f.id, sessionId, serial, f.rawPath, f.displayPath, f.size, f.mtimeMs, f.kind, f.parsed ? JSON.stringify(f.parsed) : null, f.fingerprint, f.stage],
+      );
+    }
+  }
+
+  async getFile(id: string, tx: Queryable = this.db): Promise<FileRow | null> {
+    const r = await tx.query('SELECT * FROM session_files WHERE id = $1', [id]);
+    return r.rows[0] ? toFile(r.rows[0]) : null;
+  }
+
+  /** Locks the row for the rest of the transaction: one worker moves a file at a time. */
+  async lockFile(tx: Queryable, id: string): Promise<FileRow | null> {
+    const r = await tx.query('SELECT * FROM session_files WHERE id = $1 FOR UPDATE', [id]);
+    return r.rows[0] ? toFile(r.rows[0]) : null;
+  }
+
+  async filesOfSession(sessionId: string, tx: Queryable = this.db): Promise<FileRow[]> {
+    const r = await tx.query('SELECT * FROM session_files WHERE session_id = $1 ORDER BY display_path', [sessionId]);
+    return r.rows.map(toFile);
+  }
+
+  async updateFile(
+    tx: Queryable,
+    id: string,
+    patch: Partial<Pick<FileRow, 'stage' | 'bytesAcquired' | 'sha256' | 'sm3' | 'evidenceId' | 'duplicate' | 'error' | 'acquiredAt' | 'storedAt' | 'verifiedAt' | 'recordedAt' | 'clearedAt'>> & {
+      addAttempt?: boolean;
+    },
+  ): Promise<void> {
+    const columns: Record<string, string> = {
+      stage: 'stage',
+      bytesAcquired: 'bytes_acquired',
+      sha256: 'sha256',
+      sm3: 'sm3',
+      evidenceId: 'evidence_id',
+      duplicate: 'duplicate',
+      error: 'error',
+      acquiredAt: 'acquired_at',
+      storedAt: 'stored_at',
+      verifiedAt: 'verified_at',
+      recordedAt: 'recorded_at',
+      clearedAt: 'cleared_at',
+    };
+    const sets: string[] = ['updated_at = now()'];
+    const values: unknown[] = [id];
+    for (const [key, column] of Object.entries(columns)) {
+      if (key in patch) {
+        values.push((patch as Record<string, unknown>)[key]);
+        sets.push(`${column} = $${values.length}`);
+      }
+    }
+    if (patch.addAttempt) sets.push('attempts = attempts + 1');
+    await tx.query(`UPDATE session_files SET ${sets.join(', ')} WHERE id = $1`, values);
+  }
+
+  /** Files of earlier dockings of this recorder: what the recorder has already handed over. */
+  async priorFilesOfRecorder(serial: string, excludeSessionId: string): Promise<FileRow[]> {
+    const r = await this.db.query(
+      `SELECT DISTINCT ON (fingerprint) * FROM session_files
+        WHERE recorder_serial = $1 AND session_id <> $2 ORDER BY fingerprint, updated_at DESC`,
+      [serial, excludeSessionId],
+    );
+    return r.rows.map(toFile);
+  }
+
+  /**
+   * Files of the same recording (fingerprint) in other sessions that are not finished:
+   * a re-dock while the previous session is still running must not start a second copy.
+   */
+  async liveFilesWithFingerprint(fingerprint: string, excludeSessionId: string): Promise<FileRow[]> {
+    const r = await this.db.query(
+      `SELECT * FROM session_files WHERE fingerprint = $1 AND session_id <> $2
+         AND stage IN ('queued', 'acquiring', 'acquired', 'stored', 'recorded')`,
+      [fingerprint, excludeSessionId],
+    );
+    return r.rows.map(toFile);
+  }
+
+  // ---- evidence --------------------------------------------------------------------
+
+  /** Inserts the evidence row, or returns the existing one for the same bytes. */
+  async insertEvidence(tx: Queryable, e: Omit<EvidenceRow, 'recordedAt'>): Promise<{ created: boolean; row: EvidenceRow }> {
+    const r = await tx.query(
+      `INSERT INTO evidence (id, sha256, sm3, size, media_type, object_key, object_version, object_etag, original_name, original_path,
+         recorder_serial, officer_id, officer_name, unit_id, case_numbers, subject, place, capture_start, capture_end, capture_time_source,
+         first_session_id, acquired_at, verified_at, transfer_delay_seconds, transfer_deadline, transfer_late, flags)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27)
+       ON CONFLICT (sha256) DO NOTHING RETURNING *`,
+      [
+        e.id, e.sha256, e.sm3, e.size, e.mediaType, e.objectKey, e.objectVersion, e.objectEtag, e.originalName, e.originalPath,
+        e.recorderSerial, e.officerId, e.officerName, e.unitId, e.caseNumbers, e.subject, e.place, e.captureStart, e.captureEnd,
+        e.captureTimeSource, e.firstSessionId, e.acquiredAt, e.verifiedAt, e.transferDelaySeconds, e.transferDeadline, e.transferLate, e.flags,
+      ],
+    );
+    if (r.rows[0]) return { created: true, row: toEvidence(r.rows[0]) };
+    const existing = await tx.query('SELECT * FROM evidence WHERE sha256 = $1', [e.sha256]);
+    return { created: false, row: toEvidence(existing.rows[0]!) };
+  }
+
+  async getEvidence(id: string, tx: Queryable = this.db): Promise<EvidenceRow | null> {
+    const r = await tx.query('SELECT * FROM evidence WHERE id = $1', [id]);
+    return r.rows[0] ? toEvidence(r.rows[0]) : null;
+  }
+
+  async findEvidenceByPrefix(prefix: string): Promise<EvidenceRow[]> {
+    if (!/^[0-9a-f-]{4,36}$/i.test(prefix)) return [];
+    const r = await this.db.query(`SELECT * FROM evidence WHERE id::text LIKE $1 || '%' LIMIT 2`, [prefix.toLowerCase()]);
+    return r.rows.map(toEvidence);
+  }
+
+  async updateEvidenceTags(
+    tx: Queryable,
+    id: string,
+    patch: { caseNumbers?: string[]; subject?: string | null; place?: string | null; officerId?: string | null; flags?: string[] },
+  ): Promise<void> {
+    await tx.query(
+      `UPDATE evidence SET
+         case_numbers = COALESCE($2, case_numbers), subject = CASE WHEN $3 THEN $4 ELSE subject END,
+         place = CASE WHEN $5 THEN $6 ELSE place END, officer_id = CASE WHEN $7 THEN $8 ELSE officer_id END,
+         flags = COALESCE($9, flags)
+       WHERE id = $1`,
+      [
+        id,
+        patch.caseNumbers ?? null,
+        'subject' in patch,
+        patch.subject ?? null,
+        'place' in patch,
+        patch.place ?? null,
+        'officerId' in patch,
+        patch.officerId ?? null,
+        patch.flags ?? null,
+      ],
+    );
+  }
+
+  async search(filter: SearchFilter): Promise<EvidenceRow[]> {
+    const where: string[] = [];
+    const values: unknown[] = [];
+    const add = (clause: (n: number) => string, value: unknown) => {
+      values.push(value);
+      where.push(clause(values.length));
+    };
+    if (filter.caseNumber) add((n) => `case_numbers @> ARRAY[$${n}::text]`, filter.caseNumber);
+    if (filter.officerId) add((n) => `officer_id = $${n}`, filter.officerId);
+    if (filter.serial) add((n) => `recorder_serial = $${n}`, filter.serial);
+    if (filter.from) add((n) => `capture_start >= $${n}`, filter.from);
+    if (filter.to) add((n) => `capture_start < $${n}`, filter.to);
+    values.push(Math.min(filter.limit ?? 1000, 10000));
+    const r = await this.db.query(
+      `SELECT * FROM evidence ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY capture_start DESC NULLS LAST, id LIMIT $${values.length}`,
+      values,
+    );
+    return r.rows.map(toEvidence);
+  }
+
+  async allEvidenceIds(): Promise<string[]> {
+    const r = await this.db.query<{ id: string }>('SELECT id FROM evidence ORDER BY recorded_at');
+    return r.rows.map((row) => row.id);
+  }
+}

@@ -1,0 +1,176 @@
+import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+
+/**
+ * The custody ledger's data model and its pure cryptography: canonical form, hash chain,
+ * Ed25519 signatures. Storage of events lives in custody-ledger.service.ts; this file only
+ * decides what an event's bytes are and whether a sequence of events is intact.
+ */
+
+export const CUSTODY_EVENT_TYPES = [
+  'KEY_REGISTERED',
+  'DOCKED',
+  'RECORDER_UNREGISTERED',
+  'CLOCK_OFFSET',
+  'FILES_LISTED',
+  'FILE_SKIPPED',
+  'GAP_DETECTED',
+  'ACQUIRED',
+  'ACQUISITION_INTERRUPTED',
+  'ACQUISITION_RESUMED',
+  'HASH_MISMATCH',
+  'SPOOL_FULL',
+  'STORED',
+  'DUPLICATE_ACQUIRED',
+  'VERIFIED',
+  'VERIFY_FAILED',
+  'RECORDED',
+  'RECORDER_CLEARED',
+  'CLEAR_REFUSED',
+  'FILE_FAILED',
+  'TAGGED',
+  'UNDOCKED',
+  'SESSION_COMPLETED',
+  'DERIVED',
+] as const;
+
+export type CustodyEventType = (typeof CUSTODY_EVENT_TYPES)[number];
+
+export type ActorKind = 'workstation' | 'officer' | 'user' | 'system';
+
+export interface Actor {
+  kind: ActorKind;
+  id: string;
+}
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+export interface CustodyEventInput {
+  type: CustodyEventType;
+  actor: Actor;
+  evidenceId?: string | null;
+  sessionId?: string | null;
+  fileId?: string | null;
+  details: { [key: string]: JsonValue };
+}
+
+/** The signed body of an event: everything that the hash covers. */
+export interface CustodyEventBody {
+  seq: number;
+  at: string;
+  workstationId: string;
+  type: CustodyEventType;
+  actor: Actor;
+  evidenceId: string | null;
+  sessionId: string | null;
+  fileId: string | null;
+  details: { [key: string]: JsonValue };
+  prevHash: string;
+  keyId: string;
+}
+
+export interface CustodyEvent extends CustodyEventBody {
+  hash: string;
+  signature: string;
+}
+
+/** prevHash of the first event. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/**
+ * Deterministic JSON: keys sorted at every level, no whitespace. The hash must not depend
+ * on how PostgreSQL's jsonb or a JSON library happens to order keys.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') {
+    if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError('non-finite number in custody event');
+    if (value === undefined) return 'null';
+    return JSON.stringify(value);
+  }
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+export function hashEventBody(body: CustodyEventBody): string {
+  return createHash('sha256').update(canonicalJson(body)).digest('hex');
+}
+
+export function signHash(hash: string, privateKey: KeyObject): string {
+  return sign(null, Buffer.from(hash, 'hex'), privateKey).toString('base64');
+}
+
+export function verifySignature(hash: string, signature: string, publicKey: KeyObject): boolean {
+  try {
+    return verify(null, Buffer.from(hash, 'hex'), publicKey, Buffer.from(signature, 'base64'));
+  } catch {
+    return false;
+  }
+}
+
+/** Key id: the first 16 hex digits of the SHA-256 of the DER public key. */
+export function keyIdOf(publicKey: KeyObject): string {
+  return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 16);
+}
+
+export function publicKeyFromPem(pem: string): KeyObject {
+  return createPublicKey(pem);
+}
+
+export function privateKeyFromPem(pem: string): KeyObject {
+  return createPrivateKey(pem);
+}
+
+export function sealEvent(body: CustodyEventBody, privateKey: KeyObject): CustodyEvent {
+  const hash = hashEventBody(body);
+  return { ...body, hash, signature: signHash(hash, privateKey) };
+}
+
+export function bodyOf(event: CustodyEvent): CustodyEventBody {
+  const { hash: _hash, signature: _signature, ...body } = event;
+  return body;
+}
+
+export type ChainProblemKind = 'sequence-gap' | 'hash-mismatch' | 'broken-link' | 'bad-signature' | 'unknown-key';
+
+export interface ChainProblem {
+  seq: number;
+  kind: ChainProblemKind;
+  detail: string;
+}
+
+/**
+ * Checks that events (sorted by seq, starting at `from`) form one unbroken, signed chain.
+ * Every problem is reported, not just the first, so an auditor sees the whole damage.
+ */
+export function verifyChain(
+  events: readonly CustodyEvent[],
+  keys: ReadonlyMap<string, KeyObject>,
+  from: { seq: number; prevHash: string } = { seq: 1, prevHash: GENESIS_HASH },
+): ChainProblem[] {
+  const problems: ChainProblem[] = [];
+  let expectedSeq = from.seq;
+  let prevHash = from.prevHash;
+  for (const event of events) {
+    if (event.seq !== expectedSeq) {
+      problems.push({ seq: event.seq, kind: 'sequence-gap', detail: `expected event ${expectedSeq}, found ${event.seq}` });
+    }
+    const recomputed = hashEventBody(bodyOf(event));
+    if (recomputed !== event.hash) {
+      problems.push({ seq: event.seq, kind: 'hash-mismatch', detail: 'event content does not match its hash (edited)' });
+    }
+    if (event.prevHash !== prevHash) {
+      problems.push({ seq: event.seq, kind: 'broken-link', detail: 'previous-hash link does not match the event before it' });
+    }
+    const key = keys.get(event.keyId);
+    if (!key) {
+      problems.push({ seq: event.seq, kind: 'unknown-key', detail: `signed by unregistered key ${event.keyId}` });
+    } else if (!verifySignature(event.hash, event.signature, key)) {
+      problems.push({ seq: event.seq, kind: 'bad-signature', detail: `signature does not verify with key ${event.keyId}` });
+    }
+    prevHash = event.hash;
+    expectedSeq = event.seq + 1;
+  }
+  return problems;
+}

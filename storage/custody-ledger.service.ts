@@ -1,0 +1,282 @@
+import type { KeyObject } from 'node:crypto';
+import { moduleLogger } from '../config/logger.ts';
+import {
+  canonicalJson,
+  GENESIS_HASH,
+  publicKeyFromPem,
+  sealEvent,
+  verifyChain,
+  type ChainProblem,
+  type CustodyEvent,
+  type CustodyEventInput,
+  type CustodyEventType,
+  type JsonValue,
+} from './custody-chain.ts';
+import type { WorkstationKey } from './ledger-key.store.ts';
+import { ObjectExistsError, type ObjectStore } from './object-store.ts';
+import type { Database, Queryable } from './postgres.database.ts';
+
+const log = moduleLogger('custody-ledger');
+// Serialises appends across every process and workstation sharing the database, so the
+// chain stays one line. Held only for the insert's transaction.
+const LEDGER_LOCK = 0x6c656467;
+
+export function eventObjectKey(seq: number): string {
+  return `events/${String(seq).padStart(12, '0')}.json`;
+}
+
+export function keyObjectKey(keyId: string): string {
+  return `keys/${keyId}.pem`;
+}
+
+interface EventRow {
+  seq: string;
+  at_text: string;
+  workstation_id: string;
+  type: string;
+  actor_kind: string;
+  actor_id: string;
+  evidence_id: string | null;
+  session_id: string | null;
+  file_id: string | null;
+  details: { [key: string]: JsonValue };
+  prev_hash: string;
+  key_id: string;
+  hash: string;
+  signature: string;
+}
+
+function rowToEvent(row: EventRow): CustodyEvent {
+  return {
+    seq: Number(row.seq),
+    at: row.at_text,
+    workstationId: row.workstation_id,
+    type: row.type as CustodyEventType,
+    actor: { kind: row.actor_kind as CustodyEvent['actor']['kind'], id: row.actor_id },
+    evidenceId: row.evidence_id,
+    sessionId: row.session_id,
+    fileId: row.file_id,
+    details: row.details,
+    prevHash: row.prev_hash,
+    keyId: row.key_id,
+    hash: row.hash,
+    signature: row.signature,
+  };
+}
+
+export interface LedgerProblem {
+  seq: number | null;
+  kind: ChainProblem['kind'] | 'missing-mirror' | 'mirror-differs' | 'row-deleted' | 'key-not-mirrored' | 'key-differs';
+  detail: string;
+}
+
+export interface LedgerVerification {
+  events: number;
+  keys: number;
+  problems: LedgerProblem[];
+}
+
+/**
+ * The append-only, signed custody ledger. Events are written to PostgreSQL inside the
+ * caller's transaction (so a state change and its event commit together or not at all)
+ * and then mirrored to the write-once ledger bucket, so an edited or deleted database row
+ * is detected by comparing the two.
+ */
+export class CustodyLedger {
+  constructor(
+    private readonly db: Database,
+    private readonly objects: ObjectStore,
+    private readonly key: WorkstationKey,
+    private readonly workstationId: string,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** Registers this workstation's public key (database and write-once bucket), once. */
+  async registerKey(): Promise<void> {
+    const pem = this.key.publicKeyPem;
+    try {
+      await this.objects.putDocument('ledger', keyObjectKey(this.key.keyId), Buffer.from(pem), 'application/x-pem-file');
+    } catch (error) {
+      if (!(error instanceof ObjectExistsError)) throw error;
+    }
+    const inserted = await this.db.query(
+      'INSERT INTO ledger_keys (key_id, workstation_id, public_key_pem) VALUES ($1, $2, $3) ON CONFLICT (key_id) DO NOTHING',
+      [this.key.keyId, this.workstationId, pem],
+    );
+    if (inserted.rowCount === 1) {
+      await this.record({
+        type: 'KEY_REGISTERED',
+        actor: { kind: 'workstation', id: this.workstationId },
+        details: { keyId: this.key.keyId, algorithm: 'Ed25519', publicKeyPem: pem },
+      });
+    }
+  }
+
+  /** Appends inside an open transaction. Call `mirror` with the result after COMMIT. */
+  async append(tx: Queryable, input: CustodyEventInput): Promise<CustodyEvent> {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [LEDGER_LOCK]);
+    const last = await tx.query<{ seq: string; hash: string }>('SELECT seq, hash FROM custody_events ORDER BY seq DESC LIMIT 1');
+    const prev = last.rows[0];
+    const event = sealEvent(
+      {
+        seq: prev ? Number(prev.seq) + 1 : 1,
+        at: this.now().toISOString(),
+        workstationId: this.workstationId,
+        type: input.type,
+        actor: input.actor,
+        evidenceId: input.evidenceId ?? null,
+        sessionId: input.sessionId ?? null,
+        fileId: input.fileId ?? null,
+        details: input.details,
+        prevHash: prev ? prev.hash : GENESIS_HASH,
+        keyId: this.key.keyId,
+      },
+      this.key.privateKey,
+    );
+    await tx.query(
+      `INSERT INTO custody_events (seq, at, at_text, workstation_id, type, actor_kind, actor_id, evidence_id, session_id, file_id,
+         details, prev_hash, key_id, hash, signature)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+      [
+        event.seq,
+        event.at,
+        event.at,
+        event.workstationId,
+        event.type,
+        event.actor.kind,
+        event.actor.id,
+        event.evidenceId,
+        event.sessionId,
+        event.fileId,
+        JSON.stringify(event.details),
+        event.prevHash,
+        event.keyId,
+        event.hash,
+        event.signature,
+      ],
+    );
+    return event;
+  }
+
+  /** One event in its own transaction, mirrored. */
+  async record(input: CustodyEventInput): Promise<CustodyEvent> {
+    const event = await this.db.transaction((tx) => this.append(tx, input));
+    await this.mirror([event]);
+    return event;
+  }
+
+  /**
+   * Copies events to the write-once bucket. A failure here loses nothing: the event is
+   * committed in PostgreSQL and `mirrorPending` (run at start and by verify) catches up.
+   */
+  async mirror(events: readonly CustodyEvent[]): Promise<void> {
+    for (const event of events) {
+      try {
+        await this.objects.putDocument('ledger', eventObjectKey(event.seq), Buffer.from(canonicalJson(event)), 'application/json');
+      } catch (error) {
+        if (!(error instanceof ObjectExistsError)) {
+          log.warn({ seq: event.seq, err: (error as Error).message }, 'ledger mirror deferred');
+          return;
+        }
+      }
+    }
+  }
+
+  async mirrorPending(): Promise<number> {
+    const mirrored = new Set<number>();
+    for await (const object of this.objects.list('ledger', 'events/')) {
+      const seq = Number(/events\/(\d+)\.json$/.exec(object.key)?.[1]);
+      if (Number.isFinite(seq)) mirrored.add(seq);
+    }
+    let count = 0;
+    for await (const batch of this.batches()) {
+      const missing = batch.filter((e) => !mirrored.has(e.seq));
+      await this.mirror(missing);
+      count += missing.length;
+    }
+    return count;
+  }
+
+  async eventsFor(filter: { evidenceId?: string; sessionId?: string; fileIds?: string[] }): Promise<CustodyEvent[]> {
+    const rows = await this.db.query<EventRow>(
+      `SELECT * FROM custody_events
+        WHERE ($1::uuid IS NOT NULL AND evidence_id = $1::uuid)
+           OR ($2::uuid IS NOT NULL AND session_id = $2::uuid)
+           OR (file_id = ANY($3::uuid[]))
+        ORDER BY seq`,
+      [filter.evidenceId ?? null, filter.sessionId ?? null, filter.fileIds ?? []],
+    );
+    return rows.rows.map(rowToEvent);
+  }
+
+  /**
+   * Full audit: chain, signatures, keys, and the database against the write-once mirror.
+   * Reports every problem it finds.
+   */
+  async verify(): Promise<LedgerVerification> {
+    const problems: LedgerProblem[] = [];
+    const keys = await this.trustedKeys(problems);
+
+    const mirrored = new Map<number, string>();
+    for await (const object of this.objects.list('ledger', 'events/')) {
+      const seq = Number(/events\/(\d+)\.json$/.exec(object.key)?.[1]);
+      if (Number.isFinite(seq)) mirrored.set(seq, object.key);
+    }
+
+    let count = 0;
+    let tail: CustodyEvent | undefined;
+    const seen = new Set<number>();
+    for await (const batch of this.batches()) {
+      const from = tail ? { seq: tail.seq + 1, prevHash: tail.hash } : undefined;
+      problems.push(...verifyChain(batch, keys, from));
+      for (const event of batch) {
+        seen.add(event.seq);
+        const key = mirrored.get(event.seq);
+        if (!key) {
+          problems.push({ seq: event.seq, kind: 'missing-mirror', detail: 'event is not in the write-once ledger bucket' });
+          continue;
+        }
+        const stored = await this.objects.readDocument('ledger', key);
+        if (!stored || stored.toString('utf8') !== canonicalJson(event)) {
+          problems.push({ seq: event.seq, kind: 'mirror-differs', detail: 'database row differs from the write-once copy (row edited)' });
+        }
+      }
+      count += batch.length;
+      tail = batch[batch.length - 1];
+    }
+    for (const seq of mirrored.keys()) {
+      if (!seen.has(seq)) problems.push({ seq, kind: 'row-deleted', detail: 'event exists in the write-once bucket but not in the database' });
+    }
+    problems.sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
+    return { events: count, keys: keys.size, problems };
+  }
+
+  /** Keys are trusted only as the write-once bucket has them; the database copy must agree. */
+  private async trustedKeys(problems: LedgerProblem[]): Promise<Map<string, KeyObject>> {
+    const keys = new Map<string, KeyObject>();
+    const rows = await this.db.query<{ key_id: string; public_key_pem: string }>('SELECT key_id, public_key_pem FROM ledger_keys');
+    for (const row of rows.rows) {
+      const stored = await this.objects.readDocument('ledger', keyObjectKey(row.key_id));
+      if (!stored) {
+        problems.push({ seq: null, kind: 'key-not-mirrored', detail: `key ${row.key_id} is not in the write-once ledger bucket` });
+        continue;
+      }
+      if (stored.toString('utf8') !== row.public_key_pem) {
+        problems.push({ seq: null, kind: 'key-differs', detail: `key ${row.key_id} in the database differs from its write-once copy` });
+      }
+      keys.set(row.key_id, publicKeyFromPem(stored.toString('utf8')));
+    }
+    return keys;
+  }
+
+  private async *batches(size = 5000): AsyncGenerator<CustodyEvent[]> {
+    let after = 0;
+    for (;;) {
+      const rows = await this.db.query<EventRow>('SELECT * FROM custody_events WHERE seq > $1 ORDER BY seq LIMIT $2', [after, size]);
+      if (rows.rows.length === 0) return;
+      const events = rows.rows.map(rowToEvent);
+      yield events;
+      after = events[events.length - 1]!.seq;
+    }
+  }
+}

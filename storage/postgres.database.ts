@@ -1,0 +1,112 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import type { EvidockConfig } from '../config/config.schema.ts';
+import { moduleLogger } from '../config/logger.ts';
+
+const log = moduleLogger('postgres');
+const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
+// Any constant works; it only has to be the same in every evidock process.
+const MIGRATION_LOCK = 0x65766964;
+
+/** The one thing the catalog and ledger need from a connection: run a query. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+}
+
+export class DatabaseUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DatabaseUnavailableError';
+  }
+}
+
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EPIPE', '57P01', '57P02', '57P03', '08006', '08001', '08003']);
+
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (error instanceof DatabaseUnavailableError) return true;
+  const code = (error as { code?: string } | null)?.code;
+  if (code && UNAVAILABLE_CODES.has(code)) return true;
+  const message = (error as Error | null)?.message ?? '';
+  return /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect/i.test(message);
+}
+
+export class Database implements Queryable {
+  private readonly pool: pg.Pool;
+
+  constructor(config: EvidockConfig['postgres'], databaseOverride?: string) {
+    this.pool = new pg.Pool({
+      host: config.host,
+      port: config.port,
+      database: databaseOverride ?? config.database,
+      user: config.user,
+      password: config.password,
+      max: config.maxConnections,
+      connectionTimeoutMillis: 5000,
+      idleTimeoutMillis: 10000,
+      ssl: config.tls.enabled
+        ? { rejectUnauthorized: config.tls.rejectUnauthorized, ...(config.tls.caFile ? { ca: readFileSync(config.tls.caFile, 'utf8') } : {}) }
+        : undefined,
+    });
+    // An idle client losing its server must not crash the process; the next query reports it.
+    this.pool.on('error', (error) => log.warn({ err: error.message }, 'postgres connection lost'));
+  }
+
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(text, values);
+    } catch (error) {
+      throw wrap(error);
+    }
+  }
+
+  async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw wrap(error);
+    }
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw wrap(error);
+    } finally {
+      client.release();
+    }
+  }
+
+  async migrate(): Promise<string[]> {
+    const applied: string[] = [];
+    await this.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await tx.query('CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+      const done = new Set((await tx.query<{ name: string }>('SELECT name FROM schema_migrations')).rows.map((r) => r.name));
+      for (const name of readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).sort()) {
+        if (done.has(name)) continue;
+        await tx.query(readFileSync(join(MIGRATIONS_DIR, name), 'utf8'));
+        await tx.query('INSERT INTO schema_migrations (name) VALUES ($1)', [name]);
+        applied.push(name);
+      }
+    });
+    if (applied.length > 0) log.info({ applied }, 'database migrated');
+    return applied;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+function wrap(error: unknown): unknown {
+  if (error instanceof DatabaseUnavailableError) return error;
+  if (isDatabaseUnavailable(error)) {
+    return new DatabaseUnavailableError(`PostgreSQL unavailable: ${(error as Error).message}`, { cause: error });
+  }
+  return error;
+}

@@ -1,0 +1,631 @@
+import { createHash } from 'node:crypto';
+import { UnrecoverableError } from 'bullmq';
+import type { EvidockConfig, RecorderRegistration } from '../config/config.schema.ts';
+import { moduleLogger } from '../config/logger.ts';
+import { RecordingGoneError, type RecorderVolume } from '../drivers/recorder.driver.ts';
+import { SAFE_TO_UNDOCK_STAGES, TERMINAL_STAGES, type CatalogRepository, type FileRow, type SessionRow } from '../storage/catalog.repository.ts';
+import type { CustodyEvent, CustodyEventInput, JsonValue } from '../storage/custody-chain.ts';
+import type { CustodyLedger } from '../storage/custody-ledger.service.ts';
+import { EtagAccumulator } from '../storage/etag.ts';
+import { originalKey, type ObjectStore } from '../storage/object-store.ts';
+import type { Database, Queryable } from '../storage/postgres.database.ts';
+import type { SpoolStore } from '../storage/spool.store.ts';
+import { CopyInterruptedError, type CopyRequest, type CopyResult } from './acquire.copier.ts';
+import { JobName, JobStatus, type FileJobPayload } from './job.types.ts';
+import { assessTransfer, zonedLocalToUtc } from './transfer-deadline.ts';
+
+const log = moduleLogger('ingest');
+
+/** How the services find the recorder a session was docked from. */
+export interface VolumeResolver {
+  resolve(session: SessionRow): Promise<RecorderVolume | null>;
+}
+
+/** What the services need from the job system; BullMQ lives behind it. */
+export interface JobQueuePort {
+  enqueue(name: JobName, payload: FileJobPayload, options?: { priority?: number }): Promise<void>;
+}
+
+export interface IngestDeps {
+  config: EvidockConfig;
+  db: Database;
+  catalog: CatalogRepository;
+  ledger: CustodyLedger;
+  objects: ObjectStore;
+  spool: SpoolStore;
+  volumes: VolumeResolver;
+  queue: JobQueuePort;
+  copy: (request: CopyRequest) => Promise<CopyResult>;
+  now?: () => Date;
+  /** Progress of the current job, 0–100, for the CLI's bars. */
+  onProgress?: (fileId: string, percent: number, bytes: number) => void;
+  /** The session reached a milestone the operator must hear about. */
+  onSessionMilestone?: (session: SessionRow, milestone: 'safe-to-undock' | 'done') => void;
+}
+
+/** A recording changed or shrank while it was read: the copy cannot be trusted. */
+export class UnstableSourceError extends Error {
+  constructor(readonly displayPath: string, detail: string) {
+    super(`recording changed while it was read: ${displayPath} (${detail})`);
+    this.name = 'UnstableSourceError';
+  }
+}
+
+/** The server holds different bytes than were sent. */
+export class StoredCopyMismatchError extends Error {
+  constructor(readonly key: string, detail: string) {
+    super(`stored copy does not match the acquired bytes: ${key} (${detail})`);
+    this.name = 'StoredCopyMismatchError';
+  }
+}
+
+/** A clear was asked for a file whose stored copy is not proven. Must never happen. */
+export class UnsafeClearError extends Error {
+  constructor(readonly fileId: string, reason: string) {
+    super(`refusing to clear file ${fileId} from the recorder: ${reason}`);
+    this.name = 'UnsafeClearError';
+  }
+}
+
+/**
+ * Deterministic evidence id from content: the same bytes are one evidence item however
+ * often and wherever they are docked, with no race between two workstations.
+ */
+export function evidenceIdOf(sha256: string): string {
+  const h = createHash('sha256').update(`evidock:evidence:${sha256}`).digest('hex');
+  // UUIDv8 layout (RFC 9562 custom): version nibble 8, variant 10xx.
+  const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+const CHECKPOINT_BYTES = 64 << 20;
+
+/**
+ * The ingest pipeline's decisions: acquire → store (verified) → record → clear.
+ * Each handler reads the file's current stage first, so a replay after a crash does only
+ * what is left, and each state change commits together with the custody event saying so.
+ */
+export class IngestService {
+  private readonly now: () => Date;
+  private readonly actor;
+
+  constructor(private readonly deps: IngestDeps) {
+    this.now = deps.now ?? (() => new Date());
+    this.actor = { kind: 'workstation' as const, id: deps.config.workstationId };
+  }
+
+  // ---- acquire ---------------------------------------------------------------------
+
+  async handleAcquire(payload: FileJobPayload): Promise<JobStatus> {
+    const { catalog, spool } = this.deps;
+    const file = await catalog.getFile(payload.fileId);
+    if (!file) throw new UnrecoverableError(`no such file ${payload.fileId}`);
+    const flog = log.child({ fileId: file.id, sessionId: file.sessionId, serial: file.recorderSerial });
+    if (!['queued', 'acquiring', 'interrupted'].includes(file.stage)) return JobStatus.Skipped;
+    const session = await this.session(file.sessionId);
+
+    const volume = await this.deps.volumes.resolve(session);
+    if (!volume || !(await volume.isPresent())) return this.interrupt(file, 0, 'recorder not present');
+
+    const spooled = await spool.sizeOf(file.fingerprint);
+    // Only bytes that were fsynced and checkpointed are trusted; anything after is re-read.
+    const resumeFrom = Math.min(spooled, file.bytesAcquired, file.size);
+    const needed = file.size - resumeFrom;
+    const free = await spool.freeBytes();
+    const reserve = this.deps.config.ingest.spoolMinFreeMiB * 1024 * 1024;
+    if (free - needed < reserve) {
+      if (file.error !== 'spool-full') {
+        await this.transition(file, { error: 'spool-full' }, {
+          type: 'SPOOL_FULL',
+          details: { freeBytes: free, neededBytes: needed, reserveBytes: reserve },
+        });
+      }
+      flog.warn({ freeBytes: free, neededBytes: needed }, 'spool disk nearly full: acquisition paused');
+      return JobStatus.Deferred;
+    }
+
+    const before = await volume.stat(file.rawPath);
+    if (!before) return this.interrupt(file, resumeFrom, 'recording vanished before it was read');
+    if (before.size !== file.size || Math.trunc(before.mtimeMs) !== Math.trunc(file.mtimeMs)) {
+      return this.unstable(file, `changed since it was listed: size ${file.size} → ${before.size}`);
+    }
+
+    if (resumeFrom > 0) {
+      await spool.truncateTo(file.fingerprint, resumeFrom);
+      await this.transition(file, { stage: 'acquiring', error: null }, { type: 'ACQUISITION_RESUMED', details: { fromByte: resumeFrom, size: file.size } });
+      flog.info({ fromByte: resumeFrom }, 'resuming interrupted acquisition from the spool');
+    } else {
+      await catalog.updateFile(this.deps.db, file.id, { stage: 'acquiring', error: null, addAttempt: true });
+    }
+
+    let result: CopyResult;
+    try {
+      const source = await volume.open(file.rawPath, resumeFrom);
+      result = await this.deps.copy({
+        source,
+        spoolPath: spool.pathOf(file.fingerprint),
+        resumeFrom,
+        spooledPrefix: resumeFrom > 0 ? spool.read(file.fingerprint, resumeFrom) : null,
+        algorithms: this.deps.config.ingest.hashes,
+        checkpointBytes: CHECKPOINT_BYTES,
+        onCheckpoint: (bytes) => catalog.updateFile(this.deps.db, file.id, { bytesAcquired: bytes }),
+        onProgress: (bytes) => this.deps.onProgress?.(file.id, file.size === 0 ? 100 : (bytes / file.size) * 100, bytes),
+      });
+    } catch (error) {
+      const onDisk = error instanceof CopyInterruptedError ? error.bytesOnDisk : resumeFrom;
+      const present = await volume.isPresent().catch(() => false);
+      if (error instanceof RecordingGoneError || !present || isDeviceGone(error)) {
+        return this.interrupt(file, onDisk, describe(error));
+      }
+      throw error;
+    }
+
+    const after = await volume.stat(file.rawPath);
+    if (!after) return this.interrupt(file, result.totalBytes, 'recording vanished while it was read');
+    if (after.size !== file.size || Math.trunc(after.mtimeMs) !== Math.trunc(file.mtimeMs) || result.totalBytes !== file.size) {
+      return this.unstable(file, `size ${file.size} listed, ${result.totalBytes} read, ${after.size} now`);
+    }
+
+    const sha256 = result.digests.sha256!;
+    const sm3 = result.digests.sm3 ?? null;
+    const evidenceId = evidenceIdOf(sha256);
+    await this.transition(
+      file,
+      { stage: 'acquired', sha256, sm3, evidenceId, bytesAcquired: result.totalBytes, acquiredAt: this.now(), error: null },
+      {
+        type: 'ACQUIRED',
+        evidenceId,
+        details: {
+          sha256,
+          sm3,
+          size: result.totalBytes,
+          devicePath: file.displayPath,
+          bytesReadFromRecorder: result.bytesFromSource,
+          resumedFromByte: resumeFrom,
+        },
+      },
+    );
+    flog.info({ evidenceId, sha256, size: file.size }, 'acquired');
+    await this.afterStep(session.id);
+    return JobStatus.Success;
+  }
+
+  // ---- store -----------------------------------------------------------------------
+
+  async handleStore(payload: FileJobPayload): Promise<JobStatus> {
+    const { catalog, objects, spool } = this.deps;
+    const file = await catalog.getFile(payload.fileId);
+    if (!file) throw new UnrecoverableError(`no such file ${payload.fileId}`);
+    if (file.stage !== 'acquired') return JobStatus.Skipped;
+    const sha256 = file.sha256!;
+    const key = originalKey(sha256);
+    const flog = log.child({ fileId: file.id, evidenceId: file.evidenceId, serial: file.recorderSerial });
+
+    const existing = await objects.stat('originals', key);
+    if (existing) {
+      // Already stored (by an earlier docking, or by us before a crash): prove it holds
+      // these bytes by the ETag the spooled copy must produce, instead of uploading again.
+      const expected = await this.expectedEtagOfSpool(file);
+      if (existing.size !== file.size || existing.etag !== expected) {
+        await this.event(file, { type: 'VERIFY_FAILED', details: { key, reason: 'existing object differs', etag: existing.etag, expectedEtag: expected } });
+        throw new StoredCopyMismatchError(key, `existing object etag ${existing.etag}, expected ${expected}`);
+      }
+      const evidence = await catalog.getEvidence(file.evidenceId!);
+      const duplicate = evidence !== null && evidence.firstSessionId !== file.sessionId;
+      await this.transition(
+        file,
+        { stage: 'stored', duplicate, storedAt: this.now(), verifiedAt: this.now() },
+        [
+          {
+            type: duplicate ? 'DUPLICATE_ACQUIRED' : 'STORED',
+            details: { key, versionId: existing.versionId, etag: existing.etag, size: existing.size, uploaded: false },
+          },
+          { type: 'VERIFIED', details: verifiedDetails(key, existing.etag, expected, sha256) },
+        ],
+      );
+      await spool.remove(file.fingerprint);
+      flog.info({ key, duplicate }, duplicate ? 'same bytes already stored: not uploaded again' : 'stored copy found and verified');
+      await this.deps.queue.enqueue(JobName.Record, this.payloadOf(file));
+      return JobStatus.Success;
+    }
+
+    const receipt = await objects.putFile('originals', key, spool.pathOf(file.fingerprint), file.size, {
+      sha256,
+      ...(file.sm3 ? { sm3: file.sm3 } : {}),
+      'evidence-id': file.evidenceId!,
+      'recorder-serial': asciiSafe(file.recorderSerial),
+      workstation: this.deps.config.workstationId,
+    });
+    if (receipt.sentSha256 !== sha256) {
+      await this.event(file, { type: 'HASH_MISMATCH', details: { where: 'spool', acquired: sha256, sent: receipt.sentSha256, key } });
+      throw new StoredCopyMismatchError(key, 'the spooled bytes no longer hash to the acquired SHA-256');
+    }
+    const stored = await objects.stat('originals', key);
+    if (!stored || stored.etag !== receipt.expectedEtag || stored.size !== file.size) {
+      await this.event(file, {
+        type: 'VERIFY_FAILED',
+        details: { key, etag: stored?.etag ?? null, expectedEtag: receipt.expectedEtag, size: stored?.size ?? null },
+      });
+      throw new StoredCopyMismatchError(key, `server etag ${stored?.etag ?? 'missing'}, expected ${receipt.expectedEtag}`);
+    }
+    await this.transition(
+      file,
+      { stage: 'stored', storedAt: this.now(), verifiedAt: this.now() },
+      [
+        {
+          type: 'STORED',
+          details: {
+            key,
+            bucket: this.deps.config.minio.originalsBucket,
+            versionId: stored.versionId,
+            etag: stored.etag,
+            size: stored.size,
+            retainUntil: stored.retainUntil?.toISOString() ?? null,
+            uploaded: true,
+          },
+        },
+        { type: 'VERIFIED', details: verifiedDetails(key, stored.etag, receipt.expectedEtag, sha256) },
+      ],
+    );
+    await spool.remove(file.fingerprint);
+    flog.info({ key, etag: stored.etag }, 'stored and verified');
+    await this.deps.queue.enqueue(JobName.Record, this.payloadOf(file));
+    return JobStatus.Success;
+  }
+
+  // ---- record ----------------------------------------------------------------------
+
+  async handleRecord(payload: FileJobPayload): Promise<JobStatus> {
+    const { catalog, config } = this.deps;
+    const file = await catalog.getFile(payload.fileId);
+    if (!file) throw new UnrecoverableError(`no such file ${payload.fileId}`);
+    if (file.stage !== 'stored') return JobStatus.Skipped;
+    const session = await this.session(file.sessionId);
+    const registration = config.recorders.find((r) => r.serial === session.recorderSerial);
+    const fields = captureFields(file, session, registration, config.ingest.deadline.kind === 'workingDays' ? config.ingest.deadline.timeZone : 'Asia/Shanghai');
+    const verifiedAt = file.verifiedAt ?? this.now();
+    const transfer = fields.captureEnd ? assessTransfer(fields.captureEnd, verifiedAt, config.ingest.deadline) : null;
+    const flags = [...fields.flags];
+    if (transfer?.late) flags.push('transfer-late');
+
+    await this.deps.db.transaction(async (tx) => {
+      const locked = await catalog.lockFile(tx, file.id);
+      if (locked?.stage !== 'stored') return;
+      const { created, row } = await catalog.insertEvidence(tx, {
+        id: file.evidenceId!,
+        sha256: file.sha256!,
+        sm3: file.sm3,
+        size: file.size,
+        mediaType: file.kind,
+        objectKey: originalKey(file.sha256!),
+        objectVersion: null,
+        objectEtag: (await this.lastStoredEtag(file)) ?? '',
+        originalName: baseName(file.displayPath),
+        originalPath: file.displayPath,
+        recorderSerial: session.recorderSerial,
+        officerId: fields.officerId,
+        officerName: fields.officerName,
+        unitId: fields.unitId,
+        caseNumbers: fields.caseNumbers,
+        subject: fields.subject,
+        place: fields.place,
+        captureStart: fields.captureStart,
+        captureEnd: fields.captureEnd,
+        captureTimeSource: fields.captureTimeSource,
+        firstSessionId: session.id,
+        acquiredAt: file.acquiredAt ?? verifiedAt,
+        verifiedAt,
+        transferDelaySeconds: transfer?.delaySeconds ?? null,
+        transferDeadline: transfer?.deadline ?? null,
+        transferLate: transfer?.late ?? null,
+        flags,
+      });
+      await catalog.updateFile(tx, file.id, { stage: 'recorded', recordedAt: this.now() });
+      const event = await this.deps.ledger.append(tx, {
+        type: 'RECORDED',
+        actor: this.actor,
+        evidenceId: row.id,
+        sessionId: file.sessionId,
+        fileId: file.id,
+        details: created
+          ? {
+              caseNumbers: row.caseNumbers,
+              subject: row.subject,
+              place: row.place,
+              officerId: row.officerId,
+              collector: row.officerId,
+              captureStart: row.captureStart?.toISOString() ?? null,
+              captureEnd: row.captureEnd?.toISOString() ?? null,
+              captureTimeSource: row.captureTimeSource,
+              transferDelaySeconds: row.transferDelaySeconds,
+              transferDeadline: row.transferDeadline?.toISOString() ?? null,
+              transferLate: row.transferLate,
+              flags: row.flags,
+            }
+          : { alreadyCatalogued: true, firstSessionId: row.firstSessionId },
+      });
+      this.pendingMirror.push(event);
+    });
+    await this.flushMirror();
+    await this.deps.queue.enqueue(JobName.Clear, this.payloadOf(file));
+    return JobStatus.Success;
+  }
+
+  // ---- clear -----------------------------------------------------------------------
+
+  async handleClear(payload: FileJobPayload): Promise<JobStatus> {
+    const { catalog, objects, config } = this.deps;
+    const file = await catalog.getFile(payload.fileId);
+    if (!file) throw new UnrecoverableError(`no such file ${payload.fileId}`);
+    if (file.stage !== 'recorded') return JobStatus.Skipped;
+    const session = await this.session(file.sessionId);
+    const flog = log.child({ fileId: file.id, evidenceId: file.evidenceId, serial: file.recorderSerial });
+
+    const clear = session.defaults.clearAfterVerified ?? config.ingest.clearAfterVerified;
+    if (!clear) {
+      await catalog.updateFile(this.deps.db, file.id, { stage: 'kept' });
+      await this.afterStep(session.id);
+      return JobStatus.Success;
+    }
+
+    // The invariant behind "nothing is lost", checked against the sources of truth right
+    // before the only destructive step evidock ever takes.
+    const problem = await this.clearBlocker(file);
+    if (problem) {
+      await this.event(file, { type: 'CLEAR_REFUSED', details: { reason: problem } });
+      throw new UnsafeClearError(file.id, problem);
+    }
+
+    const volume = await this.deps.volumes.resolve(session);
+    if (!volume || !(await volume.isPresent())) {
+      // Undocked before clearing: the copy is safe, the recording stays on the recorder
+      // and is cleared (as a duplicate) at the next docking.
+      await this.transition(file, { stage: 'kept', error: 'recorder-absent' }, { type: 'CLEAR_REFUSED', details: { reason: 'recorder not present' } });
+      flog.warn('recorder undocked before it could be cleared; it will be cleared at the next docking');
+      await this.afterStep(session.id);
+      return JobStatus.Skipped;
+    }
+    const now = await volume.stat(file.rawPath);
+    if (now && (now.size !== file.size || Math.trunc(now.mtimeMs) !== Math.trunc(file.mtimeMs))) {
+      await this.transition(file, { stage: 'kept', error: 'changed-on-recorder' }, {
+        type: 'CLEAR_REFUSED',
+        details: { reason: 'recording on the recorder differs from the acquired one', sizeNow: now.size },
+      });
+      await this.afterStep(session.id);
+      return JobStatus.Skipped;
+    }
+    if (now) await volume.remove(file.rawPath);
+    await this.transition(file, { stage: 'cleared', clearedAt: this.now() }, {
+      type: 'RECORDER_CLEARED',
+      details: { devicePath: file.displayPath, sha256: file.sha256, alreadyAbsent: now === null },
+    });
+    flog.info('cleared from recorder');
+    await this.afterStep(session.id);
+    return JobStatus.Success;
+  }
+
+  /** Marks a job that has exhausted its retries, so the file shows why and nothing clears it. */
+  async markFailed(payload: FileJobPayload, job: JobName, reason: string): Promise<void> {
+    const file = await this.deps.catalog.getFile(payload.fileId);
+    if (!file || TERMINAL_STAGES.includes(file.stage)) return;
+    await this.transition(file, { stage: 'failed', error: `${job}: ${reason}` }, { type: 'FILE_FAILED', details: { job, reason } });
+    await this.afterStep(file.sessionId);
+  }
+
+  /** Session milestones: safe to undock once every file is spooled; done when all are terminal. */
+  async afterStep(sessionId: string): Promise<void> {
+    const milestone = await this.deps.db.transaction(async (tx) => {
+      const session = await tx.query('SELECT status FROM dock_sessions WHERE id = $1 FOR UPDATE', [sessionId]);
+      const status = session.rows[0]?.status as string | undefined;
+      if (!status || status === 'done' || status === 'failed') return null;
+      const files = await this.deps.catalog.filesOfSession(sessionId, tx);
+      const stages = files.map((f) => f.stage);
+      if (stages.every((s) => TERMINAL_STAGES.includes(s))) {
+        await this.deps.catalog.setSessionStatus(tx, sessionId, 'done');
+        const counts: Record<string, number> = {};
+        for (const s of stages) counts[s] = (counts[s] ?? 0) + 1;
+        const event = await this.deps.ledger.append(tx, {
+          type: 'SESSION_COMPLETED',
+          actor: this.actor,
+          sessionId,
+          details: { files: files.length, stages: counts, duplicates: files.filter((f) => f.duplicate).length },
+        });
+        this.pendingMirror.push(event);
+        return 'done' as const;
+      }
+      if (status === 'acquiring' && stages.every((s) => SAFE_TO_UNDOCK_STAGES.includes(s))) {
+        await this.deps.catalog.setSessionStatus(tx, sessionId, 'acquired');
+        return 'safe-to-undock' as const;
+      }
+      if (status !== 'interrupted' && stages.includes('interrupted') && !stages.some((s) => s === 'queued' || s === 'acquiring')) {
+        await this.deps.catalog.setSessionStatus(tx, sessionId, 'interrupted');
+      }
+      return null;
+    });
+    await this.flushMirror();
+    if (milestone) {
+      const session = await this.session(sessionId);
+      if (milestone === 'safe-to-undock') log.info({ sessionId, serial: session.recorderSerial }, 'all files acquired: safe to undock');
+      this.deps.onSessionMilestone?.(session, milestone);
+      if (milestone === 'done') log.info({ sessionId, serial: session.recorderSerial }, 'session complete');
+    }
+  }
+
+  // ---- helpers ---------------------------------------------------------------------
+
+  private pendingMirror: CustodyEvent[] = [];
+
+  private async flushMirror(): Promise<void> {
+    const events = this.pendingMirror;
+    this.pendingMirror = [];
+    if (events.length > 0) await this.deps.ledger.mirror(events);
+  }
+
+  private async session(id: string): Promise<SessionRow> {
+    const session = await this.deps.catalog.getSession(id);
+    if (!session) throw new UnrecoverableError(`no such session ${id}`);
+    return session;
+  }
+
+  private payloadOf(file: FileRow): FileJobPayload {
+    return { fileId: file.id, sessionId: file.sessionId, serial: file.recorderSerial };
+  }
+
+  /** One state change and its custody events, atomically; then mirrored. */
+  private async transition(
+    file: FileRow,
+    patch: Parameters<CatalogRepository['updateFile']>[2],
+    events: Omit<CustodyEventInput, 'actor'> | Array<Omit<CustodyEventInput, 'actor'>>,
+  ): Promise<void> {
+    const list = Array.isArray(events) ? events : [events];
+    const written = await this.deps.db.transaction(async (tx) => {
+      await this.deps.catalog.updateFile(tx, file.id, patch);
+      const out: CustodyEvent[] = [];
+      for (const e of list) out.push(await this.deps.ledger.append(tx, this.fileEvent(file, e)));
+      return out;
+    });
+    await this.deps.ledger.mirror(written);
+  }
+
+  private async event(file: FileRow, e: Omit<CustodyEventInput, 'actor'>): Promise<void> {
+    await this.deps.ledger.record(this.fileEvent(file, e));
+  }
+
+  private fileEvent(file: FileRow, e: Omit<CustodyEventInput, 'actor'>): CustodyEventInput {
+    return {
+      ...e,
+      actor: this.actor,
+      evidenceId: e.evidenceId ?? file.evidenceId,
+      sessionId: file.sessionId,
+      fileId: file.id,
+    };
+  }
+
+  private async interrupt(file: FileRow, bytesOnDisk: number, reason: string): Promise<JobStatus> {
+    await this.transition(file, { stage: 'interrupted', bytesAcquired: bytesOnDisk, error: reason }, {
+      type: 'ACQUISITION_INTERRUPTED',
+      details: { bytesOnDisk, size: file.size, reason },
+    });
+    log.warn({ fileId: file.id, serial: file.recorderSerial, bytesOnDisk, reason }, 'acquisition interrupted; resumes at next docking');
+    await this.afterStep(file.sessionId);
+    return JobStatus.Interrupted;
+  }
+
+  private async unstable(file: FileRow, detail: string): Promise<never> {
+    // The spooled bytes mix two versions of the recording; they are worthless.
+    await this.deps.spool.remove(file.fingerprint);
+    await this.transition(file, { stage: 'queued', bytesAcquired: 0, error: `unstable: ${detail}` }, {
+      type: 'HASH_MISMATCH',
+      details: { where: 'recorder', detail },
+    });
+    throw new UnstableSourceError(file.displayPath, detail);
+  }
+
+  private async expectedEtagOfSpool(file: FileRow): Promise<string> {
+    const accumulator = new EtagAccumulator(this.deps.config.minio.partSizeMiB * 1024 * 1024, file.size);
+    const hash = createHash('sha256');
+    for await (const chunk of this.deps.spool.read(file.fingerprint) as AsyncIterable<Buffer>) {
+      accumulator.update(chunk);
+      hash.update(chunk);
+    }
+    if (hash.digest('hex') !== file.sha256) throw new StoredCopyMismatchError(originalKey(file.sha256!), 'spool no longer matches the acquired SHA-256');
+    return accumulator.digest();
+  }
+
+  private async lastStoredEtag(file: FileRow): Promise<string | null> {
+    const events = await this.deps.ledger.eventsFor({ fileIds: [file.id] });
+    const verified = events.filter((e) => e.type === 'VERIFIED').pop();
+    return (verified?.details.etag as string | undefined) ?? null;
+  }
+
+  private async clearBlocker(file: FileRow): Promise<string | null> {
+    if (!file.sha256 || !file.verifiedAt || !file.evidenceId) return 'no verified copy recorded';
+    const events = await this.deps.ledger.eventsFor({ fileIds: [file.id] });
+    const verified = events.find((e) => e.type === 'VERIFIED' && e.details.sha256 === file.sha256);
+    if (!verified) return 'no VERIFIED custody event for these bytes';
+    const stored = await this.deps.objects.stat('originals', originalKey(file.sha256));
+    if (!stored) return 'stored copy is missing';
+    if (stored.etag !== verified.details.etag || stored.size !== file.size) return 'stored copy differs from the verified one';
+    const evidence = await this.deps.catalog.getEvidence(file.evidenceId);
+    if (!evidence || evidence.sha256 !== file.sha256) return 'evidence not catalogued';
+    return null;
+  }
+}
+
+function verifiedDetails(key: string, etag: string, expected: string, sha256: string): { [k: string]: JsonValue } {
+  return {
+    key,
+    etag,
+    expectedEtag: expected,
+    sha256,
+    method: 'server ETag equals the ETag of the bytes sent, which hash to the acquired SHA-256',
+  };
+}
+
+interface CaptureFields {
+  officerId: string | null;
+  officerName: string | null;
+  unitId: string | null;
+  caseNumbers: string[];
+  subject: string | null;
+  place: string | null;
+  captureStart: Date | null;
+  captureEnd: Date | null;
+  captureTimeSource: string | null;
+  flags: string[];
+}
+
+/**
+ * The five fields the rules require (case, time, place, collector, subject), from what is
+ * known at ingest: the docking's defaults, the registry, the recorder, the file name.
+ * Missing ones are flagged so a custodian sees and fills them, never guessed.
+ */
+export function captureFields(file: FileRow, session: SessionRow, registration: RecorderRegistration | undefined, timeZone: string): CaptureFields {
+  const flags: string[] = [];
+  const officerId = session.defaults.officerId ?? registration?.officerId ?? session.identity.officerId ?? file.parsed?.officerId ?? null;
+  const officerName = registration?.officerName ?? session.identity.officerName ?? null;
+  const unitId = registration?.unitId ?? session.identity.unitId ?? null;
+  if (!registration) flags.push('unregistered');
+  const caseNumbers = session.defaults.caseNumbers ?? [];
+  if (caseNumbers.length === 0) flags.push('missing-case');
+  const subject = session.defaults.subject ?? null;
+  if (!subject) flags.push('missing-subject');
+  const place = session.defaults.place ?? null;
+  if (!place) flags.push('missing-place');
+  if (!officerId) flags.push('missing-collector');
+  if (file.size === 0) flags.push('empty-file');
+
+  let captureStart: Date | null = null;
+  let captureTimeSource: string | null = null;
+  if (file.parsed?.startLocal) {
+    captureStart = zonedLocalToUtc(file.parsed.startLocal, timeZone);
+    captureTimeSource = 'file-name';
+  }
+  const captureEnd = new Date(file.mtimeMs);
+  if (!captureStart) {
+    captureStart = captureEnd;
+    captureTimeSource = 'file-time';
+  }
+  if (captureStart.getTime() > captureEnd.getTime() + 60_000) flags.push('clock-suspect');
+  if (session.clockOffsetMs !== null && Math.abs(session.clockOffsetMs) > 60_000) flags.push('clock-offset');
+  return { officerId, officerName, unitId, caseNumbers, subject, place, captureStart, captureEnd, captureTimeSource, flags };
+}
+
+function baseName(displayPath: string): string {
+  const i = displayPath.lastIndexOf('/');
+  return i >= 0 ? displayPath.slice(i + 1) : displayPath;
+}
+
+function asciiSafe(value: string): string {
+  return value.replace(/[^\x20-\x7e]/g, '?');
+}
+
+function isDeviceGone(error: unknown): boolean {
+  const cause = error instanceof CopyInterruptedError ? (error.cause as NodeJS.ErrnoException) : (error as NodeJS.ErrnoException);
+  return ['ENOENT', 'EIO', 'ENODEV', 'ENXIO', 'ESHUTDOWN'].includes(cause?.code ?? '') || cause instanceof RecordingGoneError;
+}
+
+function describe(error: unknown): string {
+  const cause = error instanceof CopyInterruptedError ? error.cause : error;
+  return (cause as Error)?.message ?? String(cause);
+}
