@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { destination, pino, stdTimeFunctions, type Logger } from 'pino';
 
 /**
  * One structured logger per module: `const log = moduleLogger('ingest')`. Context such as
@@ -21,12 +21,12 @@ export interface LoggingOptions {
 
 export function configureLogging(options: LoggingOptions): void {
   secrets = (options.secrets ?? []).filter((s) => s.length >= 4);
-  const destination = options.file ? pino.destination({ dest: options.file, mkdir: true, sync: false }) : pino.destination(2);
+  const target = options.file ? destination({ dest: options.file, mkdir: true, sync: false }) : destination(2);
   root = pino(
     {
       level: options.level,
       base: { pid: process.pid },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: stdTimeFunctions.isoTime,
       redact: {
         paths: ['password', 'secretKey', 'accessKey', 'unlockPassword', '*.password', '*.secretKey', '*.accessKey', '*.unlockPassword'],
         censor: '[redacted]',
@@ -35,9 +35,9 @@ export function configureLogging(options: LoggingOptions): void {
         streamWrite: (line: string) => scrub(line),
       },
     },
-    destination,
+    target,
   );
-  for (const [name, logger] of modules) modules.set(name, root.child({ module: name }));
+  for (const name of modules.keys()) modules.set(name, root.child({ module: name }));
   for (const proxy of proxies) proxy.rebind();
 }
 

@@ -34,7 +34,6 @@ export interface IngestDeps {
   objects: ObjectStore;
   spool: SpoolStore;
   volumes: VolumeResolver;
-  queue: JobQueuePort;
   copy: (request: CopyRequest) => Promise<CopyResult>;
   now?: () => Date;
   /** Progress of the current job, 0–100, for the CLI's bars. */
@@ -225,7 +224,6 @@ export class IngestService {
       );
       await spool.remove(file.fingerprint);
       flog.info({ key, duplicate }, duplicate ? 'same bytes already stored: not uploaded again' : 'stored copy found and verified');
-      await this.deps.queue.enqueue(JobName.Record, this.payloadOf(file));
       return JobStatus.Success;
     }
 
@@ -269,7 +267,6 @@ export class IngestService {
     );
     await spool.remove(file.fingerprint);
     flog.info({ key, etag: stored.etag }, 'stored and verified');
-    await this.deps.queue.enqueue(JobName.Record, this.payloadOf(file));
     return JobStatus.Success;
   }
 
@@ -347,7 +344,6 @@ export class IngestService {
       this.pendingMirror.push(event);
     });
     await this.flushMirror();
-    await this.deps.queue.enqueue(JobName.Clear, this.payloadOf(file));
     return JobStatus.Success;
   }
 
@@ -467,10 +463,6 @@ export class IngestService {
     return session;
   }
 
-  private payloadOf(file: FileRow): FileJobPayload {
-    return { fileId: file.id, sessionId: file.sessionId, serial: file.recorderSerial };
-  }
-
   /** One state change and its custody events, atomically; then mirrored. */
   private async transition(
     file: FileRow,
@@ -522,7 +514,7 @@ export class IngestService {
   }
 
   private async expectedEtagOfSpool(file: FileRow): Promise<string> {
-    const accumulator = new EtagAccumulator(this.deps.config.minio.partSizeMiB * 1024 * 1024, file.size);
+    const accumulator = new EtagAccumulator(this.deps.config.minio.partSizeMiB * 1024 * 1024);
     const hash = createHash('sha256');
     for await (const chunk of this.deps.spool.read(file.fingerprint) as AsyncIterable<Buffer>) {
       accumulator.update(chunk);

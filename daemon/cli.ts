@@ -1,0 +1,403 @@
+import { userInfo } from 'node:os';
+import { Command, Option } from 'commander';
+import { ConfigError, loadConfig, REPO_ROOT } from '../config/config.loader.ts';
+import type { EvidockConfig } from '../config/config.schema.ts';
+import { DirectoryDriver } from '../drivers/directory.driver.ts';
+import type { EvidenceRow, FileRow, SessionRow } from '../storage/catalog.repository.ts';
+import { TERMINAL_STAGES } from '../storage/catalog.repository.ts';
+import { isDatabaseUnavailable } from '../storage/postgres.database.ts';
+import { ObjectStoreUnavailableError } from '../storage/object-store.ts';
+import { QueueName } from '../workers/job.types.ts';
+import { EvidenceNotFoundError } from './evidence.service.ts';
+import { formatBytes, setLocale, t, type Locale } from './i18n.ts';
+import { ProgressReporter } from './progress.reporter.ts';
+import { createRuntime, initLogging, type Runtime } from './runtime.ts';
+import { runStack } from './stack.adapter.ts';
+
+/**
+ * The `evidock` command line. Its commands, flags and --json shapes are a contract that
+ * scripts and case-management systems rely on: add, never rename or remove.
+ */
+
+const EXIT_FAILURE = 1;
+const EXIT_INCOMPLETE = 2;
+const EXIT_UNAVAILABLE = 69;
+const EXIT_CONFIG = 78;
+
+class CliExit extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}
+
+function out(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+function config(lang?: string): EvidockConfig {
+  try {
+    const c = loadConfig();
+    if (lang) c.locale = lang as Locale;
+    return c;
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      setLocale((lang as Locale) ?? 'zh-CN');
+      process.stderr.write(`${t('config.invalid')}\n${error.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+      throw new CliExit(EXIT_CONFIG);
+    }
+    throw error;
+  }
+}
+
+async function withRuntime<T>(cfg: EvidockConfig, quiet: boolean, work: (rt: Runtime) => Promise<T>): Promise<T> {
+  initLogging(cfg, quiet);
+  const rt = await createRuntime(cfg);
+  try {
+    return await work(rt);
+  } finally {
+    await rt.close();
+  }
+}
+
+export interface ImportOptions {
+  serial: string;
+  officer?: string;
+  case?: string[];
+  subject?: string;
+  place?: string;
+  wait?: boolean;
+  json?: boolean;
+  clear?: boolean;
+}
+
+interface FileSummary {
+  path: string;
+  evidenceId: string | null;
+  sha256: string | null;
+  size: number;
+  status: string;
+  duplicate: boolean;
+  error: string | null;
+}
+
+function summarize(files: FileRow[]): FileSummary[] {
+  return files.map((f) => ({
+    path: f.displayPath,
+    evidenceId: f.evidenceId,
+    sha256: f.sha256,
+    size: f.size,
+    status: f.stage,
+    duplicate: f.duplicate,
+    error: f.error,
+  }));
+}
+
+/** Whether nothing more will happen to this session's files without a new docking. */
+function settled(files: FileRow[]): boolean {
+  return files.every((f) => TERMINAL_STAGES.includes(f.stage) || f.stage === 'interrupted');
+}
+
+async function waitForSession(rt: Runtime, session: SessionRow, showProgress: boolean): Promise<FileRow[]> {
+  let files = await rt.catalog.filesOfSession(session.id);
+  const events = showProgress ? [rt.queue.events(QueueName.Acquire), rt.queue.events(QueueName.Store)] : [];
+  const progress = showProgress ? new ProgressReporter(files, events) : null;
+  let safeAnnounced = false;
+  try {
+    for (;;) {
+      files = await rt.catalog.filesOfSession(session.id);
+      progress?.settle(files);
+      const current = await rt.catalog.getSession(session.id);
+      if (!safeAnnounced && current && current.status !== 'acquiring' && !files.some((f) => f.stage === 'interrupted')) {
+        safeAnnounced = true;
+        if (showProgress) process.stderr.write(`\n${t('dock.safe')}\n`);
+      }
+      if (settled(files)) return files;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  } finally {
+    progress?.stop();
+    await Promise.all(events.map((e) => e.close()));
+  }
+}
+
+function printSessionResult(session: SessionRow, files: FileRow[]): void {
+  const count = (pred: (f: FileRow) => boolean) => files.filter(pred).length;
+  for (const f of files) {
+    const status = t(`file.status.${['cleared', 'kept', 'failed', 'skipped', 'interrupted', 'superseded'].includes(f.stage) ? f.stage : 'pending'}` as 'file.status.pending');
+    const id = f.evidenceId ? f.evidenceId.slice(0, 8) : '--------';
+    out(`  ${id}  ${status}${f.duplicate ? t('file.duplicate') : ''}  ${f.displayPath}${f.error && f.stage !== 'cleared' ? `  [${f.error}]` : ''}`);
+  }
+  const interrupted = count((f) => f.stage === 'interrupted');
+  if (interrupted > 0) out(t('dock.interrupted', { count: interrupted }));
+  out(
+    t('dock.done', {
+      stored: count((f) => (f.stage === 'cleared' || f.stage === 'kept') && !f.duplicate),
+      dup: count((f) => f.duplicate),
+      failed: count((f) => f.stage === 'failed'),
+      cleared: count((f) => f.stage === 'cleared'),
+    }),
+  );
+  if (session.gaps.length > 0) out(t('dock.gaps', { count: session.gaps.length }));
+}
+
+export async function importFolder(rt: Runtime, dir: string, options: ImportOptions): Promise<{ session: SessionRow; files: FileRow[]; handedOff: boolean }> {
+  const volume = await new DirectoryDriver().probe(dir, { serial: options.serial, officerId: options.officer });
+  if (!volume) {
+    process.stderr.write(`${t('import.notdir', { path: dir })}\n`);
+    throw new CliExit(EXIT_FAILURE);
+  }
+  const daemonRunning = rt.pool === null && (await rt.queue.hasDeviceWorkers());
+  if (!daemonRunning && rt.pool === null) rt.startWorkers([QueueName.Acquire, QueueName.Store, QueueName.Catalog, QueueName.Clear]);
+  const session = await rt.dock.dock(volume, {
+    defaults: {
+      ...(options.case && options.case.length > 0 ? { caseNumbers: options.case } : {}),
+      ...(options.subject ? { subject: options.subject } : {}),
+      ...(options.place ? { place: options.place } : {}),
+      ...(options.officer ? { officerId: options.officer } : {}),
+      ...(options.clear === false ? { clearAfterVerified: false } : {}),
+    },
+    actor: options.officer ? { kind: 'officer', id: options.officer } : { kind: 'user', id: userInfo().username },
+  });
+  if (!options.json) {
+    out(t('dock.docked', { serial: session.recorderSerial, files: session.fileCount, size: formatBytes((await rt.catalog.filesOfSession(session.id)).reduce((n, f) => n + f.size, 0)) }));
+    if (!rt.config.recorders.some((r) => r.serial === session.recorderSerial)) out(t('dock.unregistered', { serial: session.recorderSerial }));
+    if (session.skipped.length > 0) out(t('dock.skipped', { count: session.skipped.length }));
+  }
+  if (daemonRunning && !options.wait) {
+    if (!options.json) out(t('dock.waiting_daemon', { session: session.id }));
+    return { session, files: await rt.catalog.filesOfSession(session.id), handedOff: true };
+  }
+  const files = await waitForSession(rt, session, !options.json && process.stdout.isTTY === true);
+  return { session: (await rt.catalog.getSession(session.id))!, files, handedOff: false };
+}
+
+function evidenceJson(e: EvidenceRow) {
+  return {
+    evidenceId: e.id,
+    sha256: e.sha256,
+    sm3: e.sm3,
+    size: e.size,
+    mediaType: e.mediaType,
+    caseNumbers: e.caseNumbers,
+    subject: e.subject,
+    place: e.place,
+    collector: e.officerId,
+    officerName: e.officerName,
+    unitId: e.unitId,
+    serial: e.recorderSerial,
+    captureStart: e.captureStart?.toISOString() ?? null,
+    captureEnd: e.captureEnd?.toISOString() ?? null,
+    captureTimeSource: e.captureTimeSource,
+    originalName: e.originalName,
+    originalPath: e.originalPath,
+    objectKey: e.objectKey,
+    verifiedAt: e.verifiedAt.toISOString(),
+    transferDelaySeconds: e.transferDelaySeconds,
+    transferDeadline: e.transferDeadline?.toISOString() ?? null,
+    transferLate: e.transferLate,
+    flags: e.flags,
+  };
+}
+
+function parseDate(value: string): Date {
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) throw new Error(`not an ISO date: ${value}`);
+  return d;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function buildProgram(): Command {
+  const program = new Command('evidock')
+    .description('执法记录仪证据采集 / body-camera evidence ingestion')
+    .addOption(new Option('--lang <locale>', 'zh-CN | en').choices(['zh-CN', 'en']))
+    .showHelpAfterError();
+  const lang = () => program.opts<{ lang?: string }>().lang;
+
+  program
+    .command('stack')
+    .description('install, start or stop the local Redis, PostgreSQL and MinIO')
+    .argument('<action>', 'up | down | status')
+    .action(async (action: string) => {
+      if (!['up', 'down', 'status'].includes(action)) throw new Error(`unknown stack action ${action}`);
+      const code = await runStack(REPO_ROOT, action as 'up' | 'down' | 'status');
+      if (code !== 0) throw new CliExit(code);
+    });
+
+  program
+    .command('daemon')
+    .description('watch for docked recorders and run the ingest workers')
+    .action(async () => {
+      const { runDaemon } = await import('./daemon.ts');
+      await runDaemon(config(lang()));
+    });
+
+  program
+    .command('import')
+    .description('treat a folder as a docked recorder and ingest it')
+    .argument('<dir>')
+    .requiredOption('--serial <serial>', 'recorder serial')
+    .option('--officer <id>', 'collecting officer (警号)')
+    .option('--case <number>', 'case number (repeatable)', collect)
+    .option('--subject <text>', 'what or whom the recording proves (证明对象)')
+    .option('--place <text>', 'capture place (采集地点)')
+    .option('--wait', 'wait for a running daemon to finish the session')
+    .option('--no-clear', 'keep the files in the folder after they are verified')
+    .option('--json', 'print one JSON object')
+    .action(async (dir: string, options: ImportOptions) => {
+      const cfg = config(lang());
+      const result = await withRuntime(cfg, true, (rt) => importFolder(rt, dir, options));
+      if (options.json) out(JSON.stringify({ session: result.session.id, status: result.session.status, files: summarize(result.files) }));
+      else if (!result.handedOff) printSessionResult(result.session, result.files);
+      const incomplete = result.files.some((f) => f.stage === 'failed' || f.stage === 'interrupted');
+      if (incomplete && !result.handedOff) throw new CliExit(EXIT_INCOMPLETE);
+    });
+
+  program
+    .command('search')
+    .description('find evidence by case, officer, recorder or capture time')
+    .option('--case <number>')
+    .option('--officer <id>')
+    .option('--serial <serial>')
+    .option('--from <iso>')
+    .option('--to <iso>')
+    .option('--limit <n>', 'at most this many', (v) => Number.parseInt(v, 10))
+    .option('--json')
+    .action(async (o: { case?: string; officer?: string; serial?: string; from?: string; to?: string; limit?: number; json?: boolean }) => {
+      const cfg = config(lang());
+      const rows = await withRuntime(cfg, true, (rt) =>
+        rt.evidence.search({
+          caseNumber: o.case,
+          officerId: o.officer,
+          serial: o.serial,
+          from: o.from ? parseDate(o.from) : undefined,
+          to: o.to ? parseDate(o.to) : undefined,
+          limit: o.limit,
+        }),
+      );
+      if (o.json) return out(JSON.stringify({ items: rows.map(evidenceJson) }));
+      if (rows.length === 0) return out(t('search.none'));
+      out(t('search.header'));
+      for (const e of rows) {
+        out(`${e.id.slice(0, 8)}  ${e.caseNumbers.join(',') || '-'}  ${e.officerId ?? '-'}  ${e.captureStart?.toISOString() ?? '-'}  ${e.originalName}${e.flags.length ? `  [${e.flags.join(',')}]` : ''}`);
+      }
+    });
+
+  program
+    .command('show')
+    .description('an evidence item and its chain of custody')
+    .argument('<evidenceId>')
+    .option('--json')
+    .action(async (id: string, o: { json?: boolean }) => {
+      const cfg = config(lang());
+      const { evidence, events } = await withRuntime(cfg, true, (rt) => rt.evidence.show(id));
+      if (o.json) return out(JSON.stringify({ evidence: evidenceJson(evidence), events }));
+      const e = evidenceJson(evidence);
+      for (const [k, v] of Object.entries(e)) out(`${k.padEnd(22)} ${Array.isArray(v) ? v.join(', ') : String(v ?? '-')}`);
+      out('');
+      for (const ev of events) out(`#${String(ev.seq).padStart(6)}  ${ev.at}  ${ev.type.padEnd(22)} ${ev.actor.kind}:${ev.actor.id}`);
+    });
+
+  program
+    .command('tag')
+    .description('set case number, subject, place or collector (recorded as a custody event)')
+    .argument('<evidenceId>')
+    .option('--case <number>', 'case number (repeatable; replaces the list)', collect)
+    .option('--subject <text>')
+    .option('--place <text>')
+    .option('--officer <id>', 'correct the collecting officer')
+    .requiredOption('--by <user>', 'who makes the change')
+    .option('--json')
+    .action(async (id: string, o: { case?: string[]; subject?: string; place?: string; officer?: string; by: string; json?: boolean }) => {
+      const cfg = config(lang());
+      const patch = {
+        ...(o.case ? { caseNumbers: o.case } : {}),
+        ...(o.subject !== undefined ? { subject: o.subject } : {}),
+        ...(o.place !== undefined ? { place: o.place } : {}),
+        ...(o.officer !== undefined ? { officerId: o.officer } : {}),
+      };
+      if (Object.keys(patch).length === 0) {
+        process.stderr.write(`${t('tag.nothing')}\n`);
+        throw new CliExit(EXIT_FAILURE);
+      }
+      const { evidence, event } = await withRuntime(cfg, true, (rt) => rt.evidence.tag(id, patch, o.by));
+      if (o.json) return out(JSON.stringify({ evidence: evidenceJson(evidence), event }));
+      out(t('tag.done', { id: evidence.id, seq: event.seq }));
+    });
+
+  program
+    .command('verify')
+    .description('check the custody ledger, the catalog and the stored originals')
+    .argument('[evidenceId]')
+    .option('--all', 'also read back and re-hash every stored original')
+    .option('--json')
+    .action(async (id: string | undefined, o: { all?: boolean; json?: boolean }) => {
+      const cfg = config(lang());
+      const report = await withRuntime(cfg, true, async (rt) => {
+        const target = id ? (await rt.evidence.find(id)).id : undefined;
+        return rt.verify.run({ evidenceId: target, rehash: Boolean(o.all || target) });
+      });
+      if (o.json) out(JSON.stringify(report));
+      else {
+        const problems = [
+          ...report.ledger.problems.map((p) => `ledger${p.seq !== null ? ` #${p.seq}` : ''}: ${p.kind}: ${p.detail}`),
+          ...report.items.flatMap((i) => i.problems.map((p) => `${i.evidenceId}: ${p}`)),
+        ];
+        if (report.ok) out(t('verify.ok', { events: report.ledger.events, items: report.items.length }));
+        else {
+          out(t('verify.failed', { count: problems.length }));
+          for (const p of problems) out(`  - ${p}`);
+        }
+      }
+      if (!report.ok) throw new CliExit(EXIT_FAILURE);
+    });
+
+  program
+    .command('jobs')
+    .description('queue depths, active jobs and failures')
+    .option('--json')
+    .action(async (o: { json?: boolean }) => {
+      const cfg = config(lang());
+      const data = await withRuntime(cfg, true, async (rt) => ({ queues: await rt.queue.counts(), active: await rt.queue.active(), failed: await rt.queue.failed() }));
+      if (o.json) return out(JSON.stringify(data));
+      for (const q of data.queues) out(`${q.queue.padEnd(28)} ${Object.entries(q.counts).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+      for (const a of data.active) out(`  active  ${a.id}  ${JSON.stringify(a.progress)}`);
+      for (const f of data.failed) out(`  failed  ${f.id}  (${f.attempts})  ${f.reason}`);
+    });
+
+  program
+    .command('demo')
+    .description('generate a recorder with ffmpeg, dock it and ingest it on the local stack')
+    .option('--files <n>', 'recordings to generate', (v) => Number.parseInt(v, 10), 4)
+    .option('--seconds <n>', 'length of each recording', (v) => Number.parseInt(v, 10), 5)
+    .action(async (o: { files: number; seconds: number }) => {
+      const { runDemo } = await import('./demo.ts');
+      const code = await runDemo(config(lang()), o);
+      if (code !== 0) throw new CliExit(code);
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CliExit) return error.code;
+    if (isDatabaseUnavailable(error)) {
+      process.stderr.write(`${t('error.unavailable', { service: 'PostgreSQL' })}\n`);
+      return EXIT_UNAVAILABLE;
+    }
+    if (error instanceof ObjectStoreUnavailableError) {
+      process.stderr.write(`${t('error.unavailable', { service: 'MinIO' })}\n`);
+      return EXIT_UNAVAILABLE;
+    }
+    if (error instanceof EvidenceNotFoundError) {
+      process.stderr.write(`${t(error.ambiguous ? 'show.ambiguous' : 'show.notfound', { id: error.id })}\n`);
+      return EXIT_FAILURE;
+    }
+    process.stderr.write(`${t('error.generic', { message: (error as Error).message })}\n`);
+    return EXIT_FAILURE;
+  }
+}

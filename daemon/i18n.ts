@@ -1,0 +1,69 @@
+/**
+ * Operator-facing text in zh-CN (default) and English. Logs stay English and structured;
+ * what an officer or custodian reads on screen comes from here.
+ */
+
+export type Locale = 'zh-CN' | 'en';
+
+const messages = {
+  'config.invalid': { 'zh-CN': '配置无效：', en: 'Invalid configuration:' },
+  'stack.failed': { 'zh-CN': '本地服务启动失败', en: 'The local stack failed' },
+  'dock.docked': { 'zh-CN': '已接入执法记录仪 {serial}：{files} 个文件，{size}', en: 'Recorder {serial} docked: {files} files, {size}' },
+  'dock.unregistered': { 'zh-CN': '注意：记录仪 {serial} 未登记，照常采集并标记为“未登记”', en: 'Note: recorder {serial} is not registered; ingesting anyway, flagged "unregistered"' },
+  'dock.gaps': { 'zh-CN': '注意：发现 {count} 处文件缺失或异常（已记入监管链）', en: 'Note: {count} missing-file gaps found (recorded in the custody ledger)' },
+  'dock.skipped': { 'zh-CN': '已跳过 {count} 个非录像条目（链接、设备文件等）', en: 'Skipped {count} entries that are not recordings (links, device files, …)' },
+  'dock.safe': { 'zh-CN': '全部文件已复制到本机，可以拔出记录仪', en: 'All files copied to this workstation: safe to undock' },
+  'dock.done': { 'zh-CN': '接入会话完成：{stored} 个已存证，{dup} 个重复，{failed} 个失败，{cleared} 个已从记录仪清除', en: 'Session complete: {stored} stored, {dup} duplicates, {failed} failed, {cleared} cleared from the recorder' },
+  'dock.interrupted': { 'zh-CN': '记录仪在复制中被拔出：{count} 个文件未完成，重新接入后将从断点继续', en: 'Recorder unplugged mid-copy: {count} files unfinished; they resume from where they stopped at the next docking' },
+  'dock.waiting_daemon': { 'zh-CN': '已交给后台服务处理（会话 {session}）', en: 'Handed to the running daemon (session {session})' },
+  'progress.acquire': { 'zh-CN': '复制', en: 'copy' },
+  'progress.store': { 'zh-CN': '存储', en: 'store' },
+  'progress.total': { 'zh-CN': '总计', en: 'total' },
+  'file.status.cleared': { 'zh-CN': '已存证并清除', en: 'stored, cleared' },
+  'file.status.kept': { 'zh-CN': '已存证（保留在记录仪）', en: 'stored, kept on recorder' },
+  'file.status.failed': { 'zh-CN': '失败', en: 'failed' },
+  'file.status.skipped': { 'zh-CN': '跳过', en: 'skipped' },
+  'file.status.interrupted': { 'zh-CN': '中断', en: 'interrupted' },
+  'file.status.superseded': { 'zh-CN': '已由后续接入接管', en: 'taken over by a later docking' },
+  'file.status.pending': { 'zh-CN': '处理中', en: 'in progress' },
+  'file.duplicate': { 'zh-CN': '（重复，未再次存储）', en: ' (duplicate, not stored again)' },
+  'search.none': { 'zh-CN': '没有符合条件的证据', en: 'No evidence matches' },
+  'search.header': { 'zh-CN': '证据编号  案件编号  采集人  采集时间  文件', en: 'evidence  case  collector  captured  file' },
+  'show.notfound': { 'zh-CN': '找不到证据 {id}', en: 'No evidence {id}' },
+  'show.ambiguous': { 'zh-CN': '编号 {id} 不唯一，请输入更长的编号', en: 'Id {id} is ambiguous; give more characters' },
+  'tag.done': { 'zh-CN': '已更新 {id} 的标注（监管链事件 #{seq}）', en: 'Tags of {id} updated (custody event #{seq})' },
+  'tag.nothing': { 'zh-CN': '未指定要修改的字段（--case、--subject、--place 或 --officer）', en: 'Nothing to change: give --case, --subject, --place or --officer' },
+  'verify.ok': { 'zh-CN': '校验通过：{events} 条监管链事件，{items} 件证据，未发现篡改', en: 'Verified: {events} custody events, {items} evidence items, no tampering found' },
+  'verify.failed': { 'zh-CN': '校验失败：发现 {count} 个问题', en: 'Verification FAILED: {count} problems' },
+  'error.unavailable': { 'zh-CN': '{service} 无法连接；数据保留在本机缓存中，服务恢复后自动继续', en: '{service} is unreachable; data stays in the local spool and resumes when it returns' },
+  'error.generic': { 'zh-CN': '错误：{message}', en: 'Error: {message}' },
+  'import.notdir': { 'zh-CN': '不是目录：{path}', en: 'Not a directory: {path}' },
+  'daemon.started': { 'zh-CN': '后台服务已启动（工作站 {ws}），正在监视 {roots}', en: 'Daemon started (workstation {ws}), watching {roots}' },
+  'daemon.undocked': { 'zh-CN': '记录仪已拔出：{mount}', en: 'Recorder removed: {mount}' },
+  'demo.generating': { 'zh-CN': '正在用 ffmpeg 生成模拟记录仪录像：{dir}', en: 'Generating a simulated recorder with ffmpeg: {dir}' },
+  'demo.verify': { 'zh-CN': '校验存储与监管链…', en: 'Verifying storage and the custody ledger…' },
+} as const satisfies Record<string, Record<Locale, string>>;
+
+export type MessageKey = keyof typeof messages;
+
+let current: Locale = 'zh-CN';
+
+export function setLocale(locale: Locale): void {
+  current = locale;
+}
+
+export function t(key: MessageKey, params: Record<string, string | number> = {}, locale: Locale = current): string {
+  const template: string = messages[key][locale];
+  return template.replace(/\{(\w+)\}/g, (_m, name: string) => (name in params ? String(params[name]) : `{${name}}`));
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}

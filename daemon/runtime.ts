@@ -1,0 +1,125 @@
+import { keyDirOf, secretsOf, spoolDirOf } from '../config/config.loader.ts';
+import type { EvidockConfig } from '../config/config.schema.ts';
+import { configureLogging } from '../config/logger.ts';
+import { DirectoryDriver } from '../drivers/directory.driver.ts';
+import { MassStorageDriver } from '../drivers/mass-storage.driver.ts';
+import { CatalogRepository } from '../storage/catalog.repository.ts';
+import { CustodyLedger } from '../storage/custody-ledger.service.ts';
+import { loadOrCreateWorkstationKey } from '../storage/ledger-key.store.ts';
+import { MinioObjectStore } from '../storage/minio.object-store.ts';
+import { Database } from '../storage/postgres.database.ts';
+import { SpoolStore } from '../storage/spool.store.ts';
+import { copyWithDigests } from '../workers/acquire.copier.ts';
+import { BullJobQueue, WorkerPool } from '../workers/bullmq.job-queue.ts';
+import { IngestService } from '../workers/ingest.service.ts';
+import { JobName, QueueName } from '../workers/job.types.ts';
+import { DockSessionService } from './dock-session.service.ts';
+import { EvidenceService } from './evidence.service.ts';
+import { setLocale } from './i18n.ts';
+import { VerifyService } from './verify.service.ts';
+import { VolumeRegistry } from './volume.resolver.ts';
+import type { SessionRow } from '../storage/catalog.repository.ts';
+
+/**
+ * The composition root: the one place where adapters are built from config and handed to
+ * the services. Commands and the daemon take what they need from here.
+ */
+export interface Runtime {
+  config: EvidockConfig;
+  db: Database;
+  catalog: CatalogRepository;
+  objects: MinioObjectStore;
+  ledger: CustodyLedger;
+  spool: SpoolStore;
+  queue: BullJobQueue;
+  volumes: VolumeRegistry;
+  ingest: IngestService;
+  dock: DockSessionService;
+  evidence: EvidenceService;
+  verify: VerifyService;
+  pool: WorkerPool | null;
+  startWorkers(queues: readonly QueueName[]): WorkerPool;
+  onMilestone(listener: (session: SessionRow, milestone: 'safe-to-undock' | 'done') => void): void;
+  close(): Promise<void>;
+}
+
+export function initLogging(config: EvidockConfig, quiet: boolean): void {
+  setLocale(config.locale);
+  configureLogging({
+    level: quiet && !config.logFile ? 'warn' : config.logLevel,
+    file: config.logFile,
+    secrets: secretsOf(config),
+  });
+}
+
+export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
+  const db = new Database(config.postgres);
+  await db.migrate();
+  const objects = new MinioObjectStore(config.minio, config.retention);
+  await objects.ensureBuckets();
+  const spool = new SpoolStore(spoolDirOf(config));
+  await spool.init();
+  const key = loadOrCreateWorkstationKey(keyDirOf(config), config.workstationId);
+  const catalog = new CatalogRepository(db);
+  const ledger = new CustodyLedger(db, objects, key, config.workstationId);
+  await ledger.registerKey();
+  const queue = new BullJobQueue(config);
+  const volumes = new VolumeRegistry([new MassStorageDriver(), new DirectoryDriver()]);
+  const listeners: Array<(session: SessionRow, milestone: 'safe-to-undock' | 'done') => void> = [];
+  let pool: WorkerPool | null = null;
+
+  const ingest = new IngestService({
+    config,
+    db,
+    catalog,
+    ledger,
+    objects,
+    spool,
+    volumes,
+    copy: copyWithDigests,
+    onProgress: (fileId, percent, bytes) => pool?.reportProgress(fileId, percent, bytes),
+    onSessionMilestone: (session, milestone) => listeners.forEach((l) => l(session, milestone)),
+  });
+  const dock = new DockSessionService({ config, db, catalog, ledger, queue, ingest, remember: (id, v) => volumes.remember(id, v) });
+
+  const runtime: Runtime = {
+    config,
+    db,
+    catalog,
+    objects,
+    ledger,
+    spool,
+    queue,
+    volumes,
+    ingest,
+    dock,
+    evidence: new EvidenceService(db, catalog, ledger),
+    verify: new VerifyService(db, catalog, ledger, objects),
+    get pool() {
+      return pool;
+    },
+    startWorkers(queues) {
+      pool = new WorkerPool(
+        config,
+        {
+          [JobName.Acquire]: (p) => ingest.handleAcquire(p),
+          [JobName.Store]: (p) => ingest.handleStore(p),
+          [JobName.Record]: (p) => ingest.handleRecord(p),
+          [JobName.Clear]: (p) => ingest.handleClear(p),
+        },
+        { queues, next: queue, onExhausted: (name, payload, reason) => ingest.markFailed(payload, name, reason) },
+      );
+      pool.start();
+      return pool;
+    },
+    onMilestone(listener) {
+      listeners.push(listener);
+    },
+    async close() {
+      await pool?.close();
+      await queue.close();
+      await db.close();
+    },
+  };
+  return runtime;
+}

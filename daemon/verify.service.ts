@@ -1,0 +1,109 @@
+import { createHash } from 'node:crypto';
+import type { CatalogRepository, EvidenceRow } from '../storage/catalog.repository.ts';
+import type { CustodyEvent } from '../storage/custody-chain.ts';
+import type { CustodyLedger, LedgerVerification } from '../storage/custody-ledger.service.ts';
+import { originalKey, type ObjectStore } from '../storage/object-store.ts';
+import type { Database } from '../storage/postgres.database.ts';
+
+export interface ItemVerification {
+  evidenceId: string;
+  ok: boolean;
+  rehashed: boolean;
+  problems: string[];
+}
+
+export interface VerificationReport {
+  ok: boolean;
+  ledger: LedgerVerification;
+  items: ItemVerification[];
+}
+
+/**
+ * `evidock verify`: the ledger (chain, signatures, mirror), each catalog row against what
+ * the ledger says it should be, and each stored original against its verified ETag —
+ * with a full read-back and re-hash when asked.
+ */
+export class VerifyService {
+  constructor(
+    private readonly db: Database,
+    private readonly catalog: CatalogRepository,
+    private readonly ledger: CustodyLedger,
+    private readonly objects: ObjectStore,
+  ) {}
+
+  async run(options: { evidenceId?: string; rehash: boolean }): Promise<VerificationReport> {
+    const ledger = await this.ledger.verify();
+    const ids = options.evidenceId ? [options.evidenceId] : await this.catalog.allEvidenceIds();
+    const items: ItemVerification[] = [];
+    for (const id of ids) items.push(await this.item(id, options.rehash));
+    if (!options.evidenceId) items.push(...(await this.orphans()));
+    return { ok: ledger.problems.length === 0 && items.every((i) => i.ok), ledger, items };
+  }
+
+  private async item(id: string, rehash: boolean): Promise<ItemVerification> {
+    const problems: string[] = [];
+    const row = await this.catalog.getEvidence(id);
+    const events = await this.ledger.eventsFor({ evidenceId: id });
+    if (!row) return { evidenceId: id, ok: false, rehashed: false, problems: ['catalog row missing'] };
+    problems.push(...compareWithLedger(row, events));
+
+    const verified = events.filter((e) => e.type === 'VERIFIED').pop();
+    const key = originalKey(row.sha256);
+    const stored = await this.objects.stat('originals', key);
+    if (!stored) problems.push(`stored original missing: ${key}`);
+    else {
+      if (verified && stored.etag !== verified.details.etag) problems.push(`stored original changed: etag ${stored.etag}, verified ${String(verified.details.etag)}`);
+      if (stored.size !== row.size) problems.push(`stored original size ${stored.size}, catalog ${row.size}`);
+      if (!stored.retainUntil) problems.push('stored original has no retention lock');
+    }
+    let rehashed = false;
+    if (rehash && stored) {
+      const hash = createHash('sha256');
+      for await (const chunk of (await this.objects.read('originals', key)) as AsyncIterable<Buffer>) hash.update(chunk);
+      const actual = hash.digest('hex');
+      rehashed = true;
+      const acquired = events.find((e) => e.type === 'ACQUIRED')?.details.sha256;
+      if (actual !== acquired) problems.push(`re-hash of stored bytes ${actual} differs from acquired ${String(acquired)}`);
+    }
+    return { evidenceId: id, ok: problems.length === 0, rehashed, problems };
+  }
+
+  /** Evidence the ledger recorded whose catalog row has disappeared. */
+  private async orphans(): Promise<ItemVerification[]> {
+    const r = await this.db.query<{ evidence_id: string }>(
+      `SELECT DISTINCT e.evidence_id FROM custody_events e
+        WHERE e.type = 'RECORDED' AND NOT EXISTS (SELECT 1 FROM evidence v WHERE v.id = e.evidence_id)`,
+    );
+    return r.rows.map((row) => ({ evidenceId: row.evidence_id, ok: false, rehashed: false, problems: ['catalog row deleted (the ledger recorded it)'] }));
+  }
+}
+
+/** The catalog is a projection of the ledger; any field that disagrees was edited. */
+export function compareWithLedger(row: EvidenceRow, events: readonly CustodyEvent[]): string[] {
+  const problems: string[] = [];
+  const acquired = events.find((e) => e.type === 'ACQUIRED');
+  if (!acquired) return ['no ACQUIRED custody event for this evidence'];
+  if (acquired.details.sha256 !== row.sha256) problems.push(`catalog sha256 ${row.sha256} differs from the ledger's ${String(acquired.details.sha256)}`);
+  if (acquired.details.size !== row.size) problems.push(`catalog size ${row.size} differs from the ledger's ${String(acquired.details.size)}`);
+
+  const recorded = events.find((e) => e.type === 'RECORDED' && !e.details.alreadyCatalogued);
+  if (!recorded) return [...problems, 'no RECORDED custody event for this evidence'];
+  const expected = {
+    caseNumbers: recorded.details.caseNumbers as string[],
+    subject: recorded.details.subject as string | null,
+    place: recorded.details.place as string | null,
+    officerId: recorded.details.officerId as string | null,
+  };
+  for (const e of events) {
+    if (e.type !== 'TAGGED') continue;
+    const after = e.details.after as Record<string, unknown>;
+    for (const k of Object.keys(expected) as Array<keyof typeof expected>) if (k in after) (expected as Record<string, unknown>)[k] = after[k];
+  }
+  if (JSON.stringify([...row.caseNumbers].sort()) !== JSON.stringify([...(expected.caseNumbers ?? [])].sort())) {
+    problems.push(`catalog case numbers ${JSON.stringify(row.caseNumbers)} differ from the ledger's ${JSON.stringify(expected.caseNumbers)}`);
+  }
+  for (const k of ['subject', 'place', 'officerId'] as const) {
+    if ((row[k] ?? null) !== (expected[k] ?? null)) problems.push(`catalog ${k} ${JSON.stringify(row[k])} differs from the ledger's ${JSON.stringify(expected[k])}`);
+  }
+  return problems;
+}

@@ -1,0 +1,108 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importFolder } from '../daemon/cli.ts';
+import type { Runtime } from '../daemon/runtime.ts';
+import { originalKey } from '../storage/object-store.ts';
+import { createTestEnv, type TestEnv } from './support/test-env.ts';
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+function makeRecorder(dir: string, count: number, size = 300_000): Map<string, Buffer> {
+  const media = join(dir, 'DCIM', '100MEDIA');
+  mkdirSync(media, { recursive: true });
+  const files = new Map<string, Buffer>();
+  for (let i = 1; i <= count; i++) {
+    const name = `ZFY0001_004512_2026112109${String(i).padStart(2, '0')}00_${String(i).padStart(4, '0')}.MP4`;
+    const bytes = randomBytes(size + i);
+    writeFileSync(join(media, name), bytes);
+    const end = new Date(Date.UTC(2026, 10, 21, 1, i, 30));
+    utimesSync(join(media, name), end, end);
+    files.set(`DCIM/100MEDIA/${name}`, bytes);
+  }
+  return files;
+}
+
+describe('dock → verified → cleared', () => {
+  let env: TestEnv;
+  let rt: Runtime;
+
+  beforeAll(async () => {
+    env = await createTestEnv('pipeline', { recorders: [{ serial: 'ZFY0001', officerId: '004512', officerName: '张三', unitId: 'YB-01' }] });
+    rt = await env.runtime();
+  });
+  afterAll(async () => env?.cleanup());
+
+  it('copies, stores write-once, verifies, records and only then clears every file', async () => {
+    const dir = join(env.dir, 'rec1');
+    const files = makeRecorder(dir, 3);
+    const result = await importFolder(rt, dir, { serial: 'ZFY0001', case: ['YB2026-001'], subject: '某药房', place: '某市某区', json: true });
+
+    expect(result.files.map((f) => f.stage)).toEqual(['cleared', 'cleared', 'cleared']);
+    expect(result.session.status).toBe('done');
+    expect(readdirSync(join(dir, 'DCIM', '100MEDIA'))).toEqual([]);
+
+    for (const f of result.files) {
+      const original = files.get(f.displayPath)!;
+      expect(f.sha256).toBe(sha256(original));
+      const stored = await rt.objects.stat('originals', originalKey(f.sha256!));
+      expect(stored?.size).toBe(original.length);
+      expect(stored?.retainUntil?.getTime()).toBeGreaterThan(Date.now());
+      const chunks: Buffer[] = [];
+      for await (const c of (await rt.objects.read('originals', originalKey(f.sha256!))) as AsyncIterable<Buffer>) chunks.push(c);
+      expect(sha256(Buffer.concat(chunks))).toBe(f.sha256);
+
+      const { evidence, events } = await rt.evidence.show(f.evidenceId!);
+      expect(evidence).toMatchObject({ caseNumbers: ['YB2026-001'], subject: '某药房', place: '某市某区', officerId: '004512', officerName: '张三' });
+      expect(evidence.captureStart?.toISOString()).toMatch(/^2026-11-21T01:/);
+      expect(evidence.transferLate).toBe(true);
+      const types = events.map((e) => e.type);
+      // The clear comes after the verification and the catalog entry, never before.
+      expect(types.indexOf('ACQUIRED')).toBeLessThan(types.indexOf('VERIFIED'));
+      expect(types.indexOf('VERIFIED')).toBeLessThan(types.indexOf('RECORDED'));
+      expect(types.indexOf('RECORDED')).toBeLessThan(types.indexOf('RECORDER_CLEARED'));
+    }
+
+    const found = await rt.evidence.search({ caseNumber: 'YB2026-001' });
+    expect(found).toHaveLength(3);
+    const report = await rt.verify.run({ rehash: true });
+    expect(report.ledger.problems).toEqual([]);
+    expect(report.items.every((i) => i.ok && i.rehashed)).toBe(true);
+  });
+
+  it('stores nothing twice when the same folder is imported again', async () => {
+    const dir = join(env.dir, 'rec2');
+    makeRecorder(dir, 2, 200_000);
+    const first = await importFolder(rt, dir, { serial: 'ZFY0002', clear: false, json: true });
+    expect(first.files.map((f) => f.stage)).toEqual(['kept', 'kept']);
+    const second = await importFolder(rt, dir, { serial: 'ZFY0002', clear: false, json: true });
+    expect(second.files.map((f) => [f.stage, f.duplicate])).toEqual([
+      ['kept', true],
+      ['kept', true],
+    ]);
+    expect(second.files.map((f) => f.evidenceId)).toEqual(first.files.map((f) => f.evidenceId));
+    for (const f of second.files) {
+      const events = await rt.ledger.eventsFor({ fileIds: [f.id] });
+      expect(events.map((e) => e.type)).toContain('DUPLICATE_ACQUIRED');
+      expect(events.find((e) => e.type === 'STORED')).toBeUndefined();
+    }
+    const unregistered = await rt.evidence.show(first.files[0]!.evidenceId!);
+    expect(unregistered.evidence.flags).toEqual(expect.arrayContaining(['unregistered', 'missing-case', 'missing-subject', 'missing-place']));
+    expect(existsSync(join(dir, 'DCIM', '100MEDIA'))).toBe(true);
+  });
+
+  it('records tag changes as custody events and verify catches an edited row', async () => {
+    const [item] = await rt.evidence.search({ serial: 'ZFY0002' });
+    const { evidence, event } = await rt.evidence.tag(item!.id, { caseNumbers: ['YB2026-009'], subject: '某诊所' }, 'custodian-li');
+    expect(event.type).toBe('TAGGED');
+    expect(evidence.caseNumbers).toEqual(['YB2026-009']);
+    expect(evidence.flags).not.toContain('missing-case');
+    expect((await rt.verify.run({ evidenceId: item!.id, rehash: false })).ok).toBe(true);
+
+    await rt.db.query(`UPDATE evidence SET case_numbers = '{FORGED}' WHERE id = $1`, [item!.id]);
+    const report = await rt.verify.run({ evidenceId: item!.id, rehash: false });
+    expect(report.ok).toBe(false);
+    expect(report.items[0]!.problems.join('\n')).toMatch(/case numbers/);
+  });
+});

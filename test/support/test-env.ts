@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import pg from 'pg';
+import { loadConfig, REPO_ROOT } from '../../config/config.loader.ts';
+import type { EvidockConfig } from '../../config/config.schema.ts';
+import { createRuntime, initLogging, type Runtime } from '../../daemon/runtime.ts';
+
+/**
+ * An isolated evidock on the shared local stack: its own database, buckets, Redis key
+ * prefix, workstation id and data directory, so test files never see each other's
+ * evidence or ledger.
+ */
+export interface TestEnv {
+  name: string;
+  config: EvidockConfig;
+  /** Environment for a child `evidock` process configured like `config`. */
+  childEnv: Record<string, string>;
+  dir: string;
+  runtime(): Promise<Runtime>;
+  cleanup(): Promise<void>;
+}
+
+type Overrides = Record<string, unknown>;
+
+export async function createTestEnv(label: string, overrides: Overrides = {}): Promise<TestEnv> {
+  const name = `${label.replace(/[^a-z0-9]/g, '').slice(0, 12)}${randomBytes(3).toString('hex')}`;
+  const dir = resolve(REPO_ROOT, 'var', 'test', name);
+  mkdirSync(dir, { recursive: true });
+  const base = loadConfig({ env: {} });
+  const database = `evidock_t_${name}`;
+  const admin = new pg.Client({ host: base.postgres.host, port: base.postgres.port, user: base.postgres.user, database: base.postgres.database });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${database}`);
+  await admin.end();
+
+  const settings: Overrides = {
+    workstationId: `ws-${name}`,
+    dataDir: resolve(dir, 'data'),
+    logLevel: 'warn',
+    postgres: { database },
+    redis: { prefix: `t-${name}` },
+    minio: { originalsBucket: `t-${name}-orig`, ledgerBucket: `t-${name}-ledger`, derivativesBucket: `t-${name}-deriv` },
+    retention: { mode: 'COMPLIANCE', days: 1 },
+    ingest: { backoffSeconds: 0.2, attempts: 8, spoolMinFreeMiB: 0, spoolRetryDelaySeconds: 1 },
+    watch: { usbDetection: false, mountRoots: [resolve(dir, 'media')] },
+    ...overrides,
+  };
+  const config = loadConfig({ env: {}, overrides: settings as never });
+  initLogging(config, false);
+  const runtimes: Runtime[] = [];
+  return {
+    name,
+    config,
+    dir,
+    childEnv: { EVIDOCK_CONFIG: writeConfigFile(dir, settings) },
+    async runtime() {
+      const rt = await createRuntime(config);
+      runtimes.push(rt);
+      return rt;
+    },
+    async cleanup() {
+      for (const rt of runtimes) await rt.close().catch(() => undefined);
+      const again = new pg.Client({ host: base.postgres.host, port: base.postgres.port, user: base.postgres.user, database: base.postgres.database });
+      await again.connect();
+      await again.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      await again.end();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function writeConfigFile(dir: string, settings: Overrides): string {
+  const file = resolve(dir, 'evidock.config.json');
+  writeFileSync(file, JSON.stringify(settings, null, 2), { mode: 0o600 });
+  return file;
+}
+
+/** Polls until `check` returns a value other than undefined, or throws after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 60_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,208 @@
+import { readFileSync } from 'node:fs';
+import { DelayedError, Queue, QueueEvents, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { EvidockConfig } from '../config/config.schema.ts';
+import { moduleLogger } from '../config/logger.ts';
+import type { JobQueuePort } from './ingest.service.ts';
+import { JOB_QUEUE, JobName, NEXT_JOB, JobStatus, jobIdOf, queueNameOf, QueueName, type FileJobPayload } from './job.types.ts';
+
+/**
+ * The BullMQ adapter: the only file that touches bullmq. Services see JobQueuePort and
+ * plain handler functions.
+ */
+
+const log = moduleLogger('queue');
+const MAX_BACKOFF_MS = 5 * 60_000;
+const PROGRESS_INTERVAL_MS = 250;
+
+export function connectionOf(config: EvidockConfig): ConnectionOptions {
+  const r = config.redis;
+  return {
+    host: r.host,
+    port: r.port,
+    password: r.password,
+    db: r.db,
+    // BullMQ workers must wait for Redis forever rather than fail a command.
+    maxRetriesPerRequest: null,
+    enableOfflineQueue: true,
+    retryStrategy: (times: number) => Math.min(200 * times, 5000),
+    ...(r.tls.enabled
+      ? { tls: { rejectUnauthorized: r.tls.rejectUnauthorized, ...(r.tls.caFile ? { ca: readFileSync(r.tls.caFile, 'utf8') } : {}) } }
+      : {}),
+  };
+}
+
+export class BullJobQueue implements JobQueuePort {
+  private readonly queues = new Map<QueueName, Queue>();
+
+  constructor(private readonly config: EvidockConfig) {}
+
+  queue(name: QueueName): Queue {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue(queueNameOf(name, this.config.workstationId), { connection: connectionOf(this.config), prefix: this.config.redis.prefix });
+      q.on('error', (error) => log.warn({ queue: name, err: error.message }, 'queue connection problem'));
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  async enqueue(name: JobName, payload: FileJobPayload, options: { priority?: number } = {}): Promise<void> {
+    const ingest = this.config.ingest;
+    await this.queue(JOB_QUEUE[name]).add(name, payload, {
+      jobId: jobIdOf(name, payload.fileId),
+      attempts: ingest.attempts,
+      backoff: { type: 'capped-exponential', delay: Math.round(ingest.backoffSeconds * 1000) },
+      // Completed jobs are kept a week: their ids stop a replayed enqueue from running a step twice.
+      removeOnComplete: { age: 7 * 24 * 3600 },
+      removeOnFail: false,
+      ...(options.priority ? { priority: options.priority } : {}),
+    });
+  }
+
+  async counts(): Promise<Array<{ queue: string; counts: Record<string, number> }>> {
+    const out = [];
+    for (const name of Object.values(QueueName)) {
+      const q = this.queue(name);
+      out.push({ queue: q.name, counts: await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed') });
+    }
+    return out;
+  }
+
+  async failed(limit = 50): Promise<Array<{ queue: string; id: string; name: string; reason: string; attempts: number; data: FileJobPayload }>> {
+    const out = [];
+    for (const name of Object.values(QueueName)) {
+      const q = this.queue(name);
+      for (const job of await q.getFailed(0, limit - 1)) {
+        out.push({ queue: q.name, id: job.id ?? '', name: job.name, reason: job.failedReason, attempts: job.attemptsMade, data: job.data as FileJobPayload });
+      }
+    }
+    return out;
+  }
+
+  async active(): Promise<Array<{ queue: string; id: string; name: string; progress: unknown; data: FileJobPayload }>> {
+    const out = [];
+    for (const name of Object.values(QueueName)) {
+      const q = this.queue(name);
+      for (const job of await q.getActive()) out.push({ queue: q.name, id: job.id ?? '', name: job.name, progress: job.progress, data: job.data as FileJobPayload });
+    }
+    return out;
+  }
+
+  /** Whether some process (a daemon) is serving this workstation's acquire queue. */
+  async hasDeviceWorkers(): Promise<boolean> {
+    const workers = await this.queue(QueueName.Acquire).getWorkers();
+    return workers.length > 0;
+  }
+
+  events(name: QueueName): QueueEvents {
+    return new QueueEvents(queueNameOf(name, this.config.workstationId), { connection: connectionOf(this.config), prefix: this.config.redis.prefix });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    this.queues.clear();
+  }
+}
+
+export type JobHandlers = { [N in JobName]: (payload: FileJobPayload) => Promise<JobStatus> };
+
+export interface WorkerPoolOptions {
+  queues: readonly QueueName[];
+  /** Where a succeeded job's next step is queued (NEXT_JOB). */
+  next: JobQueuePort;
+  /** A job has failed for the last time (retries exhausted or unrecoverable). */
+  onExhausted: (name: JobName, payload: FileJobPayload, reason: string) => Promise<void>;
+}
+
+/** Runs the handlers of the given queues in this process, with per-queue concurrency from config. */
+export class WorkerPool {
+  private readonly workers: Worker[] = [];
+  private readonly activeByFile = new Map<string, { job: Job; last: number }>();
+
+  constructor(
+    private readonly config: EvidockConfig,
+    private readonly handlers: JobHandlers,
+    private readonly options: WorkerPoolOptions,
+  ) {}
+
+  start(): void {
+    for (const queue of this.options.queues) {
+      const worker = new Worker(queueNameOf(queue, this.config.workstationId), (job, token) => this.process(job, token), {
+        connection: connectionOf(this.config),
+        prefix: this.config.redis.prefix,
+        concurrency: this.concurrencyOf(queue),
+        // A killed worker's job is taken over after the lock lapses; many stalls are
+        // expected under crash testing and are not a reason to give up on evidence.
+        maxStalledCount: 20,
+        lockDuration: 30_000,
+        settings: {
+          backoffStrategy: (attemptsMade: number, _type?: string, _error?: Error) =>
+            Math.min(Math.round(this.config.ingest.backoffSeconds * 1000) * 2 ** Math.max(0, attemptsMade - 1), MAX_BACKOFF_MS),
+        },
+      });
+      worker.on('error', (error) => log.warn({ queue, err: error.message }, 'worker connection problem'));
+      worker.on('failed', (job, error) => {
+        if (!job) return;
+        const exhausted = error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+        const jlog = log.child({ jobId: job.id, fileId: (job.data as FileJobPayload).fileId, serial: (job.data as FileJobPayload).serial });
+        if (exhausted) {
+          jlog.error({ err: error.message, attempts: job.attemptsMade }, 'job failed for good');
+          this.options.onExhausted(job.name as JobName, job.data as FileJobPayload, error.message).catch((e: Error) =>
+            jlog.error({ err: e.message }, 'could not mark the file failed'),
+          );
+        } else {
+          jlog.warn({ err: error.message, attempt: job.attemptsMade }, 'job failed; will retry');
+        }
+      });
+      this.workers.push(worker);
+    }
+  }
+
+  /** Called by services while a file's job runs; throttled into BullMQ job progress. */
+  reportProgress(fileId: string, percent: number, bytes: number): void {
+    const entry = this.activeByFile.get(fileId);
+    if (!entry) return;
+    const now = Date.now();
+    if (now - entry.last < PROGRESS_INTERVAL_MS && percent < 100) return;
+    entry.last = now;
+    entry.job.updateProgress({ percent: Math.round(percent * 10) / 10, bytes }).catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
+    this.workers.length = 0;
+  }
+
+  private concurrencyOf(queue: QueueName): number {
+    switch (queue) {
+      case QueueName.Acquire:
+        return this.config.ingest.maxConcurrentAcquisitions;
+      case QueueName.Store:
+        return this.config.ingest.storeConcurrency;
+      default:
+        return 4;
+    }
+  }
+
+  private async process(job: Job, token?: string): Promise<JobStatus> {
+    const name = job.name as JobName;
+    const handler = this.handlers[name];
+    if (!handler) throw new UnrecoverableError(`no handler for job ${job.name}`);
+    const payload = job.data as FileJobPayload;
+    this.activeByFile.set(payload.fileId, { job, last: 0 });
+    try {
+      const status = await handler(payload);
+      if (status === JobStatus.Deferred) {
+        await job.moveToDelayed(Date.now() + this.config.ingest.spoolRetryDelaySeconds * 1000, token);
+        throw new DelayedError();
+      }
+      const next = NEXT_JOB[name];
+      // Queued before this job completes: if the process dies in between, the job is
+      // re-run, finds its work done (Skipped) and queues the same next job id again.
+      if (next && (status === JobStatus.Success || status === JobStatus.Skipped)) await this.options.next.enqueue(next, payload);
+      return status;
+    } finally {
+      this.activeByFile.delete(payload.fileId);
+    }
+  }
+}
