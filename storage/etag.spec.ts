@@ -1,0 +1,96 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { EtagAccumulator, isMultipart } from './etag.ts';
+
+const md5 = (b: Uint8Array): Buffer => createHash('md5').update(b).digest();
+
+/** Reference: split the whole body in memory and hash the parts, S3 style. */
+function referenceEtag(body: Buffer, partSize: number): string {
+  if (body.length <= partSize) return md5(body).toString('hex');
+  const digests: Buffer[] = [];
+  for (let offset = 0; offset < body.length; offset += partSize) digests.push(md5(body.subarray(offset, offset + partSize)));
+  return `${md5(Buffer.concat(digests)).toString('hex')}-${digests.length}`;
+}
+
+/** Feed `body` in chunks of the given sizes, cycling through them. */
+function streamed(body: Buffer, partSize: number, chunkSizes: number[]): EtagAccumulator {
+  const acc = new EtagAccumulator(partSize);
+  let offset = 0;
+  let i = 0;
+  while (offset < body.length) {
+    const n = chunkSizes[i++ % chunkSizes.length] ?? 1;
+    acc.update(body.subarray(offset, offset + n));
+    offset += n;
+  }
+  return acc;
+}
+
+describe('EtagAccumulator', () => {
+  it('gives the MD5 of the empty body for no bytes', () => {
+    const acc = new EtagAccumulator(5 * 1024 * 1024);
+    expect(acc.digest()).toBe('d41d8cd98f00b204e9800998ecf8427e');
+    expect(acc.parts).toBe(0);
+    expect(acc.bytes).toBe(0);
+  });
+
+  it('gives the plain MD5 for a single-part body (known value)', () => {
+    expect(new EtagAccumulator(16).update(Buffer.from('hello')).digest()).toBe('5d41402abc4b2a76b9719d911017c592');
+  });
+
+  it('treats a body of exactly one part as a single PUT, without a -N suffix', () => {
+    const body = Buffer.from('0123456789abcdef');
+    const acc = new EtagAccumulator(16).update(body);
+    expect(acc.digest()).toBe(md5(body).toString('hex'));
+    expect(acc.parts).toBe(1);
+  });
+
+  it('computes a 2-part ETag as MD5 of the concatenated binary part MD5s, checked by hand', () => {
+    const partSize = 8;
+    const body = Buffer.from('abcdefghIJK'); // 8 + 3 bytes
+    const byHand = createHash('md5')
+      .update(Buffer.concat([md5(Buffer.from('abcdefgh')), md5(Buffer.from('IJK'))]))
+      .digest('hex');
+    const acc = new EtagAccumulator(partSize).update(body);
+    expect(acc.digest()).toBe(`${byHand}-2`);
+    expect(acc.parts).toBe(2);
+  });
+
+  it('closes a full last part without adding an empty one (body = 2 x part size)', () => {
+    const body = randomBytes(64);
+    const byHand = createHash('md5').update(Buffer.concat([md5(body.subarray(0, 32)), md5(body.subarray(32))])).digest('hex');
+    expect(new EtagAccumulator(32).update(body).digest()).toBe(`${byHand}-2`);
+  });
+
+  it('matches the in-memory reference whatever the chunking, across part boundaries', () => {
+    const partSize = 1000;
+    for (const size of [0, 1, 999, 1000, 1001, 1999, 2000, 2001, 2500, 10_000, 12_345]) {
+      const body = randomBytes(size);
+      const expected = referenceEtag(body, partSize);
+      for (const chunks of [[1], [7], [999], [1000], [1001], [4096], [3, 1500, 17, 250]]) {
+        const acc = streamed(body, partSize, chunks);
+        expect(acc.digest(), `size ${size}, chunks ${chunks.join(',')}`).toBe(expected);
+        expect(acc.bytes).toBe(size);
+        expect(acc.parts).toBe(Math.ceil(size / partSize));
+      }
+    }
+  });
+
+  it('agrees with isMultipart on when a -N suffix appears', () => {
+    for (const size of [0, 5, 10, 11, 30]) {
+      const etag = new EtagAccumulator(10).update(Buffer.alloc(size)).digest();
+      expect(etag.includes('-'), `size ${size}`).toBe(isMultipart(size, 10));
+    }
+  });
+
+  it('is stable after digest and refuses more bytes', () => {
+    const acc = new EtagAccumulator(4).update(Buffer.from('abcdefgh'));
+    const first = acc.digest();
+    expect(acc.digest()).toBe(first);
+    expect(() => acc.update(Buffer.from('x'))).toThrow(/after digest/);
+  });
+
+  it('rejects a non-positive or fractional part size', () => {
+    expect(() => new EtagAccumulator(0)).toThrow(RangeError);
+    expect(() => new EtagAccumulator(1.5)).toThrow(RangeError);
+  });
+});

@@ -1,0 +1,78 @@
+import { createHash, type Hash } from 'node:crypto';
+
+/**
+ * The S3 ETag that a server must report for a body uploaded the way minio-js uploads it,
+ * computed in one streaming pass with memory bounded by 16 bytes per part.
+ *
+ * minio-js 8.0.7 `putObject(bucket, key, stream, size)` with a client-wide `partSize`:
+ * - size <= partSize (including 0): one PUT of the whole body; the ETag is its MD5, hex.
+ * - size >  partSize: multipart with parts of exactly `partSize` bytes (block-stream2 without
+ *   zero padding), the last part holding the rest; the ETag is
+ *   hex(MD5(MD5(part1) || MD5(part2) || ...)) + "-" + number of parts.
+ *
+ * So the body is split into `partSize` blocks as it streams; a block is closed only when a
+ * further byte arrives, so a body of at most one block digests as a single PUT.
+ *
+ * This holds for servers that compute ETags as MD5s (AWS S3, MinIO in its default strict
+ * S3 compatibility). It does not hold for SSE-C / SSE-KMS objects, nor for a MinIO started
+ * with `--no-compat`, whose ETags are then random.
+ */
+export class EtagAccumulator {
+  readonly partSize: number;
+  private current: Hash = createHash('md5');
+  private currentBytes = 0;
+  private readonly closedParts: Buffer[] = [];
+  private total = 0;
+  private result: string | null = null;
+
+  constructor(partSize: number) {
+    if (!Number.isSafeInteger(partSize) || partSize < 1) throw new RangeError(`part size must be a positive integer, got ${partSize}`);
+    this.partSize = partSize;
+  }
+
+  /** Bytes seen so far. */
+  get bytes(): number {
+    return this.total;
+  }
+
+  /** Parts the body has been split into so far (1 for a body of up to one part, 0 for none). */
+  get parts(): number {
+    return this.closedParts.length + (this.currentBytes > 0 ? 1 : 0);
+  }
+
+  update(chunk: Uint8Array): this {
+    if (this.result !== null) throw new Error('EtagAccumulator.update after digest');
+    let offset = 0;
+    while (offset < chunk.length) {
+      if (this.currentBytes === this.partSize) {
+        this.closedParts.push(this.current.digest());
+        this.current = createHash('md5');
+        this.currentBytes = 0;
+      }
+      const take = Math.min(chunk.length - offset, this.partSize - this.currentBytes);
+      this.current.update(offset === 0 && take === chunk.length ? chunk : chunk.subarray(offset, offset + take));
+      this.currentBytes += take;
+      this.total += take;
+      offset += take;
+    }
+    return this;
+  }
+
+  /** The ETag, without quotes. Further updates are refused; repeated calls return the same value. */
+  digest(): string {
+    if (this.result !== null) return this.result;
+    if (this.closedParts.length === 0) {
+      this.result = this.current.digest('hex');
+    } else {
+      const digests = [...this.closedParts, this.current.digest()];
+      this.result = `${createHash('md5').update(Buffer.concat(digests)).digest('hex')}-${digests.length}`;
+    }
+    return this.result;
+  }
+}
+
+/** Whether minio-js uploads a body of `size` bytes as multipart, given its part size. */
+export function isMultipart(size: number, partSize: number): boolean {
+  return size > partSize;
+}
+

@@ -1,0 +1,659 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
+import { Client, type ObjectLockInfo } from 'minio';
+import type { EvidockConfig } from '../config/config.schema.ts';
+import { moduleLogger } from '../config/logger.ts';
+import { EtagAccumulator } from './etag.ts';
+import {
+  ObjectExistsError,
+  ObjectStoreUnavailableError,
+  type BucketRole,
+  type ObjectStore,
+  type StoredObject,
+  type UploadReceipt,
+} from './object-store.ts';
+
+/**
+ * The ObjectStore on MinIO (or any S3 server with object lock), through minio-js 8.0.7.
+ *
+ * Uploads do not go through minio-js `putObject`. Its multipart path hands the stream to
+ * block-stream2 and takes parts with a for-await over it; readable-stream's `read()` returns
+ * everything buffered, so when the tail of the body is written while the previous block is
+ * still unread, that block and the tail leave as ONE part (seen: a 10 MiB + 3 B file read with
+ * fs.createReadStream and partSize 5 MiB went up as parts of 5 MiB and 5 MiB + 3 B, ETag "-2").
+ * The part split, hence the multipart ETag, then depends on timing and no tap can predict it.
+ * It also numbers parts from 2 (so at most 9,999 parts) and silently resumes any earlier
+ * incomplete upload of the same key. So putFile reads the spool file in parts of exactly
+ * `partSizeMiB` itself, digests each part as it is read (SHA-256 of the whole, the S3 ETag
+ * by EtagAccumulator) and sends it with minio-js's signed request primitive
+ * (`makeRequestAsync`, which signs with x-amz-content-sha256 over HTTP), always with
+ * Content-MD5. The split is the one minio-js's code intends for a fixed client partSize
+ * (`calculatePartSize` returns it as is): one PUT when size <= part size, else parts of exactly
+ * part size, numbered from 1; EtagAccumulator over the spool file gives the same ETag at any
+ * later time, as long as `partSizeMiB` is unchanged. Memory: one part buffer per upload.
+ *
+ * ETags are MD5-based only on servers in strict S3 mode without SSE-C/SSE-KMS: a MinIO started
+ * with `--no-compat`, or with KMS encryption, reports other ETags and every check fails.
+ */
+
+const log = moduleLogger('object-store');
+
+const MiB = 1024 * 1024;
+/** S3 allows part numbers 1..10000. */
+const MAX_PARTS = 10_000;
+/** S3 limit on the total size of user metadata (keys + values). */
+const MAX_METADATA_BYTES = 2048;
+/** readDocument refuses bigger objects: documents are meant to be small. */
+const MAX_DOCUMENT_BYTES = 64 * MiB;
+const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
+
+/** The originals or ledger bucket exists but is not write-once (no object lock, or no versioning). */
+export class BucketNotWriteOnceError extends Error {
+  constructor(
+    readonly bucket: string,
+    reason: string,
+  ) {
+    super(`bucket ${bucket} is not write-once (${reason}); evidence must never be stored in a deletable bucket`);
+    this.name = 'BucketNotWriteOnceError';
+  }
+}
+
+/** The server refused to delete or overwrite a version under retention or legal hold. */
+export class ObjectLockedError extends Error {
+  constructor(
+    readonly bucket: string,
+    readonly key: string,
+    readonly versionId: string | null,
+    options?: { cause?: unknown },
+  ) {
+    super(`object ${bucket}/${key}${versionId ? ` version ${versionId}` : ''} is under object lock and cannot be deleted`, options);
+    this.name = 'ObjectLockedError';
+  }
+}
+
+/**
+ * putDocument: the server's ETag is not the MD5 of the document sent. (putFile does not throw
+ * this: it returns both ETags in its receipt for the caller to compare and record.)
+ */
+export class UploadVerificationError extends Error {
+  constructor(
+    readonly bucket: string,
+    readonly key: string,
+    readonly receipt: UploadReceipt,
+  ) {
+    super(
+      `stored object ${bucket}/${key} (version ${receipt.versionId ?? 'none'}) has ETag ${receipt.etag}, ` +
+        `but the ${receipt.bytesSent} bytes sent must give ${receipt.expectedEtag}`,
+    );
+    this.name = 'UploadVerificationError';
+  }
+}
+
+/** The spool file does not have the size the caller declared, or changed size while being read. */
+export class SpoolFileChangedError extends Error {
+  constructor(
+    readonly filePath: string,
+    message: string,
+  ) {
+    super(`spool file ${filePath}: ${message}`);
+    this.name = 'SpoolFileChangedError';
+  }
+}
+
+/** Any other failure of an object store request; `code` is the S3 error code when there is one. */
+export class ObjectStoreRequestError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ObjectStoreRequestError';
+  }
+}
+
+export interface MinioObjectStoreOptions {
+  /**
+   * Socket inactivity limit per request, connecting included. A request idle for longer is
+   * aborted and reported as ObjectStoreUnavailableError. It also applies to a stream from
+   * read() whose consumer stops reading for that long.
+   */
+  requestTimeoutMs?: number;
+}
+
+type MinioConfig = EvidockConfig['minio'];
+type RetentionConfig = EvidockConfig['retention'];
+type Transport = NonNullable<ConstructorParameters<typeof Client>[0]['transport']>;
+
+/** Socket-level failures: the server could not be reached or the connection broke. */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'ECONNABORTED',
+  'ERR_SOCKET_CONNECTION_TIMEOUT',
+]);
+/** S3 / MinIO error codes that mean "try again later". */
+const BUSY_CODES = new Set([
+  'SlowDown',
+  'ServiceUnavailable',
+  'RequestTimeout',
+  'InternalError',
+  'XMinioServerNotInitialized',
+  'XMinioReadQuorum',
+  'XMinioWriteQuorum',
+  'XMinioStorageFull',
+  'XMinioBackendDown',
+]);
+const NOT_FOUND_CODES = new Set(['NotFound', 'NoSuchKey', 'NoSuchVersion']);
+
+const RETENTION_RANK = { GOVERNANCE: 1, COMPLIANCE: 2 } as const;
+
+export class MinioObjectStore implements ObjectStore {
+  private readonly client: Client;
+  private readonly agent: http.Agent;
+  private readonly partSize: number;
+  private readonly endpoint: string;
+  private readonly secrets: string[];
+
+  constructor(
+    private readonly config: MinioConfig,
+    private readonly retention: RetentionConfig,
+    options: MinioObjectStoreOptions = {},
+  ) {
+    const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.partSize = config.partSizeMiB * MiB;
+    this.endpoint = `${config.useSSL ? 'https' : 'http'}://${config.endPoint}:${config.port}`;
+    this.secrets = [config.secretKey, config.accessKey].filter((s) => s.length >= 3);
+    this.agent = config.useSSL
+      ? new https.Agent({ keepAlive: true, ...(config.caFile ? { ca: readFileSync(config.caFile) } : {}) })
+      : new http.Agent({ keepAlive: true });
+    this.client = new Client({
+      endPoint: config.endPoint,
+      port: config.port,
+      useSSL: config.useSSL,
+      accessKey: config.accessKey,
+      secretKey: config.secretKey,
+      region: config.region,
+      partSize: this.partSize,
+      pathStyle: true,
+      transport: timedTransport(config.useSSL ? https : http, timeoutMs),
+      transportAgent: this.agent,
+    });
+  }
+
+  /** The underlying client, for tests and diagnostics. Evidence paths must use the methods above. */
+  get rawClient(): Client {
+    return this.client;
+  }
+
+  bucketName(role: BucketRole): string {
+    switch (role) {
+      case 'originals':
+        return this.config.originalsBucket;
+      case 'ledger':
+        return this.config.ledgerBucket;
+      case 'derivatives':
+        return this.config.derivativesBucket;
+    }
+  }
+
+  private isLocked(role: BucketRole): boolean {
+    return role === 'originals' || role === 'ledger';
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Buckets
+
+  async ensureBuckets(): Promise<void> {
+    await this.ensureWriteOnceBucket(this.config.originalsBucket);
+    await this.ensureWriteOnceBucket(this.config.ledgerBucket);
+    await this.ensurePlainBucket(this.config.derivativesBucket);
+  }
+
+  private async ensureWriteOnceBucket(bucket: string): Promise<void> {
+    const op = 'ensureBuckets';
+    const exists = await this.call(op, bucket, '', () => this.client.bucketExists(bucket));
+    if (!exists) {
+      await this.makeBucket(bucket, true);
+      log.info({ bucket, mode: this.retention.mode, days: this.retention.days }, 'created write-once bucket');
+    }
+
+    let lock: ObjectLockInfo;
+    try {
+      // minio-js declares a callback-style `void` overload first; the promise form is the one called here.
+      lock = await this.call(op, bucket, '', () => this.client.getObjectLockConfig(bucket) as unknown as Promise<ObjectLockInfo>);
+    } catch (err) {
+      if (codeOf(err) === 'ObjectLockConfigurationNotFoundError') throw new BucketNotWriteOnceError(bucket, 'object lock is not enabled');
+      throw err;
+    }
+    if (!('objectLockEnabled' in lock) || lock.objectLockEnabled !== 'Enabled') {
+      throw new BucketNotWriteOnceError(bucket, 'object lock is not enabled');
+    }
+
+    let versioning = await this.call(op, bucket, '', () => this.client.getBucketVersioning(bucket));
+    if (versioning?.Status !== 'Enabled') {
+      await this.call(op, bucket, '', () => this.client.setBucketVersioning(bucket, { Status: 'Enabled' }));
+      versioning = await this.call(op, bucket, '', () => this.client.getBucketVersioning(bucket));
+      if (versioning?.Status !== 'Enabled') throw new BucketNotWriteOnceError(bucket, 'versioning cannot be enabled');
+    }
+
+    const wanted = { mode: this.retention.mode, days: this.retention.days };
+    const current =
+      'mode' in lock && lock.mode
+        ? { mode: lock.mode as keyof typeof RETENTION_RANK, days: Number(lock.validity) * (lock.unit === 'Years' ? 365 : 1) }
+        : null;
+    if (current && current.mode === wanted.mode && current.days === wanted.days) return;
+    // Never weaken a bucket's default retention from a workstation's config: only set it when
+    // missing, or when the configured rule is at least as strong in mode and in duration.
+    if (current && (RETENTION_RANK[wanted.mode] < (RETENTION_RANK[current.mode] ?? 0) || wanted.days < current.days)) {
+      log.warn({ bucket, current, configured: wanted }, 'bucket default retention is stronger than configured; leaving it');
+      return;
+    }
+    await this.call(op, bucket, '', () =>
+      this.client.setObjectLockConfig(bucket, { mode: wanted.mode, unit: 'Days', validity: wanted.days } as Omit<ObjectLockInfo, 'objectLockEnabled'>) as unknown as Promise<void>,
+    );
+    log.info({ bucket, previous: current, retention: wanted }, 'set bucket default retention');
+  }
+
+  private async ensurePlainBucket(bucket: string): Promise<void> {
+    const exists = await this.call('ensureBuckets', bucket, '', () => this.client.bucketExists(bucket));
+    if (!exists) {
+      await this.makeBucket(bucket, false);
+      log.info({ bucket }, 'created bucket');
+    }
+  }
+
+  private async makeBucket(bucket: string, objectLocking: boolean): Promise<void> {
+    try {
+      await this.call('makeBucket', bucket, '', () => this.client.makeBucket(bucket, this.config.region, { ObjectLocking: objectLocking }));
+    } catch (err) {
+      // Another worker created it meanwhile: the checks that follow decide whether it is fit.
+      if (codeOf(err) !== 'BucketAlreadyOwnedByYou') throw err;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Objects
+
+  async stat(role: BucketRole, key: string): Promise<StoredObject | null> {
+    const bucket = this.bucketName(role);
+    let info: Awaited<ReturnType<Client['statObject']>>;
+    try {
+      info = await this.call('stat', bucket, key, () => this.client.statObject(bucket, key));
+    } catch (err) {
+      if (NOT_FOUND_CODES.has(codeOf(err) ?? '')) return null;
+      throw err;
+    }
+    const versionId = info.versionId ?? null;
+    let retainUntil: Date | null = null;
+    if (this.isLocked(role)) {
+      try {
+        const retention = await this.call('stat', bucket, key, () =>
+          this.client.getObjectRetention(bucket, key, versionId ? { versionId } : undefined),
+        );
+        retainUntil = retention?.retainUntilDate ? new Date(retention.retainUntilDate) : null;
+      } catch (err) {
+        if (codeOf(err) !== 'NoSuchObjectLockConfiguration') throw err;
+      }
+    }
+    const metadata: Record<string, string> = {};
+    for (const [k, v] of Object.entries(info.metaData ?? {})) metadata[k.toLowerCase()] = String(v);
+    return { size: info.size, etag: unquote(info.etag), versionId, metadata, retainUntil };
+  }
+
+  async putFile(role: BucketRole, key: string, filePath: string, size: number, metadata: Record<string, string>): Promise<UploadReceipt> {
+    const bucket = this.bucketName(role);
+    if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`size must be a non-negative integer, got ${size}`);
+    if (size > this.partSize * MAX_PARTS) {
+      throw new RangeError(`${size} bytes need more than ${MAX_PARTS} parts of ${this.config.partSizeMiB} MiB; raise minio.partSizeMiB`);
+    }
+    const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream', ...metadataHeaders(metadata) };
+
+    const handle = await open(filePath, 'r');
+    try {
+      const actual = (await handle.stat()).size;
+      if (actual !== size) throw new SpoolFileChangedError(filePath, `has ${actual} bytes, expected ${size}`);
+      const started = Date.now();
+      const receipt =
+        size <= this.partSize
+          ? await this.putSingle(bucket, key, handle, filePath, size, headers)
+          : await this.putMultipart(bucket, key, handle, filePath, size, headers);
+      // Comparing is the caller's job (it records the outcome in the custody ledger); a
+      // mismatch is only logged here.
+      const fields = { bucket, key, bytes: size, etag: receipt.etag, expectedEtag: receipt.expectedEtag, versionId: receipt.versionId };
+      if (receipt.etag !== receipt.expectedEtag) log.warn(fields, 'server ETag differs from the ETag of the bytes sent');
+      else log.debug({ ...fields, ms: Date.now() - started }, 'uploaded; server ETag matches the bytes sent');
+      return receipt;
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+  }
+
+  private async putSingle(
+    bucket: string,
+    key: string,
+    handle: FileHandle,
+    filePath: string,
+    size: number,
+    headers: Record<string, string>,
+  ): Promise<UploadReceipt> {
+    const body = Buffer.allocUnsafe(size);
+    await readExactly(handle, filePath, body, 0);
+    await assertAtEnd(handle, filePath, size);
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    const expectedEtag = new EtagAccumulator(this.partSize).update(body).digest();
+    const sent = await this.putBody('putFile', bucket, key, body, headers);
+    return { ...sent, bytesSent: size, sentSha256: sha256, expectedEtag };
+  }
+
+  private async putMultipart(
+    bucket: string,
+    key: string,
+    handle: FileHandle,
+    filePath: string,
+    size: number,
+    headers: Record<string, string>,
+  ): Promise<UploadReceipt> {
+    const op = 'putFile';
+    const sha256 = createHash('sha256');
+    const expected = new EtagAccumulator(this.partSize);
+    const buffer = Buffer.allocUnsafe(this.partSize);
+    const uploadId = await this.call(op, bucket, key, () => this.client.initiateNewMultipartUpload(bucket, key, headers));
+    try {
+      const parts: { part: number; etag: string }[] = [];
+      for (let offset = 0, part = 1; offset < size; offset += this.partSize, part++) {
+        const length = Math.min(this.partSize, size - offset);
+        const chunk = buffer.subarray(0, length);
+        await readExactly(handle, filePath, chunk, offset);
+        sha256.update(chunk);
+        expected.update(chunk);
+        const md5 = createHash('md5').update(chunk).digest('base64');
+        const res = await this.call(op, bucket, key, () =>
+          this.client.makeRequestAsyncOmit(
+            {
+              method: 'PUT',
+              bucketName: bucket,
+              objectName: key,
+              query: `partNumber=${part}&uploadId=${s3Escape(uploadId)}`,
+              headers: { 'Content-MD5': md5 },
+            },
+            chunk,
+            [200],
+          ),
+        );
+        parts.push({ part, etag: unquote(String(res.headers.etag ?? '')) });
+      }
+      await assertAtEnd(handle, filePath, size);
+      const done = await this.call(op, bucket, key, () => this.client.completeMultipartUpload(bucket, key, uploadId, parts));
+      return {
+        etag: unquote(done.etag),
+        versionId: done.versionId ?? null,
+        bytesSent: size,
+        sentSha256: sha256.digest('hex'),
+        expectedEtag: expected.digest(),
+      };
+    } catch (err) {
+      await this.abortUpload(bucket, key, uploadId);
+      throw err;
+    }
+  }
+
+  private async abortUpload(bucket: string, key: string, uploadId: string): Promise<void> {
+    try {
+      await this.client.makeRequestAsyncOmit(
+        { method: 'DELETE', bucketName: bucket, objectName: key, query: `uploadId=${s3Escape(uploadId)}` },
+        '',
+        [204],
+      );
+    } catch (err) {
+      // The server drops stale incomplete uploads by itself; nothing else to do.
+      log.warn({ bucket, key, err: this.describe(err) }, 'could not abort incomplete multipart upload');
+    }
+  }
+
+  /** One signed PUT of a whole body with Content-MD5. */
+  private async putBody(
+    op: string,
+    bucket: string,
+    key: string,
+    body: Buffer,
+    headers: Record<string, string>,
+  ): Promise<{ etag: string; versionId: string | null }> {
+    const md5 = createHash('md5').update(body).digest('base64');
+    const res = await this.call(op, bucket, key, () =>
+      this.client.makeRequestAsyncOmit({ method: 'PUT', bucketName: bucket, objectName: key, headers: { ...headers, 'Content-MD5': md5 } }, body, [200]),
+    );
+    const version = res.headers['x-amz-version-id'];
+    return { etag: unquote(String(res.headers.etag ?? '')), versionId: typeof version === 'string' && version !== '' ? version : null };
+  }
+
+  async putDocument(role: BucketRole, key: string, body: Buffer, contentType: string): Promise<{ etag: string; versionId: string | null }> {
+    const bucket = this.bucketName(role);
+    if (await this.stat(role, key)) throw new ObjectExistsError(key);
+    if (body.length > this.partSize) throw new RangeError(`document of ${body.length} bytes is larger than one part; use putFile`);
+    try {
+      // If-None-Match closes the race between the stat above and this write (two writers of one key).
+      const sent = await this.putBody('putDocument', bucket, key, body, { 'Content-Type': contentType, 'If-None-Match': '*' });
+      const expected = createHash('md5').update(body).digest('hex');
+      if (sent.etag !== expected) {
+        throw new UploadVerificationError(bucket, key, {
+          ...sent,
+          bytesSent: body.length,
+          sentSha256: createHash('sha256').update(body).digest('hex'),
+          expectedEtag: expected,
+        });
+      }
+      return sent;
+    } catch (err) {
+      if (err instanceof ObjectStoreRequestError && err.code === 'PreconditionFailed') throw new ObjectExistsError(key);
+      throw err;
+    }
+  }
+
+  async read(role: BucketRole, key: string): Promise<Readable> {
+    const bucket = this.bucketName(role);
+    return this.call('read', bucket, key, () => this.client.getObject(bucket, key));
+  }
+
+  async readDocument(role: BucketRole, key: string): Promise<Buffer | null> {
+    const bucket = this.bucketName(role);
+    let stream: Readable;
+    try {
+      stream = await this.read(role, key);
+    } catch (err) {
+      if (err instanceof ObjectStoreRequestError && NOT_FOUND_CODES.has(err.code ?? '')) return null;
+      throw err;
+    }
+    const chunks: Buffer[] = [];
+    let total = 0;
+    try {
+      for await (const chunk of stream) {
+        const b = chunk as Buffer;
+        total += b.length;
+        if (total > MAX_DOCUMENT_BYTES) {
+          stream.destroy();
+          throw new RangeError(`${bucket}/${key} is larger than ${MAX_DOCUMENT_BYTES} bytes; not a document`);
+        }
+        chunks.push(b);
+      }
+    } catch (err) {
+      if (err instanceof RangeError) throw err;
+      throw this.normalize('readDocument', bucket, key, err);
+    }
+    return Buffer.concat(chunks, total);
+  }
+
+  async *list(role: BucketRole, prefix: string): AsyncIterable<{ key: string; size: number }> {
+    const bucket = this.bucketName(role);
+    const stream = this.client.listObjectsV2(bucket, prefix, true);
+    try {
+      for await (const item of stream) {
+        const entry = item as { name?: string; size?: number };
+        if (entry.name !== undefined) yield { key: entry.name, size: Number(entry.size ?? 0) };
+      }
+    } catch (err) {
+      throw this.normalize('list', bucket, prefix, err);
+    } finally {
+      stream.destroy();
+    }
+  }
+
+  /**
+   * Deletes the current version (or the given one) for real, never by adding a delete marker:
+   * without a versionId the current version is looked up first. A locked version is refused
+   * by the server and reported as ObjectLockedError. A missing object is not an error.
+   * Governance bypass is never requested.
+   */
+  async remove(role: BucketRole, key: string, versionId?: string): Promise<void> {
+    const bucket = this.bucketName(role);
+    let target = versionId ?? null;
+    if (target === null) {
+      const current = await this.stat(role, key);
+      if (!current) return;
+      target = current.versionId;
+    }
+    try {
+      await this.call('remove', bucket, key, () => this.client.removeObject(bucket, key, target ? { versionId: target } : {}));
+    } catch (err) {
+      if (isLockRefusal(err)) throw new ObjectLockedError(bucket, key, target, { cause: err });
+      throw err;
+    }
+  }
+
+  async ping(): Promise<void> {
+    const bucket = this.config.originalsBucket;
+    await this.call('ping', bucket, '', () => this.client.bucketExists(bucket));
+  }
+
+  /** Close idle keep-alive connections. */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Errors
+
+  private async call<T>(op: string, bucket: string, key: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw this.normalize(op, bucket, key, err);
+    }
+  }
+
+  private normalize(op: string, bucket: string, key: string, err: unknown): Error {
+    if (
+      err instanceof ObjectStoreUnavailableError ||
+      err instanceof ObjectStoreRequestError ||
+      err instanceof SpoolFileChangedError ||
+      err instanceof BucketNotWriteOnceError
+    ) {
+      return err;
+    }
+    const where = `${op} ${bucket}${key ? `/${key}` : ''}`;
+    if (isUnavailable(err)) {
+      return new ObjectStoreUnavailableError(`object store ${this.endpoint} unavailable during ${where}: ${this.describe(err)}`, { cause: err });
+    }
+    return new ObjectStoreRequestError(`object store ${where} failed: ${this.describe(err)}`, codeOf(err), { cause: err });
+  }
+
+  /** Error text with the credentials scrubbed, whatever the server or library put in it. */
+  private describe(err: unknown): string {
+    const code = codeOf(err);
+    const message = err instanceof Error ? err.message || err.constructor.name : String(err);
+    let text = code && !message.includes(code) ? `${code}: ${message}` : message;
+    for (const secret of this.secrets) text = text.split(secret).join('[redacted]');
+    return text;
+  }
+}
+
+// -----------------------------------------------------------------------------------------------
+// Helpers
+
+/** http(s).request with a socket inactivity timeout that covers connecting, and aborts the request. */
+function timedTransport(base: typeof http | typeof https, timeoutMs: number): Transport {
+  const request = (options: http.RequestOptions, callback?: (res: http.IncomingMessage) => void): http.ClientRequest => {
+    const req = base.request({ ...options, timeout: timeoutMs }, callback);
+    req.on('timeout', () => {
+      const err = new Error(`no activity from the object store for ${timeoutMs} ms`) as Error & { code: string };
+      err.code = 'ETIMEDOUT';
+      req.destroy(err);
+    });
+    return req;
+  };
+  return { request } as unknown as Transport;
+}
+
+function codeOf(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && code !== '' ? code : undefined;
+}
+
+function isUnavailable(err: unknown): boolean {
+  const code = codeOf(err);
+  if (code && (NETWORK_CODES.has(code) || BUSY_CODES.has(code))) return true;
+  if (err instanceof AggregateError) return err.errors.some(isUnavailable);
+  // minio-js retries 408/429/5xx once, then throws a plain Error with this text.
+  if (err instanceof Error && /Retryable HTTP status: \d+/.test(err.message)) return true;
+  return false;
+}
+
+function isLockRefusal(err: unknown): boolean {
+  const code = err instanceof ObjectStoreRequestError ? err.code : codeOf(err);
+  const message = err instanceof Error ? err.message : '';
+  return (code === 'InvalidRequest' || code === 'AccessDenied' || code === 'ObjectLocked') && /WORM|lock|retention|legal hold/i.test(message);
+}
+
+function unquote(etag: string): string {
+  return etag.replace(/^(?:"|&quot;|&#34;)|(?:"|&quot;|&#34;)$/g, '');
+}
+
+/** S3 (RFC 3986) query escaping. */
+function s3Escape(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** User metadata as x-amz-meta-* headers, validated (ASCII, header-safe, within the S3 size limit). */
+function metadataHeaders(metadata: Record<string, string>): Record<string, string> {
+  const headers: Record<string, string> = {};
+  let bytes = 0;
+  for (const [rawKey, value] of Object.entries(metadata)) {
+    const key = rawKey.toLowerCase().replace(/^x-amz-meta-/, '');
+    if (!/^[a-z0-9][a-z0-9_.-]*$/.test(key)) throw new TypeError(`metadata key ${JSON.stringify(rawKey)} is not a valid header name`);
+    if (typeof value !== 'string' || !/^[\x20-\x7e]*$/.test(value)) {
+      throw new TypeError(`metadata ${key} must be printable ASCII`);
+    }
+    headers[`x-amz-meta-${key}`] = value.trim();
+    bytes += key.length + value.length;
+  }
+  if (bytes > MAX_METADATA_BYTES) throw new RangeError(`metadata is ${bytes} bytes; S3 allows ${MAX_METADATA_BYTES}`);
+  return headers;
+}
+
+async function readExactly(handle: FileHandle, filePath: string, into: Buffer, position: number): Promise<void> {
+  let filled = 0;
+  while (filled < into.length) {
+    const { bytesRead } = await handle.read(into, filled, into.length - filled, position + filled);
+    if (bytesRead === 0) throw new SpoolFileChangedError(filePath, `ended at ${position + filled} bytes while being uploaded`);
+    filled += bytesRead;
+  }
+}
+
+async function assertAtEnd(handle: FileHandle, filePath: string, size: number): Promise<void> {
+  const probe = Buffer.allocUnsafe(1);
+  const { bytesRead } = await handle.read(probe, 0, 1, size);
+  if (bytesRead !== 0) throw new SpoolFileChangedError(filePath, `grew beyond ${size} bytes while being uploaded`);
+}
