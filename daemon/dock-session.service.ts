@@ -77,6 +77,9 @@ export class DockSessionService {
       deviceFileCount: identity.deviceFileCount,
     });
 
+    // An interrupted earlier docking left checkpointed bytes in the spool: carry the
+    // checkpoint over so this docking reads only the rest from the recorder.
+    const interruptedBefore = new Map(prior.filter((f) => f.stage === 'interrupted').map((f) => [f.fingerprint, f]));
     const files: NewFile[] = [];
     const busyElsewhere = new Map<string, FileRow>();
     for (const r of listing.recordings) {
@@ -93,9 +96,10 @@ export class DockSessionService {
         parsed: r.parsed,
         fingerprint,
         stage: live[0] ? 'skipped' : 'queued',
+        bytesAcquired: live[0] ? 0 : (interruptedBefore.get(fingerprint)?.bytesAcquired ?? 0),
       });
     }
-    const superseded = prior.filter((f) => f.stage === 'interrupted' && files.some((n) => n.fingerprint === f.fingerprint));
+    const superseded = [...interruptedBefore.values()].filter((f) => files.some((n) => n.fingerprint === f.fingerprint));
 
     const events = await this.deps.db.transaction(async (tx) => {
       const out: CustodyEvent[] = [];

@@ -123,6 +123,8 @@ export interface NewFile {
   parsed: ParsedRecordingName | null;
   fingerprint: string;
   stage: FileStage;
+  /** Bytes already checkpointed in the spool by an interrupted earlier docking. */
+  bytesAcquired: number;
 }
 
 export interface SearchFilter {
@@ -286,9 +288,9 @@ export class CatalogRepository {
   async insertFiles(tx: Queryable, sessionId: string, serial: string, files: NewFile[]): Promise<void> {
     for (const f of files) {
       await tx.query(
-        `INSERT INTO session_files (id, session_id, recorder_serial, raw_path, display_path, size, mtime_ms, kind, parsed, fingerprint, stage)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-        [f.id, sessionId, serial, f.rawPath, f.displayPath, f.size, f.mtimeMs, f.kind, f.parsed ? JSON.stringify(f.parsed) : null, f.fingerprint, f.stage],
+        `INSERT INTO session_files (id, session_id, recorder_serial, raw_path, display_path, size, mtime_ms, kind, parsed, fingerprint, stage, bytes_acquired)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+        [f.id, sessionId, serial, f.rawPath, f.displayPath, f.size, f.mtimeMs, f.kind, f.parsed ? JSON.stringify(f.parsed) : null, f.fingerprint, f.stage, f.bytesAcquired],
       );
     }
   }
@@ -312,12 +314,15 @@ export class CatalogRepository {
   async updateFile(
     tx: Queryable,
     id: string,
-    patch: Partial<Pick<FileRow, 'stage' | 'bytesAcquired' | 'sha256' | 'sm3' | 'evidenceId' | 'duplicate' | 'error' | 'acquiredAt' | 'storedAt' | 'verifiedAt' | 'recordedAt' | 'clearedAt'>> & {
+    patch: Partial<Pick<FileRow, 'stage' | 'size' | 'mtimeMs' | 'fingerprint' | 'bytesAcquired' | 'sha256' | 'sm3' | 'evidenceId' | 'duplicate' | 'error' | 'acquiredAt' | 'storedAt' | 'verifiedAt' | 'recordedAt' | 'clearedAt'>> & {
       addAttempt?: boolean;
     },
   ): Promise<void> {
     const columns: Record<string, string> = {
       stage: 'stage',
+      size: 'size',
+      mtimeMs: 'mtime_ms',
+      fingerprint: 'fingerprint',
       bytesAcquired: 'bytes_acquired',
       sha256: 'sha256',
       sm3: 'sm3',

@@ -9,7 +9,7 @@ import type { CustodyLedger } from '../storage/custody-ledger.service.ts';
 import { EtagAccumulator } from '../storage/etag.ts';
 import { originalKey, type ObjectStore } from '../storage/object-store.ts';
 import type { Database, Queryable } from '../storage/postgres.database.ts';
-import type { SpoolStore } from '../storage/spool.store.ts';
+import { fingerprintOf, type SpoolStore } from '../storage/spool.store.ts';
 import { CopyInterruptedError, type CopyRequest, type CopyResult } from './acquire.copier.ts';
 import { JobName, JobStatus, type FileJobPayload } from './job.types.ts';
 import { assessTransfer, zonedLocalToUtc } from './transfer-deadline.ts';
@@ -126,7 +126,7 @@ export class IngestService {
     const before = await volume.stat(file.rawPath);
     if (!before) return this.interrupt(file, resumeFrom, 'recording vanished before it was read');
     if (before.size !== file.size || Math.trunc(before.mtimeMs) !== Math.trunc(file.mtimeMs)) {
-      return this.unstable(file, `changed since it was listed: size ${file.size} → ${before.size}`);
+      return this.unstable(file, volume, `changed since it was listed: size ${file.size} → ${before.size}`);
     }
 
     if (resumeFrom > 0) {
@@ -162,7 +162,7 @@ export class IngestService {
     const after = await volume.stat(file.rawPath);
     if (!after) return this.interrupt(file, result.totalBytes, 'recording vanished while it was read');
     if (after.size !== file.size || Math.trunc(after.mtimeMs) !== Math.trunc(file.mtimeMs) || result.totalBytes !== file.size) {
-      return this.unstable(file, `size ${file.size} listed, ${result.totalBytes} read, ${after.size} now`);
+      return this.unstable(file, volume, `size ${file.size} listed, ${result.totalBytes} read, ${after.size} now`);
     }
 
     const sha256 = result.digests.sha256!;
@@ -503,12 +503,21 @@ export class IngestService {
     return JobStatus.Interrupted;
   }
 
-  private async unstable(file: FileRow, detail: string): Promise<never> {
-    // The spooled bytes mix two versions of the recording; they are worthless.
+  /**
+   * The recording changed or shrank under us: the spooled bytes mix two versions and are
+   * discarded. The file row takes the recording's current size and time, so the retry
+   * copies the version that is there now; if it keeps changing, retries run out and the
+   * file fails — and is never cleared.
+   */
+  private async unstable(file: FileRow, volume: RecorderVolume, detail: string): Promise<never> {
     await this.deps.spool.remove(file.fingerprint);
-    await this.transition(file, { stage: 'queued', bytesAcquired: 0, error: `unstable: ${detail}` }, {
+    const now = await volume.stat(file.rawPath);
+    const patch = now
+      ? { size: now.size, mtimeMs: now.mtimeMs, fingerprint: fingerprintOf(file.recorderSerial, file.rawPath, now.size, now.mtimeMs) }
+      : {};
+    await this.transition(file, { stage: 'queued', bytesAcquired: 0, error: `unstable: ${detail}`, ...patch }, {
       type: 'HASH_MISMATCH',
-      details: { where: 'recorder', detail },
+      details: { where: 'recorder', detail, sizeNow: now?.size ?? null },
     });
     throw new UnstableSourceError(file.displayPath, detail);
   }
