@@ -1,0 +1,104 @@
+import type { EvidockConfig } from '../config/config.schema.ts';
+import { moduleLogger } from '../config/logger.ts';
+import { probeVolume } from '../drivers/driver-registry.ts';
+import type { ProbeHints } from '../drivers/recorder.driver.ts';
+import { QueueName } from '../workers/job.types.ts';
+import { DeviceWatcher } from './device-watcher.ts';
+import { formatBytes, t } from './i18n.ts';
+import { createRuntime, initLogging } from './runtime.ts';
+
+const log = moduleLogger('daemon');
+const RECONCILE_MS = 30_000;
+const DOCK_RETRY_MS = 10_000;
+
+function say(text: string): void {
+  process.stdout.write(`${new Date().toISOString()}  ${text}\n`);
+}
+
+/**
+ * `evidock daemon`: watches for recorders, docks them, runs every queue's workers, and
+ * after a crash picks up where the last process stopped (open sessions are re-queued;
+ * BullMQ hands stalled jobs to the new workers).
+ */
+export async function runDaemon(config: EvidockConfig, stop?: AbortSignal): Promise<void> {
+  initLogging(config, false);
+  const rt = await createRuntime(config);
+  rt.startWorkers([QueueName.Acquire, QueueName.Store, QueueName.Catalog, QueueName.Clear]);
+  rt.onMilestone((session, milestone) => {
+    if (milestone === 'safe-to-undock') say(`${session.recorderSerial}: ${t('dock.safe')}`);
+    else
+      void rt.catalog.filesOfSession(session.id).then((files) =>
+        say(
+          `${session.recorderSerial}: ${t('dock.done', {
+            stored: files.filter((f) => (f.stage === 'cleared' || f.stage === 'kept') && !f.duplicate).length,
+            dup: files.filter((f) => f.duplicate).length,
+            failed: files.filter((f) => f.stage === 'failed').length,
+            cleared: files.filter((f) => f.stage === 'cleared').length,
+          })}`,
+        ),
+      );
+  });
+
+  const reconcile = async () => {
+    try {
+      const requeued = await rt.dock.resumeOpenSessions();
+      const mirrored = await rt.ledger.mirrorPending();
+      if (requeued > 0 || mirrored > 0) log.info({ requeued, mirrored }, 'reconciled');
+    } catch (error) {
+      log.warn({ err: (error as Error).message }, 'reconcile deferred');
+    }
+  };
+  await reconcile();
+
+  const pending = new Map<string, NodeJS.Timeout>();
+  const dock = async (mountPath: string, hints: ProbeHints) => {
+    pending.delete(mountPath);
+    try {
+      const volume = await probeVolume(mountPath, hints);
+      if (!volume) return;
+      const session = await rt.dock.dock(volume);
+      const files = await rt.catalog.filesOfSession(session.id);
+      say(t('dock.docked', { serial: session.recorderSerial, files: files.length, size: formatBytes(files.reduce((n, f) => n + f.size, 0)) }));
+      if (!config.recorders.some((r) => r.serial === session.recorderSerial)) say(t('dock.unregistered', { serial: session.recorderSerial }));
+      if (session.gaps.length > 0) say(t('dock.gaps', { count: session.gaps.length }));
+    } catch (error) {
+      // The recorder stays docked and untouched; try again until it docks or is removed.
+      log.error({ mountPath, err: (error as Error).message }, 'docking failed; will retry');
+      pending.set(mountPath, setTimeout(() => void dock(mountPath, hints), DOCK_RETRY_MS));
+    }
+  };
+
+  const watcher = new DeviceWatcher({
+    mountRoots: config.watch.mountRoots,
+    depth: config.watch.depth,
+    settleMs: config.watch.settleMs,
+    usbDetection: config.watch.usbDetection,
+  });
+  watcher.on('docked', ({ mountPath, usb }) => void dock(mountPath, usb ? { usb } : {}));
+  watcher.on('undocked', ({ mountPath }) => {
+    const retry = pending.get(mountPath);
+    if (retry) clearTimeout(retry);
+    pending.delete(mountPath);
+    say(t('daemon.undocked', { mount: mountPath }));
+    for (const sessionId of rt.volumes.sessionsAt(mountPath)) {
+      rt.volumes.forget(sessionId);
+      void rt.ledger
+        .record({ type: 'UNDOCKED', actor: { kind: 'workstation', id: config.workstationId }, sessionId, details: { mountPath } })
+        .catch((error: Error) => log.warn({ sessionId, err: error.message }, 'could not record undocking'));
+    }
+  });
+  await watcher.start();
+  const timer = setInterval(() => void reconcile(), RECONCILE_MS);
+  say(t('daemon.started', { ws: config.workstationId, roots: config.watch.mountRoots.join(', ') }));
+
+  await new Promise<void>((resolve) => {
+    const done = () => resolve();
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+    stop?.addEventListener('abort', done, { once: true });
+  });
+  clearInterval(timer);
+  for (const t of pending.values()) clearTimeout(t);
+  await watcher.close();
+  await rt.close();
+}

@@ -1,0 +1,176 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../config/config.loader.ts';
+import type { Runtime } from '../daemon/runtime.ts';
+import { DirectoryDriver } from '../drivers/directory.driver.ts';
+import type { FileRow } from '../storage/catalog.repository.ts';
+import type { CustodyEvent } from '../storage/custody-chain.ts';
+import { originalKey } from '../storage/object-store.ts';
+import { copyWithDigests } from '../workers/acquire.copier.ts';
+import { QueueName } from '../workers/job.types.ts';
+import { createTestEnv, eventually, type TestEnv } from './support/test-env.ts';
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+function writeRecorder(dir: string, count: number, size: number): Map<string, string> {
+  mkdirSync(join(dir, 'DCIM'), { recursive: true });
+  const hashes = new Map<string, string>();
+  for (let i = 1; i <= count; i++) {
+    const name = `ZFYC_007_2026112108${String(i).padStart(2, '0')}00_${String(i).padStart(4, '0')}.MP4`;
+    const bytes = randomBytes(size);
+    writeFileSync(join(dir, 'DCIM', name), bytes);
+    hashes.set(`DCIM/${name}`, sha256(bytes));
+  }
+  return hashes;
+}
+
+async function done(rt: Runtime, sessionId: string, timeoutMs = 90_000): Promise<FileRow[]> {
+  return eventually(
+    async () => {
+      const files = await rt.catalog.filesOfSession(sessionId);
+      return files.length > 0 && files.every((f) => ['cleared', 'kept', 'failed'].includes(f.stage)) ? files : undefined;
+    },
+    timeoutMs,
+    'session to finish',
+  );
+}
+
+/** The invariants of "nothing is lost" after any crash. */
+async function assertNothingLost(rt: Runtime, files: FileRow[], expected: Map<string, string>): Promise<void> {
+  expect(files.map((f) => f.stage)).toEqual(files.map(() => 'cleared'));
+  for (const f of files) {
+    expect(f.sha256).toBe(expected.get(f.displayPath));
+    const events: CustodyEvent[] = await rt.ledger.eventsFor({ fileIds: [f.id] });
+    const types = events.map((e) => e.type);
+    expect(types.filter((t) => t === 'RECORDER_CLEARED')).toHaveLength(1);
+    expect(types.filter((t) => t === 'ACQUIRED')).toHaveLength(1);
+    expect(types.lastIndexOf('VERIFIED')).toBeLessThan(types.indexOf('RECORDER_CLEARED'));
+    const uploads = events.filter((e) => e.type === 'STORED' && e.details.uploaded === true);
+    expect(uploads.length).toBeLessThanOrEqual(1);
+    const stored = await rt.objects.stat('originals', originalKey(f.sha256!));
+    expect(stored?.metadata.sha256).toBe(f.sha256);
+  }
+  await rt.ledger.mirrorPending();
+  const report = await rt.verify.run({ rehash: true });
+  expect(report.ledger.problems).toEqual([]);
+  expect(report.ok).toBe(true);
+}
+
+describe('crash and resume', () => {
+  let env: TestEnv;
+
+  beforeAll(async () => {
+    env = await createTestEnv('crash');
+  });
+  afterAll(async () => env?.cleanup());
+
+  it('resumes from every step boundary and from inside each step, without copying or uploading twice', async () => {
+    const dir = join(env.dir, 'stepwise');
+    const expected = writeRecorder(dir, 4, 3 << 20);
+    const rt1 = await env.runtime();
+    const session = await rt1.dock.dock((await new DirectoryDriver().probe(dir, { serial: 'CRASH-1' }))!);
+    const files = await rt1.catalog.filesOfSession(session.id);
+    const [inAcquire, afterAcquire, inStore, inClear] = files as [FileRow, FileRow, FileRow, FileRow];
+    const payload = (f: FileRow) => ({ fileId: f.id, sessionId: session.id, serial: 'CRASH-1' });
+
+    // 1. Died mid-copy after a checkpoint: 1 MiB safely in the spool.
+    const volume = (await rt1.volumes.resolve(session))!;
+    await copyWithDigests({
+      source: await volume.open(inAcquire.rawPath, 0),
+      spoolPath: rt1.spool.pathOf(inAcquire.fingerprint),
+      resumeFrom: 0,
+      spooledPrefix: null,
+      algorithms: ['sha256'],
+      checkpointBytes: 1 << 30,
+    });
+    await rt1.spool.truncateTo(inAcquire.fingerprint, (1 << 20) + 12345);
+    await rt1.catalog.updateFile(rt1.db, inAcquire.id, { stage: 'acquiring', bytesAcquired: 1 << 20 });
+    // 2. Died between acquire and store.
+    await rt1.ingest.handleAcquire(payload(afterAcquire));
+    // 3. Died after the upload, before the catalog knew.
+    await rt1.ingest.handleAcquire(payload(inStore));
+    const acquiredInStore = (await rt1.catalog.getFile(inStore.id))!;
+    const receipt = await rt1.objects.putFile('originals', originalKey(acquiredInStore.sha256!), rt1.spool.pathOf(inStore.fingerprint), inStore.size, {
+      sha256: acquiredInStore.sha256!,
+    });
+    // 4. Died after deleting from the recorder, before the ledger said so.
+    await rt1.ingest.handleAcquire(payload(inClear));
+    await rt1.ingest.handleStore(payload(inClear));
+    await rt1.ingest.handleRecord(payload(inClear));
+    rmSync(Buffer.concat([Buffer.from(`${dir}/`), inClear.rawPath]));
+    await rt1.close();
+
+    const rt2 = await env.runtime();
+    rt2.startWorkers([QueueName.Acquire, QueueName.Store, QueueName.Catalog, QueueName.Clear]);
+    await rt2.dock.resumeOpenSessions();
+    const finished = await done(rt2, session.id);
+    await assertNothingLost(rt2, finished, expected);
+
+    const eventsOf = async (f: FileRow) => rt2.ledger.eventsFor({ fileIds: [f.id] });
+    const resumed = (await eventsOf(inAcquire)).find((e) => e.type === 'ACQUIRED')!;
+    expect(resumed.details.resumedFromByte).toBe(1 << 20);
+    expect(resumed.details.bytesReadFromRecorder).toBe(inAcquire.size - (1 << 20));
+    const storedAgain = (await eventsOf(inStore)).find((e) => e.type === 'STORED')!;
+    expect(storedAgain.details.uploaded).toBe(false);
+    expect((await rt2.objects.stat('originals', originalKey(acquiredInStore.sha256!)))!.versionId).toBe(receipt.versionId);
+    const cleared = (await eventsOf(inClear)).find((e) => e.type === 'RECORDER_CLEARED')!;
+    expect(cleared.details.alreadyAbsent).toBe(true);
+    expect(readdirSync(join(dir, 'DCIM'))).toEqual([]);
+    expect((await rt2.catalog.getSession(session.id))!.status).toBe('done');
+  });
+
+  describe('SIGKILL of a real evidock process, then a daemon resumes', () => {
+    const children: ChildProcess[] = [];
+    afterAll(() => children.forEach((c) => c.kill('SIGKILL')));
+
+    const evidock = (args: string[]) => {
+      const child = spawn(process.execPath, [resolve(REPO_ROOT, 'bin/evidock.js'), ...args], {
+        env: { ...process.env, ...env.childEnv },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.push(child);
+      return child;
+    };
+
+    for (const killWhen of ['acquiring', 'stored', 'recorded'] as const) {
+      it(`killed when a file is ${killWhen}`, async () => {
+        const dir = join(env.dir, `kill-${killWhen}`);
+        const expected = writeRecorder(dir, 3, 24 << 20);
+        const rt = await env.runtime();
+        const importer = evidock(['import', dir, '--serial', `KILL-${killWhen}`, '--json']);
+        const exited = new Promise((r) => importer.on('exit', r));
+
+        const sessionId = await eventually(async () => {
+          const r = await rt.db.query<{ id: string }>(`SELECT id FROM dock_sessions WHERE recorder_serial = $1`, [`KILL-${killWhen}`]);
+          return r.rows[0]?.id;
+        }, 60_000, 'session to start');
+        await eventually(async () => {
+          const files = await rt.catalog.filesOfSession(sessionId);
+          return files.some((f) => f.stage === killWhen) || files.every((f) => f.stage === 'cleared') ? true : undefined;
+        }, 60_000, `a file to be ${killWhen}`);
+        importer.kill('SIGKILL');
+        await exited;
+        // The kill must land mid-session, or this test would prove nothing.
+        const atKill = await rt.catalog.filesOfSession(sessionId);
+        expect(atKill.some((f) => f.stage !== 'cleared')).toBe(true);
+
+        const daemon = evidock(['daemon']);
+        let output = '';
+        daemon.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+        daemon.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+        try {
+          const files = await done(rt, sessionId, 120_000);
+          await assertNothingLost(rt, files, expected);
+          expect(existsSync(join(dir, 'DCIM')) && readdirSync(join(dir, 'DCIM'))).toEqual([]);
+        } finally {
+          daemon.kill('SIGTERM');
+          await new Promise((r) => daemon.on('exit', r));
+        }
+        expect(output).not.toMatch(/Error:/);
+      });
+    }
+  });
+});
