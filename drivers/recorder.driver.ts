@@ -111,3 +111,16 @@ export class UnsafePathError extends Error {
     this.name = 'UnsafePathError';
   }
 }
+
+/**
+ * The whole volume went away (unplugged, unmounted) while it was being read. A kind of
+ * RecordingGoneError, so code that handles a vanished recording also handles this; `list()`
+ * throws it instead of returning an empty listing, which would read as "nothing to ingest".
+ */
+export class VolumeGoneError extends RecordingGoneError {
+  constructor(readonly root: string, options?: { cause?: unknown }) {
+    super(root, options);
+    this.message = `recorder volume is no longer present: ${root}`;
+    this.name = 'VolumeGoneError';
+  }
+}
