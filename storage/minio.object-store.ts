@@ -11,8 +11,10 @@ import { EtagAccumulator } from './etag.ts';
 import {
   ObjectExistsError,
   ObjectStoreUnavailableError,
+  SentBytesMismatchError,
   type BucketRole,
   type ObjectStore,
+  type PutFileOptions,
   type StoredObject,
   type UploadReceipt,
 } from './object-store.ts';
@@ -313,7 +315,14 @@ export class MinioObjectStore implements ObjectStore {
     return { size: info.size, etag: unquote(info.etag), versionId, metadata, retainUntil };
   }
 
-  async putFile(role: BucketRole, key: string, filePath: string, size: number, metadata: Record<string, string>): Promise<UploadReceipt> {
+  async putFile(
+    role: BucketRole,
+    key: string,
+    filePath: string,
+    size: number,
+    metadata: Record<string, string>,
+    options: PutFileOptions = {},
+  ): Promise<UploadReceipt> {
     const bucket = this.bucketName(role);
     if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`size must be a non-negative integer, got ${size}`);
     if (size > this.partSize * MAX_PARTS) {
@@ -328,8 +337,8 @@ export class MinioObjectStore implements ObjectStore {
       const started = Date.now();
       const receipt =
         size <= this.partSize
-          ? await this.putSingle(bucket, key, handle, filePath, size, headers)
-          : await this.putMultipart(bucket, key, handle, filePath, size, headers);
+          ? await this.putSingle(bucket, key, handle, filePath, size, headers, options)
+          : await this.putMultipart(bucket, key, handle, filePath, size, headers, options);
       // Comparing is the caller's job (it records the outcome in the custody ledger); a
       // mismatch is only logged here.
       const fields = { bucket, key, bytes: size, etag: receipt.etag, expectedEtag: receipt.expectedEtag, versionId: receipt.versionId };
@@ -348,13 +357,16 @@ export class MinioObjectStore implements ObjectStore {
     filePath: string,
     size: number,
     headers: Record<string, string>,
+    options: PutFileOptions,
   ): Promise<UploadReceipt> {
     const body = Buffer.allocUnsafe(size);
     await readExactly(handle, filePath, body, 0);
     await assertAtEnd(handle, filePath, size);
     const sha256 = createHash('sha256').update(body).digest('hex');
+    if (options.expectSha256 && sha256 !== options.expectSha256) throw new SentBytesMismatchError(key, options.expectSha256, sha256);
     const expectedEtag = new EtagAccumulator(this.partSize).update(body).digest();
     const sent = await this.putBody('putFile', bucket, key, body, headers);
+    options.onProgress?.(size);
     return { ...sent, bytesSent: size, sentSha256: sha256, expectedEtag };
   }
 
@@ -365,6 +377,7 @@ export class MinioObjectStore implements ObjectStore {
     filePath: string,
     size: number,
     headers: Record<string, string>,
+    options: PutFileOptions,
   ): Promise<UploadReceipt> {
     const op = 'putFile';
     const sha256 = createHash('sha256');
@@ -394,14 +407,17 @@ export class MinioObjectStore implements ObjectStore {
           ),
         );
         parts.push({ part, etag: unquote(String(res.headers.etag ?? '')) });
+        options.onProgress?.(offset + length);
       }
       await assertAtEnd(handle, filePath, size);
+      const sentSha256 = sha256.digest('hex');
+      if (options.expectSha256 && sentSha256 !== options.expectSha256) throw new SentBytesMismatchError(key, options.expectSha256, sentSha256);
       const done = await this.call(op, bucket, key, () => this.client.completeMultipartUpload(bucket, key, uploadId, parts));
       return {
         etag: unquote(done.etag),
         versionId: done.versionId ?? null,
         bytesSent: size,
-        sentSha256: sha256.digest('hex'),
+        sentSha256,
         expectedEtag: expected.digest(),
       };
     } catch (err) {

@@ -28,6 +28,24 @@ export interface UploadReceipt {
   expectedEtag: string;
 }
 
+export interface PutFileOptions {
+  /**
+   * The SHA-256 the file must have. Checked before the object is committed (before the
+   * single PUT, before completing a multipart upload), so bytes that changed in the spool
+   * never become a write-once object under the key of other bytes.
+   */
+  expectSha256?: string;
+  /** Bytes sent so far, for progress display. */
+  onProgress?: (bytesSent: number) => void;
+}
+
+export class SentBytesMismatchError extends Error {
+  constructor(readonly key: string, readonly expected: string, readonly actual: string) {
+    super(`refusing to store ${key}: the bytes read hash to ${actual}, expected ${expected}`);
+    this.name = 'SentBytesMismatchError';
+  }
+}
+
 export interface ObjectStore {
   /** Create missing buckets: originals and ledger with versioning + object lock + default retention. */
   ensureBuckets(): Promise<void>;
@@ -36,7 +54,7 @@ export interface ObjectStore {
    * Upload a local file, digesting (SHA-256, multipart ETag) the very bytes sent.
    * `metadata` keys become x-amz-meta-*; values must be ASCII.
    */
-  putFile(bucket: BucketRole, key: string, filePath: string, size: number, metadata: Record<string, string>): Promise<UploadReceipt>;
+  putFile(bucket: BucketRole, key: string, filePath: string, size: number, metadata: Record<string, string>, options?: PutFileOptions): Promise<UploadReceipt>;
   /** Small write-once documents (ledger events, public keys). Refuses to overwrite an existing key. */
   putDocument(bucket: BucketRole, key: string, body: Buffer, contentType: string): Promise<{ etag: string; versionId: string | null }>;
   read(bucket: BucketRole, key: string): Promise<Readable>;

@@ -81,6 +81,31 @@ export class Database implements Queryable {
     }
   }
 
+  /**
+   * Runs `work` holding a session-level advisory lock on `key`, so two workers on any
+   * hosts never do the same thing at once (e.g. upload the same bytes twice).
+   */
+  async withLock<T>(key: string, work: () => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw wrap(error);
+    }
+    try {
+      await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [key]);
+      try {
+        return await work();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch(() => undefined);
+      }
+    } catch (error) {
+      throw wrap(error);
+    } finally {
+      client.release();
+    }
+  }
+
   async migrate(): Promise<string[]> {
     const applied: string[] = [];
     await this.transaction(async (tx) => {

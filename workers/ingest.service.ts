@@ -7,7 +7,7 @@ import { SAFE_TO_UNDOCK_STAGES, TERMINAL_STAGES, type CatalogRepository, type Fi
 import type { CustodyEvent, CustodyEventInput, JsonValue } from '../storage/custody-chain.ts';
 import type { CustodyLedger } from '../storage/custody-ledger.service.ts';
 import { EtagAccumulator } from '../storage/etag.ts';
-import { originalKey, type ObjectStore } from '../storage/object-store.ts';
+import { originalKey, SentBytesMismatchError, type ObjectStore } from '../storage/object-store.ts';
 import type { Database, Queryable } from '../storage/postgres.database.ts';
 import { fingerprintOf, type SpoolStore } from '../storage/spool.store.ts';
 import { CopyInterruptedError, type CopyRequest, type CopyResult } from './acquire.copier.ts';
@@ -192,10 +192,18 @@ export class IngestService {
   // ---- store -----------------------------------------------------------------------
 
   async handleStore(payload: FileJobPayload): Promise<JobStatus> {
+    const first = await this.deps.catalog.getFile(payload.fileId);
+    if (!first) throw new UnrecoverableError(`no such file ${payload.fileId}`);
+    if (first.stage !== 'acquired') return JobStatus.Skipped;
+    // Two dockings of the same bytes (two recorders, or one docked twice) store once: the
+    // second waits here, then finds the object and verifies it instead of uploading.
+    return this.deps.db.withLock(`store:${first.sha256}`, () => this.storeLocked(payload));
+  }
+
+  private async storeLocked(payload: FileJobPayload): Promise<JobStatus> {
     const { catalog, objects, spool } = this.deps;
     const file = await catalog.getFile(payload.fileId);
-    if (!file) throw new UnrecoverableError(`no such file ${payload.fileId}`);
-    if (file.stage !== 'acquired') return JobStatus.Skipped;
+    if (!file || file.stage !== 'acquired') return JobStatus.Skipped;
     const sha256 = file.sha256!;
     const key = originalKey(sha256);
     const flog = log.child({ fileId: file.id, evidenceId: file.evidenceId, serial: file.recorderSerial });
@@ -227,16 +235,32 @@ export class IngestService {
       return JobStatus.Success;
     }
 
-    const receipt = await objects.putFile('originals', key, spool.pathOf(file.fingerprint), file.size, {
-      sha256,
-      ...(file.sm3 ? { sm3: file.sm3 } : {}),
-      'evidence-id': file.evidenceId!,
-      'recorder-serial': asciiSafe(file.recorderSerial),
-      workstation: this.deps.config.workstationId,
-    });
-    if (receipt.sentSha256 !== sha256) {
-      await this.event(file, { type: 'HASH_MISMATCH', details: { where: 'spool', acquired: sha256, sent: receipt.sentSha256, key } });
-      throw new StoredCopyMismatchError(key, 'the spooled bytes no longer hash to the acquired SHA-256');
+    let receipt;
+    try {
+      receipt = await objects.putFile(
+        'originals',
+        key,
+        spool.pathOf(file.fingerprint),
+        file.size,
+        {
+          sha256,
+          ...(file.sm3 ? { sm3: file.sm3 } : {}),
+          'evidence-id': file.evidenceId!,
+          'recorder-serial': asciiSafe(file.recorderSerial),
+          workstation: this.deps.config.workstationId,
+        },
+        { expectSha256: sha256, onProgress: (bytes) => this.deps.onProgress?.(file.id, file.size === 0 ? 100 : (bytes / file.size) * 100, bytes) },
+      );
+    } catch (error) {
+      if (!(error instanceof SentBytesMismatchError)) throw error;
+      // The spool copy went bad after it was hashed (disk fault). Nothing was stored and the
+      // recorder still holds the recording, which the next docking ingests afresh.
+      await spool.remove(file.fingerprint);
+      await this.transition(file, { stage: 'failed', error: 'spool copy damaged; dock the recorder again' }, {
+        type: 'HASH_MISMATCH',
+        details: { where: 'spool', acquired: sha256, read: error.actual, key },
+      });
+      throw new UnrecoverableError(new StoredCopyMismatchError(key, 'the spooled bytes no longer hash to the acquired SHA-256').message);
     }
     const stored = await objects.stat('originals', key);
     if (!stored || stored.etag !== receipt.expectedEtag || stored.size !== file.size) {
@@ -357,7 +381,9 @@ export class IngestService {
     const session = await this.session(file.sessionId);
     const flog = log.child({ fileId: file.id, evidenceId: file.evidenceId, serial: file.recorderSerial });
 
-    const clear = session.defaults.clearAfterVerified ?? config.ingest.clearAfterVerified;
+    // Files that are not recordings (logs, settings) are stored too, but belong to the
+    // recorder: clearing them could break it.
+    const clear = (session.defaults.clearAfterVerified ?? config.ingest.clearAfterVerified) && file.kind !== 'other';
     if (!clear) {
       await catalog.updateFile(this.deps.db, file.id, { stage: 'kept' });
       await this.afterStep(session.id);
