@@ -220,6 +220,11 @@ export function buildProgram(): Command {
     .argument('<action>', 'up | down | status')
     .action(async (action: string) => {
       if (!['up', 'down', 'status'].includes(action)) throw new Error(`unknown stack action ${action}`);
+      const cfg = config(lang());
+      if (!cfg.stack.managed) {
+        out(t('stack.unmanaged'));
+        return;
+      }
       const code = await runStack(REPO_ROOT, action as 'up' | 'down' | 'status');
       if (code !== 0) throw new CliExit(code);
     });

@@ -7,6 +7,7 @@ export type Locale = 'zh-CN' | 'en';
 
 const messages = {
   'config.invalid': { 'zh-CN': '配置无效：', en: 'Invalid configuration:' },
+  'stack.unmanaged': { 'zh-CN': '本机不管理服务（stack.managed=false），使用配置中的 Redis、PostgreSQL 和 MinIO', en: 'This workstation does not manage the stack (stack.managed=false); using the configured Redis, PostgreSQL and MinIO' },
   'stack.failed': { 'zh-CN': '本地服务启动失败', en: 'The local stack failed' },
   'dock.docked': { 'zh-CN': '已接入执法记录仪 {serial}：{files} 个文件，{size}', en: 'Recorder {serial} docked: {files} files, {size}' },
   'dock.unregistered': { 'zh-CN': '注意：记录仪 {serial} 未登记，照常采集并标记为“未登记”', en: 'Note: recorder {serial} is not registered; ingesting anyway, flagged "unregistered"' },
