@@ -102,6 +102,28 @@ describe('docking', () => {
     expect(readdirSync(join(volume, 'DCIM', '100MEDIA'))).toEqual([]);
     await eventually(async () => (output.includes('ZFY0777') ? true : undefined), 10_000, 'the daemon to tell the operator');
 
+    // With a daemon running, `evidock import --wait --json` hands the work to it and waits.
+    const folder = join(env.dir, 'handoff');
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, 'ZFY0888_445566_20261121113000_0001.MP4'), randomBytes(70_000));
+    const importer = spawn(
+      process.execPath,
+      [resolve(REPO_ROOT, 'bin/evidock.js'), 'import', folder, '--serial', 'ZFY0888', '--case', 'YB-77', '--wait', '--json'],
+      { env: { ...process.env, EVIDOCK_CONFIG: configFile }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    children.push(importer);
+    let json = '';
+    importer.stdout!.on('data', (d: Buffer) => (json += d.toString()));
+    const importCode = await new Promise((r) => importer.on('exit', r));
+    expect(importCode).toBe(0);
+    const result = JSON.parse(json) as { session: string; files: Array<{ path: string; evidenceId: string; sha256: string; size: number; status: string }> };
+    expect(result.files).toEqual([
+      expect.objectContaining({ path: 'ZFY0888_445566_20261121113000_0001.MP4', size: 70_000, status: 'cleared', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }),
+    ]);
+    // The daemon's workers did the work: only the process that runs a session's jobs
+    // announces its milestones, and the daemon did.
+    await eventually(async () => (output.includes('ZFY0888') ? true : undefined), 10_000, 'the daemon to report the handed-off session');
+
     daemon.kill('SIGTERM');
     const code = await new Promise((r) => daemon.on('exit', r));
     expect(code).toBe(0);
