@@ -147,6 +147,19 @@ export const configSchema = z
         attempts: z.number().int().min(1).max(1000).default(50).describe('Tries per job before it is left failed for an operator.'),
         backoffSeconds: z.number().min(0.1).max(600).default(2).describe('First retry delay; doubles each try, capped at 5 minutes.'),
         deadline: deadlineSchema.default({ kind: 'hours', hours: 24 }),
+        recorderTimeZone: z
+          .string()
+          .min(1)
+          .default('Asia/Shanghai')
+          .refine((zone) => {
+            try {
+              new Intl.DateTimeFormat('en', { timeZone: zone });
+              return true;
+            } catch {
+              return false;
+            }
+          }, 'not an IANA time zone')
+          .describe('Time zone of the recorders\' clocks, in which times in file names are read.'),
         unlockPassword: z
           .string()
           .regex(/^[0-9A-Za-z]{6}$/)

@@ -120,7 +120,7 @@ async function waitForSession(rt: Runtime, session: SessionRow, showProgress: bo
   }
 }
 
-function printSessionResult(session: SessionRow, files: FileRow[]): void {
+export function printSessionResult(session: SessionRow, files: FileRow[]): void {
   const count = (pred: (f: FileRow) => boolean) => files.filter(pred).length;
   for (const f of files) {
     const status = t(`file.status.${['cleared', 'kept', 'failed', 'skipped', 'interrupted', 'superseded'].includes(f.stage) ? f.stage : 'pending'}` as 'file.status.pending');

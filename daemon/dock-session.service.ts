@@ -68,7 +68,7 @@ export class DockSessionService {
     const clock = await this.readAndSyncClock(volume.sdk);
     const listing = await volume.list();
     const sessionId = randomUUID();
-    const timeZone = config.ingest.deadline.kind === 'workingDays' ? config.ingest.deadline.timeZone : 'Asia/Shanghai';
+    const timeZone = config.ingest.recorderTimeZone;
 
     const prior = await catalog.priorFilesOfRecorder(identity.serial, sessionId);
     const gaps = detectGaps({

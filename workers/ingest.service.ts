@@ -303,7 +303,7 @@ export class IngestService {
     if (file.stage !== 'stored') return JobStatus.Skipped;
     const session = await this.session(file.sessionId);
     const registration = config.recorders.find((r) => r.serial === session.recorderSerial);
-    const fields = captureFields(file, session, registration, config.ingest.deadline.kind === 'workingDays' ? config.ingest.deadline.timeZone : 'Asia/Shanghai');
+    const fields = captureFields(file, session, registration, config.ingest.recorderTimeZone);
     const verifiedAt = file.verifiedAt ?? this.now();
     const transfer = fields.captureEnd ? assessTransfer(fields.captureEnd, verifiedAt, config.ingest.deadline) : null;
     const flags = [...fields.flags];
