@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Entry point of `npm run demo`, `npm test` and `npm run bench`:
+#
+#   bash scripts/run.sh demo  [args]   node bin/evidock.js demo [args]
+#   bash scripts/run.sh test  [args]   npx vitest run [args]     (e.g. --project unit, a file name)
+#   bash scripts/run.sh bench [args]   npx tsx scripts/bench.ts [args]
+#
+# Before that it installs node_modules when missing or older than package-lock.json /
+# package.json, and starts the local stack (scripts/stack.sh up; reuses a running one).
+# EVIDOCK_REDIS_PORT / EVIDOCK_PG_PORT / EVIDOCK_MINIO_PORT move the stack and are passed on
+# to evidock as EVIDOCK__redis__port etc. unless those are set explicitly.
+set -euo pipefail
+
+ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
+cd "$ROOT"
+
+usage() { printf 'usage: bash scripts/run.sh <demo|test|bench> [args]\n' >&2; exit 2; }
+[ "$#" -ge 1 ] || usage
+cmd=$1
+shift
+case "$cmd" in demo | test | bench) ;; *) usage ;; esac
+
+# npm writes node_modules/.package-lock.json on every install; it is our "installed at" stamp.
+stamp=node_modules/.package-lock.json
+if [ ! -d node_modules ] || [ ! -f "$stamp" ] || { [ -f package-lock.json ] && [ package-lock.json -nt "$stamp" ]; }; then
+  if [ -f package-lock.json ]; then
+    echo "run: npm ci"
+    if ! npm ci --no-audit --no-fund; then
+      # npm ci refuses a lockfile that does not list every optional platform package of
+      # package.json's tree. `npm install --no-save` installs the same pinned versions and
+      # leaves package-lock.json untouched; the lockfile should still be regenerated.
+      echo "run: warning: npm ci failed; retrying with npm install --no-save (if npm said the lock file is out of sync, run \`npm install --package-lock-only\` and commit package-lock.json)" >&2
+      npm install --no-save --no-audit --no-fund
+    fi
+  else
+    echo "run: npm install"
+    npm install --no-audit --no-fund
+  fi
+  touch "$stamp"
+fi
+
+bash scripts/stack.sh up
+
+[ -n "${EVIDOCK_REDIS_PORT:-}" ] && export EVIDOCK__redis__port=${EVIDOCK__redis__port:-$EVIDOCK_REDIS_PORT}
+[ -n "${EVIDOCK_PG_PORT:-}" ] && export EVIDOCK__postgres__port=${EVIDOCK__postgres__port:-$EVIDOCK_PG_PORT}
+[ -n "${EVIDOCK_MINIO_PORT:-}" ] && export EVIDOCK__minio__port=${EVIDOCK__minio__port:-$EVIDOCK_MINIO_PORT}
+
+case "$cmd" in
+  test) exec npx --no-install vitest run "$@" ;;
+  demo) exec node bin/evidock.js demo "$@" ;;
+  bench) exec npx --no-install tsx scripts/bench.ts "$@" ;;
+esac
