@@ -528,6 +528,7 @@ case "$1" in
   up)
     ensure_packages
     lock
+    mkdir -p "$RUN_DIR" "$LOG_DIR"
     redis_up
     pg_up
     minio_up
