@@ -23,19 +23,12 @@ case "$cmd" in demo | test | bench) ;; *) usage ;; esac
 # npm writes node_modules/.package-lock.json on every install; it is our "installed at" stamp.
 stamp=node_modules/.package-lock.json
 if [ ! -d node_modules ] || [ ! -f "$stamp" ] || { [ -f package-lock.json ] && [ package-lock.json -nt "$stamp" ]; }; then
-  if [ -f package-lock.json ]; then
-    echo "run: npm ci"
-    if ! npm ci --no-audit --no-fund; then
-      # npm ci refuses a lockfile that does not list every optional platform package of
-      # package.json's tree. `npm install --no-save` installs the same pinned versions and
-      # leaves package-lock.json untouched; the lockfile should still be regenerated.
-      echo "run: warning: npm ci failed; retrying with npm install --no-save (if npm said the lock file is out of sync, run \`npm install --package-lock-only\` and commit package-lock.json)" >&2
-      npm install --no-save --no-audit --no-fund
-    fi
-  else
-    echo "run: npm install"
-    npm install --no-audit --no-fund
-  fi
+  # `npm install --no-save` installs exactly the versions pinned in package-lock.json and
+  # leaves it untouched. Not `npm ci`: npm 11 writes lockfiles without other platforms'
+  # optional packages (darwin/win32 builds of rollup, msgpackr-extract) and its own `ci`
+  # then refuses them as out of sync.
+  echo "run: npm install (pinned by package-lock.json)"
+  npm install --no-save --no-audit --no-fund
   touch "$stamp"
 fi
 

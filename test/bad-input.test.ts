@@ -181,7 +181,7 @@ describe('bad input: a clear error and nothing lost', () => {
     expect((await rt.catalog.getSession(first.id))!.status).toBe('done');
     expect(existsSync(path)).toBe(false);
     const report = await rt.verify.run({ rehash: true });
-    expect(report.ledger.problems).toEqual([]);
+    expect(report.ledger.problems.map((p) => `${p.seq} ${p.kind}: ${p.detail}`)).toEqual([]);
     expect(report.ok).toBe(true);
   });
 });

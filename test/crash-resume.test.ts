@@ -30,6 +30,8 @@ function writeRecorder(dir: string, count: number, size: number): Map<string, st
 async function done(rt: Runtime, sessionId: string, timeoutMs = 90_000): Promise<FileRow[]> {
   return eventually(
     async () => {
+      // Session done: its last custody event (SESSION_COMPLETED) is committed too.
+      if ((await rt.catalog.getSession(sessionId))?.status !== 'done') return undefined;
       const files = await rt.catalog.filesOfSession(sessionId);
       return files.length > 0 && files.every((f) => ['cleared', 'kept', 'failed'].includes(f.stage)) ? files : undefined;
     },
@@ -53,9 +55,10 @@ async function assertNothingLost(rt: Runtime, files: FileRow[], expected: Map<st
     const stored = await rt.objects.stat('originals', originalKey(f.sha256!));
     expect(stored?.metadata.sha256).toBe(f.sha256);
   }
-  await rt.ledger.mirrorPending();
+  // A process that is still running mirrors its newest events a moment after committing them.
+  await eventually(async () => ((await rt.ledger.mirrorPending()) === 0 ? true : undefined), 10_000, 'the ledger mirror to catch up');
   const report = await rt.verify.run({ rehash: true });
-  expect(report.ledger.problems).toEqual([]);
+  expect(report.ledger.problems.map((p) => `${p.seq} ${p.kind}: ${p.detail}`)).toEqual([]);
   expect(report.ok).toBe(true);
 }
 

@@ -70,6 +70,8 @@ describe('docking', () => {
     expect(item.evidence).toMatchObject({ officerId: '010203', officerName: '李四', unitId: 'YB-02' });
     expect(item.evidence.flags).toContain('clock-offset');
     expect(item.evidence.flags).not.toContain('unregistered');
+    // The next test's daemon must be the only process serving these queues.
+    await rt.pool?.close();
   });
 
   it('the daemon notices a recorder mounted under a watched root and ingests it hands-off', async () => {

@@ -67,7 +67,7 @@ describe('dock → verified → cleared', () => {
     const found = await rt.evidence.search({ caseNumber: 'YB2026-001' });
     expect(found).toHaveLength(3);
     const report = await rt.verify.run({ rehash: true });
-    expect(report.ledger.problems).toEqual([]);
+    expect(report.ledger.problems.map((p) => `${p.seq} ${p.kind}: ${p.detail}`)).toEqual([]);
     expect(report.items.every((i) => i.ok && i.rehashed)).toBe(true);
   });
 
