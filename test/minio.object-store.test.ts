@@ -32,7 +32,7 @@ const bucketsOf = (tag: string) => ({
 });
 
 function configFor(minio: Record<string, string | number | boolean>, days = 1): EvidockConfig {
-  return loadConfig({ env: {}, overrides: { minio: { partSizeMiB: 5, ...minio }, retention: { mode: 'COMPLIANCE', days } } });
+  return loadConfig({ overrides: { minio: { partSizeMiB: 5, ...minio }, retention: { mode: 'COMPLIANCE', days } } });
 }
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');

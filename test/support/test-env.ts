@@ -27,7 +27,8 @@ export async function createTestEnv(label: string, overrides: Overrides = {}): P
   const name = `${label.replace(/[^a-z0-9]/g, '').slice(0, 12)}${randomBytes(3).toString('hex')}`;
   const dir = resolve(REPO_ROOT, 'var', 'test', name);
   mkdirSync(dir, { recursive: true });
-  const base = loadConfig({ env: {} });
+  // The environment may move the stack (EVIDOCK__redis__port etc., set by scripts/run.sh).
+  const base = loadConfig();
   const database = `evidock_t_${name}`;
   const admin = new pg.Client({ host: base.postgres.host, port: base.postgres.port, user: base.postgres.user, database: base.postgres.database });
   await admin.connect();
@@ -46,7 +47,7 @@ export async function createTestEnv(label: string, overrides: Overrides = {}): P
     watch: { usbDetection: false, mountRoots: [resolve(dir, 'media')] },
     ...overrides,
   };
-  const config = loadConfig({ env: {}, overrides: settings as never });
+  const config = loadConfig({ overrides: settings as never });
   initLogging(config, false);
   const runtimes: Runtime[] = [];
   return {
