@@ -3,7 +3,7 @@ import { UnrecoverableError } from 'bullmq';
 import type { EvidockConfig, RecorderRegistration } from '../config/config.schema.ts';
 import { moduleLogger } from '../config/logger.ts';
 import { RecordingGoneError, type RecorderVolume } from '../drivers/recorder.driver.ts';
-import { SAFE_TO_UNDOCK_STAGES, TERMINAL_STAGES, type CatalogRepository, type FileRow, type SessionRow } from '../storage/catalog.repository.ts';
+import { SAFE_TO_UNDOCK_STAGES, TERMINAL_STAGES, type CatalogRepository, type EvidenceRow, type FileRow, type SessionRow } from '../storage/catalog.repository.ts';
 import type { CustodyEvent, CustodyEventInput, JsonValue } from '../storage/custody-chain.ts';
 import type { CustodyLedger } from '../storage/custody-ledger.service.ts';
 import { EtagAccumulator } from '../storage/etag.ts';
@@ -589,18 +589,10 @@ function verifiedDetails(key: string, etag: string, expected: string, sha256: st
   };
 }
 
-interface CaptureFields {
-  officerId: string | null;
-  officerName: string | null;
-  unitId: string | null;
-  caseNumbers: string[];
-  subject: string | null;
-  place: string | null;
-  captureStart: Date | null;
-  captureEnd: Date | null;
-  captureTimeSource: string | null;
-  flags: string[];
-}
+type CaptureFields = Pick<
+  EvidenceRow,
+  'officerId' | 'officerName' | 'unitId' | 'caseNumbers' | 'subject' | 'place' | 'captureStart' | 'captureEnd' | 'captureTimeSource' | 'flags'
+>;
 
 /**
  * The five fields the rules require (case, time, place, collector, subject), from what is
