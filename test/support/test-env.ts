@@ -38,7 +38,7 @@ export async function createTestEnv(label: string, overrides: Overrides = {}): P
   const settings: Overrides = {
     workstationId: `ws-${name}`,
     dataDir: resolve(dir, 'data'),
-    logLevel: 'warn',
+    logLevel: 'error',
     postgres: { database },
     redis: { prefix: `t-${name}` },
     minio: { originalsBucket: `t-${name}-orig`, ledgerBucket: `t-${name}-ledger`, derivativesBucket: `t-${name}-deriv` },
