@@ -20,6 +20,10 @@ cmd=$1
 shift
 case "$cmd" in demo | test | bench) ;; *) usage ;; esac
 
+# The stack first: it also installs the Debian packages (libudev-dev for the optional USB
+# listener's native build) that npm install needs.
+bash scripts/stack.sh up
+
 # npm writes node_modules/.package-lock.json on every install; it is our "installed at" stamp.
 stamp=node_modules/.package-lock.json
 if [ ! -d node_modules ] || [ ! -f "$stamp" ] || { [ -f package-lock.json ] && [ package-lock.json -nt "$stamp" ]; }; then
@@ -32,7 +36,6 @@ if [ ! -d node_modules ] || [ ! -f "$stamp" ] || { [ -f package-lock.json ] && [
   touch "$stamp"
 fi
 
-bash scripts/stack.sh up
 
 [ -n "${EVIDOCK_REDIS_PORT:-}" ] && export EVIDOCK__redis__port=${EVIDOCK__redis__port:-$EVIDOCK_REDIS_PORT}
 [ -n "${EVIDOCK_PG_PORT:-}" ] && export EVIDOCK__postgres__port=${EVIDOCK__postgres__port:-$EVIDOCK_PG_PORT}
