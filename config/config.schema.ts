@@ -169,6 +169,45 @@ export const configSchema = z
       .strict()
       .default({}),
 
+    media: z
+      .object({
+        metadataConcurrency: z.number().int().min(1).max(64).optional().describe('Metadata jobs at once per worker process (default: the number of cores).'),
+        transcodeConcurrency: z
+          .number()
+          .int()
+          .min(1)
+          .max(64)
+          .optional()
+          .describe('Sandboxed transcode jobs (proxy, thumbnails) at once per worker process (default: half the cores, at least 1).'),
+        ffmpegPath: z.string().min(1).default('ffmpeg').describe('ffmpeg executable (Debian\'s by default).'),
+        ffprobePath: z.string().min(1).default('ffprobe').describe('ffprobe executable.'),
+        workDir: z.string().min(1).optional().describe('Scratch space for media jobs (default: <dataDir>/work).'),
+        proxyMaxHeight: z.number().int().min(144).max(2160).default(720).describe('Playback proxies are scaled down to at most this height.'),
+        proxyCrf: z.number().int().min(15).max(40).default(26).describe('x264 constant rate factor of proxies (lower is better and bigger).'),
+        proxyPreset: z
+          .enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium'])
+          .default('veryfast')
+          .describe('x264 preset of proxies: speed against size.'),
+        audioBitrateKbps: z.number().int().min(32).max(320).default(96).describe('AAC bitrate of proxies and audio-only playback copies.'),
+        storyboardIntervalSeconds: z.number().int().min(1).max(600).default(10).describe('One storyboard frame every this many seconds, for scrubbing.'),
+        storyboardMaxFrames: z.number().int().min(1).max(1000).default(100).describe('At most this many storyboard frames; the interval widens for long recordings.'),
+        storyboardTileWidth: z.number().int().min(64).max(640).default(160).describe('Width of one storyboard frame in pixels.'),
+        posterWidth: z.number().int().min(160).max(3840).default(1280).describe('Width of poster frames and photo previews.'),
+        earliestPlausibleCapture: z
+          .string()
+          .regex(/^\d{4}-\d{2}-\d{2}$/)
+          .default('2000-01-01')
+          .describe('Capture times before this date mean the recorder clock was not set; the item is flagged.'),
+        maxCaptureDriftHours: z
+          .number()
+          .min(1)
+          .max(24 * 365)
+          .default(72)
+          .describe('Capture times this far from the docking (or in the future) are flagged as a suspect clock.'),
+      })
+      .strict()
+      .default({}),
+
     watch: z
       .object({
         mountRoots: z.array(z.string().min(1)).max(16).default(['/media', '/run/media', '/mnt/evidock']).describe('Directories under which recorder volumes appear when mounted.'),

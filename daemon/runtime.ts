@@ -107,7 +107,11 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
           [JobName.Record]: (p) => ingest.handleRecord(p),
           [JobName.Clear]: (p) => ingest.handleClear(p),
         },
-        { queues, next: queue, onExhausted: (name, payload, reason) => ingest.markFailed(payload, name, reason) },
+        {
+          queues,
+          next: queue,
+          onExhausted: (name, payload, reason) => ('fileId' in payload ? ingest.markFailed(payload, name, reason) : Promise.resolve()),
+        },
       );
       pool.start();
       return pool;

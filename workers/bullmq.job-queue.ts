@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { DelayedError, Queue, QueueEvents, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { EvidockConfig } from '../config/config.schema.ts';
 import { moduleLogger } from '../config/logger.ts';
 import type { JobQueuePort } from './ingest.service.ts';
-import { JOB_QUEUE, JobName, NEXT_JOB, JobStatus, jobIdOf, queueNameOf, QueueName, type FileJobPayload } from './job.types.ts';
+import { JOB_QUEUE, JobName, NEXT_JOB, JobStatus, jobIdOf, queueNameOf, QueueName, type AnyJobPayload, type FileJobPayload, type JobPayloads } from './job.types.ts';
 
 /**
  * The BullMQ adapter: the only file that touches bullmq. Services see JobQueuePort and
@@ -46,10 +47,10 @@ export class BullJobQueue implements JobQueuePort {
     return q;
   }
 
-  async enqueue(name: JobName, payload: FileJobPayload, options: { priority?: number } = {}): Promise<void> {
+  async enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options: { priority?: number; generation?: string } = {}): Promise<void> {
     const ingest = this.config.ingest;
     await this.queue(JOB_QUEUE[name]).add(name, payload, {
-      jobId: jobIdOf(name, payload.fileId),
+      jobId: jobIdOf(name, payload, options.generation),
       attempts: ingest.attempts,
       backoff: { type: 'capped-exponential', delay: Math.round(ingest.backoffSeconds * 1000) },
       // Completed jobs are kept a week: their ids stop a replayed enqueue from running a step twice.
@@ -68,22 +69,22 @@ export class BullJobQueue implements JobQueuePort {
     return out;
   }
 
-  async failed(limit = 50): Promise<Array<{ queue: string; id: string; name: string; reason: string; attempts: number; data: FileJobPayload }>> {
+  async failed(limit = 50): Promise<Array<{ queue: string; id: string; name: string; reason: string; attempts: number; data: AnyJobPayload }>> {
     const out = [];
     for (const name of Object.values(QueueName)) {
       const q = this.queue(name);
       for (const job of await q.getFailed(0, limit - 1)) {
-        out.push({ queue: q.name, id: job.id ?? '', name: job.name, reason: job.failedReason, attempts: job.attemptsMade, data: job.data as FileJobPayload });
+        out.push({ queue: q.name, id: job.id ?? '', name: job.name, reason: job.failedReason, attempts: job.attemptsMade, data: job.data as AnyJobPayload });
       }
     }
     return out;
   }
 
-  async active(): Promise<Array<{ queue: string; id: string; name: string; progress: unknown; data: FileJobPayload }>> {
+  async active(): Promise<Array<{ queue: string; id: string; name: string; progress: unknown; data: AnyJobPayload }>> {
     const out = [];
     for (const name of Object.values(QueueName)) {
       const q = this.queue(name);
-      for (const job of await q.getActive()) out.push({ queue: q.name, id: job.id ?? '', name: job.name, progress: job.progress, data: job.data as FileJobPayload });
+      for (const job of await q.getActive()) out.push({ queue: q.name, id: job.id ?? '', name: job.name, progress: job.progress, data: job.data as AnyJobPayload });
     }
     return out;
   }
@@ -104,20 +105,35 @@ export class BullJobQueue implements JobQueuePort {
   }
 }
 
-export type JobHandlers = { [N in JobName]: (payload: FileJobPayload) => Promise<JobStatus> };
+export type JobHandlers = { [N in JobName]?: (payload: JobPayloads[N]) => Promise<JobStatus> };
 
 export interface WorkerPoolOptions {
   queues: readonly QueueName[];
   /** Where a succeeded job's next step is queued (NEXT_JOB). */
   next: JobQueuePort;
   /** A job has failed for the last time (retries exhausted or unrecoverable). */
-  onExhausted: (name: JobName, payload: FileJobPayload, reason: string) => Promise<void>;
+  onExhausted: (name: JobName, payload: AnyJobPayload, reason: string) => Promise<void>;
+  /**
+   * Queues whose jobs run in a sandboxed child process (BullMQ sandboxed processors): the
+   * path of the processor module. A crashing ffmpeg or sharp then takes down only that
+   * child; BullMQ fails the job and starts a new child.
+   */
+  sandboxed?: Partial<Record<QueueName, string>>;
+}
+
+function subjectOf(payload: AnyJobPayload): string {
+  return 'fileId' in payload ? payload.fileId : payload.evidenceId;
+}
+
+function logFieldsOf(job: Job): Record<string, unknown> {
+  const data = job.data as AnyJobPayload;
+  return 'fileId' in data ? { jobId: job.id, fileId: data.fileId, serial: data.serial } : { jobId: job.id, evidenceId: data.evidenceId };
 }
 
 /** Runs the handlers of the given queues in this process, with per-queue concurrency from config. */
 export class WorkerPool {
   private readonly workers: Worker[] = [];
-  private readonly activeByFile = new Map<string, { job: Job; last: number }>();
+  private readonly active = new Map<string, { job: Job; last: number }>();
 
   constructor(
     private readonly config: EvidockConfig,
@@ -127,10 +143,12 @@ export class WorkerPool {
 
   start(): void {
     for (const queue of this.options.queues) {
-      const worker = new Worker(queueNameOf(queue, this.config.workstationId), (job, token) => this.process(job, token), {
+      const sandbox = this.options.sandboxed?.[queue];
+      const processor = sandbox ?? ((job: Job, token?: string) => this.process(job, token));
+      const worker = new Worker(queueNameOf(queue, this.config.workstationId), processor, {
         connection: connectionOf(this.config),
         prefix: this.config.redis.prefix,
-        concurrency: this.concurrencyOf(queue),
+        concurrency: concurrencyOf(this.config, queue),
         // A killed worker's job is taken over after the lock lapses; many stalls are
         // expected under crash testing and are not a reason to give up on evidence.
         maxStalledCount: 20,
@@ -144,11 +162,11 @@ export class WorkerPool {
       worker.on('failed', (job, error) => {
         if (!job) return;
         const exhausted = error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
-        const jlog = log.child({ jobId: job.id, fileId: (job.data as FileJobPayload).fileId, serial: (job.data as FileJobPayload).serial });
+        const jlog = log.child(logFieldsOf(job));
         if (exhausted) {
           jlog.error({ err: error.message, attempts: job.attemptsMade }, 'job failed for good');
-          this.options.onExhausted(job.name as JobName, job.data as FileJobPayload, error.message).catch((e: Error) =>
-            jlog.error({ err: e.message }, 'could not mark the file failed'),
+          this.options.onExhausted(job.name as JobName, job.data as AnyJobPayload, error.message).catch((e: Error) =>
+            jlog.error({ err: e.message }, 'could not record the failure'),
           );
         } else {
           jlog.warn({ err: error.message, attempt: job.attemptsMade }, 'job failed; will retry');
@@ -158,9 +176,9 @@ export class WorkerPool {
     }
   }
 
-  /** Called by services while a file's job runs; throttled into BullMQ job progress. */
-  reportProgress(fileId: string, percent: number, bytes: number): void {
-    const entry = this.activeByFile.get(fileId);
+  /** Called by services while a job runs; throttled into BullMQ job progress. */
+  reportProgress(subject: string, percent: number, bytes: number): void {
+    const entry = this.active.get(subject);
     if (!entry) return;
     const now = Date.now();
     if (now - entry.last < PROGRESS_INTERVAL_MS && percent < 100) return;
@@ -173,23 +191,13 @@ export class WorkerPool {
     this.workers.length = 0;
   }
 
-  private concurrencyOf(queue: QueueName): number {
-    switch (queue) {
-      case QueueName.Acquire:
-        return this.config.ingest.maxConcurrentAcquisitions;
-      case QueueName.Store:
-        return this.config.ingest.storeConcurrency;
-      default:
-        return 4;
-    }
-  }
-
   private async process(job: Job, token?: string): Promise<JobStatus> {
     const name = job.name as JobName;
-    const handler = this.handlers[name];
+    const handler = this.handlers[name] as ((payload: AnyJobPayload) => Promise<JobStatus>) | undefined;
     if (!handler) throw new UnrecoverableError(`no handler for job ${job.name}`);
-    const payload = job.data as FileJobPayload;
-    this.activeByFile.set(payload.fileId, { job, last: 0 });
+    const payload = job.data as AnyJobPayload;
+    const subject = subjectOf(payload);
+    this.active.set(subject, { job, last: 0 });
     try {
       const status = await handler(payload);
       if (status === JobStatus.Deferred) {
@@ -199,10 +207,26 @@ export class WorkerPool {
       const next = NEXT_JOB[name];
       // Queued before this job completes: if the process dies in between, the job is
       // re-run, finds its work done (Skipped) and queues the same next job id again.
-      if (next && (status === JobStatus.Success || status === JobStatus.Skipped)) await this.options.next.enqueue(next, payload);
+      if (next && (status === JobStatus.Success || status === JobStatus.Skipped)) await this.options.next.enqueue(next, payload as FileJobPayload);
       return status;
     } finally {
-      this.activeByFile.delete(payload.fileId);
+      this.active.delete(subject);
     }
+  }
+}
+
+/** Jobs of a queue this process runs at once. Media work defaults to the cores it has. */
+export function concurrencyOf(config: EvidockConfig, queue: QueueName): number {
+  switch (queue) {
+    case QueueName.Acquire:
+      return config.ingest.maxConcurrentAcquisitions;
+    case QueueName.Store:
+      return config.ingest.storeConcurrency;
+    case QueueName.Metadata:
+      return config.media.metadataConcurrency ?? Math.max(1, availableParallelism());
+    case QueueName.Transcode:
+      return config.media.transcodeConcurrency ?? Math.max(1, Math.floor(availableParallelism() / 2));
+    default:
+      return 4;
   }
 }

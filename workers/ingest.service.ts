@@ -11,7 +11,7 @@ import { originalKey, SentBytesMismatchError, type ObjectStore } from '../storag
 import type { Database, Queryable } from '../storage/postgres.database.ts';
 import { fingerprintOf, type SpoolStore } from '../storage/spool.store.ts';
 import { CopyInterruptedError, type CopyRequest, type CopyResult } from './acquire.copier.ts';
-import { JobName, JobStatus, type FileJobPayload } from './job.types.ts';
+import { JobName, JobStatus, type FileJobPayload, type JobPayloads } from './job.types.ts';
 import { assessTransfer, zonedLocalToUtc } from './transfer-deadline.ts';
 
 const log = moduleLogger('ingest');
@@ -23,7 +23,7 @@ export interface VolumeResolver {
 
 /** What the services need from the job system; BullMQ lives behind it. */
 export interface JobQueuePort {
-  enqueue(name: JobName, payload: FileJobPayload, options?: { priority?: number }): Promise<void>;
+  enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options?: { priority?: number; generation?: string }): Promise<void>;
 }
 
 export interface IngestDeps {

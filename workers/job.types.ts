@@ -1,7 +1,7 @@
 /**
  * Jobs, their payloads and the one map of which job runs on which queue.
- * Payloads carry ids only; handlers look up everything else, so a replayed or retried job
- * always acts on the current state, never on a stale copy.
+ * Payloads carry ids and object keys only, never file contents; handlers look up
+ * everything else, so a replayed or retried job acts on the current state.
  */
 
 export enum JobName {
@@ -9,6 +9,9 @@ export enum JobName {
   Store = 'store',
   Record = 'record',
   Clear = 'clear',
+  Metadata = 'metadata',
+  Proxy = 'proxy',
+  Thumbnails = 'thumbnails',
 }
 
 export enum JobStatus {
@@ -19,7 +22,7 @@ export enum JobStatus {
   Deferred = 'deferred',
   /** The recorder went away mid-file; the file resumes when it is docked again. */
   Interrupted = 'interrupted',
-  /** Given up on; the file row says why. */
+  /** Given up on; the file or evidence row says why. */
   Failed = 'failed',
 }
 
@@ -30,12 +33,24 @@ export interface FileJobPayload {
   serial: string;
 }
 
+/** Work on a stored original: any host can do it, reading the original from the object store. */
+export interface MediaJobPayload {
+  evidenceId: string;
+  /** Key of the original in the originals bucket. */
+  objectKey: string;
+}
+
 export interface JobPayloads {
   [JobName.Acquire]: FileJobPayload;
   [JobName.Store]: FileJobPayload;
   [JobName.Record]: FileJobPayload;
   [JobName.Clear]: FileJobPayload;
+  [JobName.Metadata]: MediaJobPayload;
+  [JobName.Proxy]: MediaJobPayload;
+  [JobName.Thumbnails]: MediaJobPayload;
 }
+
+export type AnyJobPayload = JobPayloads[JobName];
 
 export enum QueueName {
   /** Reads recorders: bound to the workstation they are docked at. */
@@ -46,24 +61,33 @@ export enum QueueName {
   Clear = 'clear',
   /** Catalog writes: any host. */
   Catalog = 'catalog',
+  /** exiftool/ffprobe metadata: any host. */
+  Metadata = 'metadata',
+  /** ffmpeg and sharp, in sandboxed processes: any host. */
+  Transcode = 'transcode',
 }
 
 /** Queues whose jobs need this workstation's recorder or spool. */
 export const DEVICE_QUEUES: ReadonlySet<QueueName> = new Set([QueueName.Acquire, QueueName.Store, QueueName.Clear]);
+
+/** Queues any worker host can serve (`evidock workers`). */
+export const SHARED_QUEUES: readonly QueueName[] = [QueueName.Catalog, QueueName.Metadata, QueueName.Transcode];
 
 export const JOB_QUEUE: Readonly<Record<JobName, QueueName>> = {
   [JobName.Acquire]: QueueName.Acquire,
   [JobName.Store]: QueueName.Store,
   [JobName.Record]: QueueName.Catalog,
   [JobName.Clear]: QueueName.Clear,
+  [JobName.Metadata]: QueueName.Metadata,
+  [JobName.Proxy]: QueueName.Transcode,
+  [JobName.Thumbnails]: QueueName.Transcode,
 };
 
-/** What follows a job that succeeded. */
-export const NEXT_JOB: Readonly<Record<JobName, JobName | null>> = {
+/** What follows a file job that succeeded, with the same payload. Media jobs are queued by the services that know whether they apply. */
+export const NEXT_JOB: Readonly<Partial<Record<JobName, JobName>>> = {
   [JobName.Acquire]: JobName.Store,
   [JobName.Store]: JobName.Record,
   [JobName.Record]: JobName.Clear,
-  [JobName.Clear]: null,
 };
 
 /** BullMQ queue name: device queues are suffixed with the workstation id. */
@@ -71,7 +95,11 @@ export function queueNameOf(queue: QueueName, workstationId: string): string {
   return DEVICE_QUEUES.has(queue) ? `${queue}.${workstationId}` : queue;
 }
 
-/** Deterministic job id, so a replayed enqueue of the same step is a no-op. */
-export function jobIdOf(name: JobName, fileId: string): string {
-  return `${name}-${fileId}`;
+/**
+ * Deterministic job id, so a replayed enqueue of the same step is a no-op. A deliberate
+ * re-run (`evidock derive`) passes a `generation` to get a fresh id.
+ */
+export function jobIdOf(name: JobName, payload: AnyJobPayload, generation?: string): string {
+  const subject = 'fileId' in payload ? payload.fileId : payload.evidenceId;
+  return generation ? `${name}-${subject}-${generation}` : `${name}-${subject}`;
 }
