@@ -1,0 +1,453 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import pg from 'pg';
+
+/**
+ * Private Redis, PostgreSQL and MinIO servers for tests that take a service down. Each
+ * runs on a free loopback port with its data under the test's own directory, so stopping
+ * it never disturbs the shared stack (scripts/stack.sh) other tests are using.
+ *
+ * `stop()` shuts the server down the polite way (SIGTERM; `pg_ctl -m fast`) and waits for
+ * the process to exit; `start()` brings it back on the same port with the same data.
+ * Every server still running when the test process exits is killed, so a failing test
+ * leaves nothing behind; call `stopAllPrivateServices()` in afterAll anyway.
+ */
+export interface PrivateService {
+  readonly name: string;
+  readonly port: number;
+  /** Where its data and log live. */
+  readonly dir: string;
+  readonly running: boolean;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  /** Last lines of its log, for failure messages. */
+  logTail(lines?: number): string;
+}
+
+export interface PrivateServiceOptions {
+  /**
+   * Listen here instead of on a fresh free port: lets a test take a port from freePort(),
+   * build its config with it, then start the server under that config's directory.
+   */
+  port?: number;
+}
+
+const HOST = '127.0.0.1';
+const START_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 30_000;
+
+const MINIO_USER = 'evidock';
+const MINIO_PASSWORD = 'evidock-local-secret';
+
+// ---- config sections pointing evidock at a private server --------------------------------
+//
+// Whole sections, because createTestEnv replaces a top-level section of its settings with
+// the override, and the environment (EVIDOCK__redis__password etc.) is merged underneath:
+// anything the shared stack needs but a private server must not get is cleared here.
+
+export function privateMinioConfig(port: number): Record<string, unknown> {
+  return { endPoint: HOST, port, useSSL: false, caFile: undefined, accessKey: MINIO_USER, secretKey: MINIO_PASSWORD };
+}
+
+export function privateRedisConfig(port: number): Record<string, unknown> {
+  return { host: HOST, port, password: undefined, db: 0, prefix: 'evidock', tls: { enabled: false } };
+}
+
+export function privatePostgresConfig(port: number): Record<string, unknown> {
+  return { host: HOST, port, database: 'evidock', user: 'evidock', password: undefined, tls: { enabled: false } };
+}
+
+// ---- bookkeeping: nothing outlives the test process -------------------------------------
+
+interface Tracked {
+  service: PrivateService;
+  /** Synchronous, last-resort kill (process exit). */
+  kill(): void;
+}
+
+const tracked = new Set<Tracked>();
+let exitHookInstalled = false;
+
+function track(entry: Tracked): void {
+  tracked.add(entry);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const t of tracked) {
+        try {
+          t.kill();
+        } catch {
+          // best effort: the process is going away
+        }
+      }
+    });
+  }
+}
+
+/** Stops every private server this process started (for afterAll). Never throws. */
+export async function stopAllPrivateServices(): Promise<void> {
+  const all = [...tracked];
+  await Promise.all(
+    all.map(async (t) => {
+      try {
+        await t.service.stop();
+      } catch {
+        t.kill();
+      }
+      tracked.delete(t);
+    }),
+  );
+}
+
+// ---- helpers -----------------------------------------------------------------------------
+
+/** A port nobody listens on right now (the kernel's pick for port 0). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, HOST, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => (port > 0 ? resolvePort(port) : reject(new Error('no free port'))));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(what: string, check: () => Promise<boolean>, alive: () => boolean, log: () => string, timeoutMs = START_TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (!alive()) throw new Error(`${what} exited before it was ready\n${log()}`);
+    if (Date.now() > deadline) throw new Error(`${what} not ready after ${timeoutMs} ms\n${log()}`);
+    await sleep(100);
+  }
+}
+
+function tail(file: string, lines = 30): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return `(no log at ${file})`;
+  }
+}
+
+/** Spawns a foreground server with stdout/stderr appended to `logFile`. */
+function spawnLogged(command: string, args: string[], logFile: string, env?: NodeJS.ProcessEnv): ChildProcess {
+  const fd = openSync(logFile, 'a');
+  try {
+    const child = spawn(command, args, { stdio: ['ignore', fd, fd], env: env ?? process.env });
+    // A spawn failure (ENOENT) must become a start error, not an uncaught 'error' event.
+    child.on('error', () => undefined);
+    return child;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function exited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+async function terminate(child: ChildProcess, what: string): Promise<void> {
+  if (exited(child)) return;
+  const done = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = sleep(STOP_TIMEOUT_MS).then(() => 'timeout' as const);
+  if ((await Promise.race([done.then(() => 'exited' as const), timer])) === 'timeout') {
+    child.kill('SIGKILL');
+    await done;
+    throw new Error(`${what} did not stop within ${STOP_TIMEOUT_MS} ms on SIGTERM; killed`);
+  }
+}
+
+function httpOk(url: string): Promise<boolean> {
+  return new Promise((r) => {
+    const req = http.get(url, { timeout: 2000 }, (res) => {
+      res.resume();
+      r(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => r(false));
+  });
+}
+
+/** One RESP PING over a fresh socket; true on +PONG. */
+function redisPing(port: number): Promise<boolean> {
+  return new Promise((r) => {
+    const socket = net.connect({ host: HOST, port });
+    let reply = '';
+    const finish = (ok: boolean) => {
+      socket.destroy();
+      r(ok);
+    };
+    socket.setTimeout(2000, () => finish(false));
+    socket.on('error', () => finish(false));
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (d) => {
+      reply += d.toString('latin1');
+      if (reply.includes('\r\n')) finish(reply.startsWith('+PONG'));
+    });
+  });
+}
+
+// ---- MinIO -------------------------------------------------------------------------------
+
+export function minioBinary(): string {
+  const cache = process.env.EVIDOCK_TOOLS_CACHE ?? join(homedir(), '.cache', 'evidock');
+  const bin = join(cache, 'bin', 'minio');
+  if (!existsSync(bin)) throw new Error(`no MinIO binary at ${bin}; run \`bash scripts/stack.sh up\` once to build or fetch it`);
+  return bin;
+}
+
+/** A private MinIO (credentials as the config defaults: evidock / evidock-local-secret). */
+export async function startPrivateMinio(parentDir: string, options: PrivateServiceOptions = {}): Promise<PrivateService> {
+  const bin = minioBinary();
+  const dir = resolve(parentDir, 'private-minio');
+  const data = join(dir, 'data');
+  const logFile = join(dir, 'minio.log');
+  mkdirSync(data, { recursive: true });
+  const port = options.port ?? (await freePort());
+  const consolePort = await freePort();
+  let child: ChildProcess | null = null;
+
+  const service: PrivateService = {
+    name: 'minio',
+    port,
+    dir,
+    get running() {
+      return child !== null && !exited(child);
+    },
+    async start() {
+      if (service.running) return;
+      const proc = spawnLogged(bin, ['server', data, '--address', `${HOST}:${port}`, '--console-address', `${HOST}:${consolePort}`, '--quiet'], logFile, {
+        ...process.env,
+        MINIO_ROOT_USER: MINIO_USER,
+        MINIO_ROOT_PASSWORD: MINIO_PASSWORD,
+        MINIO_UPDATE: 'off',
+        MINIO_BROWSER: 'off',
+      });
+      child = proc;
+      const alive = () => !exited(proc);
+      // live: the process answers; cluster: it has write quorum (buckets can be written).
+      await waitFor('private MinIO', () => httpOk(`http://${HOST}:${port}/minio/health/live`), alive, () => tail(logFile));
+      await waitFor('private MinIO write quorum', () => httpOk(`http://${HOST}:${port}/minio/health/cluster`), alive, () => tail(logFile));
+    },
+    async stop() {
+      if (child) await terminate(child, 'private MinIO');
+    },
+    logTail: (lines) => tail(logFile, lines),
+  };
+  track({ service, kill: () => child?.kill('SIGKILL') });
+  await service.start();
+  return service;
+}
+
+// ---- Redis -------------------------------------------------------------------------------
+
+/** A private Redis with AOF on, so its queues survive a stop and start. */
+export async function startPrivateRedis(parentDir: string, options: PrivateServiceOptions = {}): Promise<PrivateService> {
+  const dir = resolve(parentDir, 'private-redis');
+  const logFile = join(dir, 'redis.log');
+  mkdirSync(dir, { recursive: true });
+  const port = options.port ?? (await freePort());
+  let child: ChildProcess | null = null;
+
+  const service: PrivateService = {
+    name: 'redis',
+    port,
+    dir,
+    get running() {
+      return child !== null && !exited(child);
+    },
+    async start() {
+      if (service.running) return;
+      const proc = spawnLogged(
+        'redis-server',
+        [
+          '--port', String(port),
+          '--bind', HOST,
+          '--protected-mode', 'yes',
+          '--dir', dir,
+          '--appendonly', 'yes',
+          '--appendfsync', 'everysec',
+          '--maxmemory-policy', 'noeviction',
+          '--save', '',
+          '--daemonize', 'no',
+        ],
+        logFile,
+      );
+      child = proc;
+      await waitFor('private Redis', () => redisPing(port), () => !exited(proc), () => tail(logFile));
+    },
+    async stop() {
+      // SIGTERM: Redis fsyncs the AOF and exits.
+      if (child) await terminate(child, 'private Redis');
+    },
+    logTail: (lines) => tail(logFile, lines),
+  };
+  track({ service, kill: () => child?.kill('SIGKILL') });
+  await service.start();
+  return service;
+}
+
+// ---- PostgreSQL --------------------------------------------------------------------------
+
+/** Server binaries of the highest installed PostgreSQL (Debian layout). */
+export function postgresBinDir(): string {
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => existsSync(join(root, v, 'bin', 'initdb')) && existsSync(join(root, v, 'bin', 'pg_ctl')))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
+  if (!versions[0]) throw new Error(`no PostgreSQL server binaries under ${root}/*/bin`);
+  return join(root, versions[0], 'bin');
+}
+
+const isRoot = () => process.getuid?.() === 0;
+
+/** Runs a PostgreSQL tool as the postgres OS user when we are root (postgres refuses root). */
+function asPostgres(command: string, args: string[]): { status: number | null; output: string } {
+  const [cmd, argv] = isRoot() ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args];
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', timeout: START_TIMEOUT_MS });
+  return { status: r.status, output: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
+}
+
+/** Same, without blocking the event loop (pg_ctl start/stop take a while). */
+function asPostgresAsync(command: string, args: string[]): Promise<{ status: number | null; output: string }> {
+  const [cmd, argv] = isRoot() ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args];
+  return new Promise((r) => {
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => (output += String(d)));
+    child.stderr.on('data', (d) => (output += String(d)));
+    child.on('error', (e) => r({ status: null, output: `${output}${String(e)}` }));
+    child.on('close', (status) => r({ status, output }));
+  });
+}
+
+function postgresUid(): { uid: number; gid: number } {
+  const r = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
+  const g = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
+  if (r.status !== 0 || g.status !== 0) throw new Error('no postgres OS user (install the postgresql package)');
+  return { uid: Number(r.stdout.trim()), gid: Number(g.stdout.trim()) };
+}
+
+/** The postgres user must reach the data directory through every parent. */
+function assertTraversable(path: string, ownedRoot: string): void {
+  if (!isRoot()) return;
+  for (let d = dirname(path); d !== dirname(d); d = dirname(d)) {
+    if (spawnSync('runuser', ['-u', 'postgres', '--', 'test', '-x', d]).status === 0) continue;
+    // Only directories of this test are ours to open up.
+    if (d === ownedRoot || d.startsWith(`${ownedRoot}/`)) chmodSync(d, statSync(d).mode | 0o001);
+    else throw new Error(`the postgres user cannot enter ${d} (needed for ${path}); chmod o+x it`);
+  }
+}
+
+/**
+ * A private PostgreSQL cluster: initdb'd on first start with trust auth on loopback TCP
+ * only, with role `evidock` (LOGIN CREATEDB) and database `evidock` owned by it.
+ */
+export async function startPrivatePostgres(parentDir: string, options: PrivateServiceOptions = {}): Promise<PrivateService> {
+  const bindir = postgresBinDir();
+  const dir = resolve(parentDir, 'private-pg');
+  const data = join(dir, 'data');
+  const logFile = join(dir, 'postgres.log');
+  mkdirSync(dir, { recursive: true });
+  if (isRoot()) {
+    const { uid, gid } = postgresUid();
+    chownSync(dir, uid, gid);
+    chmodSync(dir, 0o700);
+  }
+  assertTraversable(dir, resolve(parentDir));
+  const port = options.port ?? (await freePort());
+
+  const init = asPostgres(join(bindir, 'initdb'), ['-D', data, '-U', 'postgres', '-E', 'UTF8', '--auth=trust', '--locale=C', '--no-sync']);
+  if (init.status !== 0) throw new Error(`initdb failed:\n${init.output}`);
+  // Written by us as root, read by the server as postgres: the file must be readable by it.
+  const conf = join(data, 'postgresql.conf');
+  writeFileSync(
+    conf,
+    `${readFileSync(conf, 'utf8')}\n# private test server\nlisten_addresses = '${HOST}'\nport = ${port}\nunix_socket_directories = ''\nfsync = off\nmax_connections = 100\n`,
+  );
+
+  const postmasterPid = (): number | null => {
+    try {
+      const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      return Number.isInteger(pid) && pid > 0 ? pid : null;
+    } catch {
+      return null;
+    }
+  };
+  const alive = (): boolean => {
+    const pid = postmasterPid();
+    if (pid === null) return false;
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const ready = async (): Promise<boolean> => {
+    const client = new pg.Client({ host: HOST, port, user: 'postgres', database: 'postgres', connectionTimeoutMillis: 2000 });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.query('SELECT 1');
+      return true;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  };
+
+  const service: PrivateService = {
+    name: 'postgres',
+    port,
+    dir,
+    get running() {
+      return alive();
+    },
+    async start() {
+      if (alive()) return;
+      const r = await asPostgresAsync(join(bindir, 'pg_ctl'), ['-D', data, '-l', logFile, '-w', '-t', String(START_TIMEOUT_MS / 1000), 'start']);
+      if (r.status !== 0) throw new Error(`pg_ctl start failed:\n${r.output}\n${tail(logFile)}`);
+      await waitFor('private PostgreSQL', ready, () => true, () => tail(logFile));
+    },
+    async stop() {
+      if (!alive()) return;
+      // fast: roll back open transactions, terminate sessions, checkpoint, exit.
+      const r = await asPostgresAsync(join(bindir, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', '-t', String(STOP_TIMEOUT_MS / 1000), 'stop']);
+      if (r.status !== 0 && alive()) throw new Error(`pg_ctl stop failed:\n${r.output}\n${tail(logFile)}`);
+    },
+    logTail: (lines) => tail(logFile, lines),
+  };
+  track({
+    service,
+    kill: () => {
+      const pid = postmasterPid();
+      // SIGQUIT is PostgreSQL's immediate shutdown: the postmaster takes its children down.
+      if (pid !== null && alive()) process.kill(pid, 'SIGQUIT');
+    },
+  });
+
+  await service.start();
+  const admin = new pg.Client({ host: HOST, port, user: 'postgres', database: 'postgres' });
+  admin.on('error', () => undefined);
+  await admin.connect();
+  try {
+    await admin.query('CREATE ROLE evidock LOGIN CREATEDB');
+    await admin.query('CREATE DATABASE evidock OWNER evidock');
+  } finally {
+    await admin.end();
+  }
+  return service;
+}
