@@ -1,0 +1,1196 @@
+/**
+ * `npm run bench` (npx tsx scripts/bench.ts [options]): evidock's throughput and memory
+ * against the tools an operator would otherwise use, on the local stack.
+ *
+ *   acquire   copyWithDigests (the acquire hot path) vs cp, cp + sync, cp + sha256sum
+ *   store     MinioObjectStore.putFile vs `mc cp` to the same MinIO
+ *   e2e       importFolder through the real pipeline (in-process workers)
+ *   memory    peak RSS of `evidock daemon` while `evidock import --wait` ingests one big file
+ *
+ * Every comparison runs --runs times (default 3); the figures are medians and each evidock
+ * figure is given as a ratio to its baseline. The page cache is dropped before every timed
+ * side when the kernel lets us (root); otherwise every side reads its source once before
+ * it is timed, so both sides of a comparison are equally warm.
+ *
+ * Nothing outlives the run: bench data under var/bench, the isolated databases, Redis keys
+ * and buckets are removed at the end (buckets use GOVERNANCE retention so that the bench
+ * can bypass it when it cleans up; evidence buckets use COMPLIANCE).
+ *
+ * Options:
+ *   --runs N        timed runs per side (3)
+ *   --files N       files in the acquire/store/e2e data set (8)
+ *   --size-mb N     size of each of those files in MiB (128)
+ *   --big-mb N      size of the one file of the memory run in MiB (4096)
+ *   --skip-4g       skip the memory run
+ *   --only LIST     comma-separated subset of acquire,store,e2e,memory (no doc unless --out)
+ *   --out PATH      where to write the report (docs/benchmarks.md)
+ *   --no-doc        print the table only
+ *   --keep          keep var/bench (data, logs) for inspection
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import os from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { loadConfig, REPO_ROOT } from '../config/config.loader.ts';
+import type { EvidockConfig } from '../config/config.schema.ts';
+import { importFolder } from '../daemon/cli.ts';
+import { initLogging } from '../daemon/runtime.ts';
+import { openDirectoryVolume } from '../drivers/directory.driver.ts';
+import { MinioObjectStore } from '../storage/minio.object-store.ts';
+import { createTestEnv, type TestEnv } from '../test/support/test-env.ts';
+import { copyWithDigests, type HashAlgorithm } from '../workers/acquire.copier.ts';
+
+const MiB = 1024 * 1024;
+const BENCH_DIR = resolve(REPO_ROOT, 'var', 'bench');
+/** The pipeline's checkpoint interval (workers/ingest.service.ts CHECKPOINT_BYTES). */
+const CHECKPOINT_BYTES = 64 << 20;
+/** Targets of the later performance issue, shown for context. */
+const TARGETS = {
+  acquireVsCp: 1.1,
+  acquireVsCpSha: 0.65,
+  storeVsMc: 0.9,
+  peakRssBytes: 200 * 1000 * 1000,
+};
+const SECTIONS = ['acquire', 'store', 'e2e', 'memory'] as const;
+type Section = (typeof SECTIONS)[number];
+
+// ---- options -----------------------------------------------------------------------------
+
+interface Options {
+  runs: number;
+  files: number;
+  sizeMiB: number;
+  bigMiB: number;
+  sections: Set<Section>;
+  out: string | null;
+  keep: boolean;
+  argv: string[];
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      runs: { type: 'string', default: '3' },
+      files: { type: 'string', default: '8' },
+      'size-mb': { type: 'string', default: '128' },
+      'big-mb': { type: 'string', default: '4096' },
+      'skip-4g': { type: 'boolean', default: false },
+      only: { type: 'string' },
+      out: { type: 'string' },
+      'no-doc': { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    const header = readFileSync(new URL(import.meta.url), 'utf8').split('*/')[0] ?? '';
+    process.stdout.write(`${header.replace(/^\/\*\*\n?/, '').replace(/^ \* ?/gm, '')}\n`);
+    process.exit(0);
+  }
+  const int = (name: string, value: string | undefined, min: number): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got ${value}`);
+    return n;
+  };
+  let sections = new Set<Section>(SECTIONS);
+  if (values.only) {
+    const asked = values.only.split(',').map((s) => s.trim());
+    for (const s of asked) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`--only: unknown section ${s} (${SECTIONS.join(', ')})`);
+    sections = new Set(asked as Section[]);
+  }
+  if (values['skip-4g']) sections.delete('memory');
+  const defaultOut = values.only ? null : 'docs/benchmarks.md';
+  return {
+    runs: int('runs', values.runs, 1),
+    files: int('files', values.files, 1),
+    sizeMiB: int('size-mb', values['size-mb'], 1),
+    bigMiB: int('big-mb', values['big-mb'], 1),
+    sections,
+    out: values['no-doc'] ? null : values.out ? resolve(REPO_ROOT, values.out) : defaultOut ? resolve(REPO_ROOT, defaultOut) : null,
+    keep: values.keep,
+    argv,
+  };
+}
+
+// ---- small helpers ---------------------------------------------------------------------
+
+const log = (text: string) => process.stderr.write(`bench: ${text}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+const mibps = (bytes: number, seconds: number) => bytes / MiB / seconds;
+const fmtS = (s: number) => `${s.toFixed(2)} s`;
+const fmtRate = (r: number) => `${r.toFixed(0)} MiB/s`;
+const fmtMiB = (b: number) => `${(b / MiB).toFixed(1)} MiB`;
+
+interface CommandResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to completion; throws with its stderr when it fails (unless allowFailure). */
+function run(command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; allowFailure?: boolean; cwd?: string } = {}): Promise<CommandResult> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd ?? REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += String(d)));
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0 && !options.allowFailure) reject(new Error(`${command} ${args.join(' ')} exited ${code}\n${stderr.slice(-2000)}`));
+      else resolveRun({ code, stdout, stderr });
+    });
+  });
+}
+
+function firstLine(command: string, args: string[]): string {
+  const r = spawnSync(command, args, { encoding: 'utf8', timeout: 20_000 });
+  return (r.stdout || r.stderr || '').split('\n')[0]?.trim() || 'unknown';
+}
+
+/** I/O counters of this process; the kernel adds those of reaped children (cp, sha256sum, mc). */
+function procIo(): { rchar: number; readBytes: number } {
+  const fields = Object.fromEntries(
+    readFileSync('/proc/self/io', 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(': ') as [string, string])
+      .map(([k, v]) => [k, Number(v)]),
+  );
+  return { rchar: fields.rchar ?? 0, readBytes: fields.read_bytes ?? 0 };
+}
+
+const CLK_TCK = Number(firstLine('getconf', ['CLK_TCK'])) || 100;
+
+/** CPU seconds (user + system) of a process, with its reaped children. */
+function cpuSeconds(pid: number | 'self'): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    // utime, stime, cutime, cstime are fields 14..17 of stat(5); f[0] is field 3.
+    return ((f[11] ?? 0) + (f[12] ?? 0) + (f[13] ?? 0) + (f[14] ?? 0)) / CLK_TCK;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** CPU seconds all processes of the machine spent busy (not idle or waiting for I/O), from /proc/stat. */
+function machineBusySeconds(): number {
+  const f = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal
+  return ((f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0) + (f[5] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0)) / CLK_TCK;
+}
+
+function procStatus(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of readFileSync(`/proc/${pid}/status`, 'utf8').split('\n')) {
+    const m = /^(Vm\w+|Rss\w+):\s+(\d+) kB/.exec(line);
+    if (m) out[m[1]!] = Number(m[2]) * 1024;
+  }
+  return out;
+}
+
+/** Pids of every live descendant of a process (children listed per thread in /proc). */
+function descendants(pid: number): number[] {
+  const found: number[] = [];
+  const pending = [pid];
+  while (pending.length > 0) {
+    const p = pending.pop()!;
+    let tasks: string[] = [];
+    try {
+      tasks = readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
+    for (const task of tasks) {
+      try {
+        for (const c of readFileSync(`/proc/${p}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) {
+          found.push(Number(c));
+          pending.push(Number(c));
+        }
+      } catch {
+        // the task ended meanwhile
+      }
+    }
+  }
+  return found;
+}
+
+// ---- page cache ----------------------------------------------------------------------------
+
+class CacheControl {
+  readonly canDrop: boolean;
+
+  constructor() {
+    this.canDrop = CacheControl.drop();
+  }
+
+  private static drop(): boolean {
+    spawnSync('sync');
+    try {
+      writeFileSync('/proc/sys/vm/drop_caches', '3');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  describe(): string {
+    return this.canDrop
+      ? 'cold: `sync` and `echo 3 > /proc/sys/vm/drop_caches` before every timed side'
+      : 'warm: the page cache could not be dropped (not permitted), so every side read its source once right before it was timed';
+  }
+
+  /** Before a timed side: flush dirty pages, then drop the cache, or else warm the sources. */
+  async prepare(sources: readonly string[]): Promise<void> {
+    await run('sync', []);
+    if (this.canDrop) {
+      writeFileSync('/proc/sys/vm/drop_caches', '3');
+      return;
+    }
+    await run('cat', [...sources]).catch(async () => {
+      for (const s of sources) await run('sh', ['-c', 'cat "$1" > /dev/null', 'sh', s]);
+    });
+  }
+}
+
+// ---- data ----------------------------------------------------------------------------------
+
+/** Pseudo-random, incompressible bytes (AES-256-CTR keystream with a random key). */
+async function writeRandomFile(path: string, bytes: number): Promise<void> {
+  const cipher = createCipheriv('aes-256-ctr', randomBytes(32), randomBytes(16));
+  const zeros = Buffer.alloc(8 * MiB);
+  const handle = await open(path, 'w');
+  try {
+    for (let written = 0; written < bytes; ) {
+      const n = Math.min(zeros.length, bytes - written);
+      const chunk = cipher.update(zeros.subarray(0, n));
+      await handle.write(chunk, 0, chunk.length);
+      written += n;
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+function freeBytes(dir: string): number {
+  const s = statfsSync(dir);
+  return Number(s.bavail) * Number(s.bsize);
+}
+
+// ---- measurements --------------------------------------------------------------------------
+
+interface Sample {
+  seconds: number;
+  /** CPU seconds of this process and the children it reaped during the side. */
+  cpu: number;
+  /** CPU seconds of the MinIO server during the side, when known. */
+  serverCpu?: number;
+  /** CPU seconds of every other process on the machine during the side (other sessions, PostgreSQL, Redis...). */
+  otherCpu?: number;
+  /** 1-minute load average when the side started. */
+  load?: number;
+  rchar?: number;
+  readBytes?: number;
+}
+
+interface Side {
+  label: string;
+  bytes: number;
+  samples: Sample[];
+}
+
+interface Row {
+  what: string;
+  evidock: string;
+  baseline: string;
+  ratio: string;
+  target: string;
+  met: boolean | null;
+  explain: string;
+}
+
+interface SectionResult {
+  title: string;
+  rows: Row[];
+  sides: Side[];
+  notes: string[];
+}
+
+function newSide(label: string, bytes: number): Side {
+  return { label, bytes, samples: [] };
+}
+
+const medianSeconds = (side: Side) => median(side.samples.map((s) => s.seconds));
+const medianRate = (side: Side) => mibps(side.bytes, medianSeconds(side));
+const sideFigure = (side: Side) => `${fmtS(medianSeconds(side))} · ${fmtRate(medianRate(side))}`;
+
+/** Times one side: CPU and I/O counters around `work`, MinIO's CPU if its pid is known. */
+async function timed(side: Side, minioPid: number | null, work: () => Promise<void>): Promise<Sample> {
+  const io0 = procIo();
+  const cpu0 = cpuSeconds('self');
+  const server0 = minioPid ? cpuSeconds(minioPid) : Number.NaN;
+  const busy0 = machineBusySeconds();
+  const load = os.loadavg()[0] ?? 0;
+  const t0 = performance.now();
+  await work();
+  const seconds = (performance.now() - t0) / 1000;
+  const busy = machineBusySeconds() - busy0;
+  const io1 = procIo();
+  const sample: Sample = {
+    seconds,
+    cpu: cpuSeconds('self') - cpu0,
+    load,
+    rchar: io1.rchar - io0.rchar,
+    readBytes: io1.readBytes - io0.readBytes,
+  };
+  if (minioPid) sample.serverCpu = cpuSeconds(minioPid) - server0;
+  sample.otherCpu = Math.max(0, busy - sample.cpu - (sample.serverCpu ?? 0));
+  side.samples.push(sample);
+  return sample;
+}
+
+function timeRatioRow(what: string, subject: Side, baseline: Side, target: number | null, explain: string): Row {
+  const ratio = medianSeconds(subject) / medianSeconds(baseline);
+  return {
+    what,
+    evidock: sideFigure(subject),
+    baseline: `${baseline.label}: ${sideFigure(baseline)}`,
+    ratio: `${ratio.toFixed(2)}× time`,
+    target: target === null ? '—' : `≤ ${target.toFixed(2)}× time`,
+    met: target === null ? null : ratio <= target,
+    explain,
+  };
+}
+
+function rateRatioRow(what: string, subject: Side, baseline: Side, target: number | null, explain: string): Row {
+  const ratio = medianRate(subject) / medianRate(baseline);
+  return {
+    what,
+    evidock: sideFigure(subject),
+    baseline: `${baseline.label}: ${sideFigure(baseline)}`,
+    ratio: `${ratio.toFixed(2)}× throughput`,
+    target: target === null ? '—' : `≥ ${target.toFixed(2)}× throughput`,
+    met: target === null ? null : ratio >= target,
+    explain,
+  };
+}
+
+/** Side order rotated per run, so no side always runs first (or last). */
+function rotated<T>(items: readonly T[], by: number): T[] {
+  const k = by % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
+/** How busy the rest of the machine was while the sides of a section ran (average CPUs in use). */
+function contention(result: SectionResult): string | null {
+  const samples = result.sides.flatMap((side) => side.samples).filter((x) => x.otherCpu !== undefined && x.seconds > 0);
+  if (samples.length === 0) return null;
+  const cpus = samples.map((x) => x.otherCpu! / x.seconds);
+  const loads = samples.map((x) => x.load ?? Number.NaN).filter((l) => !Number.isNaN(l));
+  return (
+    `other processes kept ${median(cpus).toFixed(2)} CPUs busy on average during a side (median; max ${Math.max(...cpus).toFixed(2)}) of ${os.availableParallelism()}` +
+    (loads.length ? `; 1-min load average ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} at the start of the sides` : '')
+  );
+}
+
+// ---- context -------------------------------------------------------------------------------
+
+interface Context {
+  options: Options;
+  cache: CacheControl;
+  base: EvidockConfig;
+  dataDir: string;
+  names: string[];
+  sources: string[];
+  totalBytes: number;
+  mc: Mc;
+  minioPid: number | null;
+  cleanups: Array<() => Promise<void>>;
+  medians: Partial<Record<'cp' | 'mc', number>>;
+}
+
+class Mc {
+  readonly alias = 'bench';
+  readonly configDir = join(BENCH_DIR, 'mc');
+
+  constructor(readonly bin: string) {}
+
+  static find(): Mc {
+    const cache = process.env.EVIDOCK_TOOLS_CACHE ?? join(os.homedir(), '.cache', 'evidock');
+    const candidates = [join(cache, 'bin', 'mc'), '/root/.cache/evidock-tools/mc-bin/mc'];
+    const bin = candidates.find((c) => existsSync(c));
+    if (!bin) throw new Error(`no mc binary (looked at ${candidates.join(', ')}); run \`bash scripts/stack.sh up\` once to build it`);
+    return new Mc(bin);
+  }
+
+  env(): NodeJS.ProcessEnv {
+    return { ...process.env, MC_CONFIG_DIR: this.configDir, MC_NO_COLOR: '1' };
+  }
+
+  async exec(args: string[], allowFailure = false): Promise<CommandResult> {
+    return run(this.bin, ['--no-color', ...args], { env: this.env(), allowFailure });
+  }
+
+  async setAlias(config: EvidockConfig['minio']): Promise<void> {
+    mkdirSync(this.configDir, { recursive: true, mode: 0o700 });
+    const url = `${config.useSSL ? 'https' : 'http'}://${config.endPoint}:${config.port}`;
+    await this.exec(['alias', 'set', this.alias, url, config.accessKey, config.secretKey]);
+  }
+
+  /** Empties and removes buckets, bypassing GOVERNANCE retention (never COMPLIANCE). */
+  async removeBuckets(buckets: readonly string[]): Promise<void> {
+    for (const b of buckets) {
+      const target = `${this.alias}/${b}`;
+      const exists = await this.exec(['stat', target], true);
+      if (exists.code !== 0) continue;
+      await this.exec(['rm', '--recursive', '--versions', '--force', '--bypass', target], true);
+      const rb = await this.exec(['rb', '--force', target], true);
+      if (rb.code !== 0) log(`could not remove bucket ${b}: ${rb.stderr.trim() || rb.stdout.trim()}`);
+    }
+  }
+}
+
+/** Whether the MinIO server keeps its data on the same file system as var/bench (null: unknown). */
+function minioOnBenchDisk(pid: number | null): boolean | null {
+  if (!pid) return null;
+  try {
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const data = args[args.indexOf('server') + 1];
+    if (!data || data.startsWith('-')) return null;
+    return statSync(data).dev === statSync(BENCH_DIR).dev;
+  } catch {
+    return null;
+  }
+}
+
+function minioServerPid(port: number): number | null {
+  const r = spawnSync('ss', ['-ltnpH', `sport = :${port}`], { encoding: 'utf8' });
+  const m = /pid=(\d+)/.exec(r.stdout ?? '');
+  return m ? Number(m[1]) : null;
+}
+
+async function dropRedisPrefix(config: EvidockConfig, prefix: string): Promise<void> {
+  const redis = new Redis({ host: config.redis.host, port: config.redis.port, db: config.redis.db, password: config.redis.password, lazyConnect: true, maxRetriesPerRequest: 2 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** An isolated evidock (createTestEnv) whose buckets can be removed after the run. */
+async function benchEnv(ctx: Context, label: string, overrides: Record<string, unknown> = {}): Promise<{ env: TestEnv; dispose: () => Promise<void> }> {
+  const env = await createTestEnv(label, { retention: { mode: 'GOVERNANCE', days: 1 }, logLevel: 'error', ...overrides });
+  let disposed = false;
+  const dispose = async () => {
+    if (disposed) return;
+    disposed = true;
+    await env.cleanup().catch((e: Error) => log(`cleanup of ${env.name}: ${e.message}`));
+    const m = env.config.minio;
+    await ctx.mc.removeBuckets([m.originalsBucket, m.ledgerBucket, m.derivativesBucket]);
+    await dropRedisPrefix(env.config, env.config.redis.prefix).catch((e: Error) => log(`redis cleanup: ${e.message}`));
+  };
+  ctx.cleanups.push(dispose);
+  return { env, dispose };
+}
+
+// ---- 1. acquire vs cp ----------------------------------------------------------------------
+
+async function benchAcquire(ctx: Context): Promise<SectionResult> {
+  const { options, names, sources, totalBytes } = ctx;
+  const dest = join(BENCH_DIR, 'spool');
+  const destFiles = names.map((n) => join(dest, n));
+  const resetDest = () => {
+    rmSync(dest, { recursive: true, force: true });
+    mkdirSync(dest, { recursive: true });
+  };
+  const sha = newSide('evidock sha256', totalBytes);
+  const shaSm3 = newSide('evidock sha256+sm3', totalBytes);
+  const cp = newSide('cp', totalBytes);
+  const cpSync = newSide('cp + sync', totalBytes);
+  const cpSum = newSide('cp + sha256sum', totalBytes);
+  const digests = new Map<string, string>();
+  let fromSource = 0;
+
+  const evidockCopy = (algorithms: readonly HashAlgorithm[]) => async () => {
+    const volume = await openDirectoryVolume(ctx.dataDir, { serial: 'BENCH' });
+    if (!volume) throw new Error(`cannot open ${ctx.dataDir} as a volume`);
+    fromSource = 0;
+    for (const name of names) {
+      const source = await volume.open(Buffer.from(name), 0);
+      const result = await copyWithDigests({
+        source,
+        spoolPath: join(dest, name),
+        resumeFrom: 0,
+        spooledPrefix: null,
+        algorithms,
+        checkpointBytes: CHECKPOINT_BYTES,
+        onCheckpoint: async () => undefined,
+        onProgress: () => undefined,
+      });
+      fromSource += result.bytesFromSource;
+      if (result.digests.sha256) digests.set(name, result.digests.sha256);
+    }
+  };
+  const sides: Array<{ side: Side; work: () => Promise<void> }> = [
+    { side: sha, work: evidockCopy(['sha256']) },
+    { side: shaSm3, work: evidockCopy(['sha256', 'sm3']) },
+    { side: cp, work: async () => void (await run('cp', [...sources, dest])) },
+    {
+      side: cpSync,
+      work: async () => {
+        await run('cp', [...sources, dest]);
+        await run('sync', destFiles);
+      },
+    },
+    {
+      side: cpSum,
+      work: async () => {
+        await run('cp', [...sources, dest]);
+        const out = await run('sha256sum', destFiles);
+        for (const line of out.stdout.trim().split('\n')) {
+          const [hex, path] = line.split(/\s+\*?/, 2);
+          const name = relative(dest, path ?? '');
+          const ours = digests.get(name);
+          if (ours && ours !== hex) throw new Error(`sha256sum and copyWithDigests disagree on ${name}: ${hex} vs ${ours}`);
+        }
+      },
+    },
+  ];
+
+  const bytesFromSource: number[] = [];
+  for (let i = 0; i < options.runs; i++) {
+    for (const { side, work } of rotated(sides, i)) {
+      resetDest();
+      await ctx.cache.prepare(sources);
+      const s = await timed(side, null, work);
+      if (side === sha || side === shaSm3) bytesFromSource.push(fromSource);
+      log(`acquire run ${i + 1}/${options.runs}: ${side.label.padEnd(20)} ${fmtS(s.seconds)}  ${fmtRate(mibps(side.bytes, s.seconds))}  cpu ${s.cpu.toFixed(2)} s`);
+    }
+  }
+  resetDest();
+  rmSync(dest, { recursive: true, force: true });
+  ctx.medians.cp = medianSeconds(cp);
+
+  const readOnce = (side: Side) => {
+    const r = median(side.samples.map((s) => s.rchar ?? 0));
+    return `${(r / totalBytes).toFixed(2)}×`;
+  };
+  const notes = [
+    `Bytes read per byte of data (rchar from /proc/self/io, which includes reaped children): evidock sha256 ${readOnce(sha)}, sha256+sm3 ${readOnce(shaSm3)}, cp ${readOnce(cp)}, cp + sha256sum ${readOnce(cpSum)}. ` +
+      `copyWithDigests reported ${bytesFromSource.every((b) => b === totalBytes) ? 'exactly' : 'NOT exactly'} ${totalBytes} bytes from the source in every run.`,
+    `Disk reads (read_bytes) per byte of data, median: evidock sha256 ${(median(sha.samples.map((s) => s.readBytes ?? 0)) / totalBytes).toFixed(2)}×, cp + sha256sum ${(median(cpSum.samples.map((s) => s.readBytes ?? 0)) / totalBytes).toFixed(2)}× (sha256sum reads the copies back from the page cache).`,
+    `CPU seconds per side (median): ${[sha, shaSm3, cp, cpSync, cpSum].map((s) => `${s.label} ${median(s.samples.map((x) => x.cpu)).toFixed(2)}`).join(', ')}.`,
+    'copyWithDigests fsyncs the spool file every 64 MiB and at the end (the pipeline\'s checkpoint); plain cp leaves its writes in the page cache, `cp + sync` fsyncs the copies at the end.',
+    'Files are copied one after the other on both sides, from the bench "recorder" directory to a spool directory on the same disk; the source is opened through DirectoryVolume.open, as the pipeline does.',
+  ];
+  const what = `${options.files} × ${options.sizeMiB} MiB`;
+  return {
+    title: 'Acquire',
+    sides: [sha, shaSm3, cp, cpSync, cpSum],
+    notes,
+    rows: [
+      timeRatioRow(`Acquire ${what}, sha256 vs cp`, sha, cp, TARGETS.acquireVsCp, 'copyWithDigests (copy + SHA-256 in one pass, fsync per 64 MiB) vs a plain `cp` of the same files between the same two directories.'),
+      timeRatioRow(`Acquire ${what}, sha256 vs cp + sha256sum`, sha, cpSum, TARGETS.acquireVsCpSha, 'The same copy vs the two-pass habit: `cp`, then `sha256sum` of the copies.'),
+      timeRatioRow(`Acquire ${what}, sha256 vs cp + sync`, sha, cpSync, null, 'Durability on equal terms: `cp` followed by `sync` of the copied files.'),
+      timeRatioRow(`Acquire ${what}, sha256+sm3 vs cp`, shaSm3, cp, TARGETS.acquireVsCp, 'copyWithDigests with ingest.hashes = [sha256, sm3] vs plain `cp`.'),
+      timeRatioRow(`Acquire ${what}, sha256+sm3 vs cp + sha256sum`, shaSm3, cpSum, TARGETS.acquireVsCpSha, 'SHA-256 and SM3 in the one pass vs `cp` then `sha256sum` (which gives SHA-256 only).'),
+    ],
+  };
+}
+
+// ---- 2. store vs mc cp ---------------------------------------------------------------------
+
+async function benchStore(ctx: Context): Promise<SectionResult> {
+  const { options, names, sources, totalBytes } = ctx;
+  const tag = randomBytes(3).toString('hex');
+  // Like createTestEnv: the environment may move the stack (EVIDOCK__minio__port, set by scripts/run.sh).
+  const config = loadConfig({
+    overrides: {
+      dataDir: join(BENCH_DIR, 'data-dir'),
+      retention: { mode: 'GOVERNANCE', days: 1 },
+      minio: { originalsBucket: `bench-${tag}-orig`, ledgerBucket: `bench-${tag}-ledger`, derivativesBucket: `bench-${tag}-deriv` },
+    },
+  });
+  const plainBucket = `bench-${tag}-mc`;
+  const buckets = [config.minio.originalsBucket, config.minio.ledgerBucket, config.minio.derivativesBucket, plainBucket];
+  ctx.cleanups.push(() => ctx.mc.removeBuckets(buckets));
+  const store = new MinioObjectStore(config.minio, config.retention);
+  ctx.cleanups.push(async () => store.close());
+  await store.ensureBuckets();
+  await ctx.mc.exec(['mb', `${ctx.mc.alias}/${plainBucket}`]);
+  const concurrency = config.ingest.storeConcurrency;
+
+  const put = (parallel: number, prefix: string) => async () => {
+    const queue = names.map((n, i) => ({ name: n, path: sources[i]! }));
+    const worker = async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        const receipt = await store.putFile('originals', `${prefix}/${next.name}`, next.path, statSync(next.path).size, { bench: 'yes' });
+        if (receipt.etag !== receipt.expectedEtag) throw new Error(`ETag mismatch on ${next.name}: ${receipt.etag} vs ${receipt.expectedEtag}`);
+      }
+    };
+    await Promise.all(Array.from({ length: parallel }, worker));
+  };
+  const putC = newSide(`putFile ×${concurrency}`, totalBytes);
+  const put1 = newSide('putFile ×1', totalBytes);
+  const mc = newSide('mc cp', totalBytes);
+  const sides: Array<{ side: Side; work: (run: number) => Promise<void>; clean: (run: number) => Promise<void> }> = [
+    {
+      side: putC,
+      work: (r) => put(concurrency, `bench/r${r}/c`)(),
+      clean: async (r) => void (await ctx.mc.exec(['rm', '--recursive', '--versions', '--force', '--bypass', `${ctx.mc.alias}/${config.minio.originalsBucket}/bench/r${r}/c/`], true)),
+    },
+    {
+      side: put1,
+      work: (r) => put(1, `bench/r${r}/s`)(),
+      clean: async (r) => void (await ctx.mc.exec(['rm', '--recursive', '--versions', '--force', '--bypass', `${ctx.mc.alias}/${config.minio.originalsBucket}/bench/r${r}/s/`], true)),
+    },
+    {
+      side: mc,
+      work: async (r) => void (await ctx.mc.exec(['cp', '--recursive', '--quiet', `${ctx.dataDir}/`, `${ctx.mc.alias}/${plainBucket}/r${r}/`])),
+      clean: async (r) => void (await ctx.mc.exec(['rm', '--recursive', '--force', `${ctx.mc.alias}/${plainBucket}/r${r}/`], true)),
+    },
+  ];
+  for (let i = 0; i < options.runs; i++) {
+    for (const { side, work, clean } of rotated(sides, i)) {
+      await ctx.cache.prepare(sources);
+      const s = await timed(side, ctx.minioPid, () => work(i));
+      log(
+        `store run ${i + 1}/${options.runs}: ${side.label.padEnd(12)} ${fmtS(s.seconds)}  ${fmtRate(mibps(side.bytes, s.seconds))}  cpu ${s.cpu.toFixed(2)} s  minio cpu ${s.serverCpu?.toFixed(2) ?? '?'} s`,
+      );
+      await clean(i);
+    }
+  }
+  ctx.medians.mc = medianSeconds(mc);
+  const cpu = (side: Side) =>
+    `${side.label} client ${median(side.samples.map((s) => s.cpu)).toFixed(2)} s, MinIO ${side.samples[0]?.serverCpu === undefined ? '?' : median(side.samples.map((s) => s.serverCpu ?? 0)).toFixed(2)} s`;
+  const what = `${options.files} × ${options.sizeMiB} MiB`;
+  return {
+    title: 'Store',
+    sides: [putC, put1, mc],
+    notes: [
+      `putFile went to a write-once bucket (object lock, versioning, default retention GOVERNANCE 1 day); mc cp to a plain bucket on the same MinIO. Part size ${config.minio.partSizeMiB} MiB (minio.partSizeMiB); every putFile receipt had the expected ETag.`,
+      `putFile ×${concurrency} uploads ${concurrency} files at a time, as the store workers do (ingest.storeConcurrency); mc cp --recursive uses its own defaults (parallel files and parts).`,
+      `CPU seconds per side (median): ${[putC, put1, mc].map(cpu).join('; ')}.`,
+    ],
+    rows: [
+      rateRatioRow(`Store ${what}, putFile ×${concurrency} vs mc cp`, putC, mc, TARGETS.storeVsMc, `MinioObjectStore.putFile (exact parts, SHA-256 + ETag computed while sending, Content-MD5 per part), ${concurrency} files at a time, vs \`mc cp --recursive\` of the same files.`),
+      rateRatioRow(`Store ${what}, putFile ×1 vs mc cp`, put1, mc, null, 'The same putFile, one file at a time.'),
+    ],
+  };
+}
+
+// ---- 3. end to end -------------------------------------------------------------------------
+
+async function benchEndToEnd(ctx: Context): Promise<SectionResult> {
+  const { options, names, sources, totalBytes } = ctx;
+  const side = newSide('importFolder', totalBytes);
+  for (let i = 0; i < options.runs; i++) {
+    const { env, dispose } = await benchEnv(ctx, 'benche2e');
+    const recorder = join(BENCH_DIR, `e2e-recorder-${i}`);
+    mkdirSync(recorder, { recursive: true });
+    ctx.cleanups.push(async () => rmSync(recorder, { recursive: true, force: true }));
+    await run('cp', [...sources, recorder]);
+    const rt = await env.runtime();
+    await ctx.cache.prepare(names.map((n) => join(recorder, n)));
+    let files: Awaited<ReturnType<typeof importFolder>>['files'] = [];
+    const s = await timed(side, ctx.minioPid, async () => {
+      ({ files } = await importFolder(rt, recorder, { serial: `BENCH-E2E-${i}`, json: true }));
+    });
+    const notCleared = files.filter((f) => f.stage !== 'cleared');
+    if (files.length !== names.length || notCleared.length > 0) {
+      throw new Error(`e2e run ${i + 1}: ${files.length} files, not cleared: ${notCleared.map((f) => `${f.displayPath}=${f.stage}${f.error ? ` (${f.error})` : ''}`).join(', ')}`);
+    }
+    log(`e2e run ${i + 1}/${options.runs}: ${fmtS(s.seconds)}  ${fmtRate(mibps(totalBytes, s.seconds))}  cpu ${s.cpu.toFixed(2)} s  minio cpu ${s.serverCpu?.toFixed(2) ?? '?'} s`);
+    rt.objects.close();
+    await dispose();
+    rmSync(recorder, { recursive: true, force: true });
+  }
+  const base = newSide('cp then mc cp (sum of medians)', totalBytes);
+  const rows: Row[] = [];
+  const what = `${options.files} × ${options.sizeMiB} MiB`;
+  if (ctx.medians.cp !== undefined && ctx.medians.mc !== undefined) {
+    base.samples.push({ seconds: ctx.medians.cp + ctx.medians.mc, cpu: Number.NaN });
+    rows.push(
+      timeRatioRow(
+        `End to end ${what}, importFolder`,
+        side,
+        base,
+        null,
+        'A folder docked as a recorder through the whole pipeline (acquire, store + verify, catalog + signed ledger, clear), in-process workers, vs the manual equivalent (copy off with cp, upload with mc cp; sum of the medians above).',
+      ),
+    );
+  } else {
+    rows.push({
+      what: `End to end ${what}, importFolder`,
+      evidock: sideFigure(side),
+      baseline: '—',
+      ratio: '—',
+      target: '—',
+      met: null,
+      explain: 'A folder docked as a recorder through the whole pipeline (acquire, store + verify, catalog + signed ledger, clear), in-process workers.',
+    });
+  }
+  const cfg = ctx.base.ingest;
+  return {
+    title: 'End to end',
+    sides: [side],
+    rows,
+    notes: [
+      `Pipeline settings: maxConcurrentAcquisitions ${cfg.maxConcurrentAcquisitions}, storeConcurrency ${cfg.storeConcurrency}, hashes ${cfg.hashes.join('+')}, clearAfterVerified on. Each run used a fresh isolated database, buckets and Redis prefix; the recorder folder was a fresh copy of the data.`,
+      `CPU seconds (median): evidock process ${median(side.samples.map((s) => s.cpu)).toFixed(2)} s, MinIO ${median(side.samples.map((s) => s.serverCpu ?? Number.NaN)).toFixed(2)} s (PostgreSQL and Redis not counted).`,
+    ],
+  };
+}
+
+// ---- 4. peak memory while ingesting one big file ------------------------------------------
+
+interface MemoryRun {
+  seconds: number;
+  daemonStartupHwm: number;
+  daemonPeakHwm: number;
+  daemonPeakRss: number;
+  daemonPeakAnon: number;
+  daemonPeakFile: number;
+  daemonLifetimeHwm: number;
+  importerMaxRss: number;
+  hwmReset: boolean;
+  /** Highest summed RSS of the daemon's child processes, and their names. */
+  childrenPeakRss: number;
+  children: string[];
+  /** Wall time; cpu = daemon + importer, serverCpu = MinIO. */
+  sample: Sample;
+}
+
+async function waitForLine(child: ReturnType<typeof spawn>, logFile: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`daemon exited (${child.exitCode ?? child.signalCode}) before it started:\n${readFileSync(logFile, 'utf8').slice(-3000)}`);
+    if (readFileSync(logFile, 'utf8').trim().length > 0) return;
+    if (Date.now() > deadline) throw new Error(`daemon not started after ${timeoutMs} ms:\n${readFileSync(logFile, 'utf8').slice(-3000)}`);
+    await sleep(200);
+  }
+}
+
+async function stopChild(child: ReturnType<typeof spawn>, what: string): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  if ((await Promise.race([exited.then(() => 'ok'), sleep(30_000).then(() => 'timeout')])) === 'timeout') {
+    log(`${what} did not stop on SIGTERM within 30 s; killing it`);
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+async function memoryRun(ctx: Context, i: number, bigBytes: number): Promise<MemoryRun> {
+  const mediaRoot = join(BENCH_DIR, 'media-empty');
+  mkdirSync(mediaRoot, { recursive: true });
+  const { env, dispose } = await benchEnv(ctx, 'bench4g', { watch: { usbDetection: false, mountRoots: [mediaRoot] } });
+  const recorder = join(BENCH_DIR, `big-recorder-${i}`);
+  mkdirSync(recorder, { recursive: true });
+  ctx.cleanups.push(async () => rmSync(recorder, { recursive: true, force: true }));
+  const bigFile = join(recorder, 'BIG_0001.MP4');
+  log(`memory run ${i + 1}: writing ${fmtMiB(bigBytes)} of random data`);
+  await writeRandomFile(bigFile, bigBytes);
+  await ctx.cache.prepare([bigFile]);
+
+  const childEnv = { ...process.env, ...env.childEnv };
+  const daemonLog = join(BENCH_DIR, `daemon-${i}.log`);
+  const fd = openSync(daemonLog, 'w');
+  const daemon = spawn(process.execPath, ['bin/evidock.js', '--lang', 'en', 'daemon'], { cwd: REPO_ROOT, env: childEnv, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  daemon.on('error', () => undefined);
+  ctx.cleanups.push(() => stopChild(daemon, 'daemon'));
+  try {
+    await waitForLine(daemon, daemonLog, 120_000);
+    const pid = daemon.pid!;
+    await sleep(500);
+    const startup = procStatus(pid);
+    let hwmReset = true;
+    try {
+      // 5: reset the peak resident set size (VmHWM) to the current RSS.
+      writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    } catch {
+      hwmReset = false;
+    }
+    const peak = { rss: 0, anon: 0, file: 0, children: 0 };
+    const childNames = new Set<string>();
+    const sampler = setInterval(() => {
+      try {
+        const st = procStatus(pid);
+        if ((st.VmRSS ?? 0) > peak.rss) Object.assign(peak, { rss: st.VmRSS ?? 0, anon: st.RssAnon ?? 0, file: (st.RssFile ?? 0) + (st.RssShmem ?? 0) });
+        let children = 0;
+        for (const c of descendants(pid)) {
+          try {
+            children += procStatus(c).VmRSS ?? 0;
+            childNames.add(readFileSync(`/proc/${c}/comm`, 'utf8').trim());
+          } catch {
+            // exited meanwhile
+          }
+        }
+        peak.children = Math.max(peak.children, children);
+      } catch {
+        // the daemon is gone; reported below
+      }
+    }, 50);
+    const busy0 = machineBusySeconds();
+    const self0 = cpuSeconds('self');
+    const daemon0 = cpuSeconds(pid);
+    const minio0 = ctx.minioPid ? cpuSeconds(ctx.minioPid) : 0;
+    const load = os.loadavg()[0] ?? 0;
+    const t0 = performance.now();
+    const importer = await run(
+      '/usr/bin/time',
+      ['-v', process.execPath, 'bin/evidock.js', '--lang', 'en', 'import', recorder, '--serial', `BENCH-4G-${i}`, '--wait', '--json'],
+      { env: childEnv, allowFailure: true },
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    clearInterval(sampler);
+    const after = procStatus(pid);
+    const daemonCpu = cpuSeconds(pid) - daemon0;
+    const importerCpu = cpuSeconds('self') - self0;
+    const minioCpu = ctx.minioPid ? cpuSeconds(ctx.minioPid) - minio0 : 0;
+    const otherCpu = Math.max(0, machineBusySeconds() - busy0 - daemonCpu - importerCpu - minioCpu);
+    if (importer.code !== 0) throw new Error(`import exited ${importer.code}:\n${importer.stdout}\n${importer.stderr.slice(-3000)}`);
+    const result = JSON.parse(importer.stdout.trim().split('\n').pop() ?? '{}') as { files?: Array<{ status: string; size: number; error: string | null }> };
+    const file = result.files?.[0];
+    if (!file || file.status !== 'cleared' || file.size !== bigBytes) throw new Error(`import did not store and clear the big file: ${importer.stdout}`);
+    const maxRss = /Maximum resident set size \(kbytes\): (\d+)/.exec(importer.stderr);
+    if (!maxRss) throw new Error(`no maximum RSS from /usr/bin/time:\n${importer.stderr.slice(-2000)}`);
+    const run_: MemoryRun = {
+      seconds,
+      daemonStartupHwm: startup.VmHWM ?? 0,
+      daemonPeakHwm: after.VmHWM ?? 0,
+      daemonPeakRss: peak.rss,
+      daemonPeakAnon: peak.anon,
+      daemonPeakFile: peak.file,
+      daemonLifetimeHwm: Math.max(startup.VmHWM ?? 0, after.VmHWM ?? 0),
+      importerMaxRss: Number(maxRss[1]) * 1024,
+      hwmReset,
+      childrenPeakRss: peak.children,
+      children: [...childNames],
+      sample: { seconds, cpu: daemonCpu + importerCpu, serverCpu: minioCpu, otherCpu, load },
+    };
+    log(
+      `memory run ${i + 1}: ${fmtS(seconds)}  ${fmtRate(mibps(bigBytes, seconds))}  daemon peak ${fmtMiB(run_.daemonPeakHwm)} (startup ${fmtMiB(run_.daemonStartupHwm)})  importer ${fmtMiB(run_.importerMaxRss)}`,
+    );
+    return run_;
+  } finally {
+    await stopChild(daemon, 'daemon');
+    await dispose();
+    rmSync(recorder, { recursive: true, force: true });
+  }
+}
+
+async function benchMemory(ctx: Context): Promise<SectionResult> {
+  const bigBytes = ctx.options.bigMiB * MiB;
+  const runs: MemoryRun[] = [];
+  const side = newSide(`import --wait of one ${ctx.options.bigMiB} MiB file`, bigBytes);
+  for (let i = 0; i < ctx.options.runs; i++) {
+    const need = 3 * bigBytes + 2 * 1024 * MiB;
+    const free = freeBytes(BENCH_DIR);
+    if (free < need) throw new Error(`memory run needs ${fmtMiB(need)} free on ${BENCH_DIR} (file, spool copy, MinIO copy, margin); ${fmtMiB(free)} free. Use --skip-4g or --big-mb.`);
+    const r = await memoryRun(ctx, i, bigBytes);
+    runs.push(r);
+    side.samples.push(r.sample);
+  }
+  const maxOf = (f: (r: MemoryRun) => number) => Math.max(...runs.map(f));
+  const medOf = (f: (r: MemoryRun) => number) => median(runs.map(f));
+  const peak = maxOf((r) => r.daemonPeakHwm);
+  const size = `${ctx.options.bigMiB} MiB file`;
+  const reset = runs.every((r) => r.hwmReset);
+  return {
+    title: 'Peak memory',
+    sides: [side],
+    rows: [
+      {
+        what: `Daemon peak RSS, ingesting one ${size}`,
+        evidock: `${fmtMiB(peak)} (max of ${runs.length}; median ${fmtMiB(medOf((r) => r.daemonPeakHwm))})`,
+        baseline: `target 200 MB = ${fmtMiB(TARGETS.peakRssBytes)}`,
+        ratio: `${(peak / TARGETS.peakRssBytes).toFixed(2)}× 200 MB (${(peak / (200 * MiB)).toFixed(2)}× 200 MiB)`,
+        target: '≤ 200 MB',
+        met: peak <= TARGETS.peakRssBytes,
+        explain: `VmHWM of the \`evidock daemon\` process ${reset ? 'from just before the import (reset with clear_refs) to its end' : 'over its whole life (VmHWM could not be reset)'}, while \`evidock import --wait\` handed it the file; idle daemon after startup: ${fmtMiB(medOf((r) => r.daemonStartupHwm))}.`,
+      },
+      {
+        what: `Importer peak RSS (import --wait, ${size})`,
+        evidock: `${fmtMiB(maxOf((r) => r.importerMaxRss))} (max of ${runs.length})`,
+        baseline: '—',
+        ratio: '—',
+        target: '—',
+        met: null,
+        explain: '`/usr/bin/time -v` maximum resident set size of `evidock import <dir> --wait --json`, which hands the session to the daemon and polls until it is settled.',
+      },
+      {
+        what: `Ingest of one ${size} through the daemon`,
+        evidock: sideFigure(side),
+        baseline: '—',
+        ratio: '—',
+        target: '—',
+        met: null,
+        explain: 'Wall time of the import command (process start to exit): acquire, store + verify, catalog, ledger, clear.',
+      },
+    ],
+    notes: [
+      `Child processes of the daemon during the ingest: ${[...new Set(runs.flatMap((r) => r.children))].join(', ') || 'none'}${maxOf((r) => r.childrenPeakRss) > 0 ? `, together at most ${fmtMiB(maxOf((r) => r.childrenPeakRss))} RSS (not included above)` : ''}.`,
+      `CPU seconds of the ingest (median): daemon + importer ${median(runs.map((r) => r.sample.cpu)).toFixed(2)} s, MinIO ${median(runs.map((r) => r.sample.serverCpu ?? Number.NaN)).toFixed(2)} s.`,
+      `Daemon RSS at its sampled peak (median of runs): anonymous ${fmtMiB(medOf((r) => r.daemonPeakAnon))}, file-backed ${fmtMiB(medOf((r) => r.daemonPeakFile))} (node binary and libraries); highest sampled VmRSS ${fmtMiB(maxOf((r) => r.daemonPeakRss))} (sampled every 50 ms).`,
+      'The daemon ran as `node bin/evidock.js daemon` with its own isolated config (EVIDOCK_CONFIG; watch.mountRoots an empty directory, usbDetection off); the importer handed the session to it (it saw the daemon\'s workers in Redis).',
+    ],
+  };
+}
+
+// ---- machine and versions ----------------------------------------------------------------
+
+async function machineInfo(ctx: Context): Promise<Array<[string, string]>> {
+  const cpus = os.cpus();
+  const mountInfo = firstLine('findmnt', ['-no', 'SOURCE,FSTYPE,SIZE', '-T', BENCH_DIR]).replace(/\s+/g, ' ');
+  const device = mountInfo.split(/\s+/)[0] ?? '';
+  const rota = device.startsWith('/dev/') ? firstLine('lsblk', ['-dno', 'ROTA', device]) : '?';
+  const virt = firstLine('systemd-detect-virt', []);
+  const goVersion = (bin: string, module: string) => {
+    const r = spawnSync('go', ['version', '-m', bin], { encoding: 'utf8', timeout: 20_000 });
+    const m = new RegExp(`\\bmod\\s+${module.replace(/\./g, '\\.')}\\s+(\\S+)`).exec(r.stdout ?? '');
+    return m ? `${module}@${m[1]}` : firstLine(bin, ['--version']);
+  };
+  let minioExe = '';
+  try {
+    minioExe = ctx.minioPid ? readlinkSync(`/proc/${ctx.minioPid}/exe`) : '';
+  } catch {
+    minioExe = '';
+  }
+  let pgVersion = 'unknown';
+  const client = new pg.Client({ host: ctx.base.postgres.host, port: ctx.base.postgres.port, user: ctx.base.postgres.user, database: ctx.base.postgres.database, password: ctx.base.postgres.password });
+  try {
+    await client.connect();
+    pgVersion = String((await client.query('SHOW server_version')).rows[0]?.server_version ?? 'unknown');
+  } catch {
+    // reported as unknown
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  let redisVersion = 'unknown';
+  const redis = new Redis({ host: ctx.base.redis.host, port: ctx.base.redis.port, password: ctx.base.redis.password, lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? 'unknown';
+  } catch {
+    // reported as unknown
+  } finally {
+    redis.disconnect();
+  }
+  const minioJs = (JSON.parse(readFileSync(resolve(REPO_ROOT, 'node_modules', 'minio', 'package.json'), 'utf8')) as { version: string }).version;
+  return [
+    ['CPU', `${cpus[0]?.model ?? 'unknown'} — ${os.availableParallelism()} logical CPUs (nproc)`],
+    ['Memory', `${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB`],
+    ['Disk (var/bench)', `${mountInfo}${rota === '0' || rota === '1' ? ` (lsblk ROTA=${rota})` : ''}; bench recorder and spool on it${minioOnBenchDisk(ctx.minioPid) ? ', and the MinIO data' : ''}`],
+    ['Virtualization (systemd-detect-virt)', virt],
+    ['Kernel', `${os.type()} ${os.release()}`],
+    ['Node.js', process.version],
+    ['MinIO server', minioExe ? goVersion(minioExe, 'github.com/minio/minio') : 'unknown'],
+    ['mc', goVersion(ctx.mc.bin, 'github.com/minio/mc')],
+    ['minio-js', minioJs],
+    ['PostgreSQL', pgVersion],
+    ['Redis', redisVersion],
+    ['coreutils (cp, sha256sum, sync)', firstLine('cp', ['--version']).replace(/^cp \((.*)\)/, '$1')],
+    ['Page cache', ctx.cache.describe()],
+  ];
+}
+
+// ---- report --------------------------------------------------------------------------------
+
+const metText = (met: boolean | null) => (met === null ? '' : met ? 'yes' : 'NO');
+
+function textTable(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function markdownTable(headers: string[], rows: string[][]): string {
+  const esc = (s: string) => s.replace(/\|/g, '\\|');
+  return [`| ${headers.join(' | ')} |`, `| ${headers.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
+}
+
+function renderMarkdown(ctx: Context, machine: Array<[string, string]>, results: SectionResult[], started: Date, wallSeconds: number): string {
+  const o = ctx.options;
+  const rows = results.flatMap((r) => r.rows);
+  const skipped = SECTIONS.filter((s) => !o.sections.has(s));
+  const lines: string[] = [];
+  lines.push('# evidock benchmarks', '');
+  lines.push(
+    'This is the **first benchmark**: a single script, `npm run bench` (`npx tsx scripts/bench.ts`), not a test. ' +
+      'It compares evidock with the tools an operator would otherwise use, on the local stack (`bash scripts/stack.sh up`). ' +
+      'This file is written by the script; rerun it rather than editing the figures.',
+    '',
+  );
+  lines.push(
+    `Run: ${started.toISOString()}, \`npx tsx scripts/bench.ts${o.argv.length ? ` ${o.argv.join(' ')}` : ''}\` — ${o.runs} run(s) per side, figures are medians; ` +
+      `data set ${o.files} × ${o.sizeMiB} MiB of pseudo-random (incompressible) bytes; memory run one ${o.bigMiB} MiB file. Whole bench took ${(wallSeconds / 60).toFixed(1)} min.` +
+      (skipped.length ? ` Skipped: ${skipped.join(', ')}.` : ''),
+    '',
+  );
+  lines.push('## Machine', '', markdownTable(['Item', 'Value'], machine.map(([k, v]) => [k, v])), '');
+  lines.push('## Results', '');
+  lines.push('MiB/s is 2^20 bytes per second of wall time. A time ratio is evidock\'s median time over the baseline\'s (lower is better); a throughput ratio is evidock\'s MiB/s over the baseline\'s (higher is better).', '');
+  lines.push(markdownTable(['Figure', 'evidock', 'Baseline', 'Ratio', 'Target', 'Met'], rows.map((r) => [r.what, r.evidock, r.baseline, r.ratio, r.target, metText(r.met)])), '');
+  lines.push('### What each figure compares', '');
+  for (const r of rows) lines.push(`- **${r.what}**: ${r.explain}`);
+  lines.push('');
+  lines.push('## Targets (for context)', '');
+  lines.push('From the later performance issue; this first benchmark only reports against them:', '');
+  lines.push(
+    `- acquire ≤ ${TARGETS.acquireVsCp.toFixed(2)} × the time of \`cp\`, and ≤ ${TARGETS.acquireVsCpSha.toFixed(2)} × the time of \`cp\` + \`sha256sum\`;`,
+    `- store ≥ ${TARGETS.storeVsMc.toFixed(2)} × the throughput of \`mc cp\`;`,
+    '- peak RSS of the daemon ≤ 200 MB while ingesting a 4 GB file.',
+    '',
+  );
+  lines.push('## Notes and limits', '');
+  lines.push(
+    `- ${os.availableParallelism()} logical CPUs are shared by the client under test, the MinIO server, PostgreSQL and Redis; hashing, MD5 for the ETag and MinIO's own work compete for them.`,
+    `- The "recorder" is a directory on the same disk as the spool${minioOnBenchDisk(ctx.minioPid) ? ' and the MinIO data' : ''}, so reads and writes compete for one device; a real recorder is a USB device, usually slower than this disk.`,
+    `- Page cache: ${ctx.cache.describe()}.`,
+    ...results.map((r) => contention(r)).map((c, i) => (c ? `- Load, ${results[i]!.title.toLowerCase()}: ${c}.` : '')).filter(Boolean),
+    '- Bench buckets use GOVERNANCE retention (1 day) so that the bench can delete them afterwards (evidence buckets use COMPLIANCE; the upload path is the same). MinIO moves deleted data to .minio.sys/tmp/.trash and purges it in the background, so the disk space comes back some minutes after the run.',
+  );
+  for (const r of results) for (const n of r.notes) lines.push(`- ${r.title}: ${n}`);
+  lines.push('');
+  lines.push('## Every run', '');
+  lines.push(
+    markdownTable(
+      ['Side', 'Data', 'Seconds per run', 'MiB/s per run', 'CPU s per run (evidock or tool)', 'Other processes, CPUs busy per run'],
+      results.flatMap((r) =>
+        r.sides.map((s) => [
+          `${r.title}: ${s.label}`,
+          fmtMiB(s.bytes),
+          s.samples.map((x) => x.seconds.toFixed(2)).join(', '),
+          s.samples.map((x) => mibps(s.bytes, x.seconds).toFixed(0)).join(', '),
+          s.samples.map((x) => (Number.isNaN(x.cpu) ? '?' : x.cpu.toFixed(2))).join(', '),
+          s.samples.map((x) => (x.otherCpu === undefined ? '?' : (x.otherCpu / x.seconds).toFixed(2))).join(', '),
+        ]),
+      ),
+    ),
+    '',
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+// ---- main ------------------------------------------------------------------------------
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2));
+  const started = new Date();
+  const t0 = performance.now();
+  rmSync(BENCH_DIR, { recursive: true, force: true });
+  mkdirSync(BENCH_DIR, { recursive: true });
+  // The environment may move the stack (EVIDOCK__redis__port etc., set by scripts/run.sh).
+  const base = loadConfig();
+  // Only warnings and errors from the modules under test; the bench prints its own lines.
+  initLogging(base, true);
+  const cleanups: Array<() => Promise<void>> = [];
+  const cache = new CacheControl();
+  log(`page cache: ${cache.canDrop ? 'dropped before every timed side' : 'cannot be dropped; runs are warm-cache (sources read once before every side)'}`);
+
+  const ctx: Context = {
+    options,
+    cache,
+    base,
+    dataDir: join(BENCH_DIR, 'recorder'),
+    names: Array.from({ length: options.files }, (_, i) => `REC_${String(i + 1).padStart(4, '0')}.MP4`),
+    sources: [],
+    totalBytes: options.files * options.sizeMiB * MiB,
+    mc: Mc.find(),
+    minioPid: minioServerPid(base.minio.port),
+    cleanups,
+    medians: {},
+  };
+  ctx.sources = ctx.names.map((n) => join(ctx.dataDir, n));
+
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    log('interrupted: cleaning up (Ctrl-C again to leave everything behind)');
+    void cleanupAll(ctx).finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const results: SectionResult[] = [];
+  try {
+    const needsData = ['acquire', 'store', 'e2e'].some((s) => options.sections.has(s as Section));
+    const need = needsData ? 4 * ctx.totalBytes + 1024 * MiB : 0;
+    const free = freeBytes(BENCH_DIR);
+    log(`${fmtMiB(free)} free on ${BENCH_DIR}`);
+    if (free < need) throw new Error(`need ${fmtMiB(need)} free for the data set (source, spool, MinIO copies); ${fmtMiB(free)} free`);
+    await ctx.mc.setAlias(base.minio);
+    if (needsData) {
+      mkdirSync(ctx.dataDir, { recursive: true });
+      log(`writing ${options.files} × ${options.sizeMiB} MiB of random data to ${relative(REPO_ROOT, ctx.dataDir)}`);
+      for (const s of ctx.sources) await writeRandomFile(s, options.sizeMiB * MiB);
+    }
+    if (options.sections.has('acquire')) results.push(await benchAcquire(ctx));
+    if (options.sections.has('store')) results.push(await benchStore(ctx));
+    if (options.sections.has('e2e')) results.push(await benchEndToEnd(ctx));
+    if (options.sections.has('memory')) results.push(await benchMemory(ctx));
+
+    const machine = await machineInfo(ctx);
+    const rows = results.flatMap((r) => r.rows);
+    process.stdout.write(`\nevidock first benchmark — ${options.runs} run(s) per side, medians; ${ctx.cache.describe()}\n\n`);
+    process.stdout.write(`${textTable(['Figure', 'evidock', 'Baseline', 'Ratio', 'Target', 'Met'], rows.map((r) => [r.what, r.evidock, r.baseline, r.ratio, r.target, metText(r.met)]))}\n\n`);
+    for (const r of results) for (const n of r.notes) process.stdout.write(`- ${r.title}: ${n}\n`);
+    for (const r of results) {
+      const c = contention(r);
+      if (c) process.stdout.write(`- Load, ${r.title.toLowerCase()}: ${c}\n`);
+    }
+    process.stdout.write('\n');
+    if (options.out) {
+      mkdirSync(dirname(options.out), { recursive: true });
+      writeFileSync(options.out, renderMarkdown(ctx, machine, results, started, (performance.now() - t0) / 1000));
+      process.stdout.write(`wrote ${relative(REPO_ROOT, options.out)}\n`);
+    }
+    return 0;
+  } finally {
+    await cleanupAll(ctx);
+  }
+}
+
+async function cleanupAll(ctx: Context): Promise<void> {
+  while (ctx.cleanups.length > 0) {
+    const next = ctx.cleanups.pop()!;
+    await next().catch((e: Error) => log(`cleanup: ${e.message}`));
+  }
+  if (!ctx.options.keep) rmSync(BENCH_DIR, { recursive: true, force: true });
+  else log(`kept ${BENCH_DIR}`);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: Error) => {
+    process.stderr.write(`bench failed: ${error.stack ?? error.message}\n`);
+    process.exit(1);
+  },
+);
