@@ -24,6 +24,8 @@ const SECRET_KEYS = new Set(['password', 'secretKey', 'accessKey', 'unlockPasswo
  * everything else receives a validated EvidockConfig.
  *
  * - EVIDOCK_CONFIG: path of a JSON config file (default ./evidock.config.json if present).
+ * - EVIDOCK_CONFIG_JSON: a whole configuration as JSON, applied over everything else. A
+ *   parent process hands its exact configuration to the sandboxed processes it forks.
  * - EVIDOCK__<path>: one setting, path segments joined by double underscores, e.g.
  *   EVIDOCK__minio__port=9000 or EVIDOCK__ingest__clearAfterVerified=false.
  *   The value is parsed as JSON when it parses, else taken as a string.
@@ -45,6 +47,15 @@ export function loadConfig(sources: ConfigSources = {}): EvidockConfig {
     if (fromFile) merged = deepMerge(merged, fromFile);
   }
   merged = deepMerge(merged, envOverrides(env, problems));
+  if (env.EVIDOCK_CONFIG_JSON) {
+    try {
+      const whole = JSON.parse(env.EVIDOCK_CONFIG_JSON) as unknown;
+      if (isObject(whole)) merged = deepMerge(merged, whole);
+      else problems.push('EVIDOCK_CONFIG_JSON: must hold a JSON object');
+    } catch (error) {
+      problems.push(`EVIDOCK_CONFIG_JSON: not valid JSON (${(error as Error).message})`);
+    }
+  }
   if (sources.overrides) merged = deepMerge(merged, sources.overrides);
 
   const withDefaults: JsonObject = {
@@ -65,11 +76,16 @@ export function loadConfig(sources: ConfigSources = {}): EvidockConfig {
   config.dataDir = absolute(config.dataDir);
   if (config.ingest.spoolDir) config.ingest.spoolDir = absolute(config.ingest.spoolDir);
   if (config.logFile) config.logFile = absolute(config.logFile);
+  if (config.media.workDir) config.media.workDir = absolute(config.media.workDir);
   return config;
 }
 
 export function spoolDirOf(config: EvidockConfig): string {
   return config.ingest.spoolDir ?? resolve(config.dataDir, 'spool');
+}
+
+export function workDirOf(config: EvidockConfig): string {
+  return config.media.workDir ?? resolve(config.dataDir, 'work');
 }
 
 export function keyDirOf(config: EvidockConfig): string {

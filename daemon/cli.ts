@@ -9,7 +9,7 @@ import { isDatabaseUnavailable } from '../storage/postgres.database.ts';
 import { ObjectStoreUnavailableError } from '../storage/object-store.ts';
 import { QueueName } from '../workers/job.types.ts';
 import { EvidenceNotFoundError } from './evidence.service.ts';
-import { formatBytes, setLocale, t, type Locale } from './i18n.ts';
+import { formatBytes, mediaProblemText, setLocale, t, type Locale } from './i18n.ts';
 import { ProgressReporter } from './progress.reporter.ts';
 import { createRuntime, initLogging, type Runtime } from './runtime.ts';
 import { runStack } from './stack.adapter.ts';
@@ -97,16 +97,35 @@ function settled(files: FileRow[]): boolean {
   return files.every((f) => TERMINAL_STAGES.includes(f.stage) || f.stage === 'interrupted');
 }
 
+async function untilDatabaseAnswers<T>(read: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await read();
+    } catch (error) {
+      if (!isDatabaseUnavailable(error)) throw error;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
 async function waitForSession(rt: Runtime, session: SessionRow, showProgress: boolean): Promise<FileRow[]> {
-  let files = await rt.catalog.filesOfSession(session.id);
+  let files = await untilDatabaseAnswers(() => rt.catalog.filesOfSession(session.id));
   const events = showProgress ? [rt.queue.events(QueueName.Acquire), rt.queue.events(QueueName.Store)] : [];
   const progress = showProgress ? new ProgressReporter(files, events) : null;
   let safeAnnounced = false;
   try {
     for (;;) {
-      files = await rt.catalog.filesOfSession(session.id);
+      let current: SessionRow | null;
+      try {
+        files = await rt.catalog.filesOfSession(session.id);
+        current = await rt.catalog.getSession(session.id);
+      } catch (error) {
+        // The workers wait for the database to come back; so does the operator's command.
+        if (!isDatabaseUnavailable(error)) throw error;
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
       progress?.settle(files);
-      const current = await rt.catalog.getSession(session.id);
       if (!safeAnnounced && current && current.status !== 'acquiring' && !files.some((f) => f.stage === 'interrupted')) {
         safeAnnounced = true;
         if (showProgress) process.stderr.write(`\n${t('dock.safe')}\n`);
@@ -168,7 +187,9 @@ export async function importFolder(rt: Runtime, dir: string, options: ImportOpti
     return { session, files: await rt.catalog.filesOfSession(session.id), handedOff: true };
   }
   const files = await waitForSession(rt, session, !options.json && process.stdout.isTTY === true);
-  return { session: (await rt.catalog.getSession(session.id))!, files, handedOff: false };
+  // Every file is terminal: settle the session too (idempotent), so the status returned is final.
+  await untilDatabaseAnswers(() => rt.ingest.afterStep(session.id));
+  return { session: (await untilDatabaseAnswers(() => rt.catalog.getSession(session.id)))!, files, handedOff: false };
 }
 
 function evidenceJson(e: EvidenceRow) {
@@ -196,6 +217,7 @@ function evidenceJson(e: EvidenceRow) {
     transferDeadline: e.transferDeadline?.toISOString() ?? null,
     transferLate: e.transferLate,
     flags: e.flags,
+    media: { ...e.media, problemText: e.media.problem ? mediaProblemText(e.media.status, e.media.problem) : null },
   };
 }
 
@@ -295,10 +317,11 @@ export function buildProgram(): Command {
     .option('--json')
     .action(async (id: string, o: { json?: boolean }) => {
       const cfg = config(lang());
-      const { evidence, events } = await withRuntime(cfg, true, (rt) => rt.evidence.show(id));
-      if (o.json) return out(JSON.stringify({ evidence: evidenceJson(evidence), events }));
+      const { evidence, events, derivatives } = await withRuntime(cfg, true, (rt) => rt.evidence.show(id));
+      if (o.json) return out(JSON.stringify({ evidence: evidenceJson(evidence), derivatives, events }));
       const e = evidenceJson(evidence);
       for (const [k, v] of Object.entries(e)) out(`${k.padEnd(22)} ${Array.isArray(v) ? v.join(', ') : String(v ?? '-')}`);
+      for (const d of derivatives) out(`${d.kind.padEnd(22)} ${d.objectKey}${d.partial ? '  [partial]' : ''}`);
       out('');
       for (const ev of events) out(`#${String(ev.seq).padStart(6)}  ${ev.at}  ${ev.type.padEnd(22)} ${ev.actor.kind}:${ev.actor.id}`);
     });
@@ -355,6 +378,31 @@ export function buildProgram(): Command {
         }
       }
       if (!report.ok) throw new CliExit(EXIT_FAILURE);
+    });
+
+  program
+    .command('derive')
+    .description('re-run metadata, playback proxy and thumbnails (idempotent)')
+    .argument('[evidenceId]')
+    .option('--all', 'every evidence item')
+    .option('--json')
+    .action(async (id: string | undefined, o: { all?: boolean; json?: boolean }) => {
+      if (!id && !o.all) throw new Error('give an evidence id or --all');
+      const cfg = config(lang());
+      const queued = await withRuntime(cfg, true, async (rt) => {
+        const ids = id ? [(await rt.evidence.find(id)).id] : await rt.catalog.allEvidenceIds();
+        return rt.media.requestDerivatives(ids);
+      });
+      if (o.json) return out(JSON.stringify({ queued }));
+      out(t('derive.queued', { count: queued.length }));
+    });
+
+  program
+    .command('workers')
+    .description('serve the shared queues (catalog, metadata, transcode) on this host')
+    .action(async () => {
+      const { runWorkers } = await import('./daemon.ts');
+      await runWorkers(config(lang()));
     });
 
   program

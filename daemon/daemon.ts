@@ -2,7 +2,7 @@ import type { EvidockConfig } from '../config/config.schema.ts';
 import { moduleLogger } from '../config/logger.ts';
 import { probeVolume } from '../drivers/driver-registry.ts';
 import type { ProbeHints } from '../drivers/recorder.driver.ts';
-import { QueueName } from '../workers/job.types.ts';
+import { QueueName, SHARED_QUEUES } from '../workers/job.types.ts';
 import { DeviceWatcher } from './device-watcher.ts';
 import { formatBytes, t } from './i18n.ts';
 import { createRuntime, initLogging } from './runtime.ts';
@@ -23,7 +23,7 @@ function say(text: string): void {
 export async function runDaemon(config: EvidockConfig, stop?: AbortSignal): Promise<void> {
   initLogging(config, false);
   const rt = await createRuntime(config);
-  rt.startWorkers([QueueName.Acquire, QueueName.Store, QueueName.Catalog, QueueName.Clear]);
+  rt.startWorkers([QueueName.Acquire, QueueName.Store, QueueName.Clear, ...SHARED_QUEUES]);
   rt.onMilestone((session, milestone) => {
     if (milestone === 'safe-to-undock') say(`${session.recorderSerial}: ${t('dock.safe')}`);
     else
@@ -91,14 +91,32 @@ export async function runDaemon(config: EvidockConfig, stop?: AbortSignal): Prom
   const timer = setInterval(() => void reconcile(), RECONCILE_MS);
   say(t('daemon.started', { ws: config.workstationId, roots: config.watch.mountRoots.join(', ') }));
 
-  await new Promise<void>((resolve) => {
+  await untilStopped(stop);
+  clearInterval(timer);
+  for (const t of pending.values()) clearTimeout(t);
+  await watcher.close();
+  await rt.close();
+}
+
+/**
+ * `evidock workers`: a worker-only host. It serves the shared queues (catalog, metadata,
+ * transcode) of a bureau's Redis, reading originals from and writing derivatives to its
+ * MinIO; it never touches a recorder.
+ */
+export async function runWorkers(config: EvidockConfig, stop?: AbortSignal): Promise<void> {
+  initLogging(config, false);
+  const rt = await createRuntime(config);
+  rt.startWorkers(SHARED_QUEUES);
+  say(t('workers.started', { ws: config.workstationId, queues: SHARED_QUEUES.join(', ') }));
+  await untilStopped(stop);
+  await rt.close();
+}
+
+function untilStopped(stop?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
     const done = () => resolve();
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
     stop?.addEventListener('abort', done, { once: true });
   });
-  clearInterval(timer);
-  for (const t of pending.values()) clearTimeout(t);
-  await watcher.close();
-  await rt.close();
 }

@@ -165,7 +165,8 @@ export class DockSessionService {
       await this.deps.queue.enqueue(JobName.Acquire, { fileId: f.id, sessionId, serial: identity.serial }, { priority: Math.min(position, 2_000_000) });
     }
     slog.info({ sessionId, files: files.length, skipped: listing.skipped.length, gaps: gaps.length, registered: !!registration }, 'recorder docked');
-    await this.deps.ingest.afterStep(sessionId);
+    // The session and its jobs are saved; settling its status can wait for the next step.
+    await this.deps.ingest.afterStep(sessionId).catch((error: Error) => slog.warn({ sessionId, err: error.message }, 'session status deferred'));
     return (await catalog.getSession(sessionId))!;
   }
 

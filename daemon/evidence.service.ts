@@ -1,4 +1,4 @@
-import type { CatalogRepository, EvidenceRow, SearchFilter } from '../storage/catalog.repository.ts';
+import type { CatalogRepository, DerivativeRow, EvidenceRow, SearchFilter } from '../storage/catalog.repository.ts';
 import type { CustodyEvent, JsonValue } from '../storage/custody-chain.ts';
 import type { CustodyLedger } from '../storage/custody-ledger.service.ts';
 import type { Database } from '../storage/postgres.database.ts';
@@ -46,9 +46,13 @@ export class EvidenceService {
     throw new EvidenceNotFoundError(id, matches.length > 1);
   }
 
-  async show(id: string): Promise<{ evidence: EvidenceRow; events: CustodyEvent[] }> {
+  async show(id: string): Promise<{ evidence: EvidenceRow; events: CustodyEvent[]; derivatives: DerivativeRow[] }> {
     const evidence = await this.find(id);
-    return { evidence, events: await this.ledger.eventsFor({ evidenceId: evidence.id }) };
+    return {
+      evidence,
+      events: await this.ledger.eventsFor({ evidenceId: evidence.id }),
+      derivatives: await this.catalog.derivativesOf(evidence.id),
+    };
   }
 
   /** Tags change only through a TAGGED custody event that records before and after. */

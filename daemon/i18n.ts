@@ -40,7 +40,12 @@ const messages = {
   'error.generic': { 'zh-CN': '错误：{message}', en: 'Error: {message}' },
   'import.notdir': { 'zh-CN': '不是目录：{path}', en: 'Not a directory: {path}' },
   'daemon.started': { 'zh-CN': '后台服务已启动（工作站 {ws}），正在监视 {roots}', en: 'Daemon started (workstation {ws}), watching {roots}' },
+  'workers.started': { 'zh-CN': '工作进程已启动（{ws}），处理队列：{queues}', en: 'Workers started ({ws}), serving queues: {queues}' },
   'daemon.undocked': { 'zh-CN': '记录仪已拔出：{mount}', en: 'Recorder removed: {mount}' },
+  'derive.queued': { 'zh-CN': '已为 {count} 件证据重新排队生成元数据、播放副本和缩略图', en: 'Queued metadata, playback proxy and thumbnails for {count} evidence items' },
+  'media.unplayable': { 'zh-CN': '无法播放：{problem}', en: 'unplayable: {problem}' },
+  'media.partial': { 'zh-CN': '部分可播放：{problem}', en: 'partially playable: {problem}' },
+  'media.failed': { 'zh-CN': '处理失败：{problem}', en: 'processing failed: {problem}' },
   'demo.generating': { 'zh-CN': '正在用 ffmpeg 生成模拟记录仪录像：{dir}', en: 'Generating a simulated recorder with ffmpeg: {dir}' },
   'demo.verify': { 'zh-CN': '校验存储与监管链…', en: 'Verifying storage and the custody ledger…' },
 } as const satisfies Record<string, Record<Locale, string>>;
@@ -67,4 +72,30 @@ export function formatBytes(bytes: number): string {
     unit++;
   }
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+
+/** Known tool messages about damaged media, in Chinese. Unknown ones are shown as the tool said. */
+const PROBLEM_ZH: Array<[RegExp, string]> = [
+  [/moov atom not found/i, '缺少 moov 索引（录制时可能断电，文件未正常结束）'],
+  [/invalid data found when processing input/i, '文件数据无效，无法解析'],
+  [/no audio or video stream/i, '文件中没有音视频流'],
+  [/zero-length streams/i, '音视频流长度为零'],
+  [/stream breaks off at ([\d.]+) s of ([\d.]+) s/i, '视频在 $1 秒处中断（共 $2 秒）'],
+  [/decoding errors/i, '解码时出现错误'],
+  [/corrupt|truncated|premature end/i, '文件损坏或不完整'],
+];
+
+/** "unplayable: moov atom not found" in the current locale, for CLI and reports. */
+export function mediaProblemText(status: string, problem: string, locale: Locale = current): string {
+  let text = problem;
+  if (locale === 'zh-CN') {
+    for (const [pattern, zh] of PROBLEM_ZH) {
+      if (pattern.test(problem)) {
+        text = problem.replace(new RegExp(`.*${pattern.source}.*`, 'i'), zh);
+        break;
+      }
+    }
+  }
+  const key = status === 'partial' ? 'media.partial' : status === 'failed' ? 'media.failed' : 'media.unplayable';
+  return t(key, { problem: text }, locale);
 }

@@ -1,4 +1,5 @@
-import { keyDirOf, secretsOf, spoolDirOf } from '../config/config.loader.ts';
+import { fileURLToPath } from 'node:url';
+import { keyDirOf, secretsOf, spoolDirOf, workDirOf } from '../config/config.loader.ts';
 import type { EvidockConfig } from '../config/config.schema.ts';
 import { configureLogging } from '../config/logger.ts';
 import { DirectoryDriver } from '../drivers/directory.driver.ts';
@@ -11,8 +12,13 @@ import { Database } from '../storage/postgres.database.ts';
 import { SpoolStore } from '../storage/spool.store.ts';
 import { copyWithDigests } from '../workers/acquire.copier.ts';
 import { BullJobQueue, WorkerPool } from '../workers/bullmq.job-queue.ts';
+import { ExiftoolReader } from '../workers/exiftool.adapter.ts';
+import { FfmpegTranscoder, FfprobeProber } from '../workers/ffmpeg.adapter.ts';
 import { IngestService } from '../workers/ingest.service.ts';
 import { JobName, QueueName } from '../workers/job.types.ts';
+import { MediaWorkspaces } from '../workers/media-workspace.ts';
+import { MediaService } from '../workers/media.service.ts';
+import { SharpImageTool } from '../workers/sharp.adapter.ts';
 import { DockSessionService } from './dock-session.service.ts';
 import { EvidenceService } from './evidence.service.ts';
 import { setLocale } from './i18n.ts';
@@ -37,11 +43,16 @@ export interface Runtime {
   dock: DockSessionService;
   evidence: EvidenceService;
   verify: VerifyService;
+  media: MediaService;
   pool: WorkerPool | null;
+  /** Where media job progress goes (a sandboxed child points it at its current job). */
+  setMediaProgress(sink: (evidenceId: string, percent: number, speed: number | null) => void): void;
   startWorkers(queues: readonly QueueName[]): WorkerPool;
   onMilestone(listener: (session: SessionRow, milestone: 'safe-to-undock' | 'done') => void): void;
   close(): Promise<void>;
 }
+
+const TRANSCODE_SANDBOX = fileURLToPath(new URL('../workers/transcode.sandbox.js', import.meta.url));
 
 export function initLogging(config: EvidockConfig, quiet: boolean): void {
   setLocale(config.locale);
@@ -76,9 +87,26 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
     objects,
     spool,
     volumes,
+    queue,
     copy: copyWithDigests,
     onProgress: (fileId, percent, bytes) => pool?.reportProgress(fileId, percent, bytes),
     onSessionMilestone: (session, milestone) => listeners.forEach((l) => l(session, milestone)),
+  });
+  const metadata = new ExiftoolReader();
+  let mediaProgress: (evidenceId: string, percent: number, speed: number | null) => void = (id, percent) => pool?.reportProgress(id, percent, 0);
+  const media = new MediaService({
+    config,
+    db,
+    catalog,
+    ledger,
+    objects,
+    prober: new FfprobeProber(config.media),
+    metadata,
+    transcoder: new FfmpegTranscoder(config.media),
+    images: new SharpImageTool(),
+    workspaces: new MediaWorkspaces(workDirOf(config)),
+    queue,
+    onProgress: (id, percent, speed) => mediaProgress(id, percent, speed),
   });
   const dock = new DockSessionService({ config, db, catalog, ledger, queue, ingest, remember: (id, v) => volumes.remember(id, v) });
 
@@ -95,6 +123,10 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
     dock,
     evidence: new EvidenceService(db, catalog, ledger),
     verify: new VerifyService(db, catalog, ledger, objects),
+    media,
+    setMediaProgress(sink) {
+      mediaProgress = sink;
+    },
     get pool() {
       return pool;
     },
@@ -106,11 +138,19 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
           [JobName.Store]: (p) => ingest.handleStore(p),
           [JobName.Record]: (p) => ingest.handleRecord(p),
           [JobName.Clear]: (p) => ingest.handleClear(p),
+          [JobName.Metadata]: (p) => media.handleMetadata(p),
+          // Proxy and thumbnails normally run sandboxed (see below); these serve a pool
+          // started without the sandbox.
+          [JobName.Proxy]: (p) => media.handleProxy(p),
+          [JobName.Thumbnails]: (p) => media.handleThumbnails(p),
         },
         {
           queues,
           next: queue,
-          onExhausted: (name, payload, reason) => ('fileId' in payload ? ingest.markFailed(payload, name, reason) : Promise.resolve()),
+          onExhausted: (name, payload, reason) => ('fileId' in payload ? ingest.markFailed(payload, name, reason) : media.markFailed(payload, name, reason)),
+          sandboxed: { [QueueName.Transcode]: TRANSCODE_SANDBOX },
+          // The sandboxed children rebuild this exact configuration.
+          forkEnv: { EVIDOCK_CONFIG_JSON: JSON.stringify(config) },
         },
       );
       pool.start();
@@ -121,6 +161,7 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
     },
     async close() {
       await pool?.close();
+      await metadata.close();
       await queue.close();
       await db.close();
     },

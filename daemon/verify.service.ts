@@ -95,7 +95,8 @@ export function compareWithLedger(row: EvidenceRow, events: readonly CustodyEven
     officerId: recorded.details.officerId as string | null,
   };
   for (const e of events) {
-    if (e.type !== 'TAGGED') continue;
+    // Tags change through TAGGED; metadata may fill a missing place (METADATA_EXTRACTED).
+    if (e.type !== 'TAGGED' && e.type !== 'METADATA_EXTRACTED') continue;
     const after = e.details.after as Record<string, unknown>;
     for (const k of Object.keys(expected) as Array<keyof typeof expected>) if (k in after) (expected as Record<string, unknown>)[k] = after[k];
   }

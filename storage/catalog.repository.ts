@@ -111,6 +111,46 @@ export interface EvidenceRow {
   transferDeadline: Date | null;
   transferLate: boolean | null;
   flags: string[];
+  media: MediaFacts;
+}
+
+/** `pending` until the metadata job ran; `unplayable` and `partial` say what failed in mediaProblem. */
+export type MediaStatus = 'pending' | 'ok' | 'partial' | 'unplayable' | 'failed' | 'not-media';
+
+export interface MediaFacts {
+  status: MediaStatus;
+  problem: string | null;
+  durationSeconds: number | null;
+  container: string | null;
+  videoCodec: string | null;
+  audioCodec: string | null;
+  width: number | null;
+  height: number | null;
+  frameRate: number | null;
+  rotation: number | null;
+  gpsLatitude: number | null;
+  gpsLongitude: number | null;
+  deviceMake: string | null;
+  deviceModel: string | null;
+  deviceSerial: string | null;
+}
+
+export interface DerivativeRow {
+  id: string;
+  evidenceId: string;
+  kind: string;
+  objectKey: string;
+  contentType: string;
+  sha256: string;
+  size: number;
+  partial: boolean;
+  width: number | null;
+  height: number | null;
+  durationSeconds: number | null;
+  tool: string;
+  toolVersion: string;
+  arguments: unknown;
+  createdAt: Date;
 }
 
 export interface NewFile {
@@ -217,8 +257,63 @@ function toEvidence(r: Record<string, unknown>): EvidenceRow {
     transferDeadline: (r.transfer_deadline as Date | null) ?? null,
     transferLate: (r.transfer_late as boolean | null) ?? null,
     flags: (r.flags as string[]) ?? [],
+    media: {
+      status: ((r.media_status as string | undefined) ?? 'pending') as MediaStatus,
+      problem: (r.media_problem as string | null) ?? null,
+      durationSeconds: numOrNull(r.duration_seconds),
+      container: (r.container as string | null) ?? null,
+      videoCodec: (r.video_codec as string | null) ?? null,
+      audioCodec: (r.audio_codec as string | null) ?? null,
+      width: numOrNull(r.width),
+      height: numOrNull(r.height),
+      frameRate: numOrNull(r.frame_rate),
+      rotation: numOrNull(r.rotation),
+      gpsLatitude: numOrNull(r.gps_latitude),
+      gpsLongitude: numOrNull(r.gps_longitude),
+      deviceMake: (r.device_make as string | null) ?? null,
+      deviceModel: (r.device_model as string | null) ?? null,
+      deviceSerial: (r.device_serial as string | null) ?? null,
+    },
   };
 }
+
+function toDerivative(r: Record<string, unknown>): DerivativeRow {
+  return {
+    id: r.id as string,
+    evidenceId: r.evidence_id as string,
+    kind: r.kind as string,
+    objectKey: r.object_key as string,
+    contentType: r.content_type as string,
+    sha256: r.sha256 as string,
+    size: num(r.size),
+    partial: r.partial as boolean,
+    width: numOrNull(r.width),
+    height: numOrNull(r.height),
+    durationSeconds: numOrNull(r.duration_seconds),
+    tool: r.tool as string,
+    toolVersion: r.tool_version as string,
+    arguments: r.arguments,
+    createdAt: r.created_at as Date,
+  };
+}
+
+const MEDIA_COLUMNS: Record<keyof MediaFacts, string> = {
+  status: 'media_status',
+  problem: 'media_problem',
+  durationSeconds: 'duration_seconds',
+  container: 'container',
+  videoCodec: 'video_codec',
+  audioCodec: 'audio_codec',
+  width: 'width',
+  height: 'height',
+  frameRate: 'frame_rate',
+  rotation: 'rotation',
+  gpsLatitude: 'gps_latitude',
+  gpsLongitude: 'gps_longitude',
+  deviceMake: 'device_make',
+  deviceModel: 'device_model',
+  deviceSerial: 'device_serial',
+};
 
 export class CatalogRepository {
   constructor(private readonly db: Queryable) {}
@@ -373,7 +468,7 @@ export class CatalogRepository {
   // ---- evidence --------------------------------------------------------------------
 
   /** Inserts the evidence row, or returns the existing one for the same bytes. */
-  async insertEvidence(tx: Queryable, e: Omit<EvidenceRow, 'recordedAt'>): Promise<{ created: boolean; row: EvidenceRow }> {
+  async insertEvidence(tx: Queryable, e: Omit<EvidenceRow, 'recordedAt' | 'media'>): Promise<{ created: boolean; row: EvidenceRow }> {
     const r = await tx.query(
       `INSERT INTO evidence (id, sha256, sm3, size, media_type, object_key, object_version, object_etag, original_name, original_path,
          recorder_serial, officer_id, officer_name, unit_id, case_numbers, subject, place, capture_start, capture_end, capture_time_source,
@@ -425,6 +520,45 @@ export class CatalogRepository {
         patch.flags ?? null,
       ],
     );
+  }
+
+  /** Media facts, and capture fields that metadata filled (each change also a custody event). */
+  async updateEvidenceMedia(
+    tx: Queryable,
+    id: string,
+    patch: Partial<MediaFacts> & { captureStart?: Date | null; captureTimeSource?: string | null; place?: string | null; flags?: string[]; metadata?: unknown },
+  ): Promise<void> {
+    const sets: string[] = [];
+    const values: unknown[] = [id];
+    const set = (column: string, value: unknown) => {
+      values.push(value);
+      sets.push(`${column} = $${values.length}`);
+    };
+    for (const [key, column] of Object.entries(MEDIA_COLUMNS)) if (key in patch) set(column, (patch as Record<string, unknown>)[key]);
+    if ('captureStart' in patch) set('capture_start', patch.captureStart);
+    if ('captureTimeSource' in patch) set('capture_time_source', patch.captureTimeSource);
+    if ('place' in patch) set('place', patch.place);
+    if ('flags' in patch) set('flags', patch.flags);
+    if ('metadata' in patch) set('media_metadata', JSON.stringify(patch.metadata));
+    if (sets.length === 0) return;
+    await tx.query(`UPDATE evidence SET ${sets.join(', ')} WHERE id = $1`, values);
+  }
+
+  async insertDerivative(tx: Queryable, d: Omit<DerivativeRow, 'createdAt'>): Promise<void> {
+    await tx.query(
+      `INSERT INTO derivatives (id, evidence_id, kind, object_key, content_type, sha256, size, partial, width, height, duration_seconds, tool, tool_version, arguments)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+      [d.id, d.evidenceId, d.kind, d.objectKey, d.contentType, d.sha256, d.size, d.partial, d.width, d.height, d.durationSeconds, d.tool, d.toolVersion, JSON.stringify(d.arguments)],
+    );
+  }
+
+  /** The current derivative of each kind (the newest generation). */
+  async derivativesOf(evidenceId: string): Promise<DerivativeRow[]> {
+    const r = await this.db.query(
+      `SELECT DISTINCT ON (kind) * FROM derivatives WHERE evidence_id = $1 ORDER BY kind, created_at DESC, id`,
+      [evidenceId],
+    );
+    return r.rows.map(toDerivative);
   }
 
   async search(filter: SearchFilter): Promise<EvidenceRow[]> {

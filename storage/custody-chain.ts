@@ -30,6 +30,8 @@ export const CUSTODY_EVENT_TYPES = [
   'TAGGED',
   'UNDOCKED',
   'SESSION_COMPLETED',
+  'METADATA_EXTRACTED',
+  'MEDIA_PROBLEM',
   'DERIVED',
 ] as const;
 

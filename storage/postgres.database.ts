@@ -26,10 +26,14 @@ const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'E
 
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (error instanceof DatabaseUnavailableError) return true;
+  // Errors of other adapters (object store, spool) that pass through a transaction or a
+  // lock are theirs, even when their message mentions ECONNREFUSED.
+  // (pg's server errors are named 'error', socket and pool errors 'Error'.)
+  if (error instanceof Error && error.name !== 'Error' && error.name !== 'error') return false;
   const code = (error as { code?: string } | null)?.code;
   if (code && UNAVAILABLE_CODES.has(code)) return true;
   const message = (error as Error | null)?.message ?? '';
-  return /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect/i.test(message);
+  return /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|not queryable|shutting down/i.test(message);
 }
 
 export class Database implements Queryable {
@@ -68,6 +72,7 @@ export class Database implements Queryable {
     } catch (error) {
       throw wrap(error);
     }
+    const lost = watchCheckedOut(client);
     try {
       await client.query('BEGIN');
       const result = await work(client);
@@ -77,7 +82,8 @@ export class Database implements Queryable {
       await client.query('ROLLBACK').catch(() => undefined);
       throw wrap(error);
     } finally {
-      client.release();
+      lost.stop();
+      client.release(lost.error);
     }
   }
 
@@ -92,17 +98,24 @@ export class Database implements Queryable {
     } catch (error) {
       throw wrap(error);
     }
+    const lost = watchCheckedOut(client);
     try {
       await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [key]);
+      let result: T;
       try {
-        return await work();
+        result = await work();
       } finally {
         await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch(() => undefined);
       }
+      // The server released the lock when the connection died: whatever `work` did, it did
+      // without exclusion. Report it so the (idempotent) job runs again.
+      if (lost.error) throw new DatabaseUnavailableError(`PostgreSQL connection holding lock ${key} was lost: ${lost.error.message}`, { cause: lost.error });
+      return result;
     } catch (error) {
       throw wrap(error);
     } finally {
-      client.release();
+      lost.stop();
+      client.release(lost.error);
     }
   }
 
@@ -126,6 +139,25 @@ export class Database implements Queryable {
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+/**
+ * A checked-out client has no pool listener: without one, the server going away while it is
+ * checked out is an uncaught 'error' event that kills the process.
+ */
+function watchCheckedOut(client: pg.PoolClient): { readonly error: Error | undefined; stop(): void } {
+  let error: Error | undefined;
+  const onError = (e: Error) => {
+    error ??= e;
+    log.warn({ err: e.message }, 'postgres connection lost while checked out');
+  };
+  client.on('error', onError);
+  return {
+    get error() {
+      return error;
+    },
+    stop: () => client.removeListener('error', onError),
+  };
 }
 
 function wrap(error: unknown): unknown {

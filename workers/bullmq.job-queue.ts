@@ -47,10 +47,10 @@ export class BullJobQueue implements JobQueuePort {
     return q;
   }
 
-  async enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options: { priority?: number; generation?: string } = {}): Promise<void> {
+  async enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options: { priority?: number } = {}): Promise<void> {
     const ingest = this.config.ingest;
     await this.queue(JOB_QUEUE[name]).add(name, payload, {
-      jobId: jobIdOf(name, payload, options.generation),
+      jobId: jobIdOf(name, payload),
       attempts: ingest.attempts,
       backoff: { type: 'capped-exponential', delay: Math.round(ingest.backoffSeconds * 1000) },
       // Completed jobs are kept a week: their ids stop a replayed enqueue from running a step twice.
@@ -119,6 +119,8 @@ export interface WorkerPoolOptions {
    * child; BullMQ fails the job and starts a new child.
    */
   sandboxed?: Partial<Record<QueueName, string>>;
+  /** Extra environment of the sandboxed children. */
+  forkEnv?: Record<string, string>;
 }
 
 function subjectOf(payload: AnyJobPayload): string {
@@ -149,10 +151,14 @@ export class WorkerPool {
         connection: connectionOf(this.config),
         prefix: this.config.redis.prefix,
         concurrency: concurrencyOf(this.config, queue),
+        ...(sandbox ? { workerForkOptions: { env: { ...process.env, ...this.options.forkEnv } } } : {}),
         // A killed worker's job is taken over after the lock lapses; many stalls are
         // expected under crash testing and are not a reason to give up on evidence.
         maxStalledCount: 20,
-        lockDuration: 30_000,
+        // A job whose worker vanished (killed, or its Redis connection reset mid-fetch) is
+        // handed out again within about half a minute.
+        lockDuration: 20_000,
+        stalledInterval: 10_000,
         settings: {
           backoffStrategy: (attemptsMade: number, _type?: string, _error?: Error) =>
             Math.min(Math.round(this.config.ingest.backoffSeconds * 1000) * 2 ** Math.max(0, attemptsMade - 1), MAX_BACKOFF_MS),

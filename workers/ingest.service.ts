@@ -23,7 +23,7 @@ export interface VolumeResolver {
 
 /** What the services need from the job system; BullMQ lives behind it. */
 export interface JobQueuePort {
-  enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options?: { priority?: number; generation?: string }): Promise<void>;
+  enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options?: { priority?: number }): Promise<void>;
 }
 
 export interface IngestDeps {
@@ -34,6 +34,8 @@ export interface IngestDeps {
   objects: ObjectStore;
   spool: SpoolStore;
   volumes: VolumeResolver;
+  /** Queues the media jobs of newly catalogued evidence. */
+  queue: JobQueuePort;
   copy: (request: CopyRequest) => Promise<CopyResult>;
   now?: () => Date;
   /** Progress of the current job, 0–100, for the CLI's bars. */
@@ -309,9 +311,10 @@ export class IngestService {
     const flags = [...fields.flags];
     if (transfer?.late) flags.push('transfer-late');
 
-    await this.deps.db.transaction(async (tx) => {
+    // Media work is asked for once, by the docking that first catalogued these bytes.
+    const catalogued = await this.deps.db.transaction(async (tx) => {
       const locked = await catalog.lockFile(tx, file.id);
-      if (locked?.stage !== 'stored') return;
+      if (locked?.stage !== 'stored') return false;
       const { created, row } = await catalog.insertEvidence(tx, {
         id: file.evidenceId!,
         sha256: file.sha256!,
@@ -366,8 +369,10 @@ export class IngestService {
           : { alreadyCatalogued: true, firstSessionId: row.firstSessionId },
       });
       this.pendingMirror.push(event);
+      return created;
     });
     await this.flushMirror();
+    if (catalogued) await this.deps.queue.enqueue(JobName.Metadata, { evidenceId: file.evidenceId!, objectKey: originalKey(file.sha256!) });
     return JobStatus.Success;
   }
 
@@ -377,7 +382,11 @@ export class IngestService {
     const { catalog, objects, config } = this.deps;
     const file = await catalog.getFile(payload.fileId);
     if (!file) throw new UnrecoverableError(`no such file ${payload.fileId}`);
-    if (file.stage !== 'recorded') return JobStatus.Skipped;
+    if (file.stage !== 'recorded') {
+      // A retry after the clear committed but its afterStep failed (database gone): settle now.
+      if (TERMINAL_STAGES.includes(file.stage)) await this.afterStep(file.sessionId);
+      return JobStatus.Skipped;
+    }
     const session = await this.session(file.sessionId);
     const flog = log.child({ fileId: file.id, evidenceId: file.evidenceId, serial: file.recorderSerial });
 

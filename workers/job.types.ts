@@ -38,6 +38,8 @@ export interface MediaJobPayload {
   evidenceId: string;
   /** Key of the original in the originals bucket. */
   objectKey: string;
+  /** Set by a deliberate re-run (`evidock derive`): gives its jobs fresh ids. */
+  generation?: string;
 }
 
 export interface JobPayloads {
@@ -97,9 +99,9 @@ export function queueNameOf(queue: QueueName, workstationId: string): string {
 
 /**
  * Deterministic job id, so a replayed enqueue of the same step is a no-op. A deliberate
- * re-run (`evidock derive`) passes a `generation` to get a fresh id.
+ * re-run (`evidock derive`) carries a `generation` in its payload and so gets fresh ids.
  */
-export function jobIdOf(name: JobName, payload: AnyJobPayload, generation?: string): string {
-  const subject = 'fileId' in payload ? payload.fileId : payload.evidenceId;
-  return generation ? `${name}-${subject}-${generation}` : `${name}-${subject}`;
+export function jobIdOf(name: JobName, payload: AnyJobPayload): string {
+  if ('fileId' in payload) return `${name}-${payload.fileId}`;
+  return payload.generation ? `${name}-${payload.evidenceId}-${payload.generation}` : `${name}-${payload.evidenceId}`;
 }

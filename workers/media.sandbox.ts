@@ -1,0 +1,44 @@
+import type { SandboxedJob } from 'bullmq';
+import { loadConfig } from '../config/config.loader.ts';
+import { moduleLogger } from '../config/logger.ts';
+import { createRuntime, initLogging, type Runtime } from '../daemon/runtime.ts';
+import { JobName, JobStatus, type MediaJobPayload } from './job.types.ts';
+
+const log = moduleLogger('transcode-sandbox');
+
+/**
+ * The processor of the transcode queue, run in a child process: a crashing ffmpeg or a
+ * sharp segfault kills this child, never the worker. The parent hands its configuration
+ * over in EVIDOCK_CONFIG_JSON; the child builds its own connections once and reuses them
+ * for every job it is given.
+ */
+let runtime: Promise<Runtime> | null = null;
+
+function runtimeOnce(): Promise<Runtime> {
+  if (!runtime) {
+    const config = loadConfig();
+    initLogging(config, false);
+    runtime = createRuntime(config);
+  }
+  return runtime;
+}
+
+export async function processTranscodeJob(job: SandboxedJob<MediaJobPayload, JobStatus>): Promise<JobStatus> {
+  const rt = await runtimeOnce();
+  let last = 0;
+  rt.setMediaProgress((_evidenceId, percent, speed) => {
+    const now = Date.now();
+    if (now - last < 250 && percent < 100) return;
+    last = now;
+    void job.updateProgress({ percent: Math.round(percent * 10) / 10, speed });
+  });
+  log.debug({ jobId: job.id, evidenceId: job.data.evidenceId, name: job.name }, 'transcode job');
+  switch (job.name as JobName) {
+    case JobName.Proxy:
+      return rt.media.handleProxy(job.data);
+    case JobName.Thumbnails:
+      return rt.media.handleThumbnails(job.data);
+    default:
+      throw new Error(`the transcode sandbox does not run ${job.name}`);
+  }
+}
