@@ -2,25 +2,42 @@
 // The package is ESM; pm2 loads this file with require(), which on Node >= 20.19 returns
 // the module's named exports, so the apps are a named export (not `export default`).
 //
-// One daemon per workstation watches for recorders and runs this workstation's device
-// queues (acquire, store, clear) and the shared catalog queue.
+// One daemon per workstation watches for recorders and serves this workstation's device
+// queues (acquire, store, clear). WORKER_PROCESSES `evidock workers` processes serve the
+// shared queues (catalog, metadata, transcode); each runs its transcodes in sandboxed
+// children, `media.transcodeConcurrency` at a time. On a 2-core workstation, 1 is enough;
+// a dedicated worker host runs only the workers app, with more processes.
 const cwd = import.meta.dirname;
+const WORKER_PROCESSES = 1;
+
+const restartPolicy = {
+  interpreter: 'node',
+  cwd,
+  // Evidence work must survive crashes: restart at once, and keep restarting. Open
+  // sessions and queued jobs resume where they stopped.
+  autorestart: true,
+  max_restarts: 1000,
+  restart_delay: 2000,
+  // Let in-flight jobs finish or reach a checkpoint on shutdown.
+  kill_timeout: 30000,
+  env: { NODE_ENV: 'production' },
+};
 
 export const apps = [
   {
     name: 'evidock-daemon',
     script: 'bin/evidock.js',
-    args: 'daemon',
-    cwd,
-    interpreter: 'node',
-    // Evidence work must survive crashes: restart at once, and keep restarting. Open
-    // sessions resume where they stopped.
-    autorestart: true,
-    max_restarts: 1000,
-    restart_delay: 2000,
-    // Let in-flight jobs reach a checkpoint on shutdown.
-    kill_timeout: 30000,
+    args: 'daemon --device-only',
     max_memory_restart: '400M',
-    env: { NODE_ENV: 'production' },
+    ...restartPolicy,
+  },
+  {
+    name: 'evidock-workers',
+    script: 'bin/evidock.js',
+    args: 'workers',
+    instances: WORKER_PROCESSES,
+    exec_mode: 'fork',
+    max_memory_restart: '1G',
+    ...restartPolicy,
   },
 ];

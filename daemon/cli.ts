@@ -254,9 +254,10 @@ export function buildProgram(): Command {
   program
     .command('daemon')
     .description('watch for docked recorders and run the ingest workers')
-    .action(async () => {
+    .option('--device-only', 'serve only this workstation\'s device queues; `evidock workers` processes serve the rest')
+    .action(async (o: { deviceOnly?: boolean }) => {
       const { runDaemon } = await import('./daemon.ts');
-      await runDaemon(config(lang()));
+      await runDaemon(config(lang()), { deviceOnly: o.deviceOnly });
     });
 
   program

@@ -5,6 +5,7 @@ import type { ProbeHints } from '../drivers/recorder.driver.ts';
 import { QueueName, SHARED_QUEUES } from '../workers/job.types.ts';
 import { DeviceWatcher } from './device-watcher.ts';
 import { formatBytes, t } from './i18n.ts';
+import { reportMediaProgress } from './media-progress.reporter.ts';
 import { createRuntime, initLogging } from './runtime.ts';
 
 const log = moduleLogger('daemon');
@@ -20,10 +21,13 @@ function say(text: string): void {
  * after a crash picks up where the last process stopped (open sessions are re-queued;
  * BullMQ hands stalled jobs to the new workers).
  */
-export async function runDaemon(config: EvidockConfig, stop?: AbortSignal): Promise<void> {
+export async function runDaemon(config: EvidockConfig, options: { deviceOnly?: boolean } = {}, stop?: AbortSignal): Promise<void> {
   initLogging(config, false);
   const rt = await createRuntime(config);
-  rt.startWorkers([QueueName.Acquire, QueueName.Store, QueueName.Clear, ...SHARED_QUEUES]);
+  // --device-only: worker processes (pm2, other hosts) serve the shared queues.
+  rt.startWorkers([QueueName.Acquire, QueueName.Store, QueueName.Clear, ...(options.deviceOnly ? [] : SHARED_QUEUES)]);
+  const mediaEvents = options.deviceOnly ? null : rt.queue.events(QueueName.Transcode);
+  if (mediaEvents) reportMediaProgress(mediaEvents, say);
   rt.onMilestone((session, milestone) => {
     if (milestone === 'safe-to-undock') say(`${session.recorderSerial}: ${t('dock.safe')}`);
     else
@@ -93,6 +97,7 @@ export async function runDaemon(config: EvidockConfig, stop?: AbortSignal): Prom
 
   await untilStopped(stop);
   clearInterval(timer);
+  await mediaEvents?.close();
   for (const t of pending.values()) clearTimeout(t);
   await watcher.close();
   await rt.close();
@@ -107,8 +112,11 @@ export async function runWorkers(config: EvidockConfig, stop?: AbortSignal): Pro
   initLogging(config, false);
   const rt = await createRuntime(config);
   rt.startWorkers(SHARED_QUEUES);
+  const mediaEvents = rt.queue.events(QueueName.Transcode);
+  reportMediaProgress(mediaEvents, say);
   say(t('workers.started', { ws: config.workstationId, queues: SHARED_QUEUES.join(', ') }));
   await untilStopped(stop);
+  await mediaEvents.close();
   await rt.close();
 }
 
