@@ -5,6 +5,8 @@
  *   acquire   copyWithDigests (the acquire hot path) vs cp, cp + sync, cp + sha256sum
  *   store     MinioObjectStore.putFile vs `mc cp` to the same MinIO
  *   e2e       importFolder through the real pipeline (in-process workers)
+ *   transcode MediaService.handleProxy on a 1080p30 clip stored as evidence vs the same ffmpeg
+ *             argument list (proxyVideoArgs) spawned directly; speed as a multiple of real time
  *   memory    peak RSS of `evidock daemon` while `evidock import --wait` ingests one big file
  *
  * Every comparison runs --runs times (default 3); the figures are medians and each evidock
@@ -16,35 +18,49 @@
  * and buckets are removed at the end (buckets use GOVERNANCE retention so that the bench
  * can bypass it when it cleans up; evidence buckets use COMPLIANCE).
  *
+ * The report carries its figures as data (an HTML comment at its end). When a section is not
+ * run (--only, --skip-4g) and the report being written already holds it, that section is
+ * kept as it was, marked with the date and command of the run that measured it.
+ *
  * Options:
- *   --runs N        timed runs per side (3)
- *   --files N       files in the acquire/store/e2e data set (8)
- *   --size-mb N     size of each of those files in MiB (128)
- *   --big-mb N      size of the one file of the memory run in MiB (4096)
- *   --skip-4g       skip the memory run
- *   --only LIST     comma-separated subset of acquire,store,e2e,memory (no doc unless --out)
- *   --out PATH      where to write the report (docs/benchmarks.md)
- *   --no-doc        print the table only
- *   --keep          keep var/bench (data, logs) for inspection
+ *   --runs N               timed runs per side (3)
+ *   --files N              files in the acquire/store/e2e data set (8)
+ *   --size-mb N            size of each of those files in MiB (128)
+ *   --big-mb N             size of the one file of the memory run in MiB (4096)
+ *   --transcode-seconds N  length of the 1080p30 clip of the transcode run (30)
+ *   --skip-4g              skip the memory run
+ *   --only LIST            comma-separated subset of acquire,store,e2e,transcode,memory
+ *                          (no doc unless --out)
+ *   --out PATH             where to write the report (docs/benchmarks.md)
+ *   --fresh                do not keep sections of the existing report that this run skips
+ *   --no-doc               print the table only
+ *   --keep                 keep var/bench (data, logs) for inspection
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createCipheriv, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import os from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { loadConfig, REPO_ROOT } from '../config/config.loader.ts';
-import type { EvidockConfig } from '../config/config.schema.ts';
+import { configSchema, type EvidockConfig } from '../config/config.schema.ts';
 import { importFolder } from '../daemon/cli.ts';
 import { initLogging } from '../daemon/runtime.ts';
 import { openDirectoryVolume } from '../drivers/directory.driver.ts';
 import { MinioObjectStore } from '../storage/minio.object-store.ts';
+import { originalKey } from '../storage/object-store.ts';
 import { createTestEnv, type TestEnv } from '../test/support/test-env.ts';
 import { copyWithDigests, type HashAlgorithm } from '../workers/acquire.copier.ts';
+import { proxyVideoArgs } from '../workers/ffmpeg-args.ts';
+import { FfmpegTranscoder, FfprobeProber } from '../workers/ffmpeg.adapter.ts';
+import { JobStatus } from '../workers/job.types.ts';
+import type { ProbeInfo } from '../workers/media-tools.ts';
+import type { Workspace } from '../workers/media-workspace.ts';
+import type { MediaDeps } from '../workers/media.service.ts';
 
 const MiB = 1024 * 1024;
 const BENCH_DIR = resolve(REPO_ROOT, 'var', 'bench');
@@ -56,8 +72,9 @@ const TARGETS = {
   acquireVsCpSha: 0.65,
   storeVsMc: 0.9,
   peakRssBytes: 200 * 1000 * 1000,
+  transcodeOverhead: 1.05,
 };
-const SECTIONS = ['acquire', 'store', 'e2e', 'memory'] as const;
+const SECTIONS = ['acquire', 'store', 'e2e', 'transcode', 'memory'] as const;
 type Section = (typeof SECTIONS)[number];
 
 // ---- options -----------------------------------------------------------------------------
@@ -67,8 +84,10 @@ interface Options {
   files: number;
   sizeMiB: number;
   bigMiB: number;
+  transcodeSeconds: number;
   sections: Set<Section>;
   out: string | null;
+  fresh: boolean;
   keep: boolean;
   argv: string[];
 }
@@ -81,9 +100,11 @@ function parseOptions(argv: string[]): Options {
       files: { type: 'string', default: '8' },
       'size-mb': { type: 'string', default: '128' },
       'big-mb': { type: 'string', default: '4096' },
+      'transcode-seconds': { type: 'string', default: '30' },
       'skip-4g': { type: 'boolean', default: false },
       only: { type: 'string' },
       out: { type: 'string' },
+      fresh: { type: 'boolean', default: false },
       'no-doc': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -113,8 +134,10 @@ function parseOptions(argv: string[]): Options {
     files: int('files', values.files, 1),
     sizeMiB: int('size-mb', values['size-mb'], 1),
     bigMiB: int('big-mb', values['big-mb'], 1),
+    transcodeSeconds: int('transcode-seconds', values['transcode-seconds'], 2),
     sections,
     out: values['no-doc'] ? null : values.out ? resolve(REPO_ROOT, values.out) : defaultOut ? resolve(REPO_ROOT, defaultOut) : null,
+    fresh: values.fresh,
     keep: values.keep,
     argv,
   };
@@ -312,6 +335,8 @@ interface Sample {
 interface Side {
   label: string;
   bytes: number;
+  /** Seconds of media the side transcodes: its figures are then multiples of real time, not MiB/s. */
+  mediaSeconds?: number;
   samples: Sample[];
 }
 
@@ -325,20 +350,33 @@ interface Row {
   explain: string;
 }
 
-interface SectionResult {
+/** What a bench function measured. */
+interface SectionBody {
   title: string;
   rows: Row[];
   sides: Side[];
   notes: string[];
 }
 
-function newSide(label: string, bytes: number): Side {
-  return { label, bytes, samples: [] };
+/** A section of the report: measured by this run, or kept from the report it replaces. */
+interface SectionResult extends SectionBody {
+  key: Section;
+  /** When the section was measured (ISO time) and by which command. */
+  ranAt: string;
+  command: string;
+  /** Kept from the existing report: this run did not measure it. */
+  carried: boolean;
+}
+
+function newSide(label: string, bytes: number, mediaSeconds?: number): Side {
+  return mediaSeconds === undefined ? { label, bytes, samples: [] } : { label, bytes, mediaSeconds, samples: [] };
 }
 
 const medianSeconds = (side: Side) => median(side.samples.map((s) => s.seconds));
 const medianRate = (side: Side) => mibps(side.bytes, medianSeconds(side));
-const sideFigure = (side: Side) => `${fmtS(medianSeconds(side))} · ${fmtRate(medianRate(side))}`;
+const realtime = (mediaSeconds: number, seconds: number) => `${(mediaSeconds / seconds).toFixed(2)}× real time`;
+const sideFigure = (side: Side) =>
+  side.mediaSeconds === undefined ? `${fmtS(medianSeconds(side))} · ${fmtRate(medianRate(side))}` : `${fmtS(medianSeconds(side))} · ${realtime(side.mediaSeconds, medianSeconds(side))}`;
 
 /** Times one side: CPU and I/O counters around `work`, MinIO's CPU if its pid is known. */
 async function timed(side: Side, minioPid: number | null, work: () => Promise<void>): Promise<Sample> {
@@ -398,7 +436,7 @@ function rotated<T>(items: readonly T[], by: number): T[] {
 }
 
 /** How busy the rest of the machine was while the sides of a section ran (average CPUs in use). */
-function contention(result: SectionResult): string | null {
+function contention(result: SectionBody): string | null {
   const samples = result.sides.flatMap((side) => side.samples).filter((x) => x.otherCpu !== undefined && x.seconds > 0);
   if (samples.length === 0) return null;
   const cpus = samples.map((x) => x.otherCpu! / x.seconds);
@@ -518,7 +556,7 @@ async function benchEnv(ctx: Context, label: string, overrides: Record<string, u
 
 // ---- 1. acquire vs cp ----------------------------------------------------------------------
 
-async function benchAcquire(ctx: Context): Promise<SectionResult> {
+async function benchAcquire(ctx: Context): Promise<SectionBody> {
   const { options, names, sources, totalBytes } = ctx;
   const dest = join(BENCH_DIR, 'spool');
   const destFiles = names.map((n) => join(dest, n));
@@ -623,7 +661,7 @@ async function benchAcquire(ctx: Context): Promise<SectionResult> {
 
 // ---- 2. store vs mc cp ---------------------------------------------------------------------
 
-async function benchStore(ctx: Context): Promise<SectionResult> {
+async function benchStore(ctx: Context): Promise<SectionBody> {
   const { options, names, sources, totalBytes } = ctx;
   const tag = randomBytes(3).toString('hex');
   // Like createTestEnv: the environment may move the stack (EVIDOCK__minio__port, set by scripts/run.sh).
@@ -704,7 +742,7 @@ async function benchStore(ctx: Context): Promise<SectionResult> {
 
 // ---- 3. end to end -------------------------------------------------------------------------
 
-async function benchEndToEnd(ctx: Context): Promise<SectionResult> {
+async function benchEndToEnd(ctx: Context): Promise<SectionBody> {
   const { options, names, sources, totalBytes } = ctx;
   const side = newSide('importFolder', totalBytes);
   for (let i = 0; i < options.runs; i++) {
@@ -905,7 +943,7 @@ async function memoryRun(ctx: Context, i: number, bigBytes: number): Promise<Mem
   }
 }
 
-async function benchMemory(ctx: Context): Promise<SectionResult> {
+async function benchMemory(ctx: Context): Promise<SectionBody> {
   const bigBytes = ctx.options.bigMiB * MiB;
   const runs: MemoryRun[] = [];
   const side = newSide(`import --wait of one ${ctx.options.bigMiB} MiB file`, bigBytes);
@@ -963,6 +1001,240 @@ async function benchMemory(ctx: Context): Promise<SectionResult> {
   };
 }
 
+// ---- 5. transcode: a playback proxy vs the same ffmpeg command run directly -----------------
+
+/** Wall time of the steps of one handleProxy call, in seconds. */
+interface ProxyPhases {
+  download: number;
+  probe: number;
+  ffmpeg: number;
+  hash: number;
+  upload: number;
+  /** transcoder.run calls: must be exactly one per handleProxy call. */
+  ffmpegRuns: number;
+  /** The argument list of the transcoder.run call, and the workspace paths in it. */
+  args: string[];
+  input: string;
+  output: string;
+}
+
+const noPhases = (): ProxyPhases => ({ download: 0, probe: 0, ffmpeg: 0, hash: 0, upload: 0, ffmpegRuns: 0, args: [], input: '', output: '' });
+
+/** Replaces obj[method] (an async method) on this instance with one that reports its wall time. */
+function timeMethod(obj: object, method: string, record: (seconds: number, args: unknown[], started: number) => void): void {
+  const target = obj as Record<string, unknown>;
+  const original = target[method];
+  if (typeof original !== 'function') throw new Error(`bench: cannot time ${method}: not a method`);
+  target[method] = async (...args: unknown[]) => {
+    const t0 = performance.now();
+    try {
+      return await (original as (...a: unknown[]) => Promise<unknown>).apply(obj, args);
+    } finally {
+      record((performance.now() - t0) / 1000, args, t0);
+    }
+  };
+}
+
+/** An argument list with its input and output paths replaced by {input} and {output}. */
+const argsShape = (args: readonly string[], input: string, output: string) => args.map((a) => (a === input ? '{input}' : a === output ? '{output}' : a));
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+async function benchTranscode(ctx: Context): Promise<SectionBody> {
+  const { options } = ctx;
+  const dir = join(BENCH_DIR, 'transcode');
+  const recorder = join(dir, 'recorder');
+  const outDir = join(dir, 'direct');
+  mkdirSync(recorder, { recursive: true });
+  mkdirSync(outDir, { recursive: true });
+  ctx.cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+
+  // The proxy settings are the configuration's defaults, whatever the local config file says.
+  const defaults = configSchema.shape.media.parse(undefined);
+  const media = { proxyPreset: defaults.proxyPreset, proxyCrf: defaults.proxyCrf, proxyMaxHeight: defaults.proxyMaxHeight, audioBitrateKbps: defaults.audioBitrateKbps };
+  const { env, dispose } = await benchEnv(ctx, 'benchtx', { media });
+  const settings = env.config.media;
+  const ffmpegBin = settings.ffmpegPath;
+
+  // 1. The clip: 1080p30 H.264/AAC as a recorder writes it, and one copy per run that differs
+  //    only in a container tag, so that every run makes, stores and records a new derivative.
+  const master = join(dir, 'master.mp4');
+  log(`transcode: generating a ${options.transcodeSeconds} s 1080p30 H.264/AAC clip`);
+  const g0 = performance.now();
+  // prettier-ignore
+  const generate = [
+    '-hide_banner', '-nostdin', '-v', 'error', '-y',
+    '-f', 'lavfi', '-i', 'testsrc2=size=1920x1080:rate=30',
+    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-t', String(options.transcodeSeconds),
+    '-c:v', 'libx264', '-preset', 'veryfast', '-g', '30', '-pix_fmt', 'yuv420p',
+    '-c:a', 'aac', '-b:a', '128k', '-shortest', '-movflags', '+faststart', master,
+  ];
+  await run(ffmpegBin, generate);
+  const generateSeconds = (performance.now() - g0) / 1000;
+  const names = Array.from({ length: options.runs }, (_, i) => `CLIP_${String(i + 1).padStart(4, '0')}.MP4`);
+  for (const [i, name] of names.entries()) {
+    await run(ffmpegBin, ['-hide_banner', '-nostdin', '-v', 'error', '-y', '-i', master, '-map', '0', '-c', 'copy', '-metadata', `comment=evidock bench copy ${i + 1}`, '-movflags', '+faststart', join(recorder, name)]);
+  }
+  const prober = new FfprobeProber(settings);
+  const probed = await prober.probe(join(recorder, names[0]!));
+  if (!probed.ok) throw new Error(`transcode: ffprobe of the clip failed: ${probed.error}`);
+  const info: ProbeInfo = probed.info;
+  const video = info.streams.find((s) => s.kind === 'video');
+  const audio = info.streams.find((s) => s.kind === 'audio');
+  const duration = info.durationSeconds;
+  if (!video || video.width !== 1920 || video.height !== 1080 || !audio || duration === null) throw new Error(`transcode: unexpected clip: ${JSON.stringify(info.streams)}`);
+  const clipBytes = statSync(join(recorder, names[0]!)).size;
+  log(`transcode: clip ${duration.toFixed(2)} s, ${fmtMiB(clipBytes)}, made in ${fmtS(generateSeconds)}; ingesting ${names.length} cop${names.length === 1 ? 'y' : 'ies'}`);
+
+  // 2. Ingest them once through the real pipeline (kept on the "recorder": the direct side reads them).
+  const rt = await env.runtime();
+  const { files } = await importFolder(rt, recorder, { serial: 'BENCH-TRANSCODE', json: true, clear: false });
+  const byName = new Map(files.map((f) => [basename(f.displayPath), f]));
+  for (const name of names) {
+    const f = byName.get(name);
+    if (!f || f.stage !== 'kept' || !f.evidenceId || !f.sha256 || f.duplicate) throw new Error(`transcode: ${name} was not stored as its own evidence: ${JSON.stringify(f ?? null)}`);
+  }
+  // Nothing else of evidock runs during the timed sides (metadata jobs stay queued, unserved).
+  await rt.pool?.close();
+
+  // 3. Time the steps inside handleProxy, on this runtime's own MediaService dependencies.
+  const deps = (rt.media as unknown as { deps?: MediaDeps }).deps;
+  if (!deps || !(deps.transcoder instanceof FfmpegTranscoder) || deps.objects !== rt.objects) throw new Error('transcode: rt.media is not built as expected (MediaService deps changed); cannot time its steps');
+  let phases = noPhases();
+  let downloadStarted: number | null = null;
+  timeMethod(deps.transcoder, 'run', (seconds, args) => {
+    const list = args[0] as string[];
+    phases.ffmpeg += seconds;
+    phases.ffmpegRuns += 1;
+    phases.args = [...list];
+    phases.input = list[list.indexOf('-i') + 1] ?? '';
+    phases.output = list.at(-1) ?? '';
+  });
+  timeMethod(deps.prober, 'probe', (seconds) => (phases.probe += seconds));
+  timeMethod(deps.objects, 'read', (_s, args, started) => {
+    if (args[0] === 'originals') downloadStarted = started;
+  });
+  timeMethod(deps.objects, 'putFile', (seconds, args) => {
+    if (args[0] === 'derivatives') phases.upload += seconds;
+  });
+  const workspaces = deps.workspaces as unknown as { create: (label: string) => Promise<Workspace> };
+  const create = workspaces.create.bind(workspaces);
+  workspaces.create = async (label) => {
+    const ws = await create(label);
+    timeMethod(ws, 'write', () => {
+      phases.download += (performance.now() - (downloadStarted ?? performance.now())) / 1000;
+      downloadStarted = null;
+    });
+    timeMethod(ws, 'digest', (seconds) => (phases.hash += seconds));
+    return ws;
+  };
+
+  const bytes = clipBytes;
+  const direct = newSide('ffmpeg direct', bytes, duration);
+  const service = newSide('handleProxy', bytes, duration);
+  const adapter = newSide('ffmpeg via FfmpegTranscoder (inside handleProxy)', bytes, duration);
+  const perRun: ProxyPhases[] = [];
+  let directShape: string[] | null = null;
+  let identical = 0;
+  let proxySize = '';
+  const directOutputs: string[] = [];
+  const sides = [direct, service];
+  for (let i = 0; i < options.runs; i++) {
+    const name = names[i]!;
+    const input = join(recorder, name);
+    const file = byName.get(name)!;
+    const output = join(outDir, `proxy-${i + 1}.mp4`);
+    for (const side of rotated(sides, i)) {
+      await ctx.cache.prepare([input]);
+      // The tools start warm on both sides, as on a working daemon: without this the first of
+      // them to start (ffprobe in handleProxy, ffmpeg on the direct side) pays for reading
+      // libavcodec & co. from disk, which says nothing about either side.
+      await run(ffmpegBin, ['-hide_banner', '-version']);
+      await run(settings.ffprobePath, ['-hide_banner', '-version']);
+      if (side === direct) {
+        const args = proxyVideoArgs(input, output, info, settings);
+        directShape = argsShape(args, input, output);
+        const s = await timed(direct, ctx.minioPid, async () => void (await run(ffmpegBin, args)));
+        directOutputs[i] = output;
+        log(`transcode run ${i + 1}/${options.runs}: ffmpeg direct  ${fmtS(s.seconds)}  ${realtime(duration, s.seconds)}  cpu ${s.cpu.toFixed(2)} s`);
+      } else {
+        phases = noPhases();
+        const s = await timed(service, ctx.minioPid, async () => {
+          const status = await rt.media.handleProxy({ evidenceId: file.evidenceId!, objectKey: originalKey(file.sha256!) });
+          if (status !== JobStatus.Success) throw new Error(`transcode: handleProxy returned ${status}`);
+        });
+        if (phases.ffmpegRuns !== 1) throw new Error(`transcode: handleProxy ran ffmpeg ${phases.ffmpegRuns} times`);
+        perRun.push(phases);
+        adapter.samples.push({ seconds: phases.ffmpeg, cpu: Number.NaN });
+        log(
+          `transcode run ${i + 1}/${options.runs}: handleProxy    ${fmtS(s.seconds)}  ${realtime(duration, s.seconds)}  (ffmpeg ${fmtS(phases.ffmpeg)}, ${realtime(duration, phases.ffmpeg)})  cpu ${s.cpu.toFixed(2)} s  minio cpu ${s.serverCpu?.toFixed(2) ?? '?'} s`,
+        );
+      }
+    }
+    // Both sides of this run: the same argument list, and (x264 being deterministic) the same bytes?
+    const ran = perRun.at(-1)!;
+    const serviceShape = argsShape(ran.args, ran.input, ran.output);
+    if (JSON.stringify(serviceShape) !== JSON.stringify(directShape)) {
+      throw new Error(`transcode: handleProxy ran a different ffmpeg command than proxyVideoArgs gave the direct side:\n${serviceShape.join(' ')}\n${directShape?.join(' ')}`);
+    }
+    const derivative = (await rt.catalog.derivativesOf(file.evidenceId!)).find((d) => d.kind === 'proxy');
+    if (!derivative || derivative.partial || derivative.height !== Math.min(settings.proxyMaxHeight, 1080)) throw new Error(`transcode: no complete proxy recorded for ${name}: ${JSON.stringify(derivative ?? null)}`);
+    proxySize = `${derivative.width}x${derivative.height}`;
+    const madeDirect = await prober.probe(directOutputs[i]!);
+    if (!madeDirect.ok || Math.abs((madeDirect.info.durationSeconds ?? 0) - duration) > 1) throw new Error(`transcode: the direct proxy of ${name} is not complete`);
+    if ((await sha256File(directOutputs[i]!)) === derivative.sha256) identical++;
+    rmSync(directOutputs[i]!, { force: true });
+  }
+  const proxyBytes = median(
+    await Promise.all(files.filter((f) => f.evidenceId).map(async (f) => (await rt.catalog.derivativesOf(f.evidenceId!)).find((d) => d.kind === 'proxy')?.size ?? 0)),
+  );
+  const toolVersion = await deps.transcoder.version();
+  rt.objects.close();
+  await dispose();
+
+  const med = (f: (p: ProxyPhases) => number) => median(perRun.map(f));
+  const around = perRun.map((p, i) => (service.samples[i]?.seconds ?? Number.NaN) - p.ffmpeg);
+  const other = perRun.map((p, i) => around[i]! - p.download - p.probe - p.hash - p.upload);
+  const cpu = (side: Side) => median(side.samples.map((x) => x.cpu)).toFixed(2);
+  const clip = `${duration.toFixed(0)} s 1080p30 clip`;
+  const overhead = medianSeconds(service) / medianSeconds(direct);
+  return {
+    title: 'Transcode',
+    sides: [direct, service, adapter],
+    rows: [
+      timeRatioRow(
+        `Proxy of a ${clip}, handleProxy vs ffmpeg`,
+        service,
+        direct,
+        TARGETS.transcodeOverhead,
+        `MediaService.handleProxy end to end (download the original from MinIO into a workspace, ffprobe, ffmpeg through FfmpegTranscoder, ffprobe of the proxy, SHA-256, upload to the derivatives bucket, catalog row + DERIVED ledger event) vs the same ffmpeg argument list (proxyVideoArgs, same settings) spawned directly on the same file on local disk. Speed is clip duration (${duration.toFixed(2)} s) over median wall time; the ratio (${overhead.toFixed(3)}) is the overhead ratio.`,
+      ),
+      timeRatioRow(
+        `Proxy of a ${clip}, ffmpeg through FfmpegTranscoder vs ffmpeg`,
+        adapter,
+        direct,
+        null,
+        'Only the transcoder.run call inside handleProxy (fluent-ffmpeg\'s spawner, progress and stderr readers, stall timer) vs the direct spawn: the part of the overhead that is the adapter, not the pipeline around it.',
+      ),
+    ],
+    notes: [
+      `Proxy settings: the configuration defaults (media.proxyPreset ${settings.proxyPreset}, proxyCrf ${settings.proxyCrf}, proxyMaxHeight ${settings.proxyMaxHeight}, audioBitrateKbps ${settings.audioBitrateKbps}); ${toolVersion}. Output ${proxySize} H.264 High + AAC, ${fmtMiB(proxyBytes)} per proxy (median).`,
+      `Command (both sides, checked equal in every run): \`ffmpeg ${(directShape ?? []).join(' ')}\`.`,
+      `Clip: ${(duration).toFixed(2)} s of testsrc2 1920x1080 at 30 fps + 440 Hz sine, libx264 -preset veryfast -g 30 yuv420p + AAC 128 kb/s, faststart MP4, ${fmtMiB(clipBytes)} (${((clipBytes * 8) / duration / 1e6).toFixed(1)} Mb/s); generating it took ${fmtS(generateSeconds)}. One copy per run, differing only in a container comment, each imported as its own evidence (importFolder, clear off), so every run made, uploaded and recorded a new proxy: with one evidence item, runs after the first would transcode just the same and then skip the upload, the recipe being already stored.`,
+      `handleProxy split (medians): ffmpeg through the adapter ${fmtS(med((p) => p.ffmpeg))}; around it ${fmtS(median(around))} = download to the workspace ${fmtS(med((p) => p.download))}, ffprobe ×2 ${fmtS(med((p) => p.probe))}, SHA-256 of the proxy ${fmtS(med((p) => p.hash))}, upload ${fmtS(med((p) => p.upload))}, catalog + ledger + workspace ${fmtS(median(other))}.`,
+      `The direct and evidock proxies were byte-identical (SHA-256 of the direct output = the recorded derivative's) in ${identical} of ${options.runs} runs${identical === options.runs ? ': the same command on the same bytes, as x264 is deterministic for a given command and thread count' : ''}.`,
+      `CPU seconds per side (median): ffmpeg direct ${cpu(direct)} s, handleProxy ${cpu(service)} s (node + ffmpeg + ffprobe; MinIO ${median(service.samples.map((x) => x.serverCpu ?? Number.NaN)).toFixed(2)} s more). x264 uses every core, so on ${os.availableParallelism()} CPUs whatever else runs (MinIO, PostgreSQL, Redis, other sessions) is taken straight from the transcode: the real-time multiples are this machine's at this load, not the codec's.`,
+      `Before each side: ${ctx.cache.canDrop ? 'the page cache was dropped, so the input was read cold on both sides (the local file by ffmpeg direct, MinIO\'s copy of the original for handleProxy), then' : 'the input was read once, then'} \`ffmpeg -version\` and \`ffprobe -version\` ran once, so that both sides start their tools with the libraries in memory, as a working daemon does.`,
+      'handleProxy ran in the bench process; the daemon runs transcode jobs in a sandboxed child process (BullMQ), whose start and job hand-off are not included here.',
+    ],
+  };
+}
+
 // ---- machine and versions ----------------------------------------------------------------
 
 async function machineInfo(ctx: Context): Promise<Array<[string, string]>> {
@@ -1015,6 +1287,7 @@ async function machineInfo(ctx: Context): Promise<Array<[string, string]>> {
     ['minio-js', minioJs],
     ['PostgreSQL', pgVersion],
     ['Redis', redisVersion],
+    ['ffmpeg', (/^ffmpeg version (\S+)/.exec(firstLine(ctx.base.media.ffmpegPath, ['-version']))?.[1]) ?? 'unknown'],
     ['coreutils (cp, sha256sum, sync)', firstLine('cp', ['--version']).replace(/^cp \((.*)\)/, '$1')],
     ['Page cache', ctx.cache.describe()],
   ];
@@ -1035,10 +1308,55 @@ function markdownTable(headers: string[], rows: string[][]): string {
   return [`| ${headers.join(' | ')} |`, `| ${headers.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
 }
 
+/** Marks the figures carried as data at the end of the report. */
+const DATA_MARK = 'evidock-bench-data v1';
+
+/** The sections of the report, as data: an HTML comment at its end (JSON never holds a newline). */
+function embeddedData(results: readonly SectionResult[]): string {
+  const json = JSON.stringify({ sections: results.map((r) => ({ ...r, carried: undefined })) }).replace(/--/g, '-\\u002d');
+  return `<!-- ${DATA_MARK}: the figures above as data, so that a run of some sections (--only) keeps the others. Written by scripts/bench.ts.\n${json}\n-->\n`;
+}
+
+/** Sections of an existing report, from its embedded data; none when it has none. */
+function previousSections(path: string): SectionResult[] {
+  if (!existsSync(path)) return [];
+  const m = new RegExp(`<!-- ${DATA_MARK}[^\\n]*\\n(.*)\\n-->`).exec(readFileSync(path, 'utf8'));
+  if (!m) return [];
+  try {
+    const data = JSON.parse(m[1]!) as { sections?: SectionResult[] };
+    // JSON has no NaN: unknown figures come back as null.
+    const num = (x: unknown) => (typeof x === 'number' ? x : undefined);
+    return (data.sections ?? [])
+      .filter((r) => (SECTIONS as readonly string[]).includes(r.key) && Array.isArray(r.rows) && Array.isArray(r.sides))
+      .map((r) => ({
+        ...r,
+        carried: true,
+        sides: r.sides.map((side) => ({
+          ...side,
+          samples: side.samples.map((x) => {
+            const sample: Sample = { seconds: x.seconds, cpu: num(x.cpu) ?? Number.NaN };
+            for (const k of ['serverCpu', 'otherCpu', 'load', 'rchar', 'readBytes'] as const) {
+              const v = num(x[k]);
+              if (v !== undefined) sample[k] = v;
+            }
+            return sample;
+          }),
+        })),
+      }));
+  } catch (error) {
+    log(`could not read the figures embedded in ${relative(REPO_ROOT, path)} (${(error as Error).message}); its sections are not kept`);
+    return [];
+  }
+}
+
 function renderMarkdown(ctx: Context, machine: Array<[string, string]>, results: SectionResult[], started: Date, wallSeconds: number): string {
   const o = ctx.options;
-  const rows = results.flatMap((r) => r.rows);
-  const skipped = SECTIONS.filter((s) => !o.sections.has(s));
+  const ran = results.filter((r) => !r.carried);
+  const kept = results.filter((r) => r.carried);
+  const mark = (r: SectionResult) => (r.carried ? ' †' : '');
+  const rows = results.flatMap((r) => r.rows.map((row) => ({ ...row, what: `${row.what}${mark(r)}` })));
+  const has = (key: Section) => ran.some((r) => r.key === key);
+  const missing = SECTIONS.filter((s) => !results.some((r) => r.key === s));
   const lines: string[] = [];
   lines.push('# evidock benchmarks', '');
   lines.push(
@@ -1047,15 +1365,29 @@ function renderMarkdown(ctx: Context, machine: Array<[string, string]>, results:
       'This file is written by the script; rerun it rather than editing the figures.',
     '',
   );
+  const what = [
+    ...(has('acquire') || has('store') || has('e2e') ? [`data set ${o.files} × ${o.sizeMiB} MiB of pseudo-random (incompressible) bytes`] : []),
+    ...(has('transcode') ? [`transcode clip ${o.transcodeSeconds} s of 1080p30`] : []),
+    ...(has('memory') ? [`memory run one ${o.bigMiB} MiB file`] : []),
+  ];
   lines.push(
     `Run: ${started.toISOString()}, \`npx tsx scripts/bench.ts${o.argv.length ? ` ${o.argv.join(' ')}` : ''}\` — ${o.runs} run(s) per side, figures are medians; ` +
-      `data set ${o.files} × ${o.sizeMiB} MiB of pseudo-random (incompressible) bytes; memory run one ${o.bigMiB} MiB file. Whole bench took ${(wallSeconds / 60).toFixed(1)} min.` +
-      (skipped.length ? ` Skipped: ${skipped.join(', ')}.` : ''),
+      `${what.join('; ')}. ${kept.length ? 'This run' : 'Whole bench'} took ${(wallSeconds / 60).toFixed(1)} min.` +
+      (missing.length ? ` Not run: ${missing.join(', ')}.` : ''),
     '',
   );
+  if (kept.length) {
+    lines.push(
+      `† Kept from the previous report, not rerun this time: ${kept.map((r) => `${r.title} (measured ${r.ranAt}, \`${r.command}\`)`).join('; ')}. The machine table and the general notes describe this run.`,
+      '',
+    );
+  }
   lines.push('## Machine', '', markdownTable(['Item', 'Value'], machine.map(([k, v]) => [k, v])), '');
   lines.push('## Results', '');
-  lines.push('MiB/s is 2^20 bytes per second of wall time. A time ratio is evidock\'s median time over the baseline\'s (lower is better); a throughput ratio is evidock\'s MiB/s over the baseline\'s (higher is better).', '');
+  lines.push(
+    'MiB/s is 2^20 bytes per second of wall time; "× real time" is seconds of video transcoded per second of wall time. A time ratio is evidock\'s median time over the baseline\'s (lower is better); a throughput ratio is evidock\'s MiB/s over the baseline\'s (higher is better).',
+    '',
+  );
   lines.push(markdownTable(['Figure', 'evidock', 'Baseline', 'Ratio', 'Target', 'Met'], rows.map((r) => [r.what, r.evidock, r.baseline, r.ratio, r.target, metText(r.met)])), '');
   lines.push('### What each figure compares', '');
   for (const r of rows) lines.push(`- **${r.what}**: ${r.explain}`);
@@ -1065,29 +1397,30 @@ function renderMarkdown(ctx: Context, machine: Array<[string, string]>, results:
   lines.push(
     `- acquire ≤ ${TARGETS.acquireVsCp.toFixed(2)} × the time of \`cp\`, and ≤ ${TARGETS.acquireVsCpSha.toFixed(2)} × the time of \`cp\` + \`sha256sum\`;`,
     `- store ≥ ${TARGETS.storeVsMc.toFixed(2)} × the throughput of \`mc cp\`;`,
+    `- transcode: a proxy in ≤ ${TARGETS.transcodeOverhead.toFixed(2)} × the wall time of the same ffmpeg command run directly;`,
     '- peak RSS of the daemon ≤ 200 MB while ingesting a 4 GB file.',
     '',
   );
   lines.push('## Notes and limits', '');
   lines.push(
-    `- ${os.availableParallelism()} logical CPUs are shared by the client under test, the MinIO server, PostgreSQL and Redis; hashing, MD5 for the ETag and MinIO's own work compete for them.`,
+    `- ${os.availableParallelism()} logical CPUs are shared by the client under test, the MinIO server, PostgreSQL and Redis; hashing, MD5 for the ETag, x264 and MinIO's own work compete for them.`,
     `- The "recorder" is a directory on the same disk as the spool${minioOnBenchDisk(ctx.minioPid) ? ' and the MinIO data' : ''}, so reads and writes compete for one device; a real recorder is a USB device, usually slower than this disk.`,
     `- Page cache: ${ctx.cache.describe()}.`,
-    ...results.map((r) => contention(r)).map((c, i) => (c ? `- Load, ${results[i]!.title.toLowerCase()}: ${c}.` : '')).filter(Boolean),
+    ...results.map((r) => contention(r)).map((c, i) => (c ? `- Load, ${results[i]!.title.toLowerCase()}${mark(results[i]!)}: ${c}.` : '')).filter(Boolean),
     '- Bench buckets use GOVERNANCE retention (1 day) so that the bench can delete them afterwards (evidence buckets use COMPLIANCE; the upload path is the same). MinIO moves deleted data to .minio.sys/tmp/.trash and purges it in the background, so the disk space comes back some minutes after the run.',
   );
-  for (const r of results) for (const n of r.notes) lines.push(`- ${r.title}: ${n}`);
+  for (const r of results) for (const n of r.notes) lines.push(`- ${r.title}${mark(r)}: ${n}`);
   lines.push('');
   lines.push('## Every run', '');
   lines.push(
     markdownTable(
-      ['Side', 'Data', 'Seconds per run', 'MiB/s per run', 'CPU s per run (evidock or tool)', 'Other processes, CPUs busy per run'],
+      ['Side', 'Data', 'Seconds per run', 'MiB/s (transcode: × real time) per run', 'CPU s per run (evidock or tool)', 'Other processes, CPUs busy per run'],
       results.flatMap((r) =>
         r.sides.map((s) => [
-          `${r.title}: ${s.label}`,
-          fmtMiB(s.bytes),
+          `${r.title}${mark(r)}: ${s.label}`,
+          s.mediaSeconds === undefined ? fmtMiB(s.bytes) : `${fmtMiB(s.bytes)}, ${s.mediaSeconds.toFixed(2)} s of video`,
           s.samples.map((x) => x.seconds.toFixed(2)).join(', '),
-          s.samples.map((x) => mibps(s.bytes, x.seconds).toFixed(0)).join(', '),
+          s.samples.map((x) => (s.mediaSeconds === undefined ? mibps(s.bytes, x.seconds).toFixed(0) : `${(s.mediaSeconds / x.seconds).toFixed(2)}×`)).join(', '),
           s.samples.map((x) => (Number.isNaN(x.cpu) ? '?' : x.cpu.toFixed(2))).join(', '),
           s.samples.map((x) => (x.otherCpu === undefined ? '?' : (x.otherCpu / x.seconds).toFixed(2))).join(', '),
         ]),
@@ -1095,7 +1428,8 @@ function renderMarkdown(ctx: Context, machine: Array<[string, string]>, results:
     ),
     '',
   );
-  return `${lines.join('\n')}\n`;
+  lines.push(embeddedData(results));
+  return `${lines.join('\n')}`;
 }
 
 // ---- main ------------------------------------------------------------------------------
@@ -1152,10 +1486,18 @@ async function main(): Promise<number> {
       log(`writing ${options.files} × ${options.sizeMiB} MiB of random data to ${relative(REPO_ROOT, ctx.dataDir)}`);
       for (const s of ctx.sources) await writeRandomFile(s, options.sizeMiB * MiB);
     }
-    if (options.sections.has('acquire')) results.push(await benchAcquire(ctx));
-    if (options.sections.has('store')) results.push(await benchStore(ctx));
-    if (options.sections.has('e2e')) results.push(await benchEndToEnd(ctx));
-    if (options.sections.has('memory')) results.push(await benchMemory(ctx));
+    const ranAt = started.toISOString();
+    const command = `npx tsx scripts/bench.ts${options.argv.length ? ` ${options.argv.join(' ')}` : ''}`;
+    const benches: Record<Section, (c: Context) => Promise<SectionBody>> = {
+      acquire: benchAcquire,
+      store: benchStore,
+      e2e: benchEndToEnd,
+      transcode: benchTranscode,
+      memory: benchMemory,
+    };
+    for (const key of SECTIONS) {
+      if (options.sections.has(key)) results.push({ ...(await benches[key](ctx)), key, ranAt, command, carried: false });
+    }
 
     const machine = await machineInfo(ctx);
     const rows = results.flatMap((r) => r.rows);
@@ -1168,8 +1510,11 @@ async function main(): Promise<number> {
     }
     process.stdout.write('\n');
     if (options.out) {
+      const kept = options.fresh ? [] : previousSections(options.out).filter((r) => !options.sections.has(r.key));
+      for (const r of kept) log(`keeping the ${r.title.toLowerCase()} figures of ${r.ranAt} from ${relative(REPO_ROOT, options.out)} (not rerun)`);
+      const all = [...results, ...kept].sort((a, b) => SECTIONS.indexOf(a.key) - SECTIONS.indexOf(b.key));
       mkdirSync(dirname(options.out), { recursive: true });
-      writeFileSync(options.out, renderMarkdown(ctx, machine, results, started, (performance.now() - t0) / 1000));
+      writeFileSync(options.out, renderMarkdown(ctx, machine, all, started, (performance.now() - t0) / 1000));
       process.stdout.write(`wrote ${relative(REPO_ROOT, options.out)}\n`);
     }
     return 0;
