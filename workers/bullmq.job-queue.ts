@@ -192,8 +192,9 @@ export class WorkerPool {
     entry.job.updateProgress({ percent: Math.round(percent * 10) / 10, bytes }).catch(() => undefined);
   }
 
-  async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.close()));
+  /** Waits for active jobs to finish, unless `force` (their jobs are then retried elsewhere). */
+  async close(force = false): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close(force)));
     this.workers.length = 0;
   }
 

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -61,7 +62,8 @@ export class FfmpegTranscoder implements Transcoder {
     };
 
     return new Promise<TranscodeResult>((resolve, reject) => {
-      spawnThroughFluent(this.ffmpegPath, [...args], {
+      const [program, argv] = withParentDeath(this.ffmpegPath, [...args]);
+      spawnThroughFluent(program, argv, {
         onStart: (proc) => {
           child = proc;
           arm();
@@ -218,6 +220,18 @@ function spawnThroughFluent(ffmpegPath: string, args: string[], handlers: SpawnH
 }
 
 // ——— helpers ———
+
+/**
+ * ffmpeg ignores SIGPIPE, so when the process running it dies (a crashed sandbox, a killed
+ * worker) it would go on transcoding as an orphan, holding a core and a scratch directory.
+ * util-linux's setpriv (always on Debian) sets PR_SET_PDEATHSIG before exec'ing ffmpeg, so
+ * the kernel kills ffmpeg with its parent. Where setpriv is missing, ffmpeg runs plainly.
+ */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) ?? null;
+
+function withParentDeath(program: string, args: string[]): [string, string[]] {
+  return SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', program, ...args]] : [program, args];
+}
 
 /** The input and output paths in an argument list: everything after -i, and the last item. */
 function pathsOf(args: readonly string[]): string[] {

@@ -279,7 +279,7 @@ describe('decideMetadata: capture time', () => {
   // i.e. in the worker host's zone, not in config.ingest.recorderTimeZone. On a UTC host a
   // Shanghai recorder's JPEG/AVI is then 8 h off: a false capture-time-mismatch here, a
   // wrong capture time where the catalog time came from file times. Flip to `it` when fixed.
-  it.fails('a date without offset is read in the recorder time zone, not the host zone', () => {
+  it('a date without offset is read in the recorder time zone, not the host zone', () => {
     const saved = process.env.TZ;
     process.env.TZ = 'UTC';
     try {
@@ -485,7 +485,7 @@ describe('decideMetadata: known problems', () => {
   // playable, yet Thumbnails is queued for it; its poster frame (`-map 0:V:0`) then fails
   // with "matches no streams", a MediaInputError, and the thumbnails job marks the item
   // unplayable (after which a proxy job not yet run is skipped). Flip to `it` when fixed.
-  it.fails('a video-typed file with only an audio stream gets a proxy, not thumbnails', () => {
+  it('a video-typed file with only an audio stream gets a proxy, not thumbnails', () => {
     const d = decide({ probe: probed([audioStream({ index: 0 })], { durationSeconds: 5 }) });
     expect(d.media.status).toBe('ok');
     expect(d.next).toEqual([JobName.Proxy]);
@@ -495,7 +495,7 @@ describe('decideMetadata: known problems', () => {
   // but then decideMetadata falls back to the container's ISO 6709 tag, which is where
   // exiftool read that same (0, 0) from, and parseIso6709 accepts it: the item gets the place
   // "GPS 0.000000,0.000000" and gpsLatitude/gpsLongitude 0. Flip to `it` when fixed.
-  it.fails('a (0, 0) location tag, written by receivers without a fix, is not a place', () => {
+  it('a (0, 0) location tag, written by receivers without a fix, is not a place', () => {
     const d = decide({ probe: probed([videoStream()], { tags: { location: '+00.0000+000.0000/' } }) });
     expect(d.media).toMatchObject({ gpsLatitude: null, gpsLongitude: null });
     expect(d.capture.place).toBeUndefined();

@@ -1,6 +1,7 @@
 import type { EvidockConfig } from '../config/config.schema.ts';
 import type { EvidenceRow, MediaFacts } from '../storage/catalog.repository.ts';
 import { JobName } from './job.types.ts';
+import { zonedLocalToUtc } from './transfer-deadline.ts';
 import type { EmbeddedMetadata, ProbeOutcome, StreamInfo } from './media-tools.ts';
 
 /**
@@ -16,6 +17,8 @@ export interface MetadataDecision {
   media: Partial<MediaFacts>;
   capture: { captureStart?: Date; captureTimeSource?: string; place?: string };
   flagsToAdd: string[];
+  /** Flags of missing fields that metadata filled. */
+  flagsToRemove: string[];
   next: JobName[];
 }
 
@@ -26,8 +29,9 @@ export function decideMetadata(
   evidence: EvidenceRow,
   probe: ProbeOutcome,
   embedded: EmbeddedMetadata,
-  context: { now: Date; settings: EvidockConfig['media'] },
+  context: { now: Date; settings: EvidockConfig['media']; recorderTimeZone?: string },
 ): MetadataDecision {
+  const timeZone = context.recorderTimeZone ?? 'Asia/Shanghai';
   const flags: string[] = [];
   const capture: MetadataDecision['capture'] = {};
 
@@ -41,6 +45,7 @@ export function decideMetadata(
   media.gpsLongitude = gps?.longitude ?? null;
 
   let playable = false;
+  let hasVideo = false;
   if (!probe.ok) {
     media.status = 'unplayable';
     media.problem = probe.error;
@@ -48,6 +53,7 @@ export function decideMetadata(
     const info = probe.info;
     const video = firstOf(info.streams, 'video');
     const audio = firstOf(info.streams, 'audio');
+    hasVideo = Boolean(video);
     media.container = info.container;
     media.durationSeconds = info.durationSeconds;
     media.videoCodec = video?.codec ?? null;
@@ -58,7 +64,10 @@ export function decideMetadata(
     media.rotation = video?.rotation ?? null;
     const timed = evidence.mediaType === 'video' || evidence.mediaType === 'audio';
     const hasStream = Boolean(video || audio);
-    const zeroLength = timed && (info.durationSeconds ?? 0) <= 0 && [video, audio].every((s) => !s || (s.durationSeconds ?? 0) <= 0);
+    // Zero only when a duration is known to be zero; an unknown one (a live-written file)
+    // is left to ffmpeg to judge.
+    const durations = [info.durationSeconds, video?.durationSeconds, audio?.durationSeconds].filter((d): d is number => d !== null && d !== undefined);
+    const zeroLength = timed && durations.length > 0 && durations.every((d) => d <= 0);
     if (!hasStream) {
       media.status = 'unplayable';
       media.problem = 'no audio or video stream';
@@ -73,7 +82,7 @@ export function decideMetadata(
     if (video?.variableFrameRate) flags.push('variable-frame-rate');
   }
 
-  const embeddedTime = parseTime(embedded.createDate) ?? (probe.ok ? parseTime(probe.info.tags.creation_time) : null);
+  const embeddedTime = parseTime(embedded.createDate, timeZone) ?? (probe.ok ? parseTime(probe.info.tags.creation_time, timeZone) : null);
   if (embeddedTime) {
     if (evidence.captureTimeSource === 'file-time' || !evidence.captureStart) {
       capture.captureStart = embeddedTime;
@@ -90,24 +99,41 @@ export function decideMetadata(
     else if (effective.getTime() > context.now.getTime() + 3600_000) flags.push('clock-in-future');
     else if (Math.abs(evidence.acquiredAt.getTime() - effective.getTime()) > drift) flags.push('clock-suspect');
   }
-  if (!evidence.place && gps) capture.place = `GPS ${gps.latitude.toFixed(6)},${gps.longitude.toFixed(6)}`;
+  let placeFilled = false;
+  if (!evidence.place && gps) {
+    capture.place = `GPS ${gps.latitude.toFixed(6)},${gps.longitude.toFixed(6)}`;
+    placeFilled = true;
+  }
   if (embedded.serialNumber && !sameSerial(embedded.serialNumber, evidence.recorderSerial)) flags.push('device-serial-mismatch');
 
   const next: JobName[] = [];
   if (playable || evidence.mediaType === 'photo') {
     if (evidence.mediaType === 'video' || evidence.mediaType === 'audio') next.push(JobName.Proxy);
-    if (evidence.mediaType === 'video' || evidence.mediaType === 'photo') next.push(JobName.Thumbnails);
+    // A "video" by its extension that holds only sound has no frame to show.
+    if ((evidence.mediaType === 'video' && hasVideo) || evidence.mediaType === 'photo') next.push(JobName.Thumbnails);
   }
-  return { media, capture, flagsToAdd: flags.filter((f) => !evidence.flags.includes(f)), next };
+  return {
+    media,
+    capture,
+    flagsToAdd: flags.filter((f) => !evidence.flags.includes(f)),
+    flagsToRemove: placeFilled ? ['missing-place'] : [],
+    next,
+  };
 }
 
 function firstOf(streams: readonly StreamInfo[], kind: StreamInfo['kind']): StreamInfo | undefined {
   return streams.find((s) => s.kind === kind);
 }
 
-function parseTime(value: string | null | undefined): Date | null {
+/**
+ * A time with an offset (or Z) is absolute. One without is the recorder's wall clock (the
+ * exiftool adapter passes EXIF/AVI dates that way) and is read in the recorders' zone, never
+ * in the zone of whichever host runs the job.
+ */
+function parseTime(value: string | null | undefined, timeZone: string): Date | null {
   if (!value) return null;
-  const d = new Date(value);
+  const local = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?$/.test(value.trim());
+  const d = local ? zonedLocalToUtc(value.trim(), timeZone) : new Date(value);
   return Number.isNaN(d.getTime()) ? null : d;
 }
 
@@ -126,5 +152,7 @@ export function parseIso6709(value: string | undefined): { latitude: number; lon
   const latitude = Number(m[1]);
   const longitude = Number(m[2]);
   if (Math.abs(latitude) > 90 || Math.abs(longitude) > 180) return null;
+  // Receivers without a fix write 0,0.
+  if (latitude === 0 && longitude === 0) return null;
   return { latitude, longitude, altitude: m[3] ? Number(m[3]) : null };
 }

@@ -184,6 +184,7 @@ describe('handleMetadata', () => {
     const payload = payloadOf(evidence, 'rmhx2k9a0');
     const decision = decideMetadata(evidence, probe, embedded, { now: NOW, settings: config.media });
     expect(decision.next).toEqual([JobName.Proxy, JobName.Thumbnails]);
+    expect(decision.flagsToRemove).toEqual(['missing-place']);
 
     expect(await rig.service.handleMetadata(payload)).toBe(JobStatus.Success);
 
@@ -194,7 +195,8 @@ describe('handleMetadata', () => {
     expect(rig.call('catalog', 'updateEvidenceMedia')).toHaveBeenCalledExactlyOnceWith(rig.tx, evidence.id, {
       ...decision.media,
       ...decision.capture,
-      flags: ['missing-place', ...decision.flagsToAdd],
+      // GPS filled the place, so its missing-place flag goes.
+      flags: ['missing-place', ...decision.flagsToAdd].filter((f) => !decision.flagsToRemove.includes(f)),
       metadata: { probe: probe.ok && probe.info, embedded: embedded.raw },
     });
     expect(rig.appended).toEqual([

@@ -71,9 +71,13 @@ export class MediaService {
     return this.withOriginal(payload, async (_ws, original) => {
       const probe = await this.deps.prober.probe(original);
       const embedded = await this.deps.metadata.read(original);
-      const decision = decideMetadata(evidence, probe, embedded, { now: this.now(), settings: this.deps.config.media });
+      const decision = decideMetadata(evidence, probe, embedded, {
+        now: this.now(),
+        settings: this.deps.config.media,
+        recorderTimeZone: this.deps.config.ingest.recorderTimeZone,
+      });
       const tools = { ffprobe: await this.deps.prober.version(), exiftool: await this.deps.metadata.version() };
-      const flags = [...evidence.flags, ...decision.flagsToAdd];
+      const flags = [...evidence.flags.filter((f) => !decision.flagsToRemove.includes(f)), ...decision.flagsToAdd];
       const after: { [k: string]: JsonValue } = {};
       if (decision.capture.captureStart) after.captureStart = decision.capture.captureStart.toISOString();
       if (decision.capture.captureTimeSource) after.captureTimeSource = decision.capture.captureTimeSource;
@@ -184,7 +188,8 @@ export class MediaService {
               tool: 'sharp',
               toolVersion: this.deps.images.version(),
               arguments: { operation: 'resize', width: settings.posterWidth, format, quality: 82, failOn: 'warning' },
-              mediaPatch: evidence.media.status === 'pending' ? { status: 'ok' } : undefined,
+              // sharp decoded it strictly: it is viewable, whatever ffprobe thought of it.
+              mediaPatch: evidence.media.status !== 'ok' ? { status: 'ok', problem: null } : undefined,
             });
           }
           return JobStatus.Success;
@@ -263,7 +268,8 @@ export class MediaService {
   /** A media job failed for good (retries exhausted): say so on the item; the original is untouched. */
   async markFailed(payload: MediaJobPayload, job: JobName, reason: string): Promise<void> {
     const evidence = await this.deps.catalog.getEvidence(payload.evidenceId);
-    if (!evidence || evidence.media.status === 'unplayable') return;
+    // unplayable and partial already say more than "failed" would.
+    if (!evidence || evidence.media.status === 'unplayable' || evidence.media.status === 'partial') return;
     await this.commit(evidence, async (tx) => {
       await this.deps.catalog.updateEvidenceMedia(tx, evidence.id, { status: 'failed', problem: `${job}: ${reason}` });
       return [{ type: 'MEDIA_PROBLEM', details: { job, reason, status: 'failed' } }];

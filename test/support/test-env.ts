@@ -61,7 +61,11 @@ export async function createTestEnv(label: string, overrides: Overrides = {}): P
       return rt;
     },
     async cleanup() {
-      for (const rt of runtimes) await rt.close().catch(() => undefined);
+      for (const rt of runtimes) {
+        // Abandon jobs still running (a long transcode): this environment is going away.
+        await rt.pool?.close(true).catch(() => undefined);
+        await rt.close().catch(() => undefined);
+      }
       const again = new pg.Client({ host: base.postgres.host, port: base.postgres.port, user: base.postgres.user, database: base.postgres.database });
       await again.connect();
       await again.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);

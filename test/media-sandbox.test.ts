@@ -1,0 +1,92 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importFolder } from '../daemon/cli.ts';
+import type { Runtime } from '../daemon/runtime.ts';
+import { QueueName, SHARED_QUEUES } from '../workers/job.types.ts';
+import { createTestEnv, eventually, type TestEnv } from './support/test-env.ts';
+
+function ffmpeg(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-y', ...args], { stdio: 'ignore' });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exit ${code}`))));
+  });
+}
+
+function childrenOf(pid: number): string[] {
+  try {
+    return execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(pid)], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/** Node children of this process running a BullMQ sandboxed processor. */
+function sandboxChildren(): number[] {
+  return childrenOf(process.pid)
+    .filter((line) => /bullmq/.test(line) && /main/.test(line))
+    .map((line) => Number(line.trim().split(/\s+/)[0]));
+}
+
+/** Running, not gone and not a zombie waiting for a reaper (containers often have none). */
+function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+describe('sandboxed transcoding', () => {
+  let env: TestEnv;
+  let rt: Runtime;
+
+  beforeAll(async () => {
+    env = await createTestEnv('sandbox', { media: { proxyPreset: 'fast', proxyCrf: 23, transcodeConcurrency: 1 } });
+    rt = await env.runtime();
+  });
+  afterAll(async () => env?.cleanup());
+
+  it('a transcode process that dies takes only its job down; the job is retried and the worker goes on', async () => {
+    const dir = join(env.dir, 'recorder');
+    mkdirSync(dir, { recursive: true });
+    // Long enough at preset fast that the proxy is still running when its process is killed.
+    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-t', '20', '-c:v', 'libx264', '-preset', 'ultrafast', join(dir, 'ZFYS_01_20261121120000_0001.MP4')]);
+    rt.startWorkers([QueueName.Acquire, QueueName.Store, QueueName.Clear, ...SHARED_QUEUES]);
+    const { files } = await importFolder(rt, dir, { serial: 'SANDBOX-1', clear: false, json: true });
+    const evidenceId = files[0]!.evidenceId!;
+
+    // Wait until ffmpeg is transcoding (progress reported), then kill the process running it,
+    // as a crash of ffmpeg's host process or a sharp segfault would.
+    await eventually(
+      async () => ((await rt.queue.active()).some((j) => j.name === 'proxy' && ((j.progress as { percent?: number })?.percent ?? 0) > 0) ? true : undefined),
+      120_000,
+      'the proxy to be transcoding',
+    );
+    const [child] = sandboxChildren();
+    expect(child).toBeDefined();
+    const orphans = childrenOf(child!).filter((line) => line.includes('ffmpeg'));
+    expect(orphans).toHaveLength(1);
+    const ffmpegPid = Number(orphans[0]!.trim().split(/\s+/)[0]);
+    process.kill(child!, 'SIGKILL');
+    // ffmpeg loses its progress pipe with its parent and dies too, instead of burning a core.
+    await eventually(async () => (isAlive(ffmpegPid) ? undefined : true), 30_000, 'the orphaned ffmpeg to exit');
+
+    const proxy = await eventually(
+      async () => (await rt.catalog.derivativesOf(evidenceId)).find((d) => d.kind === 'proxy'),
+      300_000,
+      'the retried proxy',
+    );
+    expect(proxy.partial).toBe(false);
+    const job = await rt.queue.queue(QueueName.Transcode).getJob(`proxy-${evidenceId}`);
+    expect(job?.attemptsMade).toBeGreaterThanOrEqual(1);
+    expect(await job?.getState()).toBe('completed');
+    // The worker survived: thumbnails, queued beside the proxy, were made too.
+    await eventually(async () => ((await rt.catalog.derivativesOf(evidenceId)).some((d) => d.kind === 'storyboard') ? true : undefined), 120_000, 'thumbnails');
+    const item = await rt.catalog.getEvidence(evidenceId);
+    expect(item?.media.status).toBe('ok');
+  }, 600_000);
+});
