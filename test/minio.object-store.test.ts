@@ -124,7 +124,7 @@ describe('MinioObjectStore.putFile', () => {
     expect(receipt.etag).toBe(md5(file.body).toString('hex'));
     expect(receipt.sentSha256).toBe(file.sha);
     expect(receipt.bytesSent).toBe(1000);
-    expect(receipt.versionId).toBeTruthy();
+    expect(receipt.versionId).toEqual(expect.stringMatching(/\S/));
 
     const stat = await store.stat('originals', key);
     expect(stat).not.toBeNull();
@@ -186,7 +186,7 @@ describe('write-once originals', () => {
     const key = originalKey(file.sha);
     const bucket = config.minio.originalsBucket;
     const { versionId } = await store.putFile('originals', key, file.path, file.body.length, {});
-    expect(versionId).toBeTruthy();
+    expect(versionId).toEqual(expect.stringMatching(/\S/));
     const client = store.rawClient;
 
     // Our remove() deletes the current version itself (no delete marker): refused.
@@ -220,7 +220,7 @@ describe('documents and listing', () => {
     const body = Buffer.from(JSON.stringify({ event: 'stored', seq: 1 }));
     const put = await store.putDocument('ledger', 'events/0001.json', body, 'application/json');
     expect(put.etag).toBe(md5(body).toString('hex'));
-    expect(put.versionId).toBeTruthy();
+    expect(put.versionId).toEqual(expect.stringMatching(/\S/));
     await expect(store.putDocument('ledger', 'events/0001.json', Buffer.from('other'), 'application/json')).rejects.toBeInstanceOf(ObjectExistsError);
     expect(await store.readDocument('ledger', 'events/0001.json')).toEqual(body);
     const stat = await store.stat('ledger', 'events/0001.json');

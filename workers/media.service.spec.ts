@@ -755,8 +755,8 @@ describe('requestDerivatives', () => {
     now = new Date(NOW.getTime() + 1000);
     await service.requestDerivatives([a.id]);
     const [first, second] = rig.call('queue', 'enqueue').mock.calls.map((c) => (c[1] as MediaJobPayload).generation);
-    expect(first).toBeTruthy();
-    expect(second).toBeTruthy();
+    expect(first).toMatch(/^r[0-9a-z]+$/);
+    expect(second).toMatch(/^r[0-9a-z]+$/);
     expect(second).not.toBe(first);
   });
 });
