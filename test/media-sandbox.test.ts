@@ -81,9 +81,12 @@ describe('sandboxed transcoding', () => {
       'the retried proxy',
     );
     expect(proxy.partial).toBe(false);
-    const job = await rt.queue.queue(QueueName.Transcode).getJob(`proxy-${evidenceId}`);
-    expect(job?.attemptsMade).toBeGreaterThanOrEqual(1);
-    expect(await job?.getState()).toBe('completed');
+    // The derivative is recorded a moment before its job reports completion.
+    const job = await eventually(async () => {
+      const j = await rt.queue.queue(QueueName.Transcode).getJob(`proxy-${evidenceId}`);
+      return (await j?.getState()) === 'completed' ? j : undefined;
+    }, 60_000, 'the proxy job to complete');
+    expect(job.attemptsMade).toBeGreaterThanOrEqual(1);
     // The worker survived: thumbnails, queued beside the proxy, were made too.
     await eventually(async () => ((await rt.catalog.derivativesOf(evidenceId)).some((d) => d.kind === 'storyboard') ? true : undefined), 120_000, 'thumbnails');
     const item = await rt.catalog.getEvidence(evidenceId);
