@@ -32,6 +32,8 @@ export interface MediaDeps {
   onProgress?: (evidenceId: string, percent: number, speed: number | null) => void;
 }
 
+const IMAGE_FORMATS = ['jpeg', 'webp'] as const;
+
 /** A proxy shorter than its input by more than this is partial (the input broke off). */
 const PARTIAL_TOLERANCE_SECONDS = 1;
 
@@ -173,24 +175,14 @@ export class MediaService {
     return this.withOriginal(payload, async (ws, original) => {
       try {
         if (evidence.mediaType === 'photo') {
-          for (const format of ['jpeg', 'webp'] as const) {
-            const file = `preview.${format === 'jpeg' ? 'jpg' : 'webp'}`;
-            const info = await this.deps.images.resize(original, ws.path(file), { width: settings.posterWidth, format, quality: 82 });
-            await this.storeDerivative(evidence, ws, {
-              kind: `preview-${format}`,
-              file,
-              extension: format === 'jpeg' ? 'jpg' : 'webp',
-              contentType: `image/${format}`,
-                    partial: false,
-              width: info.width,
-              height: info.height,
-              durationSeconds: null,
+          for (const format of IMAGE_FORMATS) {
+            await this.storeImage(evidence, ws, original, 'preview', format, () => ({
               tool: 'sharp',
               toolVersion: this.deps.images.version(),
               arguments: { operation: 'resize', width: settings.posterWidth, format, quality: 82, failOn: 'warning' },
               // sharp decoded it strictly: it is viewable, whatever ffprobe thought of it.
               mediaPatch: evidence.media.status !== 'ok' ? { status: 'ok', problem: null } : undefined,
-            });
+            }));
           }
           return JobStatus.Success;
         }
@@ -200,22 +192,12 @@ export class MediaService {
         const frameArgs = posterFrameArgs(original, ws.path('poster.png'), at, settings.posterWidth);
         await this.deps.transcoder.run(frameArgs, { durationSeconds: null });
         const ffmpegVersion = await this.deps.transcoder.version();
-        for (const format of ['jpeg', 'webp'] as const) {
-          const file = `poster.${format === 'jpeg' ? 'jpg' : 'webp'}`;
-          const info = await this.deps.images.resize(ws.path('poster.png'), ws.path(file), { width: settings.posterWidth, format, quality: 82 });
-          await this.storeDerivative(evidence, ws, {
-            kind: `poster-${format}`,
-            file,
-            extension: format === 'jpeg' ? 'jpg' : 'webp',
-            contentType: `image/${format}`,
-                partial: false,
-            width: info.width,
-            height: info.height,
-            durationSeconds: null,
+        for (const format of IMAGE_FORMATS) {
+          await this.storeImage(evidence, ws, ws.path('poster.png'), 'poster', format, () => ({
             tool: `${ffmpegVersion} + sharp ${this.deps.images.version()}`,
             toolVersion: `${ffmpegVersion}; sharp ${this.deps.images.version()}`,
             arguments: { ffmpeg: placeholders(frameArgs, original, ws.dir), sharp: { width: settings.posterWidth, format, quality: 82 } },
-          });
+          }));
         }
 
         const interval = storyboardInterval(duration, settings);
@@ -307,6 +289,35 @@ export class MediaService {
     });
     log.warn({ evidenceId: evidence.id, tool, problem }, 'original is not playable; kept as stored');
     throw new UnrecoverableError(`unplayable: ${problem}`);
+  }
+
+  /**
+   * A JPEG or WebP made from `source` by the image tool, stored as derivative `<base>-<format>`.
+   * The recipe is read after the image is made: a corrupt source fails before anything else.
+   */
+  private async storeImage(
+    evidence: EvidenceRow,
+    ws: Workspace,
+    source: string,
+    base: string,
+    format: (typeof IMAGE_FORMATS)[number],
+    recipe: () => { tool: string; toolVersion: string; arguments: JsonValue; mediaPatch?: Partial<MediaFacts> },
+  ): Promise<void> {
+    const extension = format === 'jpeg' ? 'jpg' : 'webp';
+    const kind = `${base}-${format}`;
+    const file = `${base}.${extension}`;
+    const info = await this.deps.images.resize(source, ws.path(file), { width: this.deps.config.media.posterWidth, format, quality: 82 });
+    await this.storeDerivative(evidence, ws, {
+      kind,
+      file,
+      extension,
+      contentType: `image/${format}`,
+      partial: false,
+      width: info.width,
+      height: info.height,
+      durationSeconds: null,
+      ...recipe(),
+    });
   }
 
   private async storeDerivative(
