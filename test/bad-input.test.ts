@@ -166,7 +166,8 @@ describe('bad input: a clear error and nothing lost', () => {
     expect(interrupted!.stage).toBe('interrupted');
     expect(interrupted!.bytesAcquired).toBeGreaterThan(0);
     expect(existsSync(path)).toBe(true);
-    expect((await rt.catalog.getSession(first.id))!.status).toBe('interrupted');
+    // The file's stage and its session's status commit one after the other.
+    await eventually(async () => ((await rt.catalog.getSession(first.id))!.status === 'interrupted' ? true : undefined), 10_000, 'session marked interrupted');
     expect(await rt.spool.sizeOf(interrupted!.fingerprint)).toBe(interrupted!.bytesAcquired);
 
     const second = await rt.dock.dock((await new DirectoryDriver().probe(dir, { serial: 'YANK-1' }))!);
