@@ -9,6 +9,7 @@ import { isDatabaseUnavailable } from '../storage/postgres.database.ts';
 import { ObjectStoreUnavailableError } from '../storage/object-store.ts';
 import { QueueName } from '../workers/job.types.ts';
 import { EvidenceNotFoundError } from './evidence.service.ts';
+import { formatEvidence } from './evidence-text.formatter.ts';
 import { formatBytes, mediaProblemText, setLocale, t, type Locale } from './i18n.ts';
 import { ProgressReporter } from './progress.reporter.ts';
 import { createRuntime, initLogging, type Runtime } from './runtime.ts';
@@ -320,11 +321,7 @@ export function buildProgram(): Command {
       const cfg = config(lang());
       const { evidence, events, derivatives } = await withRuntime(cfg, true, (rt) => rt.evidence.show(id));
       if (o.json) return out(JSON.stringify({ evidence: evidenceJson(evidence), derivatives, events }));
-      const e = evidenceJson(evidence);
-      for (const [k, v] of Object.entries(e)) out(`${k.padEnd(22)} ${Array.isArray(v) ? v.join(', ') : String(v ?? '-')}`);
-      for (const d of derivatives) out(`${d.kind.padEnd(22)} ${d.objectKey}${d.partial ? '  [partial]' : ''}`);
-      out('');
-      for (const ev of events) out(`#${String(ev.seq).padStart(6)}  ${ev.at}  ${ev.type.padEnd(22)} ${ev.actor.kind}:${ev.actor.id}`);
+      for (const line of formatEvidence(evidence, derivatives, events, cfg.ingest.recorderTimeZone)) out(line);
     });
 
   program

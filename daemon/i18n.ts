@@ -49,6 +49,29 @@ const messages = {
   'media.unplayable': { 'zh-CN': '无法播放：{problem}', en: 'unplayable: {problem}' },
   'media.partial': { 'zh-CN': '部分可播放：{problem}', en: 'partially playable: {problem}' },
   'media.failed': { 'zh-CN': '处理失败：{problem}', en: 'processing failed: {problem}' },
+  'field.evidenceId': { 'zh-CN': '证据编号', en: 'Evidence id' },
+  'field.caseNumbers': { 'zh-CN': '案件编号', en: 'Case number(s)' },
+  'field.captureTime': { 'zh-CN': '采集时间', en: 'Capture time' },
+  'field.place': { 'zh-CN': '采集地点', en: 'Capture place' },
+  'field.collector': { 'zh-CN': '采集人', en: 'Collector' },
+  'field.subject': { 'zh-CN': '证明对象', en: 'Subject (what it proves)' },
+  'field.recorder': { 'zh-CN': '记录仪', en: 'Recorder' },
+  'field.original': { 'zh-CN': '原始文件', en: 'Original file' },
+  'field.size': { 'zh-CN': '大小', en: 'Size' },
+  'field.hashes': { 'zh-CN': '哈希', en: 'Hashes' },
+  'field.stored': { 'zh-CN': '存储位置', en: 'Stored as' },
+  'field.verified': { 'zh-CN': '校验入库时间', en: 'Verified in storage' },
+  'field.transfer': { 'zh-CN': '移交时限', en: 'Transfer deadline' },
+  'field.media': { 'zh-CN': '媒体信息', en: 'Media' },
+  'field.flags': { 'zh-CN': '标记', en: 'Flags' },
+  'field.derivatives': { 'zh-CN': '派生文件', en: 'Derivatives' },
+  'field.custody': { 'zh-CN': '监管链', en: 'Chain of custody' },
+  'field.missing': { 'zh-CN': '（缺失，待补录）', en: '(missing, to be filled in)' },
+  'transfer.onTime': { 'zh-CN': '按时（入库用时 {delay}，时限 {deadline}）', en: 'on time ({delay} after recording; deadline {deadline})' },
+  'transfer.late': { 'zh-CN': '超时（入库用时 {delay}，时限 {deadline}）', en: 'LATE ({delay} after recording; deadline {deadline})' },
+  'media.pending': { 'zh-CN': '尚未处理（元数据、播放副本和缩略图由工作进程生成）', en: 'not processed yet (metadata, proxy and thumbnails come from the workers)' },
+  'demo.media': { 'zh-CN': '生成元数据、播放副本和缩略图…', en: 'Making metadata, playback proxies and thumbnails…' },
+  'demo.mediaTimeout': { 'zh-CN': '媒体处理未在限定时间内完成，后台工作进程会继续处理（evidock jobs 查看）', en: 'Media processing did not finish in time; the workers carry on (see evidock jobs)' },
   'demo.generating': { 'zh-CN': '正在用 ffmpeg 生成模拟记录仪录像：{dir}', en: 'Generating a simulated recorder with ffmpeg: {dir}' },
   'demo.verify': { 'zh-CN': '校验存储与监管链…', en: 'Verifying storage and the custody ledger…' },
 } as const satisfies Record<string, Record<Locale, string>>;
@@ -101,4 +124,34 @@ export function mediaProblemText(status: string, problem: string, locale: Locale
   }
   const key = status === 'partial' ? 'media.partial' : status === 'failed' ? 'media.failed' : 'media.unplayable';
   return t(key, { problem: text }, locale);
+}
+
+/** "3 h 12 min" / "3小时12分" for transfer delays. */
+export function formatDuration(seconds: number, locale: Locale = current): string {
+  const s = Math.max(0, Math.round(seconds));
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const parts: string[] = [];
+  if (locale === 'zh-CN') {
+    if (d) parts.push(`${d}天`);
+    if (h) parts.push(`${h}小时`);
+    if (m || parts.length === 0) parts.push(`${m}分`);
+    return parts.join('');
+  }
+  if (d) parts.push(`${d} d`);
+  if (h) parts.push(`${h} h`);
+  if (m || parts.length === 0) parts.push(`${m} min`);
+  return parts.join(' ');
+}
+
+/** A wall-clock time in the bureau's zone, e.g. "2026-12-01 20:58:42 +08:00". */
+export function formatLocalTime(at: Date, timeZone: string): string {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23', timeZoneName: 'longOffset' })
+      .formatToParts(at)
+      .map((p) => [p.type, p.value]),
+  );
+  const offset = String(parts.timeZoneName ?? '').replace(/^GMT/, '') || '+00:00';
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second} ${offset}`;
 }

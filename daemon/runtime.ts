@@ -54,10 +54,14 @@ export interface Runtime {
 
 const TRANSCODE_SANDBOX = fileURLToPath(new URL('../workers/transcode.sandbox.js', import.meta.url));
 
+/** The level this process logs at; sandboxed children inherit it, so a quiet command stays quiet. */
+let effectiveLogLevel: EvidockConfig['logLevel'] | null = null;
+
 export function initLogging(config: EvidockConfig, quiet: boolean): void {
   setLocale(config.locale);
+  effectiveLogLevel = quiet && !config.logFile ? 'warn' : config.logLevel;
   configureLogging({
-    level: quiet && !config.logFile ? 'warn' : config.logLevel,
+    level: effectiveLogLevel,
     file: config.logFile,
     secrets: secretsOf(config),
   });
@@ -150,7 +154,7 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
           onExhausted: (name, payload, reason) => ('fileId' in payload ? ingest.markFailed(payload, name, reason) : media.markFailed(payload, name, reason)),
           sandboxed: { [QueueName.Transcode]: TRANSCODE_SANDBOX },
           // The sandboxed children rebuild this exact configuration.
-          forkEnv: { EVIDOCK_CONFIG_JSON: JSON.stringify(config) },
+          forkEnv: { EVIDOCK_CONFIG_JSON: JSON.stringify({ ...config, logLevel: effectiveLogLevel ?? config.logLevel }) },
         },
       );
       pool.start();
