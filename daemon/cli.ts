@@ -129,7 +129,7 @@ async function waitForSession(rt: Runtime, session: SessionRow, showProgress: bo
       progress?.settle(files);
       if (!safeAnnounced && current && current.status !== 'acquiring' && !files.some((f) => f.stage === 'interrupted')) {
         safeAnnounced = true;
-        if (showProgress) process.stderr.write(`\n${t('dock.safe')}\n`);
+        if (progress) progress.log(t('dock.safe'));
       }
       if (settled(files)) return files;
       await new Promise((r) => setTimeout(r, 300));

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CustodyEvent } from '../storage/custody-chain.ts';
 import { evidenceRow } from '../workers/media.fakes.ts';
 import { formatEvidence } from './evidence-text.formatter.ts';
-import { formatDuration, formatLocalTime, setLocale } from './i18n.ts';
+import { displayWidth, fitColumns, formatDuration, formatLocalTime, setLocale } from './i18n.ts';
 
 const event = (seq: number, type: CustodyEvent['type'], at: string): CustodyEvent => ({
   seq,
@@ -64,5 +64,16 @@ describe('formatDuration and formatLocalTime', () => {
   it('writes the wall time of a zone with its offset', () => {
     expect(formatLocalTime(new Date('2026-12-31T16:30:00Z'), 'Asia/Shanghai')).toBe('2027-01-01 00:30:00 +08:00');
     expect(formatLocalTime(new Date('2026-12-31T16:30:00Z'), 'UTC')).toBe('2026-12-31 16:30:00 +00:00');
+  });
+});
+
+describe('fitColumns', () => {
+  it('pads Chinese by terminal columns and keeps the end of a long name', () => {
+    expect(fitColumns('总计', 6)).toBe('总计  ');
+    expect(fitColumns('abc', 5)).toBe('abc  ');
+    expect(fitColumns('DCIM/现场检查_0001.MP4', 12)).toBe('…查_0001.MP4');
+    expect(fitColumns('现场检查记录.MP4', 9)).toBe('…记录.MP4');
+    expect(fitColumns('现场检查记录.MP4', 8)).toBe('…录.MP4 ');
+    for (const text of ['现场检查记录.MP4', 'DCIM/100MEDIA/ZFY9_004512_20261201100001_0001.MP4', '总计']) expect(displayWidth(fitColumns(text, 9))).toBe(9);
   });
 });

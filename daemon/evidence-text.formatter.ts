@@ -1,6 +1,6 @@
 import type { DerivativeRow, EvidenceRow } from '../storage/catalog.repository.ts';
 import type { CustodyEvent } from '../storage/custody-chain.ts';
-import { formatBytes, formatDuration, formatLocalTime, mediaProblemText, t, type MessageKey } from './i18n.ts';
+import { displayWidth, formatBytes, formatDuration, formatLocalTime, mediaProblemText, t, type MessageKey } from './i18n.ts';
 
 /**
  * What `evidock show` prints for a custodian: the five fields the rules require first (a
@@ -68,11 +68,4 @@ function mediaSummary(e: EvidenceRow): string {
   ].filter(Boolean);
   const problem = m.problem ? `  ${mediaProblemText(m.status, m.problem)}` : '';
   return `${m.status}${facts.length ? `  ${facts.join('  ')}` : ''}${problem}`;
-}
-
-/** Columns a terminal gives a string: CJK characters take two. */
-function displayWidth(text: string): number {
-  let width = 0;
-  for (const ch of text) width += /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/u.test(ch) ? 2 : 1;
-  return width;
 }

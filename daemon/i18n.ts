@@ -155,3 +155,19 @@ export function formatLocalTime(at: Date, timeZone: string): string {
   const offset = String(parts.timeZoneName ?? '').replace(/^GMT/, '') || '+00:00';
   return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second} ${offset}`;
 }
+
+/** Columns a terminal gives a string: CJK characters take two, so Chinese labels line up. */
+export function displayWidth(text: string): number {
+  let width = 0;
+  for (const ch of text) width += /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/u.test(ch) ? 2 : 1;
+  return width;
+}
+
+/** `text` cut or padded to exactly `width` columns; a cut keeps the end (file names differ there). */
+export function fitColumns(text: string, width: number): string {
+  if (displayWidth(text) <= width) return text + ' '.repeat(width - displayWidth(text));
+  const chars = [...text];
+  let kept = '';
+  for (let i = chars.length - 1; i >= 0 && displayWidth(chars[i]! + kept) <= width - 1; i--) kept = chars[i]! + kept;
+  return `…${kept}${' '.repeat(width - 1 - displayWidth(kept))}`;
+}

@@ -1,7 +1,7 @@
 import cliProgress from 'cli-progress';
 import type { QueueEvents } from 'bullmq';
 import type { FileRow } from '../storage/catalog.repository.ts';
-import { formatBytes, t } from './i18n.ts';
+import { fitColumns, formatBytes, t } from './i18n.ts';
 
 /**
  * Per-file and overall progress bars while a docking is copied and stored. Progress comes
@@ -30,13 +30,13 @@ export class ProgressReporter {
   ) {
     this.totalBytes = files.reduce((n, f) => n + f.size, 0) * 2;
     this.total = this.bars.create(Math.max(1, this.totalBytes), 0, {
-      label: t('progress.total').padEnd(28),
+      label: fitColumns(t('progress.total'), 28),
       value_fmt: formatBytes(0),
       total_fmt: formatBytes(this.totalBytes / 2),
     });
     for (const f of files) {
       const bar = this.bars.create(Math.max(1, f.size * 2), 0, {
-        label: shorten(f.displayPath, 28),
+        label: fitColumns(f.displayPath, 28),
         value_fmt: '',
         total_fmt: formatBytes(f.size),
       });
@@ -54,6 +54,11 @@ export class ProgressReporter {
       if (['stored', 'recorded', 'cleared', 'kept'].includes(f.stage)) entry.stored = f.size;
       this.draw(f.id);
     }
+  }
+
+  /** A message above the bars; written straight to the terminal it would tear them. */
+  log(message: string): void {
+    this.bars.log(`${message}\n`);
   }
 
   stop(): void {
@@ -79,9 +84,4 @@ export class ProgressReporter {
     for (const e of this.perFile.values()) sum += e.acquired + e.stored;
     this.total.update(sum, { value_fmt: formatBytes(sum / 2) });
   }
-}
-
-function shorten(text: string, width: number): string {
-  const chars = [...text];
-  return chars.length <= width ? text.padEnd(width) : `…${chars.slice(chars.length - width + 1).join('')}`;
 }
