@@ -7,6 +7,7 @@ import type { EvidenceRow, FileRow, SessionRow } from '../storage/catalog.reposi
 import { TERMINAL_STAGES } from '../storage/catalog.repository.ts';
 import { isDatabaseUnavailable } from '../storage/postgres.database.ts';
 import { ObjectStoreUnavailableError } from '../storage/object-store.ts';
+import { QueueUnavailableError } from '../workers/bullmq.job-queue.ts';
 import { QueueName } from '../workers/job.types.ts';
 import { EvidenceNotFoundError } from './evidence.service.ts';
 import { formatEvidence } from './evidence-text.formatter.ts';
@@ -166,6 +167,8 @@ export async function importFolder(rt: Runtime, dir: string, options: ImportOpti
     process.stderr.write(`${t('import.notdir', { path: dir })}\n`);
     throw new CliExit(EXIT_FAILURE);
   }
+  // Without Redis the docking still goes ahead and waits for it; the operator is told once.
+  if (!(await rt.queue.reachable(3000))) process.stderr.write(`${t('error.unavailable', { service: 'Redis' })}\n`);
   const daemonRunning = rt.pool === null && (await rt.queue.hasDeviceWorkers());
   if (!daemonRunning && rt.pool === null) rt.startWorkers([QueueName.Acquire, QueueName.Store, QueueName.Catalog, QueueName.Clear]);
   const session = await rt.dock.dock(volume, {
@@ -409,7 +412,10 @@ export function buildProgram(): Command {
     .option('--json')
     .action(async (o: { json?: boolean }) => {
       const cfg = config(lang());
-      const data = await withRuntime(cfg, true, async (rt) => ({ queues: await rt.queue.counts(), active: await rt.queue.active(), failed: await rt.queue.failed() }));
+      const data = await withRuntime(cfg, true, async (rt) => {
+        await rt.queue.assertReachable();
+        return { queues: await rt.queue.counts(), active: await rt.queue.active(), failed: await rt.queue.failed() };
+      });
       if (o.json) return out(JSON.stringify(data));
       for (const q of data.queues) out(`${q.queue.padEnd(28)} ${Object.entries(q.counts).map(([k, v]) => `${k}=${v}`).join(' ')}`);
       for (const a of data.active) out(`  active  ${a.id}  ${JSON.stringify(a.progress)}`);
@@ -442,6 +448,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (error instanceof ObjectStoreUnavailableError) {
       process.stderr.write(`${t('error.unavailable', { service: 'MinIO' })}\n`);
+      return EXIT_UNAVAILABLE;
+    }
+    if (error instanceof QueueUnavailableError) {
+      process.stderr.write(`${t('error.unavailable', { service: 'Redis' })}\n`);
       return EXIT_UNAVAILABLE;
     }
     if (error instanceof EvidenceNotFoundError) {

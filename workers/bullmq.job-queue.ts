@@ -32,8 +32,20 @@ export function connectionOf(config: EvidockConfig): ConnectionOptions {
   };
 }
 
+/** Redis did not answer in time: queue work waits for it, a query gives up. */
+export class QueueUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'QueueUnavailableError';
+  }
+}
+
+/** While Redis is down ioredis retries every few seconds; one warning per outage is enough. */
+const CONNECTION_WARNING_INTERVAL_MS = 60_000;
+
 export class BullJobQueue implements JobQueuePort {
   private readonly queues = new Map<QueueName, Queue>();
+  private lastConnectionWarning = 0;
 
   constructor(private readonly config: EvidockConfig) {}
 
@@ -41,10 +53,39 @@ export class BullJobQueue implements JobQueuePort {
     let q = this.queues.get(name);
     if (!q) {
       q = new Queue(queueNameOf(name, this.config.workstationId), { connection: connectionOf(this.config), prefix: this.config.redis.prefix });
-      q.on('error', (error) => log.warn({ queue: name, err: error.message }, 'queue connection problem'));
+      q.on('error', (error) => {
+        const now = Date.now();
+        if (now - this.lastConnectionWarning < CONNECTION_WARNING_INTERVAL_MS) return;
+        this.lastConnectionWarning = now;
+        log.warn({ queue: name, err: error.message }, 'queue connection problem; retrying');
+      });
       this.queues.set(name, q);
     }
     return q;
+  }
+
+  /** Whether Redis answers a command within `timeoutMs` (the connection itself keeps retrying). */
+  async reachable(timeoutMs: number): Promise<boolean> {
+    const client = this.queue(QueueName.Acquire).getJobCounts('waiting');
+    client.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    try {
+      return await Promise.race([client.then(() => true), timeout]);
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** For queries an operator is waiting on: a clear failure rather than an endless wait. */
+  async assertReachable(timeoutMs = 5000): Promise<void> {
+    if (!(await this.reachable(timeoutMs))) {
+      throw new QueueUnavailableError(`Redis at ${this.config.redis.host}:${this.config.redis.port} did not answer within ${timeoutMs} ms`);
+    }
   }
 
   async enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options: { priority?: number } = {}): Promise<void> {
