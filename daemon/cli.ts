@@ -11,7 +11,7 @@ import { QueueUnavailableError } from '../workers/bullmq.job-queue.ts';
 import { QueueName } from '../workers/job.types.ts';
 import { EvidenceNotFoundError } from './evidence.service.ts';
 import { formatEvidence } from './evidence-text.formatter.ts';
-import { formatBytes, mediaProblemText, setLocale, t, type Locale } from './i18n.ts';
+import { formatBytes, formatLocalTime, mediaProblemText, setLocale, t, type Locale } from './i18n.ts';
 import { ProgressReporter } from './progress.reporter.ts';
 import { createRuntime, initLogging, type Runtime } from './runtime.ts';
 import { runStack } from './stack.adapter.ts';
@@ -293,9 +293,11 @@ export function buildProgram(): Command {
     .option('--serial <serial>')
     .option('--from <iso>')
     .option('--to <iso>')
+    .option('--flag <name>', 'only items with this flag, e.g. missing-case, missing-place, unregistered')
+    .option('--late', 'only items transferred after the deadline')
     .option('--limit <n>', 'at most this many', (v) => Number.parseInt(v, 10))
     .option('--json')
-    .action(async (o: { case?: string; officer?: string; serial?: string; from?: string; to?: string; limit?: number; json?: boolean }) => {
+    .action(async (o: { case?: string; officer?: string; serial?: string; from?: string; to?: string; flag?: string; late?: boolean; limit?: number; json?: boolean }) => {
       const cfg = config(lang());
       const rows = await withRuntime(cfg, true, (rt) =>
         rt.evidence.search({
@@ -304,6 +306,8 @@ export function buildProgram(): Command {
           serial: o.serial,
           from: o.from ? parseDate(o.from) : undefined,
           to: o.to ? parseDate(o.to) : undefined,
+          flag: o.flag,
+          late: o.late,
           limit: o.limit,
         }),
       );
@@ -311,7 +315,7 @@ export function buildProgram(): Command {
       if (rows.length === 0) return out(t('search.none'));
       out(t('search.header'));
       for (const e of rows) {
-        out(`${e.id.slice(0, 8)}  ${e.caseNumbers.join(',') || '-'}  ${e.officerId ?? '-'}  ${e.captureStart?.toISOString() ?? '-'}  ${e.originalName}${e.flags.length ? `  [${e.flags.join(',')}]` : ''}`);
+        out(`${e.id.slice(0, 8)}  ${e.caseNumbers.join(',') || '-'}  ${e.officerId ?? '-'}  ${e.captureStart ? formatLocalTime(e.captureStart, cfg.ingest.recorderTimeZone) : '-'}  ${e.originalName}${e.flags.length ? `  [${e.flags.join(',')}]` : ''}`);
       }
     });
 

@@ -173,6 +173,10 @@ export interface SearchFilter {
   serial?: string;
   from?: Date;
   to?: Date;
+  /** Items carrying this flag (`missing-case`, `unregistered`, `clock-suspect`, …): a custodian's worklist. */
+  flag?: string;
+  /** Only items transferred after their deadline. */
+  late?: boolean;
   limit?: number;
 }
 
@@ -573,6 +577,8 @@ export class CatalogRepository {
     if (filter.serial) add((n) => `recorder_serial = $${n}`, filter.serial);
     if (filter.from) add((n) => `capture_start >= $${n}`, filter.from);
     if (filter.to) add((n) => `capture_start < $${n}`, filter.to);
+    if (filter.flag) add((n) => `flags @> ARRAY[$${n}::text]`, filter.flag);
+    if (filter.late) add((n) => `transfer_late = $${n}`, true);
     values.push(Math.min(filter.limit ?? 1000, 10000));
     const r = await this.db.query(
       `SELECT * FROM evidence ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY capture_start DESC NULLS LAST, id LIMIT $${values.length}`,

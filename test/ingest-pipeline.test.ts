@@ -94,10 +94,18 @@ describe('dock → verified → cleared', () => {
 
   it('records tag changes as custody events and verify catches an edited row', async () => {
     const [item] = await rt.evidence.search({ serial: 'ZFY0002' });
+    // A custodian's worklist: items still missing a case number.
+    expect((await rt.evidence.search({ serial: 'ZFY0002', flag: 'missing-case' })).map((e) => e.id)).toContain(item!.id);
     const { evidence, event } = await rt.evidence.tag(item!.id, { caseNumbers: ['YB2026-009'], subject: '某诊所' }, 'custodian-li');
     expect(event.type).toBe('TAGGED');
     expect(evidence.caseNumbers).toEqual(['YB2026-009']);
     expect(evidence.flags).not.toContain('missing-case');
+    expect((await rt.evidence.search({ serial: 'ZFY0002', flag: 'missing-case' })).map((e) => e.id)).not.toContain(item!.id);
+    // Recorded on 2026-11-21 and docked only now: far past the 24-hour deadline, so on the late list.
+    expect(item!.transferLate).toBe(true);
+    const late = await rt.evidence.search({ late: true });
+    expect(late.map((e) => e.id)).toContain(item!.id);
+    expect(late.every((e) => e.transferLate === true)).toBe(true);
     expect((await rt.verify.run({ evidenceId: item!.id, rehash: false })).ok).toBe(true);
 
     await rt.db.query(`UPDATE evidence SET case_numbers = '{FORGED}' WHERE id = $1`, [item!.id]);
