@@ -7,10 +7,13 @@ import type { EvidenceRow, FileRow, SessionRow } from '../storage/catalog.reposi
 import { TERMINAL_STAGES } from '../storage/catalog.repository.ts';
 import { isDatabaseUnavailable } from '../storage/postgres.database.ts';
 import { ObjectStoreUnavailableError } from '../storage/object-store.ts';
+import { ReportRepository, type ReportGrouping } from '../storage/report.repository.ts';
 import { QueueUnavailableError } from '../workers/bullmq.job-queue.ts';
 import { QueueName } from '../workers/job.types.ts';
 import { EvidenceNotFoundError } from './evidence.service.ts';
 import { formatEvidence } from './evidence-text.formatter.ts';
+import { formatReport } from './report-text.formatter.ts';
+import { parsePeriod, ReportPeriodError, ReportService, type ReportPeriod } from './report.service.ts';
 import { formatBytes, formatLocalTime, mediaProblemText, setLocale, t, type Locale } from './i18n.ts';
 import { ProgressReporter } from './progress.reporter.ts';
 import { createRuntime, initLogging, type Runtime } from './runtime.ts';
@@ -400,6 +403,33 @@ export function buildProgram(): Command {
       });
       if (o.json) return out(JSON.stringify({ queued }));
       out(t('derive.queued', { count: queued.length }));
+    });
+
+  program
+    .command('report')
+    .description('statistics of a quarter, year or month: items, hours, transfer deadlines, completeness of the five required fields')
+    .option('--quarter <YYYYQn>', 'e.g. 2026Q4')
+    .option('--year <YYYY>')
+    .option('--month <YYYY-MM>')
+    .option('--from <iso>')
+    .option('--to <iso>')
+    .addOption(new Option('--by <grouping>', 'one row per officer, unit or recorder').choices(['officer', 'unit', 'recorder']).default('officer'))
+    .option('--json')
+    .action(async (o: { quarter?: string; year?: string; month?: string; from?: string; to?: string; by: ReportGrouping; json?: boolean }) => {
+      const cfg = config(lang());
+      let period: ReportPeriod;
+      try {
+        period = parsePeriod(o, cfg.ingest.recorderTimeZone);
+      } catch (error) {
+        if (!(error instanceof ReportPeriodError)) throw error;
+        process.stderr.write(`${t('error.generic', { message: error.message })}\n`);
+        throw new CliExit(EXIT_FAILURE);
+      }
+      const report = await withRuntime(cfg, true, (rt) => new ReportService(new ReportRepository(rt.db)).build(period, o.by));
+      if (o.json) {
+        return out(JSON.stringify({ period: { label: period.label, from: period.from.toISOString(), to: period.to.toISOString() }, by: report.by, rows: report.rows, total: report.total }));
+      }
+      for (const line of formatReport(report, cfg.ingest.recorderTimeZone)) out(line);
     });
 
   program

@@ -1,0 +1,106 @@
+import type { ReportGrouping, ReportRow } from '../storage/report.repository.ts';
+import { zonedLocalToUtc } from '../workers/transfer-deadline.ts';
+
+/** A reporting period: [from, to) in UTC, with the name it was asked by. */
+export interface ReportPeriod {
+  label: string;
+  from: Date;
+  to: Date;
+}
+
+export class ReportPeriodError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReportPeriodError';
+  }
+}
+
+/**
+ * The period of `--quarter 2026Q4`, `--year 2026`, `--month 2026-11` or `--from/--to`, in the
+ * bureau's time zone: the rules' quarters and years are local calendar ones, so a recording
+ * made at 07:00 on 1 January in Beijing belongs to the new year.
+ */
+export function parsePeriod(spec: { quarter?: string; year?: string; month?: string; from?: string; to?: string }, timeZone: string): ReportPeriod {
+  const given = [spec.quarter, spec.year, spec.month, spec.from ?? spec.to].filter((v) => v !== undefined);
+  if (given.length !== 1) throw new ReportPeriodError('give exactly one of --quarter YYYYQn, --year YYYY, --month YYYY-MM, or --from/--to');
+  const local = (y: number, m: number) => zonedLocalToUtc(`${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-01T00:00:00`, timeZone);
+  if (spec.quarter !== undefined) {
+    const q = /^(\d{4})-?Q([1-4])$/i.exec(spec.quarter.trim());
+    if (!q) throw new ReportPeriodError(`not a quarter: ${spec.quarter} (expected e.g. 2026Q4)`);
+    const year = Number(q[1]);
+    const n = Number(q[2]);
+    return { label: `${year}Q${n}`, from: local(year, 3 * n - 2), to: n === 4 ? local(year + 1, 1) : local(year, 3 * n + 1) };
+  }
+  if (spec.year !== undefined) {
+    if (!/^\d{4}$/.test(spec.year.trim())) throw new ReportPeriodError(`not a year: ${spec.year}`);
+    const year = Number(spec.year);
+    return { label: String(year), from: local(year, 1), to: local(year + 1, 1) };
+  }
+  if (spec.month !== undefined) {
+    const m = /^(\d{4})-(\d{2})$/.exec(spec.month.trim());
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 12) throw new ReportPeriodError(`not a month: ${spec.month} (expected e.g. 2026-11)`);
+    const year = Number(m[1]);
+    const month = Number(m[2]);
+    return { label: spec.month.trim(), from: local(year, month), to: month === 12 ? local(year + 1, 1) : local(year, month + 1) };
+  }
+  if (!spec.from || !spec.to) throw new ReportPeriodError('--from and --to go together');
+  const from = new Date(spec.from);
+  const to = new Date(spec.to);
+  if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) throw new ReportPeriodError(`not an ISO date: ${Number.isNaN(from.getTime()) ? spec.from : spec.to}`);
+  if (to <= from) throw new ReportPeriodError('--to must be after --from');
+  return { label: `${spec.from}/${spec.to}`, from, to };
+}
+
+export interface Report {
+  period: ReportPeriod;
+  by: ReportGrouping;
+  rows: ReportRow[];
+  total: ReportRow;
+}
+
+export interface ReportSource {
+  statistics(period: { from: Date; to: Date }, by: ReportGrouping): Promise<ReportRow[]>;
+}
+
+/** Quarterly and yearly enforcement-recording statistics: per group, and the bureau's total. */
+export class ReportService {
+  constructor(private readonly source: ReportSource) {}
+
+  async build(period: ReportPeriod, by: ReportGrouping): Promise<Report> {
+    const rows = await this.source.statistics(period, by);
+    return { period, by, rows, total: sumRows(rows) };
+  }
+}
+
+export function sumRows(rows: readonly ReportRow[]): ReportRow {
+  const total: ReportRow = {
+    key: null,
+    items: 0,
+    bytes: 0,
+    durationSeconds: 0,
+    durationUnknown: 0,
+    onTime: 0,
+    late: 0,
+    deadlineUnknown: 0,
+    complete: 0,
+    missingCase: 0,
+    missingCaptureTime: 0,
+    missingPlace: 0,
+    missingCollector: 0,
+    missingSubject: 0,
+    unregistered: 0,
+    unplayable: 0,
+  };
+  for (const row of rows) {
+    for (const k of Object.keys(total) as Array<keyof ReportRow>) {
+      if (k !== 'key') total[k] += row[k];
+    }
+  }
+  return total;
+}
+
+/** Share of items that met the deadline among those with a verdict; null when none has one. */
+export function onTimeRate(row: ReportRow): number | null {
+  const judged = row.onTime + row.late;
+  return judged === 0 ? null : row.onTime / judged;
+}

@@ -1,0 +1,89 @@
+import type { Queryable } from './postgres.database.ts';
+
+/** What a statistics row is grouped by. The column names are fixed here, never taken from input. */
+export type ReportGrouping = 'officer' | 'unit' | 'recorder';
+
+const GROUP_COLUMN: Record<ReportGrouping, string> = {
+  officer: 'officer_id',
+  unit: 'unit_id',
+  recorder: 'recorder_serial',
+};
+
+/** One group's figures over a period; `key` is null for items without an officer (or unit). */
+export interface ReportRow {
+  key: string | null;
+  items: number;
+  bytes: number;
+  /** Seconds of footage whose duration the metadata job has read. */
+  durationSeconds: number;
+  /** Items whose duration is not known (yet): photos, unreadable files, metadata pending. */
+  durationUnknown: number;
+  onTime: number;
+  late: number;
+  /** Items without a deadline verdict (no capture time to count from). */
+  deadlineUnknown: number;
+  /** Items with all five required fields. */
+  complete: number;
+  missingCase: number;
+  missingCaptureTime: number;
+  missingPlace: number;
+  missingCollector: number;
+  missingSubject: number;
+  unregistered: number;
+  unplayable: number;
+}
+
+/**
+ * The statistics the rules ask for each quarter and year (counts, hours, transfer-deadline
+ * compliance, completeness of the five fields), straight from the catalog. An item counts in
+ * the period of its capture time, or of its storage when the capture time is unknown.
+ */
+export class ReportRepository {
+  constructor(private readonly db: Queryable) {}
+
+  async statistics(period: { from: Date; to: Date }, by: ReportGrouping): Promise<ReportRow[]> {
+    const column = GROUP_COLUMN[by];
+    const r = await this.db.query(
+      `SELECT ${column} AS key,
+              count(*) AS items,
+              coalesce(sum(size), 0) AS bytes,
+              coalesce(sum(duration_seconds), 0) AS duration_seconds,
+              count(*) FILTER (WHERE duration_seconds IS NULL) AS duration_unknown,
+              count(*) FILTER (WHERE transfer_late = false) AS on_time,
+              count(*) FILTER (WHERE transfer_late = true) AS late,
+              count(*) FILTER (WHERE transfer_late IS NULL) AS deadline_unknown,
+              count(*) FILTER (WHERE cardinality(case_numbers) > 0 AND capture_start IS NOT NULL AND place IS NOT NULL
+                                 AND officer_id IS NOT NULL AND subject IS NOT NULL) AS complete,
+              count(*) FILTER (WHERE cardinality(case_numbers) = 0) AS missing_case,
+              count(*) FILTER (WHERE capture_start IS NULL) AS missing_capture_time,
+              count(*) FILTER (WHERE place IS NULL) AS missing_place,
+              count(*) FILTER (WHERE officer_id IS NULL) AS missing_collector,
+              count(*) FILTER (WHERE subject IS NULL) AS missing_subject,
+              count(*) FILTER (WHERE 'unregistered' = ANY (flags)) AS unregistered,
+              count(*) FILTER (WHERE media_status = 'unplayable') AS unplayable
+         FROM evidence
+        WHERE coalesce(capture_start, recorded_at) >= $1 AND coalesce(capture_start, recorded_at) < $2
+        GROUP BY ${column}
+        ORDER BY ${column} NULLS LAST`,
+      [period.from, period.to],
+    );
+    return r.rows.map((row: Record<string, unknown>) => ({
+      key: (row.key as string | null) ?? null,
+      items: Number(row.items),
+      bytes: Number(row.bytes),
+      durationSeconds: Number(row.duration_seconds),
+      durationUnknown: Number(row.duration_unknown),
+      onTime: Number(row.on_time),
+      late: Number(row.late),
+      deadlineUnknown: Number(row.deadline_unknown),
+      complete: Number(row.complete),
+      missingCase: Number(row.missing_case),
+      missingCaptureTime: Number(row.missing_capture_time),
+      missingPlace: Number(row.missing_place),
+      missingCollector: Number(row.missing_collector),
+      missingSubject: Number(row.missing_subject),
+      unregistered: Number(row.unregistered),
+      unplayable: Number(row.unplayable),
+    }));
+  }
+}
