@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -34,6 +35,36 @@ export interface PrivateServiceOptions {
    * build its config with it, then start the server under that config's directory.
    */
   port?: number;
+  /**
+   * Serve TLS with this certificate. Redis then listens for TLS on `tlsPort` (its plain
+   * port stays for the readiness check); PostgreSQL turns ssl on and refuses role evidock
+   * without it; MinIO serves HTTPS only.
+   */
+  tls?: TlsMaterial & { tlsPort?: number };
+}
+
+/** A throwaway CA and a server certificate for 127.0.0.1 / localhost that it signed. */
+export interface TlsMaterial {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
+export function makeTlsMaterial(dir: string): TlsMaterial {
+  mkdirSync(dir, { recursive: true });
+  const at = (name: string) => join(dir, name);
+  const openssl = (args: string[]) => {
+    const r = spawnSync('openssl', args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
+  };
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=evidock test CA', '-keyout', at('ca.key'), '-out', at('ca.crt')]);
+  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', at('server.key'), '-out', at('server.csr')]);
+  writeFileSync(at('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  openssl(['x509', '-req', '-in', at('server.csr'), '-CA', at('ca.crt'), '-CAkey', at('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', at('san.ext'), '-out', at('server.crt')]);
+  // The servers run as other users (postgres) and insist the key is private to them.
+  for (const f of ['ca.crt', 'server.crt']) chmodSync(at(f), 0o644);
+  chmodSync(at('server.key'), 0o600);
+  return { caFile: at('ca.crt'), certFile: at('server.crt'), keyFile: at('server.key') };
 }
 
 const HOST = '127.0.0.1';
@@ -168,9 +199,10 @@ async function terminate(child: ChildProcess, what: string): Promise<void> {
   }
 }
 
-function httpOk(url: string): Promise<boolean> {
+function httpOk(url: string, ca?: Buffer): Promise<boolean> {
   return new Promise((r) => {
-    const req = http.get(url, { timeout: 2000 }, (res) => {
+    const get = url.startsWith('https:') ? https.get : http.get;
+    const req = get(url, { timeout: 2000, ...(ca ? { ca } : {}) }, (res) => {
       res.resume();
       r(res.statusCode === 200);
     });
@@ -227,7 +259,8 @@ export async function startPrivateMinio(parentDir: string, options: PrivateServi
     },
     async start() {
       if (service.running) return;
-      const proc = spawnLogged(bin, ['server', data, '--address', `${HOST}:${port}`, '--console-address', `${HOST}:${consolePort}`, '--quiet'], logFile, {
+      const certs = options.tls ? ['--certs-dir', minioCertsDir(dir, options.tls)] : [];
+      const proc = spawnLogged(bin, ['server', data, '--address', `${HOST}:${port}`, '--console-address', `${HOST}:${consolePort}`, '--quiet', ...certs], logFile, {
         ...process.env,
         MINIO_ROOT_USER: MINIO_USER,
         MINIO_ROOT_PASSWORD: MINIO_PASSWORD,
@@ -237,8 +270,10 @@ export async function startPrivateMinio(parentDir: string, options: PrivateServi
       child = proc;
       const alive = () => !exited(proc);
       // live: the process answers; cluster: it has write quorum (buckets can be written).
-      await waitFor('private MinIO', () => httpOk(`http://${HOST}:${port}/minio/health/live`), alive, () => tail(logFile));
-      await waitFor('private MinIO write quorum', () => httpOk(`http://${HOST}:${port}/minio/health/cluster`), alive, () => tail(logFile));
+      const base = `${options.tls ? 'https' : 'http'}://${HOST}:${port}`;
+      const ca = options.tls ? readFileSync(options.tls.caFile) : undefined;
+      await waitFor('private MinIO', () => httpOk(`${base}/minio/health/live`, ca), alive, () => tail(logFile));
+      await waitFor('private MinIO write quorum', () => httpOk(`${base}/minio/health/cluster`, ca), alive, () => tail(logFile));
     },
     async stop() {
       if (child) await terminate(child, 'private MinIO');
@@ -248,6 +283,16 @@ export async function startPrivateMinio(parentDir: string, options: PrivateServi
   track({ service, kill: () => child?.kill('SIGKILL') });
   await service.start();
   return service;
+}
+
+/** MinIO reads public.crt / private.key (and CAs/) from its certs directory. */
+function minioCertsDir(dir: string, tls: TlsMaterial): string {
+  const certs = join(dir, 'certs');
+  mkdirSync(join(certs, 'CAs'), { recursive: true });
+  writeFileSync(join(certs, 'public.crt'), readFileSync(tls.certFile));
+  writeFileSync(join(certs, 'private.key'), readFileSync(tls.keyFile), { mode: 0o600 });
+  writeFileSync(join(certs, 'CAs', 'ca.crt'), readFileSync(tls.caFile));
+  return certs;
 }
 
 // ---- Redis -------------------------------------------------------------------------------
@@ -281,6 +326,9 @@ export async function startPrivateRedis(parentDir: string, options: PrivateServi
           '--maxmemory-policy', 'noeviction',
           '--save', '',
           '--daemonize', 'no',
+          ...(options.tls
+            ? ['--tls-port', String(options.tls.tlsPort ?? 0), '--tls-cert-file', options.tls.certFile, '--tls-key-file', options.tls.keyFile, '--tls-ca-cert-file', options.tls.caFile, '--tls-auth-clients', 'no']
+            : []),
         ],
         logFile,
       );
@@ -378,6 +426,17 @@ export async function startPrivatePostgres(parentDir: string, options: PrivateSe
     conf,
     `${readFileSync(conf, 'utf8')}\n# private test server\nlisten_addresses = '${HOST}'\nport = ${port}\nunix_socket_directories = ''\nfsync = off\nmax_connections = 100\n`,
   );
+  if (options.tls) {
+    // The server (user postgres) must own its key; role evidock may only come in over TLS.
+    const { uid, gid } = isRoot() ? postgresUid() : { uid: -1, gid: -1 };
+    for (const [from, name] of [[options.tls.certFile, 'server.crt'], [options.tls.keyFile, 'server.key']] as const) {
+      writeFileSync(join(data, name), readFileSync(from), { mode: 0o600 });
+      if (isRoot()) chownSync(join(data, name), uid, gid);
+    }
+    writeFileSync(conf, `${readFileSync(conf, 'utf8')}ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n`);
+    const hba = join(data, 'pg_hba.conf');
+    writeFileSync(hba, `hostnossl all evidock ${HOST}/32 reject\n${readFileSync(hba, 'utf8')}`);
+  }
 
   const postmasterPid = (): number | null => {
     try {
