@@ -11,7 +11,9 @@ import { ReportRepository, type ReportGrouping } from '../storage/report.reposit
 import { QueueUnavailableError } from '../workers/bullmq.job-queue.ts';
 import { QueueName } from '../workers/job.types.ts';
 import { EvidenceNotFoundError } from './evidence.service.ts';
+import { CaseExportService, CaseNotFoundError, ExportIntegrityError } from './case-export.service.ts';
 import { formatEvidence } from './evidence-text.formatter.ts';
+import { ExportDestinationError, ExportFolder } from './export-folder.adapter.ts';
 import { formatReport } from './report-text.formatter.ts';
 import { parsePeriod, ReportPeriodError, ReportService, type ReportPeriod } from './report.service.ts';
 import { formatBytes, formatLocalTime, mediaProblemText, setLocale, t, type Locale } from './i18n.ts';
@@ -430,6 +432,33 @@ export function buildProgram(): Command {
         return out(JSON.stringify({ period: { label: period.label, from: period.from.toISOString(), to: period.to.toISOString() }, by: report.by, rows: report.rows, total: report.total }));
       }
       for (const line of formatReport(report, cfg.ingest.recorderTimeZone)) out(line);
+    });
+
+  program
+    .command('export')
+    .description('the evidence package of a case (originals, five fields, signed chain of custody, SHA256SUMS) for archiving or legal review; recorded as a custody event')
+    .requiredOption('--case <number>', 'case number')
+    .requiredOption('--to <dir>', 'a new or empty folder')
+    .requiredOption('--by <user>', 'who exports (recorded)')
+    .option('--reason <text>', 'why (approval number, archive filing, legal review)')
+    .option('--with-proxies', 'add the playback proxies')
+    .option('--json')
+    .action(async (o: { case: string; to: string; by: string; reason?: string; withProxies?: boolean; json?: boolean }) => {
+      const cfg = config(lang());
+      try {
+        const result = await withRuntime(cfg, true, (rt) => {
+          const service = new CaseExportService({ workstationId: cfg.workstationId, db: rt.db, catalog: rt.catalog, ledger: rt.ledger, objects: rt.objects });
+          return service.export({ caseNumber: o.case, by: o.by, reason: o.reason ?? null, withProxies: o.withProxies === true }, ExportFolder.create(o.to));
+        });
+        if (o.json) return out(JSON.stringify(result));
+        out(t('export.done', { case: result.caseNumber, items: result.items.length, proxies: result.proxies, dir: result.root }));
+      } catch (error) {
+        if (error instanceof CaseNotFoundError) process.stderr.write(`${t('export.nocase', { case: error.caseNumber })}\n`);
+        else if (error instanceof ExportDestinationError) process.stderr.write(`${t('export.notempty', { detail: error.message })}\n`);
+        else if (error instanceof ExportIntegrityError) process.stderr.write(`${t('export.integrity', { detail: error.message })}\n`);
+        else throw error;
+        throw new CliExit(EXIT_FAILURE);
+      }
     });
 
   program

@@ -93,6 +93,10 @@ const messages = {
   'report.none': { 'zh-CN': '（无）', en: '(none)' },
   'report.empty': { 'zh-CN': '该期间没有证据', en: 'No evidence in this period' },
   'report.notes': { 'zh-CN': '期间按采集时间计（无采集时间的按入库时间），时区 {zone}；按时率只计有时限判定的证据；时长不含未读出时长的 {unknown} 件', en: 'Items count by capture time (storage time when unknown), time zone {zone}; on-time rate over items with a deadline verdict; hours leave out {unknown} items of unknown duration' },
+  'export.done': { 'zh-CN': '已导出案件 {case}：{items} 件原始证据，{proxies} 个播放副本 → {dir}（已记入监管链）', en: 'Exported case {case}: {items} originals, {proxies} playback proxies → {dir} (recorded in the custody ledger)' },
+  'export.nocase': { 'zh-CN': '没有案件编号为 {case} 的证据', en: 'No evidence with case number {case}' },
+  'export.notempty': { 'zh-CN': '导出目录不可用：{detail}', en: 'Cannot export there: {detail}' },
+  'export.integrity': { 'zh-CN': '导出中止：存储中的文件与登记的哈希不符（{detail}），请运行 evidock verify', en: 'Export stopped: a stored file does not match its recorded hash ({detail}); run evidock verify' },
   'demo.generating': { 'zh-CN': '正在用 ffmpeg 生成模拟记录仪录像：{dir}', en: 'Generating a simulated recorder with ffmpeg: {dir}' },
   'demo.verify': { 'zh-CN': '校验存储与监管链…', en: 'Verifying storage and the custody ledger…' },
 } as const satisfies Record<string, Record<Locale, string>>;

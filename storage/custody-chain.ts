@@ -33,6 +33,7 @@ export const CUSTODY_EVENT_TYPES = [
   'METADATA_EXTRACTED',
   'MEDIA_PROBLEM',
   'DERIVED',
+  'EXPORTED',
 ] as const;
 
 export type CustodyEventType = (typeof CUSTODY_EVENT_TYPES)[number];

@@ -251,6 +251,14 @@ export class CustodyLedger {
     return { events: count, keys: keys.size, problems };
   }
 
+  /** Every registered workstation key, for a reviewer who checks signatures outside evidock. */
+  async publicKeys(): Promise<Array<{ keyId: string; workstationId: string; publicKeyPem: string }>> {
+    const rows = await this.db.query<{ key_id: string; workstation_id: string; public_key_pem: string }>(
+      'SELECT key_id, workstation_id, public_key_pem FROM ledger_keys ORDER BY created_at, key_id',
+    );
+    return rows.rows.map((r) => ({ keyId: r.key_id, workstationId: r.workstation_id, publicKeyPem: r.public_key_pem }));
+  }
+
   /** Keys are trusted only as the write-once bucket has them; the database copy must agree. */
   private async trustedKeys(problems: LedgerProblem[]): Promise<Map<string, KeyObject>> {
     const keys = new Map<string, KeyObject>();
