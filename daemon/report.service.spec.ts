@@ -2,27 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ReportRow } from '../storage/report.repository.ts';
 import { setLocale } from './i18n.ts';
 import { formatReport } from './report-text.formatter.ts';
-import { onTimeRate, parsePeriod, ReportPeriodError, ReportService, sumRows, type ReportSource } from './report.service.ts';
+import { emptyRow, onTimeRate, parsePeriod, ReportPeriodError, ReportService, sumRows, type ReportSource } from './report.service.ts';
 
-const row = (over: Partial<ReportRow>): ReportRow => ({
-  key: null,
-  items: 0,
-  bytes: 0,
-  durationSeconds: 0,
-  durationUnknown: 0,
-  onTime: 0,
-  late: 0,
-  deadlineUnknown: 0,
-  complete: 0,
-  missingCase: 0,
-  missingCaptureTime: 0,
-  missingPlace: 0,
-  missingCollector: 0,
-  missingSubject: 0,
-  unregistered: 0,
-  unplayable: 0,
-  ...over,
-});
+const row = (over: Partial<ReportRow>): ReportRow => ({ ...emptyRow(), ...over });
 
 describe('parsePeriod', () => {
   it('takes quarters, years and months as local calendar periods of the bureau', () => {

@@ -72,9 +72,10 @@ export class ReportService {
   }
 }
 
-export function sumRows(rows: readonly ReportRow[]): ReportRow {
-  const total: ReportRow = {
-    key: null,
+/** A row of zeros: the start of a sum, and a report of an empty period. */
+export function emptyRow(key: string | null = null): ReportRow {
+  return {
+    key,
     items: 0,
     bytes: 0,
     durationSeconds: 0,
@@ -91,6 +92,10 @@ export function sumRows(rows: readonly ReportRow[]): ReportRow {
     unregistered: 0,
     unplayable: 0,
   };
+}
+
+export function sumRows(rows: readonly ReportRow[]): ReportRow {
+  const total = emptyRow();
   for (const row of rows) {
     for (const k of Object.keys(total) as Array<keyof ReportRow>) {
       if (k !== 'key') total[k] += row[k];
