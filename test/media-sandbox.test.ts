@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../config/config.loader.ts';
 import { importFolder } from '../daemon/cli.ts';
 import type { Runtime } from '../daemon/runtime.ts';
 import { QueueName, SHARED_QUEUES } from '../workers/job.types.ts';
@@ -92,4 +93,46 @@ describe('sandboxed transcoding', () => {
     const item = await rt.catalog.getEvidence(evidenceId);
     expect(item?.media.status).toBe('ok');
   }, 600_000);
+});
+
+describe('a worker process killed outright', () => {
+  let env: TestEnv;
+  let rt: Runtime;
+  const spawned: Array<ReturnType<typeof spawn>> = [];
+
+  beforeAll(async () => {
+    env = await createTestEnv('sandboxorphan', { media: { proxyPreset: 'fast', proxyCrf: 23, transcodeConcurrency: 1 } });
+    rt = await env.runtime();
+  });
+  afterAll(async () => {
+    for (const child of spawned) child.kill('SIGKILL');
+    await env?.cleanup();
+  });
+
+  it('takes its transcode process and ffmpeg with it, instead of leaving them running', async () => {
+    const dir = join(env.dir, 'recorder');
+    mkdirSync(dir, { recursive: true });
+    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-t', '20', '-c:v', 'libx264', '-preset', 'ultrafast', join(dir, 'ZFYS_02_20261121120000_0001.MP4')]);
+    // This process serves the device queues; a separate `evidock workers` host serves media.
+    rt.startWorkers([QueueName.Acquire, QueueName.Store, QueueName.Clear, QueueName.Catalog]);
+    const workers = spawn(process.execPath, [join(REPO_ROOT, 'bin/evidock.js'), 'workers'], { env: { ...process.env, ...env.childEnv }, stdio: 'ignore' });
+    spawned.push(workers);
+    await importFolder(rt, dir, { serial: 'SANDBOX-2', clear: false, json: true });
+
+    await eventually(
+      async () => ((await rt.queue.active()).some((j) => j.name === 'proxy' && ((j.progress as { percent?: number })?.percent ?? 0) > 0) ? true : undefined),
+      120_000,
+      'the proxy to be transcoding on the worker host',
+    );
+    const sandbox = childrenOf(workers.pid!)
+      .filter((line) => /bullmq/.test(line) && /main/.test(line))
+      .map((line) => Number(line.trim().split(/\s+/)[0]));
+    expect(sandbox.length).toBeGreaterThan(0);
+    const ffmpegs = sandbox.flatMap((pid) => childrenOf(pid).filter((line) => line.includes('ffmpeg')).map((line) => Number(line.trim().split(/\s+/)[0])));
+    expect(ffmpegs).toHaveLength(1);
+
+    workers.kill('SIGKILL');
+    // The children notice their parent is gone and exit; nothing is left burning CPU.
+    for (const pid of [...sandbox, ...ffmpegs]) await eventually(async () => (isAlive(pid) ? undefined : true), 30_000, `process ${pid} to exit after its parent`);
+  }, 300_000);
 });

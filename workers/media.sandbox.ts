@@ -14,6 +14,16 @@ const log = moduleLogger('transcode-sandbox');
  */
 let runtime: Promise<Runtime> | null = null;
 
+// BullMQ's child only ends on a message or a signal from its parent. A parent that dies
+// without sending one (SIGKILL, the OOM killer, a power cut of the daemon) would leave this
+// process running on, holding memory and its connections, one more at every crash: so it
+// goes when its parent does. ffmpeg follows it (spawned with a parent-death signal).
+const parentAtStart = process.ppid;
+process.once('disconnect', () => process.exit(1));
+setInterval(() => {
+  if (process.ppid !== parentAtStart) process.exit(1);
+}, 1000).unref();
+
 function runtimeOnce(): Promise<Runtime> {
   if (!runtime) {
     const config = loadConfig();
