@@ -115,6 +115,20 @@ export const configSchema = z
           .max(512)
           .default(16)
           .describe('Multipart part size; bounds upload memory and fixes how the expected ETag is computed.'),
+        partsInFlight: z
+          .number()
+          .int()
+          .min(1)
+          .max(16)
+          .default(2)
+          .describe('Parts of one upload sent at once; the next part is read and hashed meanwhile. Memory: (this + 1) part buffers per upload.'),
+        signPayload: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Over HTTP, also sign each upload body by its SHA-256 (SigV4 x-amz-content-sha256): one more SHA-256 pass on the client and on the server. ' +
+              'Off: bodies are sent UNSIGNED-PAYLOAD with a signed Content-MD5 that the server checks, and the ETag check still proves the bytes. Over HTTPS bodies are never signed.',
+          ),
       })
       .strict()
       .default({}),

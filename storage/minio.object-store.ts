@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { Client, type ObjectLockInfo } from 'minio';
 import type { EvidockConfig } from '../config/config.schema.ts';
 import { moduleLogger } from '../config/logger.ts';
-import { EtagAccumulator } from './etag.ts';
+import { etagOfPartDigests } from './etag.ts';
 import {
   ObjectExistsError,
   ObjectStoreUnavailableError,
@@ -30,13 +30,16 @@ import {
  * The part split, hence the multipart ETag, then depends on timing and no tap can predict it.
  * It also numbers parts from 2 (so at most 9,999 parts) and silently resumes any earlier
  * incomplete upload of the same key. So putFile reads the spool file in parts of exactly
- * `partSizeMiB` itself, digests each part as it is read (SHA-256 of the whole, the S3 ETag
- * by EtagAccumulator) and sends it with minio-js's signed request primitive
- * (`makeRequestAsync`, which signs with x-amz-content-sha256 over HTTP), always with
- * Content-MD5. The split is the one minio-js's code intends for a fixed client partSize
+ * `partSizeMiB` itself, digests each part once as it is read (SHA-256 of the whole; the part's
+ * MD5, which is its Content-MD5 and its share of the expected S3 ETag, etagOfPartDigests) and
+ * sends it with minio-js's signed request primitive (`makeRequestStreamAsync`), always with
+ * Content-MD5, `minio.partsInFlight` parts at a time. Bodies are signed UNSIGNED-PAYLOAD unless
+ * `minio.signPayload` (the signed Content-MD5 is what the server checks them against); signing
+ * them would SHA-256 every byte once more here and once more on the server, which on a
+ * machine that also runs the server halved upload throughput. The split is the one minio-js's code intends for a fixed client partSize
  * (`calculatePartSize` returns it as is): one PUT when size <= part size, else parts of exactly
  * part size, numbered from 1; EtagAccumulator over the spool file gives the same ETag at any
- * later time, as long as `partSizeMiB` is unchanged. Memory: one part buffer per upload.
+ * later time, as long as `partSizeMiB` is unchanged. Memory: `partsInFlight` + 1 part buffers per upload.
  *
  * ETags are MD5-based only on servers in strict S3 mode without SSE-C/SSE-KMS: a MinIO started
  * with `--no-compat`, or with KMS encryption, reports other ETags and every check fails.
@@ -129,6 +132,8 @@ export interface MinioObjectStoreOptions {
 
 type MinioConfig = EvidockConfig['minio'];
 type RetentionConfig = EvidockConfig['retention'];
+/** The request options of minio-js's signed request primitive (not exported by the package). */
+type RequestOption = Parameters<Client['makeRequestStreamAsync']>[0];
 type Transport = NonNullable<ConstructorParameters<typeof Client>[0]['transport']>;
 
 /** Socket-level failures: the server could not be reached or the connection broke. */
@@ -164,8 +169,11 @@ const RETENTION_RANK = { GOVERNANCE: 1, COMPLIANCE: 2 } as const;
 
 export class MinioObjectStore implements ObjectStore {
   private readonly client: Client;
+  /** Sends putFile's bodies: the same client, or one that does not SHA-256 them (minio.signPayload off). */
+  private readonly bodyClient: Client;
   private readonly agent: http.Agent;
   private readonly partSize: number;
+  private readonly partsInFlight: number;
   private readonly endpoint: string;
   private readonly secrets: string[];
 
@@ -176,12 +184,13 @@ export class MinioObjectStore implements ObjectStore {
   ) {
     const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.partSize = config.partSizeMiB * MiB;
+    this.partsInFlight = config.partsInFlight;
     this.endpoint = `${config.useSSL ? 'https' : 'http'}://${config.endPoint}:${config.port}`;
     this.secrets = [config.secretKey, config.accessKey].filter((s) => s.length >= 3);
     this.agent = config.useSSL
       ? new https.Agent({ keepAlive: true, ...(config.caFile ? { ca: readFileSync(config.caFile) } : {}) })
       : new http.Agent({ keepAlive: true });
-    this.client = new Client({
+    const clientOptions: ConstructorParameters<typeof Client>[0] = {
       endPoint: config.endPoint,
       port: config.port,
       useSSL: config.useSSL,
@@ -192,7 +201,17 @@ export class MinioObjectStore implements ObjectStore {
       pathStyle: true,
       transport: timedTransport(config.useSSL ? https : http, timeoutMs),
       transportAgent: this.agent,
-    });
+    };
+    this.client = new Client(clientOptions);
+    if (config.signPayload || config.useSSL) {
+      this.bodyClient = this.client;
+    } else {
+      // minio-js signs every HTTP body by its SHA-256 (enableSHA256 = !useSSL) and has no
+      // option for UNSIGNED-PAYLOAD over HTTP; this second client, used only for bodies
+      // sent with Content-MD5, turns it off. It shares the keep-alive agent.
+      this.bodyClient = new Client(clientOptions);
+      this.bodyClient.enableSHA256 = false;
+    }
   }
 
   /** The underlying client, for tests and diagnostics. Evidence paths must use the methods above. */
@@ -364,12 +383,19 @@ export class MinioObjectStore implements ObjectStore {
     await assertAtEnd(handle, filePath, size);
     const sha256 = createHash('sha256').update(body).digest('hex');
     if (options.expectSha256 && sha256 !== options.expectSha256) throw new SentBytesMismatchError(key, options.expectSha256, sha256);
-    const expectedEtag = new EtagAccumulator(this.partSize).update(body).digest();
-    const sent = await this.putBody('putFile', bucket, key, body, headers);
+    // One MD5 serves as Content-MD5 and as the expected ETag.
+    const md5 = createHash('md5').update(body).digest();
+    const sent = await this.putBody('putFile', bucket, key, body, headers, md5, this.bodyClient);
     options.onProgress?.(size);
-    return { ...sent, bytesSent: size, sentSha256: sha256, expectedEtag };
+    return { ...sent, bytesSent: size, sentSha256: sha256, expectedEtag: etagOfPartDigests([md5], false) };
   }
 
+  /**
+   * Parts are read in order and hashed once each on the way out: the SHA-256 of the whole
+   * (in part order), and each part's MD5, which is both its Content-MD5 and its share of the
+   * expected ETag. Up to `partsInFlight` parts are on the wire while the next is read and
+   * hashed, so the disk, the hashes and the network overlap; part buffers are reused.
+   */
   private async putMultipart(
     bucket: string,
     key: string,
@@ -381,34 +407,43 @@ export class MinioObjectStore implements ObjectStore {
   ): Promise<UploadReceipt> {
     const op = 'putFile';
     const sha256 = createHash('sha256');
-    const expected = new EtagAccumulator(this.partSize);
-    const buffer = Buffer.allocUnsafe(this.partSize);
+    const partCount = Math.ceil(size / this.partSize);
+    const md5s: Buffer[] = new Array<Buffer>(partCount);
+    const parts: { part: number; etag: string }[] = new Array<{ part: number; etag: string }>(partCount);
+    const free: Buffer[] = [];
+    const inFlight = new Set<Promise<void>>();
+    let failure: { error: unknown } | null = null;
+    let sent = 0;
     const uploadId = await this.call(op, bucket, key, () => this.client.initiateNewMultipartUpload(bucket, key, headers));
     try {
-      const parts: { part: number; etag: string }[] = [];
-      for (let offset = 0, part = 1; offset < size; offset += this.partSize, part++) {
+      for (let offset = 0, part = 1; offset < size && !failure; offset += this.partSize, part++) {
+        while (inFlight.size >= this.partsInFlight) await Promise.race(inFlight);
+        if (failure) break;
         const length = Math.min(this.partSize, size - offset);
+        const buffer = free.pop() ?? Buffer.allocUnsafeSlow(this.partSize);
         const chunk = buffer.subarray(0, length);
         await readExactly(handle, filePath, chunk, offset);
         sha256.update(chunk);
-        expected.update(chunk);
-        const md5 = createHash('md5').update(chunk).digest('base64');
-        const res = await this.call(op, bucket, key, () =>
-          this.client.makeRequestAsyncOmit(
-            {
-              method: 'PUT',
-              bucketName: bucket,
-              objectName: key,
-              query: `partNumber=${part}&uploadId=${s3Escape(uploadId)}`,
-              headers: { 'Content-MD5': md5 },
-            },
-            chunk,
-            [200],
-          ),
-        );
-        parts.push({ part, etag: unquote(String(res.headers.etag ?? '')) });
-        options.onProgress?.(offset + length);
+        const md5 = createHash('md5').update(chunk).digest();
+        md5s[part - 1] = md5;
+        const number = part;
+        const upload: Promise<void> = this.putPart(bucket, key, uploadId, number, chunk, md5)
+          .then((etag) => {
+            parts[number - 1] = { part: number, etag };
+            sent += length;
+            options.onProgress?.(sent);
+          })
+          .catch((error: unknown) => {
+            failure ??= { error };
+          })
+          .finally(() => {
+            inFlight.delete(upload);
+            free.push(buffer);
+          });
+        inFlight.add(upload);
       }
+      await Promise.all(inFlight);
+      if (failure) throw (failure as { error: unknown }).error;
       await assertAtEnd(handle, filePath, size);
       const sentSha256 = sha256.digest('hex');
       if (options.expectSha256 && sentSha256 !== options.expectSha256) throw new SentBytesMismatchError(key, options.expectSha256, sentSha256);
@@ -418,12 +453,44 @@ export class MinioObjectStore implements ObjectStore {
         versionId: done.versionId ?? null,
         bytesSent: size,
         sentSha256,
-        expectedEtag: expected.digest(),
+        expectedEtag: etagOfPartDigests(md5s, true),
       };
     } catch (err) {
+      await Promise.allSettled(inFlight);
       await this.abortUpload(bucket, key, uploadId);
       throw err;
     }
+  }
+
+  private async putPart(bucket: string, key: string, uploadId: string, part: number, chunk: Buffer, md5: Buffer): Promise<string> {
+    const res = await this.call('putFile', bucket, key, () =>
+      this.sendBody(
+        this.bodyClient,
+        {
+          method: 'PUT',
+          bucketName: bucket,
+          objectName: key,
+          query: `partNumber=${part}&uploadId=${s3Escape(uploadId)}`,
+          headers: { 'Content-MD5': md5.toString('base64') },
+        },
+        chunk,
+      ),
+    );
+    return unquote(String(res.headers.etag ?? ''));
+  }
+
+  /**
+   * One signed request with a body. With `signPayload` off, `bodyClient` signs it as
+   * UNSIGNED-PAYLOAD: the Content-MD5 header, which the caller always sets and which is
+   * itself signed, is what the server checks the body against; minio-js would otherwise
+   * SHA-256 every body once more, and the server again.
+   */
+  private async sendBody(client: Client, options: RequestOption, body: Buffer): Promise<Omit<http.IncomingMessage, 'on'>> {
+    options.headers = { ...options.headers, 'content-length': String(body.length) };
+    const sha256sum = client.enableSHA256 ? createHash('sha256').update(body).digest('hex') : '';
+    const res = await client.makeRequestStreamAsync(options, body, sha256sum, [200], this.config.region);
+    res.resume();
+    return res;
   }
 
   private async abortUpload(bucket: string, key: string, uploadId: string): Promise<void> {
@@ -446,10 +513,11 @@ export class MinioObjectStore implements ObjectStore {
     key: string,
     body: Buffer,
     headers: Record<string, string>,
+    md5: Buffer = createHash('md5').update(body).digest(),
+    client: Client = this.client,
   ): Promise<{ etag: string; versionId: string | null }> {
-    const md5 = createHash('md5').update(body).digest('base64');
     const res = await this.call(op, bucket, key, () =>
-      this.client.makeRequestAsyncOmit({ method: 'PUT', bucketName: bucket, objectName: key, headers: { ...headers, 'Content-MD5': md5 } }, body, [200]),
+      this.sendBody(client, { method: 'PUT', bucketName: bucket, objectName: key, headers: { ...headers, 'Content-MD5': md5.toString('base64') } }, body),
     );
     const version = res.headers['x-amz-version-id'];
     return { etag: unquote(String(res.headers.etag ?? '')), versionId: typeof version === 'string' && version !== '' ? version : null };
