@@ -4,6 +4,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
 import { Client, type ObjectLockInfo } from 'minio';
 import type { EvidockConfig } from '../config/config.schema.ts';
 import { moduleLogger } from '../config/logger.ts';
@@ -174,6 +175,7 @@ export class MinioObjectStore implements ObjectStore {
   private readonly agent: http.Agent;
   private readonly partSize: number;
   private readonly partsInFlight: number;
+  private readonly md5Threads = new Md5Threads();
   private readonly endpoint: string;
   private readonly secrets: string[];
 
@@ -420,11 +422,13 @@ export class MinioObjectStore implements ObjectStore {
         while (inFlight.size >= this.partsInFlight) await Promise.race(inFlight);
         if (failure) break;
         const length = Math.min(this.partSize, size - offset);
-        const buffer = free.pop() ?? Buffer.allocUnsafeSlow(this.partSize);
+        // Shared memory, so the MD5 thread reads the very bytes that are hashed here and sent.
+        const buffer = free.pop() ?? Buffer.from(new SharedArrayBuffer(this.partSize));
         const chunk = buffer.subarray(0, length);
         await readExactly(handle, filePath, chunk, offset);
+        const md5Pending = this.md5Threads.digest(chunk);
         sha256.update(chunk);
-        const md5 = createHash('md5').update(chunk).digest();
+        const md5 = await md5Pending;
         md5s[part - 1] = md5;
         const number = part;
         const upload: Promise<void> = this.putPart(bucket, key, uploadId, number, chunk, md5)
@@ -624,6 +628,7 @@ export class MinioObjectStore implements ObjectStore {
   /** Close idle keep-alive connections. */
   close(): void {
     this.agent.destroy();
+    this.md5Threads.close();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -665,6 +670,69 @@ export class MinioObjectStore implements ObjectStore {
 
 // -----------------------------------------------------------------------------------------------
 // Helpers
+
+/** A digest thread failed or exited while a part was being hashed. */
+export class PartDigestThreadError extends Error {
+  constructor(options: { cause: unknown }) {
+    super(`part MD5 thread failed: ${(options.cause as Error)?.message ?? String(options.cause)}`, options);
+    this.name = 'PartDigestThreadError';
+  }
+}
+
+/**
+ * One worker thread, started on first use and unref'd (an idle store never keeps the
+ * process alive), computing part MD5s in order of arrival. One is enough: it runs beside
+ * the file's SHA-256 on the uploading thread, and MD5 (~700 MB/s) is then the slower of
+ * the two, with other uploads' parts queued behind.
+ */
+class Md5Threads {
+  private worker: Worker | null = null;
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve: (md5: Buffer) => void; reject: (error: Error) => void }>();
+
+  digest(data: Buffer): Promise<Buffer> {
+    const worker = this.start();
+    const id = this.nextId++;
+    return new Promise<Buffer>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      if (this.pending.size === 1) worker.ref();
+      worker.postMessage({ id, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+    });
+  }
+
+  close(): void {
+    const worker = this.worker;
+    this.worker = null;
+    if (worker) void worker.terminate();
+    this.failAll(new Error('object store closed'));
+  }
+
+  private start(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(new URL('./part-digest.thread.js', import.meta.url));
+    worker.unref();
+    worker.on('message', ({ id, md5 }: { id: number; md5: Uint8Array }) => {
+      const waiting = this.pending.get(id);
+      this.pending.delete(id);
+      if (this.pending.size === 0) worker.unref();
+      waiting?.resolve(Buffer.from(md5.buffer, md5.byteOffset, md5.byteLength));
+    });
+    const lost = (cause: unknown) => {
+      if (this.worker === worker) this.worker = null;
+      this.failAll(cause);
+    };
+    worker.on('error', lost);
+    worker.on('exit', (code) => lost(new Error(`exited with code ${code}`)));
+    this.worker = worker;
+    return worker;
+  }
+
+  private failAll(cause: unknown): void {
+    const waiting = [...this.pending.values()];
+    this.pending.clear();
+    for (const w of waiting) w.reject(new PartDigestThreadError({ cause }));
+  }
+}
 
 /** http(s).request with a socket inactivity timeout that covers connecting, and aborts the request. */
 function timedTransport(base: typeof http | typeof https, timeoutMs: number): Transport {
