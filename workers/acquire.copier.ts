@@ -125,7 +125,7 @@ class Digesters {
   constructor(algorithms: readonly HashAlgorithm[]) {
     for (const algorithm of new Set(algorithms)) {
       if (INLINE_ALGORITHMS.has(algorithm)) this.inline.push([algorithm, createHash(algorithm)]);
-      else this.threads.push(new DigestThread(algorithm));
+      else this.threads.push(DigestThread.take(algorithm));
     }
   }
 
@@ -149,10 +149,15 @@ class Digesters {
     return digests;
   }
 
+  /** Threads that gave their digest go back to the idle set; any other is ended. */
   close(): void {
-    for (const t of this.threads) t.close();
+    for (const t of this.threads) t.release();
   }
 }
+
+/** Idle digest threads kept for the next copy: starting one costs tens of milliseconds. */
+const IDLE_THREADS_PER_ALGORITHM = 4;
+const idleThreads = new Map<HashAlgorithm, DigestThread[]>();
 
 class DigestThread {
   private readonly worker: Worker;
@@ -162,15 +167,30 @@ class DigestThread {
   private onDigest: ((hex: string) => void) | null = null;
   private onFailure: ((error: DigestWorkerError) => void) | null = null;
 
-  constructor(readonly algorithm: HashAlgorithm) {
-    this.worker = new Worker(new URL('./digest.thread.js', import.meta.url), { workerData: { algorithm } });
+  private digested = false;
+
+  /** An idle thread for the algorithm, or a new one. */
+  static take(algorithm: HashAlgorithm): DigestThread {
+    const thread = idleThreads.get(algorithm)?.pop() ?? new DigestThread(algorithm);
+    thread.worker.ref();
+    return thread;
+  }
+
+  private constructor(readonly algorithm: HashAlgorithm) {
+    // execArgv []: the thread is plain JavaScript and needs no tsx loader (which would make
+    // each start take ~200 ms more).
+    this.worker = new Worker(new URL('./digest.thread.js', import.meta.url), { workerData: { algorithm }, execArgv: [] });
     this.worker.on('message', (message: { done?: number; digest?: string }) => {
       if (message.done !== undefined) this.pendingBytes -= message.done;
       if (message.digest !== undefined) this.onDigest?.(message.digest);
       this.wake();
     });
     this.worker.on('error', (cause) => this.fail(cause));
-    this.worker.on('exit', (code) => this.fail(new Error(`exited with code ${code}`)));
+    this.worker.on('exit', (code) => {
+      this.fail(new Error(`exited with code ${code}`));
+      const idle = idleThreads.get(this.algorithm);
+      if (idle?.includes(this)) idle.splice(idle.indexOf(this), 1);
+    });
   }
 
   post(chunk: Uint8Array): void {
@@ -190,13 +210,29 @@ class DigestThread {
   digest(): Promise<string> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<string>((resolve, reject) => {
-      this.onDigest = resolve;
+      this.onDigest = (hex) => {
+        this.digested = true;
+        resolve(hex);
+      };
       this.onFailure = reject;
       this.worker.postMessage({ final: true });
     });
   }
 
-  close(): void {
+  /** Back to the idle set once it has given its digest (it has then started afresh); else ended. */
+  release(): void {
+    const idle = idleThreads.get(this.algorithm) ?? [];
+    if (this.digested && !this.failure && this.pendingBytes === 0 && idle.length < IDLE_THREADS_PER_ALGORITHM) {
+      this.digested = false;
+      this.onDigest = null;
+      this.onFailure = null;
+      this.waiter = null;
+      // An idle thread never keeps the process alive.
+      this.worker.unref();
+      idle.push(this);
+      idleThreads.set(this.algorithm, idle);
+      return;
+    }
     this.worker.removeAllListeners('exit');
     void this.worker.terminate();
   }
