@@ -120,8 +120,11 @@ export const configSchema = z
           .int()
           .min(1)
           .max(16)
-          .default(2)
-          .describe('Parts of one upload sent at once; the next part is read and hashed meanwhile. Memory: (this + 1) part buffers per upload.'),
+          .default(1)
+          .describe(
+            'Parts of one upload sent at once; the next part is read and hashed meanwhile. Memory: (this + 1) part buffers per upload. ' +
+              'More helps on a high-latency link to the object store; on a local one the hashes are the limit (ingest.storeConcurrency uploads run at once anyway).',
+          ),
         signPayload: z
           .boolean()
           .default(false)
