@@ -125,6 +125,13 @@ export const configSchema = z
             'Parts of one upload sent at once; the next part is read and hashed meanwhile. Memory: (this + 1) part buffers per upload. ' +
               'More helps on a high-latency link to the object store; on a local one the hashes are the limit (ingest.storeConcurrency uploads run at once anyway).',
           ),
+        digestThreads: z
+          .number()
+          .int()
+          .min(1)
+          .max(16)
+          .default(2)
+          .describe('Worker threads hashing uploads (SHA-256 of each file, MD5 of each part) beside the sending; about one per core.'),
         signPayload: z
           .boolean()
           .default(false)

@@ -175,7 +175,7 @@ export class MinioObjectStore implements ObjectStore {
   private readonly agent: http.Agent;
   private readonly partSize: number;
   private readonly partsInFlight: number;
-  private readonly md5Threads = new Md5Threads();
+  private readonly digestThreads: DigestThreads;
   private readonly endpoint: string;
   private readonly secrets: string[];
 
@@ -187,6 +187,7 @@ export class MinioObjectStore implements ObjectStore {
     const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.partSize = config.partSizeMiB * MiB;
     this.partsInFlight = config.partsInFlight;
+    this.digestThreads = new DigestThreads(config.digestThreads);
     this.endpoint = `${config.useSSL ? 'https' : 'http'}://${config.endPoint}:${config.port}`;
     this.secrets = [config.secretKey, config.accessKey].filter((s) => s.length >= 3);
     this.agent = config.useSSL
@@ -393,10 +394,11 @@ export class MinioObjectStore implements ObjectStore {
   }
 
   /**
-   * Parts are read in order and hashed once each on the way out: the SHA-256 of the whole
-   * (in part order), and each part's MD5, which is both its Content-MD5 and its share of the
-   * expected ETag. Up to `partsInFlight` parts are on the wire while the next is read and
-   * hashed, so the disk, the hashes and the network overlap; part buffers are reused.
+   * Parts are read in order and hashed once each on the way out, in worker threads: the
+   * SHA-256 of the whole (in part order, on one thread) and each part's MD5 (on another),
+   * which is both its Content-MD5 and its share of the expected ETag. Up to `partsInFlight`
+   * parts are on the wire while the next is read and hashed, so the disk, both hashes and the
+   * network overlap; part buffers (shared memory, never copied) are reused.
    */
   private async putMultipart(
     bucket: string,
@@ -408,7 +410,7 @@ export class MinioObjectStore implements ObjectStore {
     options: PutFileOptions,
   ): Promise<UploadReceipt> {
     const op = 'putFile';
-    const sha256 = createHash('sha256');
+    const sha256 = this.digestThreads.sha256Stream();
     const partCount = Math.ceil(size / this.partSize);
     const md5s: Buffer[] = new Array<Buffer>(partCount);
     const parts: { part: number; etag: string }[] = new Array<{ part: number; etag: string }>(partCount);
@@ -424,17 +426,19 @@ export class MinioObjectStore implements ObjectStore {
         const buffer = free.pop() ?? Buffer.from(new SharedArrayBuffer(this.partSize));
         const chunk = buffer.subarray(0, length);
         await readExactly(handle, filePath, chunk, offset);
-        const md5Pending = this.md5Threads.digest(chunk);
-        sha256.update(chunk);
-        const md5 = await md5Pending;
+        // The buffer is reused only once the SHA-256 thread has taken these bytes in, too.
+        const hashed = this.digestThreads.update(sha256, chunk);
+        // Awaited with the part's request below; if the MD5 fails first, this must not go unhandled.
+        hashed.catch(() => undefined);
+        const md5 = await this.digestThreads.md5(chunk, sha256.thread);
         md5s[part - 1] = md5;
         // The next part is read and hashed before waiting for a slot, so that even with one
         // part in flight the disk and the hashes overlap the network.
         while (inFlight.size >= this.partsInFlight) await Promise.race(inFlight);
         if (failure) break;
         const number = part;
-        const upload: Promise<void> = this.putPart(bucket, key, uploadId, number, chunk, md5)
-          .then((etag) => {
+        const upload: Promise<void> = Promise.all([this.putPart(bucket, key, uploadId, number, chunk, md5), hashed])
+          .then(([etag]) => {
             parts[number - 1] = { part: number, etag };
             sent += length;
             options.onProgress?.(sent);
@@ -451,7 +455,7 @@ export class MinioObjectStore implements ObjectStore {
       await Promise.all(inFlight);
       if (failure) throw (failure as { error: unknown }).error;
       await assertAtEnd(handle, filePath, size);
-      const sentSha256 = sha256.digest('hex');
+      const sentSha256 = await this.digestThreads.final(sha256);
       if (options.expectSha256 && sentSha256 !== options.expectSha256) throw new SentBytesMismatchError(key, options.expectSha256, sentSha256);
       const done = await this.call(op, bucket, key, () => this.client.completeMultipartUpload(bucket, key, uploadId, parts));
       return {
@@ -463,6 +467,7 @@ export class MinioObjectStore implements ObjectStore {
       };
     } catch (err) {
       await Promise.allSettled(inFlight);
+      this.digestThreads.drop(sha256);
       await this.abortUpload(bucket, key, uploadId);
       throw err;
     }
@@ -630,7 +635,7 @@ export class MinioObjectStore implements ObjectStore {
   /** Close idle keep-alive connections. */
   close(): void {
     this.agent.destroy();
-    this.md5Threads.close();
+    this.digestThreads.close();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -682,59 +687,108 @@ export class PartDigestThreadError extends Error {
 }
 
 /**
- * One worker thread, started on first use and unref'd (an idle store never keeps the
- * process alive), computing part MD5s in order of arrival. One is enough: it runs beside
- * the file's SHA-256 on the uploading thread, and MD5 (~700 MB/s) is then the slower of
- * the two, with other uploads' parts queued behind.
+ * Worker threads for upload digests, started on first use and unref'd while idle (an idle
+ * store never keeps the process alive). An upload's SHA-256 stays on one thread (its updates
+ * must be in order); its parts' MD5s go to another, so both run at once, and concurrent
+ * uploads spread over the threads. On a 2-core machine shared with the object store this is
+ * what lets an upload use both cores, as mc's goroutines do.
  */
-class Md5Threads {
-  private worker: Worker | null = null;
+class DigestThreads {
+  private readonly workers: Array<Worker | null>;
+  private readonly load: number[];
   private nextId = 0;
-  private readonly pending = new Map<number, { resolve: (md5: Buffer) => void; reject: (error: Error) => void }>();
+  private nextStream = 0;
+  private readonly pending = new Map<number, { thread: number; resolve: (digest: Buffer | null) => void; reject: (error: Error) => void }>();
 
-  digest(data: Buffer): Promise<Buffer> {
-    const worker = this.start();
-    const id = this.nextId++;
-    return new Promise<Buffer>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      if (this.pending.size === 1) worker.ref();
-      worker.postMessage({ id, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
-    });
+  constructor(count: number) {
+    this.workers = new Array<Worker | null>(count).fill(null);
+    this.load = new Array<number>(count).fill(0);
+  }
+
+  /** A SHA-256 stream over an upload's parts, pinned to the least busy thread. */
+  sha256Stream(): { thread: number; stream: number } {
+    return { thread: this.leastBusy(-1), stream: this.nextStream++ };
+  }
+
+  update(s: { thread: number; stream: number }, data: Buffer): Promise<unknown> {
+    return this.send(s.thread, { kind: 'update', stream: s.stream, data: shared(data) });
+  }
+
+  async final(s: { thread: number; stream: number }): Promise<string> {
+    return (await this.send(s.thread, { kind: 'final', stream: s.stream }))!.toString('hex');
+  }
+
+  drop(s: { thread: number; stream: number }): void {
+    if (this.workers[s.thread]) void this.send(s.thread, { kind: 'drop', stream: s.stream }).catch(() => undefined);
+  }
+
+  /** The MD5 of one part, on the least busy thread other than `avoid` (the upload's SHA-256 thread). */
+  async md5(data: Buffer, avoid: number): Promise<Buffer> {
+    return (await this.send(this.leastBusy(avoid), { kind: 'md5', data: shared(data) }))!;
   }
 
   close(): void {
-    const worker = this.worker;
-    this.worker = null;
-    if (worker) void worker.terminate();
-    this.failAll(new Error('object store closed'));
+    for (const [i, w] of this.workers.entries()) {
+      this.workers[i] = null;
+      if (w) void w.terminate();
+    }
+    this.failAll(() => true, new Error('object store closed'));
   }
 
-  private start(): Worker {
-    if (this.worker) return this.worker;
+  private leastBusy(avoid: number): number {
+    let best = -1;
+    for (let i = 0; i < this.workers.length; i++) {
+      if (i === avoid && this.workers.length > 1) continue;
+      if (best < 0 || this.load[i]! < this.load[best]!) best = i;
+    }
+    return best;
+  }
+
+  private send(thread: number, message: Record<string, unknown>): Promise<Buffer | null> {
+    const worker = this.start(thread);
+    const id = this.nextId++;
+    return new Promise<Buffer | null>((resolve, reject) => {
+      this.pending.set(id, { thread, resolve, reject });
+      if (this.load[thread]!++ === 0) worker.ref();
+      worker.postMessage({ id, ...message });
+    });
+  }
+
+  private start(thread: number): Worker {
+    const running = this.workers[thread];
+    if (running) return running;
     // execArgv []: plain JavaScript, no tsx loader needed (it would slow the start by ~200 ms).
     const worker = new Worker(new URL('./part-digest.thread.js', import.meta.url), { execArgv: [] });
     worker.unref();
-    worker.on('message', ({ id, md5 }: { id: number; md5: Uint8Array }) => {
+    worker.on('message', ({ id, digest }: { id: number; digest?: Uint8Array }) => {
       const waiting = this.pending.get(id);
       this.pending.delete(id);
-      if (this.pending.size === 0) worker.unref();
-      waiting?.resolve(Buffer.from(md5.buffer, md5.byteOffset, md5.byteLength));
+      if (--this.load[thread]! === 0) worker.unref();
+      waiting?.resolve(digest ? Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength) : null);
     });
     const lost = (cause: unknown) => {
-      if (this.worker === worker) this.worker = null;
-      this.failAll(cause);
+      if (this.workers[thread] === worker) this.workers[thread] = null;
+      this.load[thread] = 0;
+      this.failAll((p) => p.thread === thread, cause);
     };
     worker.on('error', lost);
     worker.on('exit', (code) => lost(new Error(`exited with code ${code}`)));
-    this.worker = worker;
+    this.workers[thread] = worker;
     return worker;
   }
 
-  private failAll(cause: unknown): void {
-    const waiting = [...this.pending.values()];
-    this.pending.clear();
-    for (const w of waiting) w.reject(new PartDigestThreadError({ cause }));
+  private failAll(which: (p: { thread: number }) => boolean, cause: unknown): void {
+    for (const [id, p] of [...this.pending]) {
+      if (!which(p)) continue;
+      this.pending.delete(id);
+      p.reject(new PartDigestThreadError({ cause }));
+    }
   }
+}
+
+/** A view of a SharedArrayBuffer-backed Buffer that crosses to a worker without a copy. */
+function shared(data: Buffer): Uint8Array {
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
 /** http(s).request with a socket inactivity timeout that covers connecting, and aborts the request. */
