@@ -115,6 +115,30 @@ export const configSchema = z
           .max(512)
           .default(16)
           .describe('Multipart part size; bounds upload memory and fixes how the expected ETag is computed.'),
+        partsInFlight: z
+          .number()
+          .int()
+          .min(1)
+          .max(16)
+          .default(1)
+          .describe(
+            'Parts of one upload sent at once; the next part is read and hashed meanwhile. Memory: (this + 1) part buffers per upload. ' +
+              'More helps on a high-latency link to the object store; on a local one the hashes are the limit (ingest.storeConcurrency uploads run at once anyway).',
+          ),
+        digestThreads: z
+          .number()
+          .int()
+          .min(1)
+          .max(16)
+          .default(2)
+          .describe('Worker threads hashing uploads (SHA-256 of each file, MD5 of each part) beside the sending; about one per core.'),
+        signPayload: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Over HTTP, also sign each upload body by its SHA-256 (SigV4 x-amz-content-sha256): one more SHA-256 pass on the client and on the server. ' +
+              'Off: bodies are sent UNSIGNED-PAYLOAD with a signed Content-MD5 that the server checks, and the ETag check still proves the bytes. Over HTTPS bodies are never signed.',
+          ),
       })
       .strict()
       .default({}),

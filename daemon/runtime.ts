@@ -12,13 +12,12 @@ import { Database } from '../storage/postgres.database.ts';
 import { SpoolStore } from '../storage/spool.store.ts';
 import { copyWithDigests } from '../workers/acquire.copier.ts';
 import { BullJobQueue, WorkerPool } from '../workers/bullmq.job-queue.ts';
-import { ExiftoolReader } from '../workers/exiftool.adapter.ts';
 import { FfmpegTranscoder, FfprobeProber } from '../workers/ffmpeg.adapter.ts';
 import { IngestService } from '../workers/ingest.service.ts';
+import { LazyImageTool, LazyMetadataReader } from '../workers/lazy-media.adapter.ts';
 import { JobName, QueueName } from '../workers/job.types.ts';
 import { MediaWorkspaces } from '../workers/media-workspace.ts';
 import { MediaService } from '../workers/media.service.ts';
-import { SharpImageTool } from '../workers/sharp.adapter.ts';
 import { DockSessionService } from './dock-session.service.ts';
 import { EvidenceService } from './evidence.service.ts';
 import { setLocale } from './i18n.ts';
@@ -96,7 +95,7 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
     onProgress: (fileId, percent, bytes) => pool?.reportProgress(fileId, percent, bytes),
     onSessionMilestone: (session, milestone) => listeners.forEach((l) => l(session, milestone)),
   });
-  const metadata = new ExiftoolReader();
+  const metadata = new LazyMetadataReader();
   let mediaProgress: (evidenceId: string, percent: number, speed: number | null) => void = (id, percent) => pool?.reportProgress(id, percent, 0);
   const media = new MediaService({
     config,
@@ -107,7 +106,7 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
     prober: new FfprobeProber(config.media),
     metadata,
     transcoder: new FfmpegTranscoder(config.media),
-    images: new SharpImageTool(),
+    images: new LazyImageTool(),
     workspaces: new MediaWorkspaces(workDirOf(config)),
     queue,
     onProgress: (id, percent, speed) => mediaProgress(id, percent, speed),

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { EtagAccumulator, isMultipart } from './etag.ts';
+import { EtagAccumulator, etagOfPartDigests, isMultipart } from './etag.ts';
 
 const md5 = (b: Uint8Array): Buffer => createHash('md5').update(b).digest();
 
@@ -92,5 +92,17 @@ describe('EtagAccumulator', () => {
   it('rejects a non-positive or fractional part size', () => {
     expect(() => new EtagAccumulator(0)).toThrow(RangeError);
     expect(() => new EtagAccumulator(1.5)).toThrow(RangeError);
+  });
+});
+
+describe('etagOfPartDigests', () => {
+  it('gives the same ETag as EtagAccumulator from the parts\' MD5s', () => {
+    const part = 5;
+    for (const size of [1, 5, 11, 15, 16]) {
+      const body = Buffer.from(Array.from({ length: size }, (_, i) => (i * 7) % 256));
+      const md5s = [];
+      for (let at = 0; at < size; at += part) md5s.push(createHash('md5').update(body.subarray(at, at + part)).digest());
+      expect(etagOfPartDigests(md5s, isMultipart(size, part))).toBe(new EtagAccumulator(part).update(body).digest());
+    }
   });
 });

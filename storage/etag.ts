@@ -76,3 +76,17 @@ export function isMultipart(size: number, partSize: number): boolean {
   return size > partSize;
 }
 
+
+/**
+ * The ETag for a body whose parts' MD5s are already known (in part order), as
+ * EtagAccumulator computes it: the MD5 itself for a single PUT, else MD5 of the part MD5s
+ * and "-N". Lets an uploader hash each part once for both its Content-MD5 and the ETag.
+ */
+export function etagOfPartDigests(partMd5s: readonly Uint8Array[], multipart: boolean): string {
+  if (!multipart) {
+    if (partMd5s.length !== 1) throw new RangeError(`a single PUT has one MD5, got ${partMd5s.length}`);
+    return Buffer.from(partMd5s[0]!).toString('hex');
+  }
+  if (partMd5s.length === 0) throw new RangeError('a multipart upload has at least one part');
+  return `${createHash('md5').update(Buffer.concat(partMd5s)).digest('hex')}-${partMd5s.length}`;
+}

@@ -4,10 +4,11 @@ import { open, type FileHandle } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
 import { Client, type ObjectLockInfo } from 'minio';
 import type { EvidockConfig } from '../config/config.schema.ts';
 import { moduleLogger } from '../config/logger.ts';
-import { EtagAccumulator } from './etag.ts';
+import { etagOfPartDigests } from './etag.ts';
 import {
   ObjectExistsError,
   ObjectStoreUnavailableError,
@@ -30,13 +31,16 @@ import {
  * The part split, hence the multipart ETag, then depends on timing and no tap can predict it.
  * It also numbers parts from 2 (so at most 9,999 parts) and silently resumes any earlier
  * incomplete upload of the same key. So putFile reads the spool file in parts of exactly
- * `partSizeMiB` itself, digests each part as it is read (SHA-256 of the whole, the S3 ETag
- * by EtagAccumulator) and sends it with minio-js's signed request primitive
- * (`makeRequestAsync`, which signs with x-amz-content-sha256 over HTTP), always with
- * Content-MD5. The split is the one minio-js's code intends for a fixed client partSize
+ * `partSizeMiB` itself, digests each part once as it is read (SHA-256 of the whole; the part's
+ * MD5, which is its Content-MD5 and its share of the expected S3 ETag, etagOfPartDigests) and
+ * sends it with minio-js's signed request primitive (`makeRequestStreamAsync`), always with
+ * Content-MD5, `minio.partsInFlight` parts at a time. Bodies are signed UNSIGNED-PAYLOAD unless
+ * `minio.signPayload` (the signed Content-MD5 is what the server checks them against); signing
+ * them would SHA-256 every byte once more here and once more on the server, which on a
+ * machine that also runs the server halved upload throughput. The split is the one minio-js's code intends for a fixed client partSize
  * (`calculatePartSize` returns it as is): one PUT when size <= part size, else parts of exactly
  * part size, numbered from 1; EtagAccumulator over the spool file gives the same ETag at any
- * later time, as long as `partSizeMiB` is unchanged. Memory: one part buffer per upload.
+ * later time, as long as `partSizeMiB` is unchanged. Memory: `partsInFlight` + 1 part buffers per upload.
  *
  * ETags are MD5-based only on servers in strict S3 mode without SSE-C/SSE-KMS: a MinIO started
  * with `--no-compat`, or with KMS encryption, reports other ETags and every check fails.
@@ -129,6 +133,8 @@ export interface MinioObjectStoreOptions {
 
 type MinioConfig = EvidockConfig['minio'];
 type RetentionConfig = EvidockConfig['retention'];
+/** The request options of minio-js's signed request primitive (not exported by the package). */
+type RequestOption = Parameters<Client['makeRequestStreamAsync']>[0];
 type Transport = NonNullable<ConstructorParameters<typeof Client>[0]['transport']>;
 
 /** Socket-level failures: the server could not be reached or the connection broke. */
@@ -164,8 +170,12 @@ const RETENTION_RANK = { GOVERNANCE: 1, COMPLIANCE: 2 } as const;
 
 export class MinioObjectStore implements ObjectStore {
   private readonly client: Client;
+  /** Sends putFile's bodies: the same client, or one that does not SHA-256 them (minio.signPayload off). */
+  private readonly bodyClient: Client;
   private readonly agent: http.Agent;
   private readonly partSize: number;
+  private readonly partsInFlight: number;
+  private readonly digestThreads: DigestThreads;
   private readonly endpoint: string;
   private readonly secrets: string[];
 
@@ -176,12 +186,14 @@ export class MinioObjectStore implements ObjectStore {
   ) {
     const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.partSize = config.partSizeMiB * MiB;
+    this.partsInFlight = config.partsInFlight;
+    this.digestThreads = new DigestThreads(config.digestThreads);
     this.endpoint = `${config.useSSL ? 'https' : 'http'}://${config.endPoint}:${config.port}`;
     this.secrets = [config.secretKey, config.accessKey].filter((s) => s.length >= 3);
     this.agent = config.useSSL
       ? new https.Agent({ keepAlive: true, ...(config.caFile ? { ca: readFileSync(config.caFile) } : {}) })
       : new http.Agent({ keepAlive: true });
-    this.client = new Client({
+    const clientOptions: ConstructorParameters<typeof Client>[0] = {
       endPoint: config.endPoint,
       port: config.port,
       useSSL: config.useSSL,
@@ -192,7 +204,17 @@ export class MinioObjectStore implements ObjectStore {
       pathStyle: true,
       transport: timedTransport(config.useSSL ? https : http, timeoutMs),
       transportAgent: this.agent,
-    });
+    };
+    this.client = new Client(clientOptions);
+    if (config.signPayload || config.useSSL) {
+      this.bodyClient = this.client;
+    } else {
+      // minio-js signs every HTTP body by its SHA-256 (enableSHA256 = !useSSL) and has no
+      // option for UNSIGNED-PAYLOAD over HTTP; this second client, used only for bodies
+      // sent with Content-MD5, turns it off. It shares the keep-alive agent.
+      this.bodyClient = new Client(clientOptions);
+      this.bodyClient.enableSHA256 = false;
+    }
   }
 
   /** The underlying client, for tests and diagnostics. Evidence paths must use the methods above. */
@@ -364,12 +386,20 @@ export class MinioObjectStore implements ObjectStore {
     await assertAtEnd(handle, filePath, size);
     const sha256 = createHash('sha256').update(body).digest('hex');
     if (options.expectSha256 && sha256 !== options.expectSha256) throw new SentBytesMismatchError(key, options.expectSha256, sha256);
-    const expectedEtag = new EtagAccumulator(this.partSize).update(body).digest();
-    const sent = await this.putBody('putFile', bucket, key, body, headers);
+    // One MD5 serves as Content-MD5 and as the expected ETag.
+    const md5 = createHash('md5').update(body).digest();
+    const sent = await this.putBody('putFile', bucket, key, body, headers, md5, this.bodyClient);
     options.onProgress?.(size);
-    return { ...sent, bytesSent: size, sentSha256: sha256, expectedEtag };
+    return { ...sent, bytesSent: size, sentSha256: sha256, expectedEtag: etagOfPartDigests([md5], false) };
   }
 
+  /**
+   * Parts are read in order and hashed once each on the way out, in worker threads: the
+   * SHA-256 of the whole (in part order, on one thread) and each part's MD5 (on another),
+   * which is both its Content-MD5 and its share of the expected ETag. Up to `partsInFlight`
+   * parts are on the wire while the next is read and hashed, so the disk, both hashes and the
+   * network overlap; part buffers (shared memory, never copied) are reused.
+   */
   private async putMultipart(
     bucket: string,
     key: string,
@@ -380,37 +410,52 @@ export class MinioObjectStore implements ObjectStore {
     options: PutFileOptions,
   ): Promise<UploadReceipt> {
     const op = 'putFile';
-    const sha256 = createHash('sha256');
-    const expected = new EtagAccumulator(this.partSize);
-    const buffer = Buffer.allocUnsafe(this.partSize);
+    const sha256 = this.digestThreads.sha256Stream();
+    const partCount = Math.ceil(size / this.partSize);
+    const md5s: Buffer[] = new Array<Buffer>(partCount);
+    const parts: { part: number; etag: string }[] = new Array<{ part: number; etag: string }>(partCount);
+    const free: Buffer[] = [];
+    const inFlight = new Set<Promise<void>>();
+    let failure: { error: unknown } | null = null;
+    let sent = 0;
     const uploadId = await this.call(op, bucket, key, () => this.client.initiateNewMultipartUpload(bucket, key, headers));
     try {
-      const parts: { part: number; etag: string }[] = [];
-      for (let offset = 0, part = 1; offset < size; offset += this.partSize, part++) {
+      for (let offset = 0, part = 1; offset < size && !failure; offset += this.partSize, part++) {
         const length = Math.min(this.partSize, size - offset);
+        // Shared memory, so the MD5 thread reads the very bytes that are hashed here and sent.
+        const buffer = free.pop() ?? Buffer.from(new SharedArrayBuffer(this.partSize));
         const chunk = buffer.subarray(0, length);
         await readExactly(handle, filePath, chunk, offset);
-        sha256.update(chunk);
-        expected.update(chunk);
-        const md5 = createHash('md5').update(chunk).digest('base64');
-        const res = await this.call(op, bucket, key, () =>
-          this.client.makeRequestAsyncOmit(
-            {
-              method: 'PUT',
-              bucketName: bucket,
-              objectName: key,
-              query: `partNumber=${part}&uploadId=${s3Escape(uploadId)}`,
-              headers: { 'Content-MD5': md5 },
-            },
-            chunk,
-            [200],
-          ),
-        );
-        parts.push({ part, etag: unquote(String(res.headers.etag ?? '')) });
-        options.onProgress?.(offset + length);
+        // The buffer is reused only once the SHA-256 thread has taken these bytes in, too.
+        const hashed = this.digestThreads.update(sha256, chunk);
+        // Awaited with the part's request below; if the MD5 fails first, this must not go unhandled.
+        hashed.catch(() => undefined);
+        const md5 = await this.digestThreads.md5(chunk, sha256.thread);
+        md5s[part - 1] = md5;
+        // The next part is read and hashed before waiting for a slot, so that even with one
+        // part in flight the disk and the hashes overlap the network.
+        while (inFlight.size >= this.partsInFlight) await Promise.race(inFlight);
+        if (failure) break;
+        const number = part;
+        const upload: Promise<void> = Promise.all([this.putPart(bucket, key, uploadId, number, chunk, md5), hashed])
+          .then(([etag]) => {
+            parts[number - 1] = { part: number, etag };
+            sent += length;
+            options.onProgress?.(sent);
+          })
+          .catch((error: unknown) => {
+            failure ??= { error };
+          })
+          .finally(() => {
+            inFlight.delete(upload);
+            free.push(buffer);
+          });
+        inFlight.add(upload);
       }
+      await Promise.all(inFlight);
+      if (failure) throw (failure as { error: unknown }).error;
       await assertAtEnd(handle, filePath, size);
-      const sentSha256 = sha256.digest('hex');
+      const sentSha256 = await this.digestThreads.final(sha256);
       if (options.expectSha256 && sentSha256 !== options.expectSha256) throw new SentBytesMismatchError(key, options.expectSha256, sentSha256);
       const done = await this.call(op, bucket, key, () => this.client.completeMultipartUpload(bucket, key, uploadId, parts));
       return {
@@ -418,12 +463,45 @@ export class MinioObjectStore implements ObjectStore {
         versionId: done.versionId ?? null,
         bytesSent: size,
         sentSha256,
-        expectedEtag: expected.digest(),
+        expectedEtag: etagOfPartDigests(md5s, true),
       };
     } catch (err) {
+      await Promise.allSettled(inFlight);
+      this.digestThreads.drop(sha256);
       await this.abortUpload(bucket, key, uploadId);
       throw err;
     }
+  }
+
+  private async putPart(bucket: string, key: string, uploadId: string, part: number, chunk: Buffer, md5: Buffer): Promise<string> {
+    const res = await this.call('putFile', bucket, key, () =>
+      this.sendBody(
+        this.bodyClient,
+        {
+          method: 'PUT',
+          bucketName: bucket,
+          objectName: key,
+          query: `partNumber=${part}&uploadId=${s3Escape(uploadId)}`,
+          headers: { 'Content-MD5': md5.toString('base64') },
+        },
+        chunk,
+      ),
+    );
+    return unquote(String(res.headers.etag ?? ''));
+  }
+
+  /**
+   * One signed request with a body. With `signPayload` off, `bodyClient` signs it as
+   * UNSIGNED-PAYLOAD: the Content-MD5 header, which the caller always sets and which is
+   * itself signed, is what the server checks the body against; minio-js would otherwise
+   * SHA-256 every body once more, and the server again.
+   */
+  private async sendBody(client: Client, options: RequestOption, body: Buffer): Promise<Omit<http.IncomingMessage, 'on'>> {
+    options.headers = { ...options.headers, 'content-length': String(body.length) };
+    const sha256sum = client.enableSHA256 ? createHash('sha256').update(body).digest('hex') : '';
+    const res = await client.makeRequestStreamAsync(options, body, sha256sum, [200], this.config.region);
+    res.resume();
+    return res;
   }
 
   private async abortUpload(bucket: string, key: string, uploadId: string): Promise<void> {
@@ -446,10 +524,11 @@ export class MinioObjectStore implements ObjectStore {
     key: string,
     body: Buffer,
     headers: Record<string, string>,
+    md5: Buffer = createHash('md5').update(body).digest(),
+    client: Client = this.client,
   ): Promise<{ etag: string; versionId: string | null }> {
-    const md5 = createHash('md5').update(body).digest('base64');
     const res = await this.call(op, bucket, key, () =>
-      this.client.makeRequestAsyncOmit({ method: 'PUT', bucketName: bucket, objectName: key, headers: { ...headers, 'Content-MD5': md5 } }, body, [200]),
+      this.sendBody(client, { method: 'PUT', bucketName: bucket, objectName: key, headers: { ...headers, 'Content-MD5': md5.toString('base64') } }, body),
     );
     const version = res.headers['x-amz-version-id'];
     return { etag: unquote(String(res.headers.etag ?? '')), versionId: typeof version === 'string' && version !== '' ? version : null };
@@ -556,6 +635,7 @@ export class MinioObjectStore implements ObjectStore {
   /** Close idle keep-alive connections. */
   close(): void {
     this.agent.destroy();
+    this.digestThreads.close();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -597,6 +677,119 @@ export class MinioObjectStore implements ObjectStore {
 
 // -----------------------------------------------------------------------------------------------
 // Helpers
+
+/** A digest thread failed or exited while a part was being hashed. */
+export class PartDigestThreadError extends Error {
+  constructor(options: { cause: unknown }) {
+    super(`part MD5 thread failed: ${(options.cause as Error)?.message ?? String(options.cause)}`, options);
+    this.name = 'PartDigestThreadError';
+  }
+}
+
+/**
+ * Worker threads for upload digests, started on first use and unref'd while idle (an idle
+ * store never keeps the process alive). An upload's SHA-256 stays on one thread (its updates
+ * must be in order); its parts' MD5s go to another, so both run at once, and concurrent
+ * uploads spread over the threads. On a 2-core machine shared with the object store this is
+ * what lets an upload use both cores, as mc's goroutines do.
+ */
+class DigestThreads {
+  private readonly workers: Array<Worker | null>;
+  private readonly load: number[];
+  private nextId = 0;
+  private nextStream = 0;
+  private readonly pending = new Map<number, { thread: number; resolve: (digest: Buffer | null) => void; reject: (error: Error) => void }>();
+
+  constructor(count: number) {
+    this.workers = new Array<Worker | null>(count).fill(null);
+    this.load = new Array<number>(count).fill(0);
+  }
+
+  /** A SHA-256 stream over an upload's parts, pinned to the least busy thread. */
+  sha256Stream(): { thread: number; stream: number } {
+    return { thread: this.leastBusy(-1), stream: this.nextStream++ };
+  }
+
+  update(s: { thread: number; stream: number }, data: Buffer): Promise<unknown> {
+    return this.send(s.thread, { kind: 'update', stream: s.stream, data: shared(data) });
+  }
+
+  async final(s: { thread: number; stream: number }): Promise<string> {
+    return (await this.send(s.thread, { kind: 'final', stream: s.stream }))!.toString('hex');
+  }
+
+  drop(s: { thread: number; stream: number }): void {
+    if (this.workers[s.thread]) void this.send(s.thread, { kind: 'drop', stream: s.stream }).catch(() => undefined);
+  }
+
+  /** The MD5 of one part, on the least busy thread other than `avoid` (the upload's SHA-256 thread). */
+  async md5(data: Buffer, avoid: number): Promise<Buffer> {
+    return (await this.send(this.leastBusy(avoid), { kind: 'md5', data: shared(data) }))!;
+  }
+
+  close(): void {
+    for (const [i, w] of this.workers.entries()) {
+      this.workers[i] = null;
+      if (w) void w.terminate();
+    }
+    this.failAll(() => true, new Error('object store closed'));
+  }
+
+  private leastBusy(avoid: number): number {
+    let best = -1;
+    for (let i = 0; i < this.workers.length; i++) {
+      if (i === avoid && this.workers.length > 1) continue;
+      if (best < 0 || this.load[i]! < this.load[best]!) best = i;
+    }
+    return best;
+  }
+
+  private send(thread: number, message: Record<string, unknown>): Promise<Buffer | null> {
+    const worker = this.start(thread);
+    const id = this.nextId++;
+    return new Promise<Buffer | null>((resolve, reject) => {
+      this.pending.set(id, { thread, resolve, reject });
+      if (this.load[thread]!++ === 0) worker.ref();
+      worker.postMessage({ id, ...message });
+    });
+  }
+
+  private start(thread: number): Worker {
+    const running = this.workers[thread];
+    if (running) return running;
+    // execArgv []: plain JavaScript, no tsx loader needed (it would slow the start by ~200 ms).
+    const worker = new Worker(new URL('./part-digest.thread.js', import.meta.url), { execArgv: [] });
+    worker.unref();
+    worker.on('message', ({ id, digest }: { id: number; digest?: Uint8Array }) => {
+      const waiting = this.pending.get(id);
+      this.pending.delete(id);
+      if (--this.load[thread]! === 0) worker.unref();
+      waiting?.resolve(digest ? Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength) : null);
+    });
+    const lost = (cause: unknown) => {
+      if (this.workers[thread] === worker) this.workers[thread] = null;
+      this.load[thread] = 0;
+      this.failAll((p) => p.thread === thread, cause);
+    };
+    worker.on('error', lost);
+    worker.on('exit', (code) => lost(new Error(`exited with code ${code}`)));
+    this.workers[thread] = worker;
+    return worker;
+  }
+
+  private failAll(which: (p: { thread: number }) => boolean, cause: unknown): void {
+    for (const [id, p] of [...this.pending]) {
+      if (!which(p)) continue;
+      this.pending.delete(id);
+      p.reject(new PartDigestThreadError({ cause }));
+    }
+  }
+}
+
+/** A view of a SharedArrayBuffer-backed Buffer that crosses to a worker without a copy. */
+function shared(data: Buffer): Uint8Array {
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
 
 /** http(s).request with a socket inactivity timeout that covers connecting, and aborts the request. */
 function timedTransport(base: typeof http | typeof https, timeoutMs: number): Transport {
