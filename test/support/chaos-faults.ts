@@ -143,18 +143,28 @@ export function orphansOf(marker: string): number[] {
 
 // ---- recorders --------------------------------------------------------------------------
 
-/** Every regular file under a recorder folder, with its hash, as the suite's ground truth. */
+/**
+ * Every regular file under a recorder folder, with its hash, as the suite's ground truth.
+ * Names are read as bytes: a hostile recorder's names need not be UTF-8.
+ */
 export function sourcesOf(root: string): SourceFile[] {
   const out: SourceFile[] = [];
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
+  const walk = (dir: Buffer) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true, encoding: 'buffer' })) {
+      const raw = Buffer.concat([dir, Buffer.from('/'), entry.name as unknown as Buffer]);
+      const text = raw.toString('utf8');
+      const path = Buffer.from(text, 'utf8').equals(raw) ? text : raw;
+      if (entry.isDirectory()) walk(raw);
       else if (entry.isFile()) out.push({ path, sha256: sha256OfFile(path), size: statSync(path).size });
     }
   };
-  walk(root);
+  walk(Buffer.from(root));
   return out;
+}
+
+/** The same sources after their folder was moved from `from` to `to` (ASCII names). */
+export function movedSources(sources: readonly SourceFile[], from: string, to: string): SourceFile[] {
+  return sources.map((s) => ({ ...s, path: String(s.path).replace(from, to) }));
 }
 
 /**

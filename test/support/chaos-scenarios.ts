@@ -15,6 +15,7 @@ import {
   dockUnder,
   EvidockProcess,
   KILL_TARGET,
+  movedSources,
   orphansOf,
   queuesIdle,
   seededRandom,
@@ -154,6 +155,8 @@ export interface KillOptions {
   bigFiles: number;
   bigBytes: number;
   templateDir: string;
+  /** Run up to 3 extra rounds until at least this many kills have landed. */
+  minKills?: number;
 }
 
 export async function killScenario(ctx: ChaosContext, o: KillOptions): Promise<ScenarioRow> {
@@ -164,7 +167,8 @@ export async function killScenario(ctx: ChaosContext, o: KillOptions): Promise<S
     const landed = new Map<string, number>();
     let missed = 0;
     let orphans = 0;
-    for (let round = 0; round < o.rounds; round++) {
+    const landedCount = () => [...landed.values()].reduce((a, b) => a + b, 0);
+    for (let round = 0; round < o.rounds || (landedCount() < (o.minKills ?? 0) && round < o.rounds + 3); round++) {
       const env = await createTestEnv(`kill${round}`, {
         watch: { usbDetection: false, settleMs: 300, depth: 2, mountRoots: [] },
         ingest: INGEST,
@@ -185,7 +189,7 @@ export async function killScenario(ctx: ChaosContext, o: KillOptions): Promise<S
         const staged = join(env.dir, 'staged');
         copyRecorder(template, staged);
         const volumeName = `REC${round}`;
-        const sources = sourcesOf(staged).map((s) => ({ ...s, path: s.path.replace(staged, join(mount, volumeName)) }));
+        const sources = movedSources(sourcesOf(staged), staged, join(mount, volumeName));
         dockUnder(mount, staged, volumeName);
         const sampler = setInterval(() => procs.forEach((p) => p.sample()), 200);
         try {
@@ -231,7 +235,11 @@ export async function killScenario(ctx: ChaosContext, o: KillOptions): Promise<S
         await env.cleanup();
       }
     }
-    r.tries = [...landed.values()].reduce((a, b) => a + b, 0);
+    r.tries = landedCount();
+    if (o.minKills && r.tries < o.minKills) {
+      r.ok = false;
+      r.notes.push(`only ${r.tries} kills landed, fewer than the ${o.minKills} required`);
+    }
     if (orphans > 0) {
       r.ok = false;
       r.notes.push(`${orphans} processes outlived their killed parent`);
@@ -267,7 +275,7 @@ export async function outageScenario(ctx: ChaosContext, kind: ServerKind, outage
         const staged = join(env.dir, 'staged');
         writeByteRecordings(staged, `ZFYO${i}`, 4, 12 << 20, ctx.seed + i);
         const target = join(mount, 'REC');
-        const sources = sourcesOf(staged).map((s) => ({ ...s, path: s.path.replace(staged, target) }));
+        const sources = movedSources(sourcesOf(staged), staged, target);
         dockUnder(mount, staged, 'REC');
         const runtime = rt;
         // Mid-ingest: for MinIO an upload is running; otherwise a file is past acquisition.
@@ -468,7 +476,7 @@ export async function loadScenario(ctx: ChaosContext, o: LoadOptions): Promise<{
       for (let i = 0; i < o.recorders; i++) {
         const dir = join(env.dir, `staged${i}`);
         writeByteRecordings(dir, `ZFYL${i}`, o.filesPerRecorder, Math.floor(o.bytesPerRecorder / o.filesPerRecorder), ctx.seed + i);
-        sources.push(...sourcesOf(dir).map((s) => ({ ...s, path: s.path.replace(dir, join(mount, `REC${i}`)) })));
+        sources.push(...movedSources(sourcesOf(dir), dir, join(mount, `REC${i}`)));
         staged.push({ from: dir, name: `REC${i}` });
       }
       daemon = new EvidockProcess('daemon', ['daemon'], childConfig(env, { watch: watchSettings(env) }), join(env.dir, 'daemon.log'));
@@ -578,12 +586,15 @@ export async function hostileScenario(ctx: ChaosContext, o: HostileOptions): Pro
       writeFileSync(growing, Buffer.alloc(3 << 20, 7));
       const sentinelBefore = readFileSync(sentinel);
 
-      const volume = new SabotagedVolume((await new DirectoryDriver().probe(dir, { serial: 'ZFYH001' }))!, { growOnFirstRead: growing });
+      const growth = Buffer.alloc(1000, 9);
+      const growingSource = { path: growing, sha256: sha256Of(Buffer.concat([readFileSync(growing), growth])), size: statSync(growing).size + growth.length };
+      const volume = new SabotagedVolume((await new DirectoryDriver().probe(dir, { serial: 'ZFYH001' }))!, { growOnFirstRead: growing, growWith: growth });
+      const docked = Date.now();
       const session = await rt.dock.dock(volume);
       r.tries = 1;
-      const files = await sessionSettled(rt, session.id, 900_000);
+      const files = await sessionSettled(rt, session.id, 1_800_000);
+      const ingestSeconds = (Date.now() - docked) / 1000;
       await queuesIdle(rt, 600_000);
-      const growingSource = { path: growing, sha256: sha256Of(readFileSync(growing)), size: statSync(growing).size };
       const sources = [...regular, growingSource];
 
       // Per-file status: every listed file settled; every special entry skipped with a reason.
@@ -593,6 +604,7 @@ export async function hostileScenario(ctx: ChaosContext, o: HostileOptions): Pro
       const skipped = new Map<string, number>();
       for (const s of finalSession.skipped) skipped.set(s.reason, (skipped.get(s.reason) ?? 0) + 1);
       const unexplained = files.filter((f) => f.stage === 'failed' && !f.error).length;
+      r.notes.push('files that are not recordings (the tiny .TXT files) are stored and kept on the recorder by design');
       r.notes.push(`files: ${[...statuses].map(([k, v]) => `${v} ${k}`).join(', ')}; skipped: ${[...skipped].map(([k, v]) => `${v} ${k}`).join(', ')}`);
       if (files.length !== regular.length + 1 || unexplained > 0) {
         r.ok = false;
@@ -600,7 +612,7 @@ export async function hostileScenario(ctx: ChaosContext, o: HostileOptions): Pro
       }
       // Nothing escaped.
       const keys: string[] = [];
-      for await (const k of rt.objects.list('originals', '')) keys.push(String((k as { name?: string }).name ?? k));
+      for await (const k of rt.objects.list('originals', '')) keys.push(k.key);
       const badKeys = keys.filter((k) => !/^sha256\/[0-9a-f]{2}\/[0-9a-f]{2}\/[0-9a-f]{64}$/.test(k));
       const evidenceIds = new Set((await rt.db.query<{ id: string }>('SELECT id FROM evidence')).rows.map((x) => x.id));
       const derivedKeys = (await rt.db.query<{ object_key: string; evidence_id: string }>('SELECT object_key, evidence_id FROM derivatives')).rows;
@@ -616,6 +628,13 @@ export async function hostileScenario(ctx: ChaosContext, o: HostileOptions): Pro
         r.ok = false;
         r.notes.push(`escaped: env dir ${JSON.stringify(after)}, spool left ${spoolLeft.length}`);
       }
+      const growEvents = await rt.db.query<{ n: string }>(`SELECT count(*) AS n FROM custody_events WHERE type = 'HASH_MISMATCH'`);
+      r.notes.push(`file growing while read: ${growEvents.rows[0]!.n} HASH_MISMATCH event(s), then stored as it finally stood`);
+      if (Number(growEvents.rows[0]!.n) === 0) {
+        r.ok = false;
+        r.notes.push('the growing file was not noticed');
+      }
+      r.notes.push(`${files.length} files ingested in ${ingestSeconds.toFixed(0)} s (${(files.length / ingestSeconds).toFixed(1)} files/s)`);
       const mismatch = await rt.db.query<{ n: string }>(`SELECT count(*) AS n FROM evidence WHERE 'device-serial-mismatch' = ANY(flags) OR flags::text ILIKE '%serial%'`);
       r.notes.push(`other-serial video flagged: ${Number(mismatch.rows[0]!.n) > 0 ? 'yes' : 'no'}`);
       const mediaStates = await rt.db.query<{ media_status: string; n: string }>('SELECT media_status, count(*) AS n FROM evidence GROUP BY media_status');

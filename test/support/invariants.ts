@@ -13,8 +13,8 @@ import { originalKey } from '../../storage/object-store.ts';
 
 /** One recording the suite put on a recorder, with the hash of its bytes as written. */
 export interface SourceFile {
-  /** Absolute path on the recorder folder (to see whether it was cleared). */
-  path: string;
+  /** Absolute path on the recorder folder (to see whether it was cleared); bytes when not UTF-8. */
+  path: string | Buffer;
   sha256: string;
   size: number;
 }
@@ -41,7 +41,7 @@ export interface InvariantReport {
 
 export const sha256Of = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 
-export function sha256OfFile(path: string): string {
+export function sha256OfFile(path: string | Buffer): string {
   return sha256Of(readFileSync(path));
 }
 
@@ -92,21 +92,21 @@ export async function checkInvariants(rt: Runtime, sources: readonly SourceFile[
     const stat = await rt.objects.stat('originals', key);
     if (rows === 0 || objectVersions === 0 || !stat) {
       filesLost++;
-      problems.push(`lost: ${files[0]!.path} (sha256 ${sha.slice(0, 12)}…): catalog rows ${rows}, object versions ${objectVersions}`);
+      problems.push(`lost: ${String(files[0]!.path)} (sha256 ${sha.slice(0, 12)}…): catalog rows ${rows}, object versions ${objectVersions}`);
       continue;
     }
     if (rows > 1 || objectVersions > 1) {
       duplicates++;
-      problems.push(`duplicate: ${files[0]!.path}: catalog rows ${rows}, object versions ${objectVersions}`);
+      problems.push(`duplicate: ${String(files[0]!.path)}: catalog rows ${rows}, object versions ${objectVersions}`);
     }
     if (stat.size !== files[0]!.size) {
       shaMismatches++;
-      problems.push(`size: ${files[0]!.path}: stored ${stat.size}, source ${files[0]!.size}`);
+      problems.push(`size: ${String(files[0]!.path)}: stored ${stat.size}, source ${files[0]!.size}`);
     } else if (options.rehash) {
       const actual = await readHash(rt, key);
       if (actual !== sha) {
         shaMismatches++;
-        problems.push(`sha256: ${files[0]!.path}: stored bytes hash to ${actual}, source ${sha}`);
+        problems.push(`sha256: ${String(files[0]!.path)}: stored bytes hash to ${actual}, source ${sha}`);
       }
     }
   }
@@ -136,7 +136,7 @@ export async function checkInvariants(rt: Runtime, sources: readonly SourceFile[
     if (existsSync(s.path)) continue;
     if (!versions.has(originalKey(s.sha256)) || (evidenceCount.get(s.sha256) ?? 0) === 0) {
       unverifiedClears++;
-      problems.push(`cleared without a stored copy: ${s.path}`);
+      problems.push(`cleared without a stored copy: ${String(s.path)}`);
     }
   }
 

@@ -8,7 +8,7 @@ export class SabotagedVolume implements RecorderVolume {
   present = true;
   constructor(
     private readonly inner: RecorderVolume,
-    private readonly sabotage: { unplugAfterBytes?: number; growOnFirstRead?: string },
+    private readonly sabotage: { unplugAfterBytes?: number; growOnFirstRead?: string; growWith?: Buffer },
   ) {}
   get driver() {
     return this.inner.driver;
@@ -48,8 +48,9 @@ export class SabotagedVolume implements RecorderVolume {
         return;
       }
       const grow = this.sabotage.growOnFirstRead;
-      if (grow) {
-        appendFileSync(grow, randomBytes(1000));
+      // Grows while it is itself being read (a recorder still writing it).
+      if (grow && Buffer.from(grow).subarray(-raw.length).equals(raw)) {
+        appendFileSync(grow, this.sabotage.growWith ?? randomBytes(1000));
         this.sabotage.growOnFirstRead = undefined;
       }
       if (!out.write(chunk)) source.pause();
