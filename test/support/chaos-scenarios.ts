@@ -198,7 +198,7 @@ export async function killScenario(ctx: ChaosContext, o: KillOptions): Promise<S
           const sorted = o.points.filter((p) => order.includes(p));
           for (const point of round % 2 === 0 ? sorted : order) {
             const target = KILL_TARGET[point] === 'daemon' ? daemon : workers;
-            const reached = await waitForKillPoint(rt, point, target.startedAt, 45_000);
+            const reached = await waitForKillPoint(rt, point, target.startedAt, 40_000);
             if (!reached) {
               missed++;
               ctx.log(`  round ${round + 1}: ${point} not reached`);
