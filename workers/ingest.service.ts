@@ -324,7 +324,11 @@ export class IngestService {
     const { catalog, config } = this.deps;
     const file = await catalog.getFile(payload.fileId);
     if (!file) throw new UnrecoverableError(`no such file ${payload.fileId}`);
-    if (file.stage !== 'stored') return JobStatus.Skipped;
+    if (file.stage !== 'stored') {
+      // A retry after the catalog commit: the process may have died before asking for media work.
+      await this.requestMediaIfFirst(file);
+      return JobStatus.Skipped;
+    }
     const session = await this.session(file.sessionId);
     const registration = config.recorders.find((r) => r.serial === session.recorderSerial);
     const fields = captureFields(file, session, registration, config.ingest.recorderTimeZone);
@@ -396,6 +400,17 @@ export class IngestService {
     await this.flushMirror();
     if (catalogued) await this.deps.queue.enqueue(JobName.Metadata, { evidenceId: file.evidenceId!, objectKey: originalKey(file.sha256!) });
     return JobStatus.Success;
+  }
+
+  /**
+   * Media work for evidence this file's session catalogued first and that has none yet. The
+   * job id is deterministic, so asking again for work already queued or done is a no-op.
+   */
+  private async requestMediaIfFirst(file: FileRow): Promise<void> {
+    if (!file.evidenceId || !file.sha256 || !['recorded', 'cleared', 'kept'].includes(file.stage)) return;
+    const evidence = await this.deps.catalog.getEvidence(file.evidenceId);
+    if (evidence?.firstSessionId !== file.sessionId || evidence.media.status !== 'pending') return;
+    await this.deps.queue.enqueue(JobName.Metadata, { evidenceId: evidence.id, objectKey: originalKey(file.sha256) });
   }
 
   // ---- clear -----------------------------------------------------------------------
