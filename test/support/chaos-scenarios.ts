@@ -1,6 +1,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadConfig } from '../../config/config.loader.ts';
 import { importFolder } from '../../daemon/cli.ts';
 import type { Runtime } from '../../daemon/runtime.ts';
 import { DirectoryDriver } from '../../drivers/directory.driver.ts';
@@ -827,8 +828,12 @@ export async function secretsScenario(ctx: ChaosContext): Promise<ScenarioRow> {
         r.ok = false;
         r.notes.push(`world-readable config: exit ${refused.status}`);
       }
-      const good = run(['jobs', '--json'], env.childEnv);
-      if (good.status !== 0) r.notes.push(`0600 config without bad credentials: exit ${good.status}`);
+      try {
+        loadConfig({ file, env: {} });
+      } catch (error) {
+        r.ok = false;
+        r.notes.push(`the same config at 0600 is refused: ${(error as Error).message}`);
+      }
     } finally {
       await env.cleanup();
     }
