@@ -80,13 +80,9 @@ export class DockSessionService {
     // An interrupted earlier docking left checkpointed bytes in the spool: carry the
     // checkpoint over so this docking reads only the rest from the recorder.
     const interruptedBefore = new Map(prior.filter((f) => f.stage === 'interrupted').map((f) => [f.fingerprint, f]));
-    const files: NewFile[] = [];
-    const busyElsewhere = new Map<string, FileRow>();
-    for (const r of listing.recordings) {
+    const files: NewFile[] = listing.recordings.map((r) => {
       const fingerprint = fingerprintOf(identity.serial, r.rawPath, r.size, r.mtimeMs);
-      const live = await catalog.liveFilesWithFingerprint(fingerprint, sessionId);
-      if (live[0]) busyElsewhere.set(fingerprint, live[0]);
-      files.push({
+      return {
         id: randomUUID(),
         rawPath: r.rawPath,
         displayPath: r.displayPath,
@@ -95,13 +91,26 @@ export class DockSessionService {
         kind: r.kind,
         parsed: r.parsed,
         fingerprint,
-        stage: live[0] ? 'skipped' : 'queued',
-        bytesAcquired: live[0] ? 0 : (interruptedBefore.get(fingerprint)?.bytesAcquired ?? 0),
-      });
-    }
+        stage: 'queued' as const,
+        bytesAcquired: interruptedBefore.get(fingerprint)?.bytesAcquired ?? 0,
+      };
+    });
     const superseded = [...interruptedBefore.values()].filter((f) => files.some((n) => n.fingerprint === f.fingerprint));
+    const busyElsewhere = new Map<string, FileRow>();
 
     const events = await this.deps.db.transaction(async (tx) => {
+      // One docking of a recorder at a time: two dockings of the same volume at once (a
+      // mount event and an import, two USB events) would otherwise both see no copy in
+      // progress and both copy into the same spool file. Under the lock the other docking
+      // has committed, so its files are seen as in progress and skipped here.
+      await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`dock:${identity.serial}`]);
+      for (const f of files) {
+        const live = await catalog.liveFilesWithFingerprint(f.fingerprint, sessionId, tx);
+        if (!live[0]) continue;
+        busyElsewhere.set(f.fingerprint, live[0]);
+        f.stage = 'skipped';
+        f.bytesAcquired = 0;
+      }
       const out: CustodyEvent[] = [];
       const append = async (e: Omit<CustodyEventInput, 'actor' | 'sessionId'> & { sessionId?: string }) =>
         out.push(await ledger.append(tx, { sessionId, actor, ...e }));

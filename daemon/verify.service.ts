@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { CatalogRepository, EvidenceRow } from '../storage/catalog.repository.ts';
+import type { CatalogRepository, DerivativeRow, EvidenceRow } from '../storage/catalog.repository.ts';
 import type { CustodyEvent } from '../storage/custody-chain.ts';
 import type { CustodyLedger, LedgerVerification } from '../storage/custody-ledger.service.ts';
 import { originalKey, type ObjectStore } from '../storage/object-store.ts';
@@ -65,7 +65,34 @@ export class VerifyService {
       const acquired = events.find((e) => e.type === 'ACQUIRED')?.details.sha256;
       if (actual !== acquired) problems.push(`re-hash of stored bytes ${actual} differs from acquired ${String(acquired)}`);
     }
+    for (const d of await this.catalog.derivativesOf(id)) problems.push(...(await this.derivative(d, events, rehash)));
     return { evidenceId: id, ok: problems.length === 0, rehashed, problems };
+  }
+
+  /**
+   * A derivative (proxy, poster, storyboard) against its DERIVED custody event: the catalog
+   * row, the stored object's size and ETag and, when re-hashing, its bytes. Derivatives can
+   * be regenerated, but one that was replaced must not be shown as made from the original.
+   */
+  private async derivative(d: DerivativeRow, events: readonly CustodyEvent[], rehash: boolean): Promise<string[]> {
+    const name = `derivative ${d.kind} ${d.objectKey}`;
+    const derived = events.filter((e) => e.type === 'DERIVED' && e.details.key === d.objectKey).pop();
+    if (!derived) return [`${name}: no DERIVED custody event`];
+    const problems: string[] = [];
+    if (derived.details.sha256 !== d.sha256) problems.push(`${name}: catalog sha256 ${d.sha256} differs from the ledger's ${String(derived.details.sha256)}`);
+    const stored = await this.objects.stat('derivatives', d.objectKey);
+    if (!stored) return [...problems, `${name}: stored object missing`];
+    if (stored.size !== derived.details.size) problems.push(`${name}: stored size ${stored.size} differs from the ledger's ${String(derived.details.size)}`);
+    else if (typeof derived.details.etag === 'string' && stored.etag !== derived.details.etag) {
+      problems.push(`${name}: stored object changed: etag ${stored.etag}, recorded ${derived.details.etag}`);
+    }
+    if (rehash) {
+      const hash = createHash('sha256');
+      for await (const chunk of (await this.objects.read('derivatives', d.objectKey)) as AsyncIterable<Buffer>) hash.update(chunk);
+      const actual = hash.digest('hex');
+      if (actual !== derived.details.sha256) problems.push(`${name}: re-hash ${actual} differs from the ledger's ${String(derived.details.sha256)}`);
+    }
+    return problems;
   }
 
   /** Evidence the ledger recorded whose catalog row has disappeared. */

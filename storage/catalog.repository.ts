@@ -460,8 +460,8 @@ export class CatalogRepository {
    * Files of the same recording (fingerprint) in other sessions that are not finished:
    * a re-dock while the previous session is still running must not start a second copy.
    */
-  async liveFilesWithFingerprint(fingerprint: string, excludeSessionId: string): Promise<FileRow[]> {
-    const r = await this.db.query(
+  async liveFilesWithFingerprint(fingerprint: string, excludeSessionId: string, tx: Queryable = this.db): Promise<FileRow[]> {
+    const r = await tx.query(
       `SELECT * FROM session_files WHERE fingerprint = $1 AND session_id <> $2
          AND stage IN ('queued', 'acquiring', 'acquired', 'stored', 'recorded')`,
       [fingerprint, excludeSessionId],

@@ -1,15 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importFolder } from '../daemon/cli.ts';
 import type { Runtime } from '../daemon/runtime.ts';
 import { DirectoryDriver } from '../drivers/directory.driver.ts';
-import type { RecorderVolume } from '../drivers/recorder.driver.ts';
 import type { FileRow } from '../storage/catalog.repository.ts';
 import { originalKey } from '../storage/object-store.ts';
+import { SabotagedVolume } from './support/sabotaged-volume.ts';
 import { createTestEnv, eventually, type TestEnv } from './support/test-env.ts';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -19,64 +18,6 @@ async function settle(rt: Runtime, sessionId: string): Promise<FileRow[]> {
     const files = await rt.catalog.filesOfSession(sessionId);
     return files.every((f) => ['cleared', 'kept', 'failed', 'skipped', 'interrupted', 'superseded'].includes(f.stage)) ? files : undefined;
   }, 60_000, 'session to settle');
-}
-
-/** A recorder whose reads can be sabotaged: unplugged after N bytes, or written to while read. */
-class SabotagedVolume implements RecorderVolume {
-  present = true;
-  constructor(
-    private readonly inner: RecorderVolume,
-    private readonly sabotage: { unplugAfterBytes?: number; growOnFirstRead?: string },
-  ) {}
-  get driver() {
-    return this.inner.driver;
-  }
-  get root() {
-    return this.inner.root;
-  }
-  get sdk() {
-    return this.inner.sdk;
-  }
-  identify() {
-    return this.inner.identify();
-  }
-  list() {
-    return this.inner.list();
-  }
-  async isPresent() {
-    return this.present && (await this.inner.isPresent());
-  }
-  stat(raw: Buffer) {
-    return this.present ? this.inner.stat(raw) : Promise.resolve(null);
-  }
-  remove(raw: Buffer) {
-    return this.inner.remove(raw);
-  }
-  async open(raw: Buffer, start: number): Promise<Readable> {
-    const source = await this.inner.open(raw, start);
-    const out = new PassThrough();
-    let seen = 0;
-    source.on('data', (chunk: Buffer) => {
-      seen += chunk.length;
-      const limit = this.sabotage.unplugAfterBytes;
-      if (limit !== undefined && seen > limit) {
-        this.present = false;
-        source.destroy();
-        out.destroy(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' }));
-        return;
-      }
-      const grow = this.sabotage.growOnFirstRead;
-      if (grow) {
-        appendFileSync(grow, randomBytes(1000));
-        this.sabotage.growOnFirstRead = undefined;
-      }
-      if (!out.write(chunk)) source.pause();
-    });
-    out.on('drain', () => source.resume());
-    source.on('end', () => out.end());
-    source.on('error', (e) => out.destroy(e));
-    return out;
-  }
 }
 
 describe('bad input: a clear error and nothing lost', () => {

@@ -10,7 +10,7 @@ import type { FileRow } from '../storage/catalog.repository.ts';
 import type { CustodyEvent } from '../storage/custody-chain.ts';
 import { originalKey } from '../storage/object-store.ts';
 import { copyWithDigests } from '../workers/acquire.copier.ts';
-import { QueueName } from '../workers/job.types.ts';
+import { JobName, jobIdOf, JobStatus, QueueName } from '../workers/job.types.ts';
 import { createTestEnv, eventually, type TestEnv } from './support/test-env.ts';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -175,5 +175,34 @@ describe('crash and resume', () => {
         expect(output).not.toMatch(/Error:/);
       });
     }
+  });
+});
+
+describe('a catalog job re-run after its commit', () => {
+  let env: TestEnv;
+  beforeAll(async () => {
+    env = await createTestEnv('crashmedia');
+  });
+  afterAll(async () => env?.cleanup());
+
+  it('still asks for the media work when the process died between the commit and queuing it', async () => {
+    const dir = join(env.dir, 'rec');
+    writeRecorder(dir, 1, 100_000);
+    const rt = await env.runtime();
+    const session = await rt.dock.dock((await new DirectoryDriver().probe(dir, { serial: 'CRASH-M' }))!);
+    const [file] = await rt.catalog.filesOfSession(session.id);
+    const payload = { fileId: file!.id, sessionId: session.id, serial: 'CRASH-M' };
+    await rt.ingest.handleAcquire(payload);
+    await rt.ingest.handleStore(payload);
+    await rt.ingest.handleRecord(payload);
+    const recorded = (await rt.catalog.getFile(file!.id))!;
+    const metadata = rt.queue.queue(QueueName.Metadata);
+    const jobId = jobIdOf(JobName.Metadata, { evidenceId: recorded.evidenceId!, objectKey: originalKey(recorded.sha256!) });
+    // What a SIGKILL right after the catalog commit leaves: the metadata job never queued.
+    await (await metadata.getJob(jobId))!.remove();
+    expect(await metadata.getJob(jobId)).toBeUndefined();
+
+    expect(await rt.ingest.handleRecord(payload)).toBe(JobStatus.Skipped);
+    expect((await metadata.getJob(jobId))?.data).toEqual({ evidenceId: recorded.evidenceId, objectKey: originalKey(recorded.sha256!) });
   });
 });

@@ -89,6 +89,12 @@ const CHECKPOINT_BYTES = 64 << 20;
 export class IngestService {
   private readonly now: () => Date;
   private readonly actor;
+  /**
+   * Spool bytes promised to copies running in this process (file id → bytes still to
+   * write). The spool is local to the one process serving this workstation's acquire
+   * queue, so two recorders copying at once cannot both count the same free space.
+   */
+  private readonly spoolReservations = new Map<string, number>();
 
   constructor(private readonly deps: IngestDeps) {
     this.now = deps.now ?? (() => new Date());
@@ -101,7 +107,6 @@ export class IngestService {
     const { catalog, spool } = this.deps;
     const file = await catalog.getFile(payload.fileId);
     if (!file) throw new UnrecoverableError(`no such file ${payload.fileId}`);
-    const flog = log.child({ fileId: file.id, sessionId: file.sessionId, serial: file.recorderSerial });
     if (!['queued', 'acquiring', 'interrupted'].includes(file.stage)) return JobStatus.Skipped;
     const session = await this.session(file.sessionId);
 
@@ -112,18 +117,30 @@ export class IngestService {
     // Only bytes that were fsynced and checkpointed are trusted; anything after is re-read.
     const resumeFrom = Math.min(spooled, file.bytesAcquired, file.size);
     const needed = file.size - resumeFrom;
-    const free = await spool.freeBytes();
+    // Spooled bytes past the trusted prefix are truncated before the copy: they count as free.
+    // Copies already running in this process will still write what they reserved.
+    const free = (await spool.freeBytes()) + Math.max(0, spooled - resumeFrom);
+    const reservedByOthers = [...this.spoolReservations].reduce((n, [id, bytes]) => (id === file.id ? n : n + bytes), 0);
     const reserve = this.deps.config.ingest.spoolMinFreeMiB * 1024 * 1024;
-    if (free - needed < reserve) {
-      if (file.error !== 'spool-full') {
-        await this.transition(file, { error: 'spool-full' }, {
-          type: 'SPOOL_FULL',
-          details: { freeBytes: free, neededBytes: needed, reserveBytes: reserve },
-        });
-      }
-      flog.warn({ freeBytes: free, neededBytes: needed }, 'spool disk nearly full: acquisition paused');
-      return JobStatus.Deferred;
+    if (free - reservedByOthers - needed < reserve) return this.spoolFull(file, { freeBytes: free, neededBytes: needed, reserveBytes: reserve, reservedBytes: reservedByOthers });
+    this.spoolReservations.set(file.id, needed);
+    try {
+      return await this.acquireReserved(file, session, volume, resumeFrom);
+    } finally {
+      this.spoolReservations.delete(file.id);
     }
+  }
+
+  /** Pauses acquisition of a file (job deferred, not failed) with one SPOOL_FULL alarm. */
+  private async spoolFull(file: FileRow, details: { freeBytes: number; neededBytes: number; reserveBytes: number; reservedBytes: number }): Promise<JobStatus> {
+    if (file.error !== 'spool-full') await this.transition(file, { error: 'spool-full' }, { type: 'SPOOL_FULL', details });
+    log.child({ fileId: file.id, serial: file.recorderSerial }).warn(details, 'spool disk nearly full: acquisition paused');
+    return JobStatus.Deferred;
+  }
+
+  private async acquireReserved(file: FileRow, session: SessionRow, volume: RecorderVolume, resumeFrom: number): Promise<JobStatus> {
+    const { catalog, spool } = this.deps;
+    const flog = log.child({ fileId: file.id, sessionId: file.sessionId, serial: file.recorderSerial });
 
     const before = await volume.stat(file.rawPath);
     if (!before) return this.interrupt(file, resumeFrom, 'recording vanished before it was read');
@@ -157,6 +174,11 @@ export class IngestService {
       const present = await volume.isPresent().catch(() => false);
       if (error instanceof RecordingGoneError || !present || isDeviceGone(error)) {
         return this.interrupt(file, onDisk, describe(error));
+      }
+      if (isDiskFull(error)) {
+        // Something else filled the disk mid-copy: keep only the trusted prefix and wait.
+        await spool.truncateTo(file.fingerprint, resumeFrom);
+        return this.spoolFull(file, { freeBytes: await spool.freeBytes(), neededBytes: file.size - resumeFrom, reserveBytes: this.deps.config.ingest.spoolMinFreeMiB * 1024 * 1024, reservedBytes: 0 });
       }
       throw error;
     }
@@ -302,7 +324,11 @@ export class IngestService {
     const { catalog, config } = this.deps;
     const file = await catalog.getFile(payload.fileId);
     if (!file) throw new UnrecoverableError(`no such file ${payload.fileId}`);
-    if (file.stage !== 'stored') return JobStatus.Skipped;
+    if (file.stage !== 'stored') {
+      // A retry after the catalog commit: the process may have died before asking for media work.
+      await this.requestMediaIfFirst(file);
+      return JobStatus.Skipped;
+    }
     const session = await this.session(file.sessionId);
     const registration = config.recorders.find((r) => r.serial === session.recorderSerial);
     const fields = captureFields(file, session, registration, config.ingest.recorderTimeZone);
@@ -374,6 +400,17 @@ export class IngestService {
     await this.flushMirror();
     if (catalogued) await this.deps.queue.enqueue(JobName.Metadata, { evidenceId: file.evidenceId!, objectKey: originalKey(file.sha256!) });
     return JobStatus.Success;
+  }
+
+  /**
+   * Media work for evidence this file's session catalogued first and that has none yet. The
+   * job id is deterministic, so asking again for work already queued or done is a no-op.
+   */
+  private async requestMediaIfFirst(file: FileRow): Promise<void> {
+    if (!file.evidenceId || !file.sha256 || !['recorded', 'cleared', 'kept'].includes(file.stage)) return;
+    const evidence = await this.deps.catalog.getEvidence(file.evidenceId);
+    if (evidence?.firstSessionId !== file.sessionId || evidence.media.status !== 'pending') return;
+    await this.deps.queue.enqueue(JobName.Metadata, { evidenceId: evidence.id, objectKey: originalKey(file.sha256) });
   }
 
   // ---- clear -----------------------------------------------------------------------
@@ -651,6 +688,11 @@ function asciiSafe(value: string): string {
 function isDeviceGone(error: unknown): boolean {
   const cause = error instanceof CopyInterruptedError ? (error.cause as NodeJS.ErrnoException) : (error as NodeJS.ErrnoException);
   return ['ENOENT', 'EIO', 'ENODEV', 'ENXIO', 'ESHUTDOWN'].includes(cause?.code ?? '') || cause instanceof RecordingGoneError;
+}
+
+function isDiskFull(error: unknown): boolean {
+  const cause = error instanceof CopyInterruptedError ? (error.cause as NodeJS.ErrnoException) : (error as NodeJS.ErrnoException);
+  return cause?.code === 'ENOSPC' || cause?.code === 'EDQUOT';
 }
 
 function describe(error: unknown): string {

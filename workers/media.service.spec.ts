@@ -441,7 +441,7 @@ describe('handleProxy', () => {
         type: 'DERIVED',
         actor: ACTOR,
         evidenceId: evidence.id,
-        details: { kind: 'proxy', key, sha256: SHA_PROXY, size: 2_345_678, partial: false, from: SHA_ORIGINAL, tool: 'ffmpeg', toolVersion: FFMPEG, arguments: recorded },
+        details: { kind: 'proxy', key, sha256: SHA_PROXY, size: 2_345_678, etag: 'e', partial: false, from: SHA_ORIGINAL, tool: 'ffmpeg', toolVersion: FFMPEG, arguments: recorded },
       },
     ]);
     const text = JSON.stringify(rig.appended[0]!.details.arguments);

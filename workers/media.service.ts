@@ -346,7 +346,7 @@ export class MediaService {
       if (d.mediaPatch) await this.deps.catalog.updateEvidenceMedia(this.deps.db, evidence.id, d.mediaPatch);
       return;
     }
-    await this.deps.objects.putFile('derivatives', key, ws.path(d.file), size, { sha256, 'evidence-id': evidence.id, kind: d.kind }, { expectSha256: sha256 });
+    const receipt = await this.deps.objects.putFile('derivatives', key, ws.path(d.file), size, { sha256, 'evidence-id': evidence.id, kind: d.kind }, { expectSha256: sha256 });
     await this.commit(evidence, async (tx) => {
       await this.deps.catalog.insertDerivative(tx, {
         id: randomUUID(),
@@ -373,6 +373,8 @@ export class MediaService {
             key,
             sha256,
             size,
+            // The verified ETag: lets `evidock verify` notice a replaced derivative without reading it.
+            etag: receipt.etag,
             partial: d.partial,
             from: evidence.sha256,
             tool: d.tool,

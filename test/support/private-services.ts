@@ -3,6 +3,7 @@ import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readd
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import tls from 'node:tls';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import pg from 'pg';
@@ -35,36 +36,35 @@ export interface PrivateServiceOptions {
    * build its config with it, then start the server under that config's directory.
    */
   port?: number;
-  /**
-   * Serve TLS with this certificate. Redis then listens for TLS on `tlsPort` (its plain
-   * port stays for the readiness check); PostgreSQL turns ssl on and refuses role evidock
-   * without it; MinIO serves HTTPS only.
-   */
-  tls?: TlsMaterial & { tlsPort?: number };
+  /** Serve TLS only, with this certificate (see makeTestCertificates). */
+  tls?: TestCertificates;
 }
 
-/** A throwaway CA and a server certificate for 127.0.0.1 / localhost that it signed. */
-export interface TlsMaterial {
+/** A private CA and a server certificate for 127.0.0.1 / localhost signed by it (PEM files). */
+export interface TestCertificates {
   caFile: string;
   certFile: string;
   keyFile: string;
 }
 
-export function makeTlsMaterial(dir: string): TlsMaterial {
+/** Generates a throw-away CA and server certificate with openssl under `dir`. */
+export function makeTestCertificates(dir: string): TestCertificates {
   mkdirSync(dir, { recursive: true });
-  const at = (name: string) => join(dir, name);
+  const caKey = join(dir, 'ca.key');
+  const caFile = join(dir, 'ca.pem');
+  const keyFile = join(dir, 'server.key');
+  const csr = join(dir, 'server.csr');
+  const certFile = join(dir, 'server.pem');
+  const ext = join(dir, 'server.ext');
+  writeFileSync(ext, 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n');
   const openssl = (args: string[]) => {
     const r = spawnSync('openssl', args, { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
   };
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=evidock test CA', '-keyout', at('ca.key'), '-out', at('ca.crt')]);
-  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', at('server.key'), '-out', at('server.csr')]);
-  writeFileSync(at('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
-  openssl(['x509', '-req', '-in', at('server.csr'), '-CA', at('ca.crt'), '-CAkey', at('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', at('san.ext'), '-out', at('server.crt')]);
-  // The servers run as other users (postgres) and insist the key is private to them.
-  for (const f of ['ca.crt', 'server.crt']) chmodSync(at(f), 0o644);
-  chmodSync(at('server.key'), 0o600);
-  return { caFile: at('ca.crt'), certFile: at('server.crt'), keyFile: at('server.key') };
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', caKey, '-out', caFile, '-days', '2', '-subj', '/CN=evidock test CA']);
+  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', csr, '-subj', '/CN=127.0.0.1']);
+  openssl(['x509', '-req', '-in', csr, '-CA', caFile, '-CAkey', caKey, '-CAcreateserial', '-out', certFile, '-days', '2', '-extfile', ext]);
+  return { caFile, certFile, keyFile };
 }
 
 const HOST = '127.0.0.1';
@@ -201,7 +201,7 @@ async function terminate(child: ChildProcess, what: string): Promise<void> {
 
 function httpOk(url: string, ca?: Buffer): Promise<boolean> {
   return new Promise((r) => {
-    const get = url.startsWith('https:') ? https.get : http.get;
+    const get = url.startsWith('https:') ? (u: string, o: https.RequestOptions, cb: (res: http.IncomingMessage) => void) => https.get(u, o, cb) : http.get;
     const req = get(url, { timeout: 2000, ...(ca ? { ca } : {}) }, (res) => {
       res.resume();
       r(res.statusCode === 200);
@@ -212,9 +212,9 @@ function httpOk(url: string, ca?: Buffer): Promise<boolean> {
 }
 
 /** One RESP PING over a fresh socket; true on +PONG. */
-function redisPing(port: number): Promise<boolean> {
+function redisPing(port: number, ca?: Buffer): Promise<boolean> {
   return new Promise((r) => {
-    const socket = net.connect({ host: HOST, port });
+    const socket = ca ? tls.connect({ host: HOST, port, ca }) : net.connect({ host: HOST, port });
     let reply = '';
     const finish = (ok: boolean) => {
       socket.destroy();
@@ -222,7 +222,7 @@ function redisPing(port: number): Promise<boolean> {
     };
     socket.setTimeout(2000, () => finish(false));
     socket.on('error', () => finish(false));
-    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on(ca ? 'secureConnect' : 'connect', () => socket.write('PING\r\n'));
     socket.on('data', (d) => {
       reply += d.toString('latin1');
       if (reply.includes('\r\n')) finish(reply.startsWith('+PONG'));
@@ -231,6 +231,15 @@ function redisPing(port: number): Promise<boolean> {
 }
 
 // ---- MinIO -------------------------------------------------------------------------------
+
+/** MinIO wants its certificate as public.crt / private.key in a directory. */
+function certsDir(tls: TestCertificates): string {
+  const dir = join(dirname(tls.certFile), 'minio-certs');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'public.crt'), readFileSync(tls.certFile));
+  writeFileSync(join(dir, 'private.key'), readFileSync(tls.keyFile), { mode: 0o600 });
+  return dir;
+}
 
 export function minioBinary(): string {
   const cache = process.env.EVIDOCK_TOOLS_CACHE ?? join(homedir(), '.cache', 'evidock');
@@ -259,7 +268,7 @@ export async function startPrivateMinio(parentDir: string, options: PrivateServi
     },
     async start() {
       if (service.running) return;
-      const certs = options.tls ? ['--certs-dir', minioCertsDir(dir, options.tls)] : [];
+      const certs = options.tls ? ['--certs-dir', certsDir(options.tls)] : [];
       const proc = spawnLogged(bin, ['server', data, '--address', `${HOST}:${port}`, '--console-address', `${HOST}:${consolePort}`, '--quiet', ...certs], logFile, {
         ...process.env,
         MINIO_ROOT_USER: MINIO_USER,
@@ -270,10 +279,10 @@ export async function startPrivateMinio(parentDir: string, options: PrivateServi
       child = proc;
       const alive = () => !exited(proc);
       // live: the process answers; cluster: it has write quorum (buckets can be written).
-      const base = `${options.tls ? 'https' : 'http'}://${HOST}:${port}`;
+      const scheme = options.tls ? 'https' : 'http';
       const ca = options.tls ? readFileSync(options.tls.caFile) : undefined;
-      await waitFor('private MinIO', () => httpOk(`${base}/minio/health/live`, ca), alive, () => tail(logFile));
-      await waitFor('private MinIO write quorum', () => httpOk(`${base}/minio/health/cluster`, ca), alive, () => tail(logFile));
+      await waitFor('private MinIO', () => httpOk(`${scheme}://${HOST}:${port}/minio/health/live`, ca), alive, () => tail(logFile));
+      await waitFor('private MinIO write quorum', () => httpOk(`${scheme}://${HOST}:${port}/minio/health/cluster`, ca), alive, () => tail(logFile));
     },
     async stop() {
       if (child) await terminate(child, 'private MinIO');
@@ -283,16 +292,6 @@ export async function startPrivateMinio(parentDir: string, options: PrivateServi
   track({ service, kill: () => child?.kill('SIGKILL') });
   await service.start();
   return service;
-}
-
-/** MinIO reads public.crt / private.key (and CAs/) from its certs directory. */
-function minioCertsDir(dir: string, tls: TlsMaterial): string {
-  const certs = join(dir, 'certs');
-  mkdirSync(join(certs, 'CAs'), { recursive: true });
-  writeFileSync(join(certs, 'public.crt'), readFileSync(tls.certFile));
-  writeFileSync(join(certs, 'private.key'), readFileSync(tls.keyFile), { mode: 0o600 });
-  writeFileSync(join(certs, 'CAs', 'ca.crt'), readFileSync(tls.caFile));
-  return certs;
 }
 
 // ---- Redis -------------------------------------------------------------------------------
@@ -317,7 +316,9 @@ export async function startPrivateRedis(parentDir: string, options: PrivateServi
       const proc = spawnLogged(
         'redis-server',
         [
-          '--port', String(port),
+          ...(options.tls
+            ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', options.tls.certFile, '--tls-key-file', options.tls.keyFile, '--tls-ca-cert-file', options.tls.caFile, '--tls-auth-clients', 'no']
+            : ['--port', String(port)]),
           '--bind', HOST,
           '--protected-mode', 'yes',
           '--dir', dir,
@@ -326,14 +327,12 @@ export async function startPrivateRedis(parentDir: string, options: PrivateServi
           '--maxmemory-policy', 'noeviction',
           '--save', '',
           '--daemonize', 'no',
-          ...(options.tls
-            ? ['--tls-port', String(options.tls.tlsPort ?? 0), '--tls-cert-file', options.tls.certFile, '--tls-key-file', options.tls.keyFile, '--tls-ca-cert-file', options.tls.caFile, '--tls-auth-clients', 'no']
-            : []),
         ],
         logFile,
       );
       child = proc;
-      await waitFor('private Redis', () => redisPing(port), () => !exited(proc), () => tail(logFile));
+      const ca = options.tls ? readFileSync(options.tls.caFile) : undefined;
+      await waitFor('private Redis', () => redisPing(port, ca), () => !exited(proc), () => tail(logFile));
     },
     async stop() {
       // SIGTERM: Redis fsyncs the AOF and exits.
@@ -427,16 +426,19 @@ export async function startPrivatePostgres(parentDir: string, options: PrivateSe
     `${readFileSync(conf, 'utf8')}\n# private test server\nlisten_addresses = '${HOST}'\nport = ${port}\nunix_socket_directories = ''\nfsync = off\nmax_connections = 100\n`,
   );
   if (options.tls) {
-    // The server (user postgres) must own its key; role evidock may only come in over TLS.
+    // TLS only: the certificate in the data directory (the server wants its key private),
+    // and every TCP client must use SSL (hostssl).
     const { uid, gid } = isRoot() ? postgresUid() : { uid: -1, gid: -1 };
-    for (const [from, name] of [[options.tls.certFile, 'server.crt'], [options.tls.keyFile, 'server.key']] as const) {
-      writeFileSync(join(data, name), readFileSync(from), { mode: 0o600 });
-      if (isRoot()) chownSync(join(data, name), uid, gid);
+    for (const [from, name, mode] of [[options.tls.certFile, 'server.crt', 0o644], [options.tls.keyFile, 'server.key', 0o600]] as const) {
+      const to = join(data, name);
+      writeFileSync(to, readFileSync(from), { mode });
+      if (isRoot()) chownSync(to, uid, gid);
     }
     writeFileSync(conf, `${readFileSync(conf, 'utf8')}ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n`);
     const hba = join(data, 'pg_hba.conf');
-    writeFileSync(hba, `hostnossl all evidock ${HOST}/32 reject\n${readFileSync(hba, 'utf8')}`);
+    writeFileSync(hba, readFileSync(hba, 'utf8').replace(/^host(\s)/gm, 'hostssl$1'));
   }
+  const clientSsl = options.tls ? { ssl: { ca: readFileSync(options.tls.caFile, 'utf8') } } : {};
 
   const postmasterPid = (): number | null => {
     try {
@@ -457,7 +459,7 @@ export async function startPrivatePostgres(parentDir: string, options: PrivateSe
     }
   };
   const ready = async (): Promise<boolean> => {
-    const client = new pg.Client({ host: HOST, port, user: 'postgres', database: 'postgres', connectionTimeoutMillis: 2000 });
+    const client = new pg.Client({ host: HOST, port, user: 'postgres', database: 'postgres', connectionTimeoutMillis: 2000, ...clientSsl });
     client.on('error', () => undefined);
     try {
       await client.connect();
@@ -499,7 +501,7 @@ export async function startPrivatePostgres(parentDir: string, options: PrivateSe
   });
 
   await service.start();
-  const admin = new pg.Client({ host: HOST, port, user: 'postgres', database: 'postgres' });
+  const admin = new pg.Client({ host: HOST, port, user: 'postgres', database: 'postgres', ...clientSsl });
   admin.on('error', () => undefined);
   await admin.connect();
   try {
