@@ -130,4 +130,23 @@ describe('docking', () => {
     const code = await new Promise((r) => daemon.on('exit', r));
     expect(code).toBe(0);
   });
+
+  it('SIGTERM with the USB listener on (the production default) ends the daemon with exit 0', async () => {
+    // usb-detection aborts a process that exits right after stopMonitoring (exit 134); pm2
+    // and systemd would record every clean stop as a crash.
+    const usb = await import('usb-detection').then(() => true, () => false);
+    expect(usb, 'the optional usb-detection module is installed here (libudev-dev from scripts/stack.sh)').toBe(true);
+    const daemon = spawn(process.execPath, [resolve(REPO_ROOT, 'bin/evidock.js'), 'daemon', '--device-only'], {
+      env: { ...process.env, EVIDOCK_CONFIG: env.childEnv.EVIDOCK_CONFIG!, EVIDOCK__logLevel: 'info', EVIDOCK__watch__usbDetection: 'true', EVIDOCK__watch__mountRoots: JSON.stringify([join(env.dir, 'no-media')]) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(daemon);
+    let output = '';
+    daemon.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    daemon.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    await eventually(async () => (output.includes('"usb":true') ? true : undefined), 30_000, 'the daemon to watch with the USB listener');
+    daemon.kill('SIGTERM');
+    const code = await new Promise((r) => daemon.on('exit', (c, signal) => r(c ?? signal)));
+    expect(code, output.slice(-2000)).toBe(0);
+  });
 });
