@@ -1,11 +1,15 @@
 import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configSchema, type EvidockConfig } from './config.schema.ts';
 
-/** The repository root: the default home of `var/` and of `evidock.config.json`. */
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/**
+ * The repository root: the default home of `var/` and of `evidock.config.json`. The build
+ * (scripts/build.mjs) puts this module one level deeper, in dist/config/.
+ */
+const SOURCE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const REPO_ROOT = basename(SOURCE_ROOT) === 'dist' ? dirname(SOURCE_ROOT) : SOURCE_ROOT;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

@@ -69,6 +69,7 @@ import { MinioObjectStore } from '../storage/minio.object-store.ts';
 import { originalKey } from '../storage/object-store.ts';
 import { createTestEnv, type TestEnv } from '../test/support/test-env.ts';
 import { copyWithDigests, type HashAlgorithm } from '../workers/acquire.copier.ts';
+import { distIsFresh } from '../bin/dist-freshness.js';
 import { proxyVideoArgs } from '../workers/ffmpeg-args.ts';
 import { FfmpegTranscoder, FfprobeProber } from '../workers/ffmpeg.adapter.ts';
 import { JobStatus, QueueName } from '../workers/job.types.ts';
@@ -1037,7 +1038,7 @@ async function benchMemory(ctx: Context): Promise<SectionBody> {
       `Child processes of the daemon during the ingest: ${[...new Set(runs.flatMap((r) => r.children))].join(', ') || 'none'}${maxOf((r) => r.childrenPeakRss) > 0 ? `, together at most ${fmtMiB(maxOf((r) => r.childrenPeakRss))} RSS (not included above)` : ''}.`,
       `CPU seconds of the ingest (median): daemon + importer ${median(runs.map((r) => r.sample.cpu)).toFixed(2)} s, MinIO ${median(runs.map((r) => r.sample.serverCpu ?? Number.NaN)).toFixed(2)} s.`,
       `Daemon RSS at its sampled peak (median of runs): anonymous ${fmtMiB(medOf((r) => r.daemonPeakAnon))}, file-backed ${fmtMiB(medOf((r) => r.daemonPeakFile))} (node binary and libraries); highest sampled VmRSS ${fmtMiB(maxOf((r) => r.daemonPeakRss))} (sampled every 50 ms).`,
-      'The daemon ran as `node bin/evidock.js daemon` with its own isolated config (EVIDOCK_CONFIG; watch.mountRoots an empty directory, usbDetection off); the importer handed the session to it (it saw the daemon\'s workers in Redis).',
+      `The daemon ran as \`node bin/evidock.js daemon\` ${distIsFresh(REPO_ROOT) ? 'on the compiled build in dist/ (scripts/build.mjs, as scripts/run.sh and production run it)' : 'through tsx (dist/ was missing or older than the sources)'} with its own isolated config (EVIDOCK_CONFIG; watch.mountRoots an empty directory, usbDetection off); the importer handed the session to it (it saw the daemon's workers in Redis).`,
     ],
   };
 }

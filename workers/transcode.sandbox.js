@@ -1,8 +1,16 @@
 // Entry of the sandboxed transcode processes (BullMQ forks one per concurrent job slot).
-// BullMQ loads this file with import(); it registers tsx so the TypeScript processor loads,
+// BullMQ loads this file with import(). Copied into dist/ by the build, it finds the
+// compiled processor beside it; in the source tree it registers tsx for the TypeScript one,
 // as the evidock command itself does.
-import { register } from 'tsx/esm/api';
+import { existsSync } from 'node:fs';
 
-register();
-const { processTranscodeJob } = await import('./media.sandbox.ts');
-export default processTranscodeJob;
+const compiled = new URL('./media.sandbox.js', import.meta.url);
+let processor;
+if (existsSync(compiled)) {
+  processor = (await import(compiled.href)).processTranscodeJob;
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  processor = (await import('./media.sandbox.ts')).processTranscodeJob;
+}
+export default processor;

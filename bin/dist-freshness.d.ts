@@ -1,0 +1,2 @@
+/** Whether dist/ may run in place of the TypeScript sources under `root` (see dist-freshness.js). */
+export function distIsFresh(root: string): boolean;

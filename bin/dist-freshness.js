@@ -1,0 +1,24 @@
+// Whether dist/ (scripts/build.mjs) may run in place of the TypeScript sources: its BUILD
+// stamp is newer than every source file. Plain JavaScript, so checking costs no loader.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+// scripts: the demo imports scripts/make-footage.ts.
+const SOURCE_DIRS = ['config', 'daemon', 'drivers', 'storage', 'workers', 'scripts'];
+
+function newestSource(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
+    else if (/\.(ts|js|sql)$/.test(entry.name)) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+export function distIsFresh(root) {
+  const stamp = join(root, 'dist', 'BUILD');
+  if (!existsSync(stamp)) return false;
+  const built = statSync(stamp).mtimeMs;
+  return SOURCE_DIRS.every((dir) => newestSource(join(root, dir)) < built);
+}

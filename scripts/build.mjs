@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// `npm run build`: compiles the product sources to dist/ with tsc (tsconfig.build.json),
+// copies the files tsc does not emit (plain-JavaScript thread entries, SQL migrations) and
+// writes dist/BUILD last. bin/evidock.js runs dist/ only while BUILD is newer than every
+// source file, so an edited checkout falls back to tsx rather than running stale code.
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+const SOURCE_DIRS = ['config', 'daemon', 'drivers', 'storage', 'workers'];
+
+rmSync(dist, { recursive: true, force: true });
+execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+
+let copied = 0;
+const copyAssets = (dir) => {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) copyAssets(path);
+    else if (/\.(js|sql)$/.test(entry.name)) {
+      const target = join(dist, relative(root, path));
+      mkdirSync(dirname(target), { recursive: true });
+      cpSync(path, target);
+      copied++;
+    }
+  }
+};
+for (const dir of SOURCE_DIRS) copyAssets(join(root, dir));
+writeFileSync(join(dist, 'BUILD'), `${new Date().toISOString()}\n`);
+console.log(`build: dist/ compiled from ${SOURCE_DIRS.join(', ')} (+${copied} plain files)`);
