@@ -1,9 +1,13 @@
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { moduleLogger } from '../config/logger.ts';
+import { parentDeathLaunch } from '../workers/parent-death.ts';
 
 /**
- * USB attach/detach from the optional native `usb-detection` module. It is optional
- * because it needs a compiler and libudev at install time; when it cannot be loaded or
- * started, docking still works from mount events alone, only without USB identity hints.
+ * USB attach/detach from the optional native `usb-detection` module, run in a child
+ * process. It is optional because it needs a compiler and libudev at install time; when it
+ * cannot be loaded or started, docking still works from mount events alone, only without
+ * USB identity hints.
  */
 
 const log = moduleLogger('usb-events');
@@ -29,15 +33,6 @@ export interface UsbEventSubscription {
   close(): Promise<void>;
 }
 
-/** The part of usb-detection's API used here; the module has no types we can rely on being installed. */
-interface UsbDetectionModule {
-  startMonitoring(): void;
-  stopMonitoring(): void;
-  on(event: string, callback: (device: RawUsbDevice) => void): unknown;
-  removeListener?(event: string, callback: (device: RawUsbDevice) => void): unknown;
-  off?(event: string, callback: (device: RawUsbDevice) => void): unknown;
-}
-
 interface RawUsbDevice {
   vendorId?: unknown;
   productId?: unknown;
@@ -47,53 +42,62 @@ interface RawUsbDevice {
   locationId?: unknown;
 }
 
-// A variable specifier keeps TypeScript from requiring the optional module at compile time.
-const MODULE_NAME = 'usb-detection';
+type ChildMessage = { kind: 'ready' } | { kind: 'unavailable'; message: string } | { kind: 'add' | 'remove'; device: RawUsbDevice };
 
-/** How long close() waits after stopMonitoring before the process may exit (100 ms was enough in every try here). */
-const USB_STOP_SETTLE_MS = 300;
+const CHILD = fileURLToPath(new URL('./usb-events.child.js', import.meta.url));
+/** How long the monitor child may take to load the native module and start. */
+const START_TIMEOUT_MS = 15_000;
 
 let warnedUnavailable = false;
-/** usb-detection is one process-wide monitor; it stops only when its last user closes. */
-let activeSubscriptions = 0;
 
+/**
+ * Starts the monitor in a child process (usb-events.child.js: the native module cannot be
+ * trusted with the daemon's own exit) and forwards its attach/detach events. Null, with one
+ * warning per process, when the module is missing or does not start.
+ */
 export async function startUsbEvents(listener: UsbEventListener, now: () => number = Date.now): Promise<UsbEventSubscription | null> {
-  let detection: UsbDetectionModule;
-  try {
-    const loaded = (await import(MODULE_NAME)) as { default?: UsbDetectionModule } & UsbDetectionModule;
-    detection = loaded.default ?? loaded;
-    detection.startMonitoring();
-  } catch (err) {
+  const child = fork(CHILD, [], { ...parentDeathLaunch([]), stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'json' });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  const started = await new Promise<{ ok: true } | { ok: false; reason: string }>((resolve) => {
+    const timer = setTimeout(() => resolve({ ok: false, reason: `no answer within ${START_TIMEOUT_MS} ms` }), START_TIMEOUT_MS);
+    const settle = (result: { ok: true } | { ok: false; reason: string }) => {
+      clearTimeout(timer);
+      resolve(result);
+    };
+    child.on('message', (m: ChildMessage) => {
+      if (m.kind === 'ready') settle({ ok: true });
+      else if (m.kind === 'unavailable') settle({ ok: false, reason: m.message });
+    });
+    child.once('error', (err) => settle({ ok: false, reason: err.message }));
+    child.once('exit', (code, signal) => settle({ ok: false, reason: `monitor exited (${signal ?? code})${stderr ? `: ${stderr.trim()}` : ''}` }));
+  });
+  if (!started.ok) {
+    child.kill('SIGKILL');
     if (!warnedUnavailable) {
       warnedUnavailable = true;
-      log.warn({ err }, 'usb-detection unavailable; mount watching only');
+      log.warn({ reason: started.reason }, 'usb-detection unavailable; mount watching only');
     }
     return null;
   }
-  activeSubscriptions += 1;
-
-  const onAdd = (device: RawUsbDevice): void => listener.attached(toEvent(device, now()));
-  const onRemove = (device: RawUsbDevice): void => listener.detached(toEvent(device, now()));
-  detection.on('add', onAdd);
-  detection.on('remove', onRemove);
 
   let closed = false;
+  child.on('message', (m: ChildMessage) => {
+    if (closed) return;
+    if (m.kind === 'add') listener.attached(toEvent(m.device, now()));
+    else if (m.kind === 'remove') listener.detached(toEvent(m.device, now()));
+  });
+  child.on('exit', (code, signal) => {
+    if (!closed) log.warn({ code, signal, stderr: stderr.trim() || undefined }, 'usb monitor stopped; mount watching only');
+  });
   return {
     async close() {
       if (closed) return;
       closed = true;
-      const off = (detection.removeListener ?? detection.off)?.bind(detection);
-      off?.('add', onAdd);
-      off?.('remove', onRemove);
-      activeSubscriptions -= 1;
-      // The native monitor holds the event loop open; stopping it lets the process exit.
-      if (activeSubscriptions === 0) {
-        detection.stopMonitoring();
-        // Its Linux monitor thread winds down after the call returns: a process that exits
-        // within ~100 ms of it aborts (SIGABRT, exit 134 on every daemon SIGTERM here, after a
-        // clean shutdown); measured with usb-detection 4.14.2 on Node 20.
-        await new Promise<void>((resolve) => setTimeout(resolve, USB_STOP_SETTLE_MS));
-      }
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGKILL');
+      await exited;
     },
   };
 }

@@ -132,8 +132,9 @@ describe('docking', () => {
   });
 
   it('SIGTERM with the USB listener on (the production default) ends the daemon with exit 0', async () => {
-    // usb-detection aborts a process that exits right after stopMonitoring (exit 134); pm2
-    // and systemd would record every clean stop as a crash.
+    // usb-detection's native monitor aborts a process that exits right after stopMonitoring
+    // (exit 134) and hangs one that exits while it runs; pm2 and systemd would record every
+    // clean stop as a crash. The daemon runs it in a child process (usb-events.adapter.ts).
     const usb = await import('usb-detection').then(() => true, () => false);
     expect(usb, 'the optional usb-detection module is installed here (libudev-dev from scripts/stack.sh)').toBe(true);
     const daemon = spawn(process.execPath, [resolve(REPO_ROOT, 'bin/evidock.js'), 'daemon', '--device-only'], {

@@ -1,9 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { DelayedError, Queue, QueueEvents, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { EvidockConfig } from '../config/config.schema.ts';
 import { moduleLogger } from '../config/logger.ts';
 import type { JobQueuePort } from './ingest.service.ts';
+import { parentDeathLaunch } from './parent-death.ts';
 import { JOB_QUEUE, JobName, NEXT_JOB, JobStatus, jobIdOf, queueNameOf, QueueName, type AnyJobPayload, type FileJobPayload, type JobPayloads } from './job.types.ts';
 
 /**
@@ -42,18 +43,6 @@ export class QueueUnavailableError extends Error {
 
 /** While Redis is down ioredis retries every few seconds; one warning per outage is enough. */
 const CONNECTION_WARNING_INTERVAL_MS = 60_000;
-
-/**
- * Sandboxed processors start under util-linux's setpriv with PR_SET_PDEATHSIG, so the kernel
- * kills them with the worker process. A child whose event loop is busy never sees its IPC
- * channel close: SIGKILLed daemons under the chaos suite left such children spinning at
- * 1.7 GB each. Where setpriv is missing the child relies on its own disconnect watch.
- */
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) ?? null;
-
-function pdeathsigLaunch(): { execPath?: string; execArgv?: string[] } {
-  return SETPRIV ? { execPath: SETPRIV, execArgv: ['--pdeathsig', 'KILL', '--', process.execPath, ...process.execArgv] } : {};
-}
 
 export class BullJobQueue implements JobQueuePort {
   private readonly queues = new Map<QueueName, Queue>();
@@ -204,7 +193,10 @@ export class WorkerPool {
         connection: connectionOf(this.config),
         prefix: this.config.redis.prefix,
         concurrency: concurrencyOf(this.config, queue),
-        ...(sandbox ? { workerForkOptions: { env: { ...process.env, ...this.options.forkEnv }, ...pdeathsigLaunch() } } : {}),
+        // Under setpriv --pdeathsig (parent-death.ts): a child whose event loop is busy never
+        // sees its IPC channel close, and SIGKILLed daemons under the chaos suite left such
+        // children spinning at 1.7 GB each.
+        ...(sandbox ? { workerForkOptions: { env: { ...process.env, ...this.options.forkEnv }, ...parentDeathLaunch() } } : {}),
         // A killed worker's job is taken over after the lock lapses; many stalls are
         // expected under crash testing and are not a reason to give up on evidence.
         maxStalledCount: 20,
