@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importFolder } from '../daemon/cli.ts';
 import type { Runtime } from '../daemon/runtime.ts';
 import { originalKey } from '../storage/object-store.ts';
-import { createTestEnv, type TestEnv } from './support/test-env.ts';
+import { createTestEnv, eventually, type TestEnv } from './support/test-env.ts';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -87,6 +87,13 @@ describe('dock → verified → cleared', () => {
       expect(events.map((e) => e.type)).toContain('DUPLICATE_ACQUIRED');
       expect(events.find((e) => e.type === 'STORED')).toBeUndefined();
     }
+    // The session's closing event counts its files by stage (from an aggregate query, not
+    // by loading every row: see CatalogRepository.stageCounts).
+    const completed = await eventually(async () => {
+      const events = await rt.ledger.eventsFor({ sessionId: second.files[0]!.sessionId });
+      return events.find((e) => e.type === 'SESSION_COMPLETED');
+    }, 30_000, 'the second session to complete');
+    expect(completed.details).toEqual({ files: 2, stages: { kept: 2 }, duplicates: 2 });
     const unregistered = await rt.evidence.show(first.files[0]!.evidenceId!);
     expect(unregistered.evidence.flags).toEqual(expect.arrayContaining(['unregistered', 'missing-case', 'missing-subject', 'missing-place']));
     expect(existsSync(join(dir, 'DCIM', '100MEDIA'))).toBe(true);

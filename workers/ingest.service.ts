@@ -486,17 +486,23 @@ export class IngestService {
       const session = await tx.query('SELECT status FROM dock_sessions WHERE id = $1 FOR UPDATE', [sessionId]);
       const status = session.rows[0]?.status as string | undefined;
       if (!status || status === 'done' || status === 'failed') return null;
-      const files = await this.deps.catalog.filesOfSession(sessionId, tx);
-      const stages = files.map((f) => f.stage);
+      const byStage = await this.deps.catalog.stageCounts(sessionId, tx);
+      const stages = [...byStage.keys()] as FileRow['stage'][];
       if (stages.every((s) => TERMINAL_STAGES.includes(s))) {
         await this.deps.catalog.setSessionStatus(tx, sessionId, 'done');
         const counts: Record<string, number> = {};
-        for (const s of stages) counts[s] = (counts[s] ?? 0) + 1;
+        let files = 0;
+        let duplicates = 0;
+        for (const [stage, n] of byStage) {
+          counts[stage] = n.files;
+          files += n.files;
+          duplicates += n.duplicates;
+        }
         const event = await this.deps.ledger.append(tx, {
           type: 'SESSION_COMPLETED',
           actor: this.actor,
           sessionId,
-          details: { files: files.length, stages: counts, duplicates: files.filter((f) => f.duplicate).length },
+          details: { files, stages: counts, duplicates },
         });
         this.pendingMirror.push(event);
         return 'done' as const;
