@@ -166,10 +166,24 @@ export async function checkInvariants(rt: Runtime, sources: readonly SourceFile[
   let stuckJobs = 0;
   for (const q of await rt.queue.counts()) {
     const c = q.counts;
-    const open = (c.waiting ?? 0) + (c.active ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0) + (c['waiting-children'] ?? 0) + (options.allowFailedJobs ? 0 : c.failed ?? 0);
+    const open = (c.waiting ?? 0) + (c.active ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0) + (c['waiting-children'] ?? 0);
     if (open > 0) {
       stuckJobs += open;
       problems.push(`jobs: ${q.queue} ${JSON.stringify(c)}`);
+    }
+  }
+  if (!options.allowFailedJobs) {
+    for (const job of await rt.queue.failed(10_000)) {
+      // A media job whose input cannot be decoded ends failed for good by design
+      // (UnrecoverableError "unplayable: …", the item marked unplayable with a MEDIA_PROBLEM
+      // event): a finished outcome, not a stuck job. Random-byte "recordings" mostly fail in
+      // ffprobe, but now and then ffprobe takes them for a stream and ffmpeg fails instead.
+      if (job.reason.startsWith('unplayable: ') && 'evidenceId' in job.data) {
+        const status = await rt.db.query<{ media_status: string }>('SELECT media_status FROM evidence WHERE id = $1', [job.data.evidenceId]);
+        if (status.rows[0]?.media_status === 'unplayable') continue;
+      }
+      stuckJobs++;
+      problems.push(`failed job: ${job.queue} ${job.name} ${job.id}: ${job.reason}`);
     }
   }
   return { sources: sources.length, distinct: distinct.size, filesLost, duplicates, shaMismatches, unverifiedClears, ledgerOk, stuckJobs, problems };
