@@ -3,8 +3,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-// scripts: the demo imports scripts/make-footage.ts.
-const SOURCE_DIRS = ['config', 'daemon', 'drivers', 'storage', 'workers', 'scripts'];
+/** The folders whose sources dist/ is built from (scripts: the demo imports scripts/make-footage.ts). */
+export const SOURCE_DIRS = ['config', 'daemon', 'drivers', 'storage', 'workers', 'scripts'];
 
 function newestSource(dir) {
   let newest = 0;
