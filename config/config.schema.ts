@@ -114,7 +114,7 @@ export const configSchema = z
           .min(5)
           .max(512)
           .default(16)
-          .describe('Multipart part size; bounds upload memory and fixes how the expected ETag is computed.'),
+          .describe('Multipart part size; bounds upload memory and fixes how the expected composite checksum and ETag are computed.'),
         partsInFlight: z
           .number()
           .int()
@@ -131,13 +131,22 @@ export const configSchema = z
           .min(1)
           .max(16)
           .default(2)
-          .describe('Worker threads hashing uploads (SHA-256 of each file, MD5 of each part) beside the sending; about one per core.'),
+          .describe('Worker threads hashing uploads (the SHA-256 of each file; with uploadChecksum md5 also the MD5 of each part) beside the sending; about one per core.'),
+        uploadChecksum: z
+          .enum(['crc32', 'md5'])
+          .default('crc32')
+          .describe(
+            'What the server checks each uploaded part against, and what proves the stored object holds the bytes sent. ' +
+              'crc32: an S3 additional checksum (x-amz-checksum-crc32 per part; the object keeps the composite), about 0.2 CPU-s per GiB. ' +
+              'md5: Content-MD5 per part and the multipart ETag, about 1.5 CPU-s per GiB; for S3 servers without additional checksums. ' +
+              'Either way the SHA-256 of the bytes sent must equal the acquired one.',
+          ),
         signPayload: z
           .boolean()
           .default(false)
           .describe(
             'Over HTTP, also sign each upload body by its SHA-256 (SigV4 x-amz-content-sha256): one more SHA-256 pass on the client and on the server. ' +
-              'Off: bodies are sent UNSIGNED-PAYLOAD with a signed Content-MD5 that the server checks, and the ETag check still proves the bytes. Over HTTPS bodies are never signed.',
+              'Off: bodies are sent UNSIGNED-PAYLOAD with a signed CRC32 checksum or Content-MD5 (uploadChecksum) that the server checks. Over HTTPS bodies are never signed.',
           ),
       })
       .strict()

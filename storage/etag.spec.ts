@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { EtagAccumulator, etagOfPartDigests, isMultipart } from './etag.ts';
+import { Crc32PartAccumulator, crc32Base64, crc32Checksum, EtagAccumulator, etagOfPartDigests, isMultipart } from './etag.ts';
 
 const md5 = (b: Uint8Array): Buffer => createHash('md5').update(b).digest();
 
@@ -104,5 +104,39 @@ describe('etagOfPartDigests', () => {
       for (let at = 0; at < size; at += part) md5s.push(createHash('md5').update(body.subarray(at, at + part)).digest());
       expect(etagOfPartDigests(md5s, isMultipart(size, part))).toBe(new EtagAccumulator(part).update(body).digest());
     }
+  });
+});
+
+describe('CRC32 checksums (crc32Checksum, Crc32PartAccumulator)', () => {
+  // Known answer: CRC32 (IEEE) of "123456789" is 0xCBF43926.
+  it('writes a CRC32 the way S3 does: 4 bytes big-endian, base64', () => {
+    expect(crc32Base64(0xcbf43926)).toBe(Buffer.from([0xcb, 0xf4, 0x39, 0x26]).toString('base64'));
+    expect(new Crc32PartAccumulator(100).update(Buffer.from('123456789')).digest()).toBe(`crc32:${crc32Base64(0xcbf43926)}`);
+  });
+
+  it('gives a body of at most one part its own CRC32 and a longer one the composite with -N', () => {
+    expect(new Crc32PartAccumulator(4).update(Buffer.alloc(0)).digest()).toBe('crc32:AAAAAA==');
+    expect(new Crc32PartAccumulator(9).update(Buffer.from('123456789')).digest()).toBe(`crc32:${crc32Base64(0xcbf43926)}`);
+    const composite = new Crc32PartAccumulator(4).update(Buffer.from('123456789')).digest();
+    const parts = ['1234', '5678', '9'].map((p) => new Crc32PartAccumulator(4).update(Buffer.from(p)).digest().slice('crc32:'.length));
+    const joined = Buffer.concat(parts.map((p) => Buffer.from(p, 'base64')));
+    expect(composite).toBe(`${new Crc32PartAccumulator(64).update(joined).digest()}-3`);
+  });
+
+  it('does not depend on how the body is chunked', () => {
+    const body = randomBytes(1000);
+    const whole = new Crc32PartAccumulator(64).update(body).digest();
+    for (const step of [1, 7, 64, 65, 999]) {
+      const acc = new Crc32PartAccumulator(64);
+      for (let at = 0; at < body.length; at += step) acc.update(body.subarray(at, at + step));
+      expect(acc.digest(), `step ${step}`).toBe(whole);
+    }
+    expect(whole.endsWith(`-${Math.ceil(1000 / 64)}`)).toBe(true);
+  });
+
+  it('refuses an impossible part list', () => {
+    expect(() => crc32Checksum([], true)).toThrow(RangeError);
+    expect(() => crc32Checksum([1, 2], false)).toThrow(RangeError);
+    expect(() => new Crc32PartAccumulator(0)).toThrow(RangeError);
   });
 });

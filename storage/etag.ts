@@ -1,4 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 
 /**
  * The S3 ETag that a server must report for a body uploaded the way minio-js uploads it,
@@ -89,4 +90,63 @@ export function etagOfPartDigests(partMd5s: readonly Uint8Array[], multipart: bo
   }
   if (partMd5s.length === 0) throw new RangeError('a multipart upload has at least one part');
   return `${createHash('md5').update(Buffer.concat(partMd5s)).digest('hex')}-${partMd5s.length}`;
+}
+
+/** A CRC32 as S3 writes it in x-amz-checksum-crc32: the 4 bytes big-endian, base64. */
+export function crc32Base64(value: number): string {
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt32BE(value >>> 0);
+  return b.toString('base64');
+}
+
+/**
+ * The checksum an S3 server keeps for an upload with CRC32 checksums: the body's CRC32 for a
+ * single PUT; for multipart, the COMPOSITE one, CRC32 over the parts' CRC32s + "-N".
+ */
+export function crc32Checksum(partCrcs: readonly number[], multipart: boolean): string {
+  if (!multipart) {
+    if (partCrcs.length !== 1) throw new RangeError(`a single PUT has one CRC32, got ${partCrcs.length}`);
+    return `crc32:${crc32Base64(partCrcs[0]!)}`;
+  }
+  if (partCrcs.length === 0) throw new RangeError('a multipart upload has at least one part');
+  const joined = Buffer.allocUnsafe(4 * partCrcs.length);
+  partCrcs.forEach((c, i) => joined.writeUInt32BE(c >>> 0, 4 * i));
+  return `crc32:${crc32Base64(crc32(joined))}-${partCrcs.length}`;
+}
+
+/**
+ * The CRC32 checksum (crc32Checksum) of a body streamed in chunks, split into parts of
+ * `partSize` as putFile splits it. Lets a stored object's checksum be checked against a
+ * local copy without uploading it again.
+ */
+export class Crc32PartAccumulator {
+  private readonly crcs: number[] = [];
+  private current = 0;
+  private currentBytes = 0;
+
+  constructor(readonly partSize: number) {
+    if (!Number.isSafeInteger(partSize) || partSize < 1) throw new RangeError(`part size must be a positive integer, got ${partSize}`);
+  }
+
+  update(chunk: Uint8Array): this {
+    let offset = 0;
+    while (offset < chunk.length) {
+      if (this.currentBytes === this.partSize) {
+        this.crcs.push(this.current);
+        this.current = 0;
+        this.currentBytes = 0;
+      }
+      const take = Math.min(chunk.length - offset, this.partSize - this.currentBytes);
+      this.current = crc32(chunk.subarray(offset, offset + take), this.current);
+      this.currentBytes += take;
+      offset += take;
+    }
+    return this;
+  }
+
+  /** `crc32:<base64>` for a body of at most one part (a single PUT), else the composite with "-N". */
+  digest(): string {
+    const crcs = [...this.crcs, this.current];
+    return crc32Checksum(crcs, crcs.length > 1);
+  }
 }

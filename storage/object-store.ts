@@ -12,20 +12,42 @@ export interface StoredObject {
   size: number;
   /** The server's ETag without quotes: MD5 for a single PUT, md5-of-md5s + "-N" for multipart. */
   etag: string;
+  /**
+   * The server's additional checksum of the object as `<algorithm>:<base64>`, with "-N" for
+   * a multipart upload's composite (S3 x-amz-checksum-*), or null when it was stored without one.
+   */
+  checksum: string | null;
   versionId: string | null;
   metadata: Record<string, string>;
   retainUntil: Date | null;
 }
 
+/**
+ * How a stored object is matched to the bytes that were sent: `checksum` compares the
+ * server's CRC32 checksum (checked by the server part by part as it received them) with the
+ * one computed over the bytes sent; `etag` compares its MD5-based ETag (Content-MD5 per part).
+ */
+export type UploadProofKind = 'checksum' | 'etag';
+
 /** What was actually sent, digested in the same pass that sent it. */
 export interface UploadReceipt {
+  /** The server's ETag of the new object. */
   etag: string;
   versionId: string | null;
   bytesSent: number;
   /** SHA-256 of the bytes sent, hex. Proves the spool still held the acquired bytes. */
   sentSha256: string;
-  /** The ETag an S3 server must report for exactly those bytes and this part size. */
-  expectedEtag: string;
+  proof: UploadProofKind;
+  /** What the server must report for exactly those bytes: the checksum (`crc32:…`) or the ETag. */
+  expected: string;
+  /** What the server reported when it committed the object, in the same form. */
+  reported: string;
+}
+
+/** Whether a stat of the object shows exactly the bytes of the receipt. */
+export function storedMatchesReceipt(stored: StoredObject, receipt: UploadReceipt): boolean {
+  if (stored.size !== receipt.bytesSent) return false;
+  return receipt.proof === 'checksum' ? stored.checksum === receipt.expected : stored.etag === receipt.expected;
 }
 
 export interface PutFileOptions {
@@ -51,7 +73,7 @@ export interface ObjectStore {
   ensureBuckets(): Promise<void>;
   stat(bucket: BucketRole, key: string): Promise<StoredObject | null>;
   /**
-   * Upload a local file, digesting (SHA-256, multipart ETag) the very bytes sent.
+   * Upload a local file, digesting (SHA-256, and the CRC32 checksums or MD5s the server checks) the very bytes sent.
    * `metadata` keys become x-amz-meta-*; values must be ASCII.
    */
   putFile(bucket: BucketRole, key: string, filePath: string, size: number, metadata: Record<string, string>, options?: PutFileOptions): Promise<UploadReceipt>;

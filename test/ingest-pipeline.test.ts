@@ -62,6 +62,10 @@ describe('dock → verified → cleared', () => {
       expect(types.indexOf('ACQUIRED')).toBeLessThan(types.indexOf('VERIFIED'));
       expect(types.indexOf('VERIFIED')).toBeLessThan(types.indexOf('RECORDED'));
       expect(types.indexOf('RECORDED')).toBeLessThan(types.indexOf('RECORDER_CLEARED'));
+      // Proven by the server's CRC32 checksum (minio.uploadChecksum crc32), which the stat shows too.
+      const verified = events.find((e) => e.type === 'VERIFIED')!;
+      expect(verified.details).toMatchObject({ proof: 'checksum', expected: stored?.checksum, etag: stored?.etag, sha256: f.sha256 });
+      expect(String(verified.details.expected)).toMatch(/^crc32:[A-Za-z0-9+/]{6}==$/);
     }
 
     const found = await rt.evidence.search({ caseNumber: 'YB2026-001' });
@@ -86,6 +90,9 @@ describe('dock → verified → cleared', () => {
       const events = await rt.ledger.eventsFor({ fileIds: [f.id] });
       expect(events.map((e) => e.type)).toContain('DUPLICATE_ACQUIRED');
       expect(events.find((e) => e.type === 'STORED')).toBeUndefined();
+      // Not uploaded again: the stored object's checksum was matched against the spooled copy.
+      const stored = await rt.objects.stat('originals', originalKey(f.sha256!));
+      expect(events.find((e) => e.type === 'VERIFIED')?.details).toMatchObject({ proof: 'checksum', expected: stored?.checksum });
     }
     // The session's closing event counts its files by stage (from an aggregate query, not
     // by loading every row: see CatalogRepository.stageCounts).

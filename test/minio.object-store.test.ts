@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
+import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +15,8 @@ import {
   ObjectStoreRequestError,
   SpoolFileChangedError,
 } from '../storage/minio.object-store.ts';
-import { ObjectExistsError, ObjectStoreUnavailableError, originalKey } from '../storage/object-store.ts';
+import { Crc32PartAccumulator } from '../storage/etag.ts';
+import { ObjectExistsError, ObjectStoreUnavailableError, originalKey, storedMatchesReceipt } from '../storage/object-store.ts';
 
 /**
  * Integration tests against the real local MinIO (`bash scripts/stack.sh up`, 127.0.0.1:9010).
@@ -115,12 +117,28 @@ describe('MinioObjectStore.ensureBuckets', () => {
   });
 });
 
-describe('MinioObjectStore.putFile', () => {
-  it('uploads a small file in one PUT and proves it: ETag = MD5, SHA-256 of the bytes sent', async () => {
+const crc32Of = (b: Buffer) => {
+  const out = Buffer.alloc(4);
+  out.writeUInt32BE(crc32(b));
+  return out;
+};
+/** The S3 COMPOSITE CRC32 checksum of a multipart body: CRC32 of the part CRC32s, "-N". */
+function compositeCrc32(body: Buffer, partSize: number): string {
+  const crcs: Buffer[] = [];
+  for (let offset = 0; offset < body.length; offset += partSize) crcs.push(crc32Of(body.subarray(offset, offset + partSize)));
+  return `crc32:${crc32Of(Buffer.concat(crcs)).toString('base64')}-${crcs.length}`;
+}
+
+describe('MinioObjectStore.putFile with CRC32 checksums (the default)', () => {
+  it('uploads a small file in one PUT and proves it: the server keeps its CRC32; SHA-256 of the bytes sent', async () => {
+    expect(config.minio.uploadChecksum).toBe('crc32');
     const file = spoolFile('small.bin', 1000);
     const key = originalKey(file.sha);
     const receipt = await store.putFile('originals', key, file.path, file.body.length, { 'evidence-id': 'E-1', 'Recorder-Serial': 'SN123' });
-    expect(receipt.etag).toBe(receipt.expectedEtag);
+    expect(receipt.proof).toBe('checksum');
+    expect(receipt.expected).toBe(`crc32:${crc32Of(file.body).toString('base64')}`);
+    expect(receipt.reported).toBe(receipt.expected);
+    // MinIO still gives an MD5 ETag, which `verify` uses to notice a replaced object.
     expect(receipt.etag).toBe(md5(file.body).toString('hex'));
     expect(receipt.sentSha256).toBe(file.sha);
     expect(receipt.bytesSent).toBe(1000);
@@ -130,6 +148,8 @@ describe('MinioObjectStore.putFile', () => {
     expect(stat).not.toBeNull();
     expect(stat?.size).toBe(1000);
     expect(stat?.etag).toBe(receipt.etag);
+    expect(stat?.checksum).toBe(receipt.expected);
+    expect(storedMatchesReceipt(stat!, receipt)).toBe(true);
     expect(stat?.versionId).toBe(receipt.versionId);
     expect(stat?.metadata).toMatchObject({ 'evidence-id': 'E-1', 'recorder-serial': 'SN123' });
     const now = Date.now();
@@ -139,36 +159,145 @@ describe('MinioObjectStore.putFile', () => {
     expect(sha256(await readAll(await store.read('originals', key)))).toBe(file.sha);
   });
 
-  it('sends a body of exactly one part size as a single PUT (no -N suffix)', async () => {
-    const file = spoolFile('exact.bin', PART);
-    const receipt = await store.putFile('originals', originalKey(file.sha), file.path, PART, {});
-    expect(receipt.etag).toBe(md5(file.body).toString('hex'));
-    expect(receipt.etag).toBe(receipt.expectedEtag);
-  });
-
-  it('uploads 2.5 x part size as 3 parts whose ETag matches the bytes sent', async () => {
+  it('uploads 2.5 x part size as 3 parts whose composite checksum the server keeps', async () => {
     const file = spoolFile('multi.bin', Math.floor(2.5 * PART));
     const key = originalKey(file.sha);
     const receipt = await store.putFile('originals', key, file.path, file.body.length, { 'evidence-id': 'E-2' });
-    expect(receipt.etag).toBe(receipt.expectedEtag);
+    expect(receipt.proof).toBe('checksum');
+    expect(receipt.expected).toBe(compositeCrc32(file.body, PART));
+    expect(receipt.reported).toBe(receipt.expected);
     expect(receipt.etag).toBe(multipartEtag(file.body, PART));
-    expect(receipt.etag.endsWith('-3')).toBe(true);
     expect(receipt.sentSha256).toBe(file.sha);
 
     const stat = await store.stat('originals', key);
-    expect(stat).toMatchObject({ size: file.body.length, etag: receipt.etag, versionId: receipt.versionId });
+    expect(stat).toMatchObject({ size: file.body.length, etag: receipt.etag, checksum: receipt.expected, versionId: receipt.versionId });
     expect(stat?.metadata['evidence-id']).toBe('E-2');
     expect(sha256(await readAll(await store.read('originals', key)))).toBe(file.sha);
   }, 60_000);
 
   it('keeps parts of exactly part size when the tail is tiny (2 x part + 3 bytes -> 3 parts)', async () => {
-    // minio-js putObject sends this file (via fs.createReadStream) as 5 MiB + (5 MiB + 3 B), ETag "-2".
     const file = spoolFile('tail.bin', 2 * PART + 3);
     const receipt = await store.putFile('originals', originalKey(file.sha), file.path, file.body.length, {});
-    expect(receipt.etag).toBe(multipartEtag(file.body, PART));
-    expect(receipt.etag.endsWith('-3')).toBe(true);
+    expect(receipt.expected).toBe(compositeCrc32(file.body, PART));
+    expect(receipt.expected.endsWith('-3')).toBe(true);
+    expect(receipt.reported).toBe(receipt.expected);
   }, 60_000);
 
+  it('gives the spooled copy the checksum the stored object has (Crc32PartAccumulator), in any chunking', async () => {
+    const file = spoolFile('accumulate.bin', 2 * PART + 77);
+    const receipt = await store.putFile('originals', originalKey(file.sha), file.path, file.body.length, {});
+    const acc = new Crc32PartAccumulator(PART);
+    for (let offset = 0; offset < file.body.length; offset += 777_777) acc.update(file.body.subarray(offset, offset + 777_777));
+    expect(acc.digest()).toBe(receipt.expected);
+    const small = spoolFile('accumulate-small.bin', 10);
+    const one = await store.putFile('originals', originalKey(small.sha), small.path, 10, {});
+    expect(new Crc32PartAccumulator(PART).update(small.body).digest()).toBe(one.reported);
+  }, 60_000);
+
+  it('a part altered on the way is refused by the server, and nothing is stored', async () => {
+    const proxy = await corruptingProxy(config.minio.port, 200_000);
+    const cfg = configFor({ ...bucketsOf('main'), port: proxy.port });
+    const through = new MinioObjectStore(cfg.minio, cfg.retention);
+    for (const size of [PART - 1, 2 * PART + 5]) {
+      const file = spoolFile(`altered-${size}.bin`, size);
+      const err = await through.putFile('originals', originalKey(file.sha), file.path, size, {}).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ObjectStoreRequestError);
+      expect((err as ObjectStoreRequestError).code).toBe('XAmzContentChecksumMismatch');
+      expect(await store.stat('originals', originalKey(file.sha))).toBeNull();
+    }
+    expect(proxy.flipped()).toBeGreaterThanOrEqual(2);
+    through.close();
+    await proxy.close();
+  }, 60_000);
+});
+
+describe('MinioObjectStore.putFile with Content-MD5 (uploadChecksum md5)', () => {
+  let md5Store: MinioObjectStore;
+  beforeAll(() => {
+    const cfg = configFor({ ...bucketsOf('main'), uploadChecksum: 'md5' });
+    md5Store = new MinioObjectStore(cfg.minio, cfg.retention);
+  });
+  afterAll(() => md5Store?.close());
+
+  it('uploads a small file in one PUT and proves it: ETag = MD5', async () => {
+    const file = spoolFile('small-md5.bin', 1000);
+    const key = originalKey(file.sha);
+    const receipt = await md5Store.putFile('originals', key, file.path, file.body.length, {});
+    expect(receipt).toMatchObject({ proof: 'etag', expected: md5(file.body).toString('hex'), reported: md5(file.body).toString('hex'), sentSha256: file.sha });
+    const stat = await md5Store.stat('originals', key);
+    expect(stat?.checksum).toBeNull();
+    expect(storedMatchesReceipt(stat!, receipt)).toBe(true);
+  });
+
+  it('sends a body of exactly one part size as a single PUT (no -N suffix)', async () => {
+    const file = spoolFile('exact.bin', PART);
+    const receipt = await md5Store.putFile('originals', originalKey(file.sha), file.path, PART, {});
+    expect(receipt.etag).toBe(md5(file.body).toString('hex'));
+    expect(receipt.expected).toBe(receipt.etag);
+  });
+
+  it('uploads 2 x part + 3 bytes as 3 parts whose ETag matches the bytes sent', async () => {
+    const file = spoolFile('tail-md5.bin', 2 * PART + 3);
+    const receipt = await md5Store.putFile('originals', originalKey(file.sha), file.path, file.body.length, {});
+    expect(receipt.proof).toBe('etag');
+    expect(receipt.etag).toBe(multipartEtag(file.body, PART));
+    expect(receipt.expected).toBe(receipt.etag);
+    expect(receipt.sentSha256).toBe(file.sha);
+  }, 60_000);
+
+  it('a part altered on the way fails its Content-MD5, and nothing is stored', async () => {
+    const proxy = await corruptingProxy(config.minio.port, 200_000);
+    const cfg = configFor({ ...bucketsOf('main'), port: proxy.port, uploadChecksum: 'md5' });
+    const through = new MinioObjectStore(cfg.minio, cfg.retention);
+    const file = spoolFile('altered-md5.bin', 2 * PART + 5);
+    const err = await through.putFile('originals', originalKey(file.sha), file.path, file.body.length, {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ObjectStoreRequestError);
+    expect((err as ObjectStoreRequestError).code).toBe('BadDigest');
+    expect(await store.stat('originals', originalKey(file.sha))).toBeNull();
+    through.close();
+    await proxy.close();
+  }, 60_000);
+});
+
+/**
+ * A TCP proxy to the real MinIO that flips one bit of each connection's request stream at
+ * byte `at` (past the request head of a large PUT, so inside its body).
+ */
+async function corruptingProxy(targetPort: number, at: number): Promise<{ port: number; flipped: () => number; close: () => Promise<void> }> {
+  let flipped = 0;
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(targetPort, '127.0.0.1');
+    sockets.add(client).add(upstream);
+    let seen = 0;
+    client.on('data', (chunk: Buffer) => {
+      if (seen <= at && at < seen + chunk.length) {
+        chunk[at - seen] = chunk[at - seen]! ^ 0x01;
+        flipped++;
+      }
+      seen += chunk.length;
+      upstream.write(chunk);
+    });
+    upstream.pipe(client);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    flipped: () => flipped,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe('MinioObjectStore.putFile', () => {
   it('refuses a spool file whose size is not the declared one', async () => {
     const file = spoolFile('short.bin', 100);
     await expect(store.putFile('originals', originalKey(file.sha), file.path, 101, {})).rejects.toBeInstanceOf(SpoolFileChangedError);
@@ -280,9 +409,9 @@ describe('failures', () => {
     const port = (server.address() as { port: number }).port;
     const cfg = configFor({ ...bucketsOf('hang'), port });
     const hung = new MinioObjectStore(cfg.minio, cfg.retention, { requestTimeoutMs: 300 });
-    const started = Date.now();
-    await expect(hung.ping()).rejects.toBeInstanceOf(ObjectStoreUnavailableError);
-    expect(Date.now() - started).toBeLessThan(5000);
+    const err = await hung.ping().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ObjectStoreUnavailableError);
+    expect((err as Error).message).toContain('no activity from the object store for 300 ms');
     hung.close();
     for (const s of sockets) s.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -6,8 +6,8 @@ import { RecordingGoneError, type RecorderVolume } from '../drivers/recorder.dri
 import { SAFE_TO_UNDOCK_STAGES, TERMINAL_STAGES, type CatalogRepository, type EvidenceRow, type FileRow, type SessionRow } from '../storage/catalog.repository.ts';
 import type { CustodyEvent, CustodyEventInput, JsonValue } from '../storage/custody-chain.ts';
 import type { CustodyLedger } from '../storage/custody-ledger.service.ts';
-import { EtagAccumulator } from '../storage/etag.ts';
-import { originalKey, SentBytesMismatchError, type ObjectStore } from '../storage/object-store.ts';
+import { Crc32PartAccumulator, EtagAccumulator } from '../storage/etag.ts';
+import { originalKey, SentBytesMismatchError, storedMatchesReceipt, type ObjectStore, type StoredObject, type UploadProofKind } from '../storage/object-store.ts';
 import type { Database, Queryable } from '../storage/postgres.database.ts';
 import { fingerprintOf, type SpoolStore } from '../storage/spool.store.ts';
 import { CopyInterruptedError, type CopyRequest, type CopyResult } from './acquire.copier.ts';
@@ -235,11 +235,15 @@ export class IngestService {
     const existing = await objects.stat('originals', key);
     if (existing) {
       // Already stored (by an earlier docking, or by us before a crash): prove it holds
-      // these bytes by the ETag the spooled copy must produce, instead of uploading again.
-      const expected = await this.expectedEtagOfSpool(file);
-      if (existing.size !== file.size || existing.etag !== expected) {
-        await this.event(file, { type: 'VERIFY_FAILED', details: { key, reason: 'existing object differs', etag: existing.etag, expectedEtag: expected } });
-        throw new StoredCopyMismatchError(key, `existing object etag ${existing.etag}, expected ${expected}`);
+      // these bytes by the checksum (or ETag) the spooled copy must produce, instead of
+      // uploading again.
+      const proof = await this.proofOfSpool(file, existing);
+      if (existing.size !== file.size || proof.reported !== proof.expected) {
+        await this.event(file, {
+          type: 'VERIFY_FAILED',
+          details: { key, reason: 'existing object differs', etag: existing.etag, proof: proof.by, reported: proof.reported, expected: proof.expected },
+        });
+        throw new StoredCopyMismatchError(key, `existing object ${proof.by} ${proof.reported ?? 'none'}, expected ${proof.expected}`);
       }
       const evidence = await catalog.getEvidence(file.evidenceId!);
       const duplicate = evidence !== null && evidence.firstSessionId !== file.sessionId;
@@ -251,7 +255,7 @@ export class IngestService {
             type: duplicate ? 'DUPLICATE_ACQUIRED' : 'STORED',
             details: { key, versionId: existing.versionId, etag: existing.etag, size: existing.size, uploaded: false },
           },
-          { type: 'VERIFIED', details: verifiedDetails(key, existing.etag, expected, sha256) },
+          { type: 'VERIFIED', details: verifiedDetails(key, existing.etag, proof.by, proof.expected, sha256) },
         ],
       );
       await spool.remove(file.fingerprint);
@@ -287,12 +291,13 @@ export class IngestService {
       throw new UnrecoverableError(new StoredCopyMismatchError(key, 'the spooled bytes no longer hash to the acquired SHA-256').message);
     }
     const stored = await objects.stat('originals', key);
-    if (!stored || stored.etag !== receipt.expectedEtag || stored.size !== file.size) {
+    if (!stored || stored.size !== file.size || !storedMatchesReceipt(stored, receipt)) {
+      const reported = stored ? (receipt.proof === 'checksum' ? stored.checksum : stored.etag) : null;
       await this.event(file, {
         type: 'VERIFY_FAILED',
-        details: { key, etag: stored?.etag ?? null, expectedEtag: receipt.expectedEtag, size: stored?.size ?? null },
+        details: { key, etag: stored?.etag ?? null, proof: receipt.proof, reported, expected: receipt.expected, size: stored?.size ?? null },
       });
-      throw new StoredCopyMismatchError(key, `server etag ${stored?.etag ?? 'missing'}, expected ${receipt.expectedEtag}`);
+      throw new StoredCopyMismatchError(key, `server ${receipt.proof} ${stored ? (reported ?? 'none') : 'missing'}, expected ${receipt.expected}`);
     }
     await this.transition(
       file,
@@ -310,7 +315,7 @@ export class IngestService {
             uploaded: true,
           },
         },
-        { type: 'VERIFIED', details: verifiedDetails(key, stored.etag, receipt.expectedEtag, sha256) },
+        { type: 'VERIFIED', details: verifiedDetails(key, stored.etag, receipt.proof, receipt.expected, sha256) },
       ],
     );
     await spool.remove(file.fingerprint);
@@ -600,15 +605,23 @@ export class IngestService {
     throw new UnstableSourceError(file.displayPath, detail);
   }
 
-  private async expectedEtagOfSpool(file: FileRow): Promise<string> {
-    const accumulator = new EtagAccumulator(this.deps.config.minio.partSizeMiB * 1024 * 1024);
+  /**
+   * What an existing object must report if it holds the spooled bytes: its CRC32 checksum
+   * when it has one (uploads with minio.uploadChecksum crc32), else its ETag.
+   */
+  private async proofOfSpool(file: FileRow, existing: StoredObject): Promise<{ by: UploadProofKind; expected: string; reported: string | null }> {
+    const partSize = this.deps.config.minio.partSizeMiB * 1024 * 1024;
+    const byChecksum = existing.checksum?.startsWith('crc32:') ?? false;
+    const accumulator = byChecksum ? new Crc32PartAccumulator(partSize) : new EtagAccumulator(partSize);
     const hash = createHash('sha256');
     for await (const chunk of this.deps.spool.read(file.fingerprint) as AsyncIterable<Buffer>) {
       accumulator.update(chunk);
       hash.update(chunk);
     }
     if (hash.digest('hex') !== file.sha256) throw new StoredCopyMismatchError(originalKey(file.sha256!), 'spool no longer matches the acquired SHA-256');
-    return accumulator.digest();
+    return byChecksum
+      ? { by: 'checksum', expected: accumulator.digest(), reported: existing.checksum }
+      : { by: 'etag', expected: accumulator.digest(), reported: existing.etag };
   }
 
   private async lastStoredEtag(file: FileRow): Promise<string | null> {
@@ -631,13 +644,18 @@ export class IngestService {
   }
 }
 
-function verifiedDetails(key: string, etag: string, expected: string, sha256: string): { [k: string]: JsonValue } {
+function verifiedDetails(key: string, etag: string, proof: UploadProofKind, expected: string, sha256: string): { [k: string]: JsonValue } {
   return {
     key,
+    // The server's ETag, recorded whatever the proof: `verify` and clearing compare it to notice a replaced object.
     etag,
-    expectedEtag: expected,
+    proof,
+    expected,
     sha256,
-    method: 'server ETag equals the ETag of the bytes sent, which hash to the acquired SHA-256',
+    method:
+      proof === 'checksum'
+        ? "server CRC32 checksum, which the server checked part by part on receipt, equals the checksum of the bytes sent, which hash to the acquired SHA-256"
+        : 'server ETag equals the ETag of the bytes sent, which hash to the acquired SHA-256',
   };
 }
 

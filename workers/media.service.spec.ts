@@ -345,7 +345,7 @@ describe('handleProxy', () => {
     rig.digests.set('proxy.m4a', { sha256: SHA_PROXY, size: 234_567 });
     rig.m.transcoder.version = vi.fn(async () => FFMPEG);
     rig.m.catalog.derivativesOf = vi.fn(async () => current);
-    rig.m.objects.putFile = vi.fn(async () => ({ etag: 'e', versionId: null, bytesSent: 0, sentSha256: SHA_PROXY, expectedEtag: 'e' }));
+    rig.m.objects.putFile = vi.fn(async () => ({ etag: 'e', versionId: null, bytesSent: 0, sentSha256: SHA_PROXY, proof: 'etag', expected: 'e', reported: 'e' }));
     rig.m.catalog.insertDerivative = vi.fn(async () => undefined);
     rig.m.catalog.updateEvidenceMedia = vi.fn(async () => undefined);
     return rig;
@@ -594,7 +594,7 @@ describe('handleThumbnails', () => {
     rig.digests.set('storyboard.webp', { sha256: SHA_BOARD, size: 300_000 });
     rig.m.images.version = vi.fn(() => SHARP);
     rig.m.catalog.derivativesOf = vi.fn(async () => []);
-    rig.m.objects.putFile = vi.fn(async () => ({ etag: 'e', versionId: null, bytesSent: 0, sentSha256: '', expectedEtag: 'e' }));
+    rig.m.objects.putFile = vi.fn(async () => ({ etag: 'e', versionId: null, bytesSent: 0, sentSha256: '', proof: 'etag', expected: 'e', reported: 'e' }));
     rig.m.catalog.insertDerivative = vi.fn(async () => undefined);
     return rig;
   }
