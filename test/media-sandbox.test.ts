@@ -1,12 +1,12 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../config/config.loader.ts';
 import { importFolder } from '../daemon/cli.ts';
 import type { Runtime } from '../daemon/runtime.ts';
 import { QueueName, SHARED_QUEUES } from '../workers/job.types.ts';
-import { createTestEnv, eventually, type TestEnv } from './support/test-env.ts';
+import { createTestEnv, eventually, isRunning, type TestEnv } from './support/test-env.ts';
 
 function ffmpeg(args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -29,16 +29,6 @@ function sandboxChildren(): number[] {
   return childrenOf(process.pid)
     .filter((line) => /bullmq/.test(line) && /main/.test(line))
     .map((line) => Number(line.trim().split(/\s+/)[0]));
-}
-
-/** Running, not gone and not a zombie waiting for a reaper (containers often have none). */
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 describe('sandboxed transcoding', () => {
@@ -74,7 +64,7 @@ describe('sandboxed transcoding', () => {
     const ffmpegPid = Number(orphans[0]!.trim().split(/\s+/)[0]);
     process.kill(child!, 'SIGKILL');
     // ffmpeg loses its progress pipe with its parent and dies too, instead of burning a core.
-    await eventually(async () => (isAlive(ffmpegPid) ? undefined : true), 30_000, 'the orphaned ffmpeg to exit');
+    await eventually(async () => (isRunning(ffmpegPid) ? undefined : true), 30_000, 'the orphaned ffmpeg to exit');
 
     const proxy = await eventually(
       async () => (await rt.catalog.derivativesOf(evidenceId)).find((d) => d.kind === 'proxy'),
@@ -133,6 +123,6 @@ describe('a worker process killed outright', () => {
 
     workers.kill('SIGKILL');
     // The children notice their parent is gone and exit; nothing is left burning CPU.
-    for (const pid of [...sandbox, ...ffmpegs]) await eventually(async () => (isAlive(pid) ? undefined : true), 30_000, `process ${pid} to exit after its parent`);
+    for (const pid of [...sandbox, ...ffmpegs]) await eventually(async () => (isRunning(pid) ? undefined : true), 30_000, `process ${pid} to exit after its parent`);
   }, 300_000);
 });

@@ -4,11 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExifTool } from 'exiftool-vendored';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../config/config.loader.ts';
 import { ExiftoolReader } from '../workers/exiftool.adapter.ts';
 import { posterFrameArgs, proxyAudioArgs, proxyVideoArgs, storyboardFramesArgs } from '../workers/ffmpeg-args.ts';
 import { FfmpegTranscoder, FfprobeProber } from '../workers/ffmpeg.adapter.ts';
 import { MediaInputError, type ProbeInfo, type TranscodeProgress } from '../workers/media-tools.ts';
 import { SharpImageTool } from '../workers/sharp.adapter.ts';
+import { eventually, isRunning } from './support/test-env.ts';
 
 /**
  * The media adapters against the real tools (Debian's ffmpeg/ffprobe, the exiftool inside
@@ -406,4 +408,32 @@ describe('ExiftoolReader', () => {
   it('names its version', async () => {
     expect(await reader.version()).toMatch(/^exiftool 13\.\d+/);
   });
+
+  it('its exiftool process does not outlive a worker that is SIGKILLed', async () => {
+    // A worker that reads one file and then waits, as a worker process does between jobs.
+    const script = `
+      const { ExiftoolReader } = await import('./workers/exiftool.adapter.ts');
+      const reader = new ExiftoolReader();
+      await reader.read(${JSON.stringify(file('photo.jpg'))});
+      console.log('read');
+      setInterval(() => undefined, 1000);
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('read') && resolve());
+        child.on('exit', (code) => reject(new Error(`worker exited with ${code} before reading`)));
+      });
+      const perl = spawnSync('ps', ['-o', 'pid=,args=', '--ppid', String(child.pid)], { encoding: 'utf8' })
+        .stdout.split('\n')
+        .filter((line) => line.includes('-stay_open'))
+        .map((line) => Number(line.trim().split(/\s+/)[0]));
+      expect(perl).toHaveLength(1);
+      child.kill('SIGKILL');
+      await eventually(async () => (isRunning(perl[0]!) ? undefined : true), 30_000, 'the orphaned exiftool to exit');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
 });
+

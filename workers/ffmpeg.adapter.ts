@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -6,6 +5,7 @@ import ffmpeg from 'fluent-ffmpeg';
 import { moduleLogger } from '../config/logger.ts';
 import { ProgressReader, stderrShowsDecodeErrors, stderrVerdict } from './ffmpeg-args.ts';
 import { parseProbe } from './ffprobe.parser.ts';
+import { withParentDeath } from './parent-death.ts';
 import { MediaInputError, type MediaProber, type ProbeOutcome, type TranscodeProgress, type TranscodeResult, type Transcoder } from './media-tools.ts';
 
 const log = moduleLogger('ffmpeg');
@@ -221,17 +221,9 @@ function spawnThroughFluent(ffmpegPath: string, args: string[], handlers: SpawnH
 
 // ——— helpers ———
 
-/**
- * ffmpeg ignores SIGPIPE, so when the process running it dies (a crashed sandbox, a killed
- * worker) it would go on transcoding as an orphan, holding a core and a scratch directory.
- * util-linux's setpriv (always on Debian) sets PR_SET_PDEATHSIG before exec'ing ffmpeg, so
- * the kernel kills ffmpeg with its parent. Where setpriv is missing, ffmpeg runs plainly.
- */
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) ?? null;
-
-function withParentDeath(program: string, args: string[]): [string, string[]] {
-  return SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', program, ...args]] : [program, args];
-}
+// ffmpeg ignores SIGPIPE, so when the process running it dies (a crashed sandbox, a killed
+// worker) it would go on transcoding as an orphan, holding a core and a scratch directory:
+// it runs under the parent-death signal (parent-death.ts).
 
 /** The input and output paths in an argument list: everything after -i, and the last item. */
 function pathsOf(args: readonly string[]): string[] {

@@ -12,3 +12,8 @@ const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) 
 export function parentDeathLaunch(execArgv: readonly string[] = process.execArgv): { execPath?: string; execArgv?: string[] } {
   return SETPRIV ? { execPath: SETPRIV, execArgv: ['--pdeathsig', 'KILL', '--', process.execPath, ...execArgv] } : { execArgv: [...execArgv] };
 }
+
+/** A program and its arguments, to be spawned under setpriv --pdeathsig KILL (as is without setpriv). */
+export function withParentDeath(program: string, args: readonly string[]): [string, string[]] {
+  return SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', program, ...args]] : [program, [...args]];
+}
