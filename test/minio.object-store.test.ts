@@ -197,16 +197,18 @@ describe('MinioObjectStore.putFile with CRC32 checksums (the default)', () => {
   it('a part altered on the way is refused by the server, and nothing is stored', async () => {
     const proxy = await corruptingProxy(config.minio.port, 200_000);
     const cfg = configFor({ ...bucketsOf('main'), port: proxy.port });
-    const through = new MinioObjectStore(cfg.minio, cfg.retention);
     for (const size of [PART - 1, 2 * PART + 5]) {
+      // A store of its own, so that the upload opens a new connection, whose 200,000th byte
+      // lies in the body of the PUT (single) or of part 1 (multipart).
+      const through = new MinioObjectStore(cfg.minio, cfg.retention);
       const file = spoolFile(`altered-${size}.bin`, size);
       const err = await through.putFile('originals', originalKey(file.sha), file.path, size, {}).catch((e: unknown) => e);
+      through.close();
       expect(err).toBeInstanceOf(ObjectStoreRequestError);
       expect((err as ObjectStoreRequestError).code).toBe('XAmzContentChecksumMismatch');
       expect(await store.stat('originals', originalKey(file.sha))).toBeNull();
     }
     expect(proxy.flipped()).toBeGreaterThanOrEqual(2);
-    through.close();
     await proxy.close();
   }, 60_000);
 });
