@@ -141,7 +141,9 @@ describe('crash and resume', () => {
     for (const killWhen of ['acquiring', 'stored', 'recorded'] as const) {
       it(`killed when a file is ${killWhen}`, async () => {
         const dir = join(env.dir, `kill-${killWhen}`);
-        const expected = writeRecorder(dir, 3, 24 << 20);
+        // Enough files that one being at `killWhen` (a stage that lasts milliseconds for
+        // 'recorded') still leaves others in flight: with 3 the session could finish between polls.
+        const expected = writeRecorder(dir, 6, 24 << 20);
         const rt = await env.runtime();
         const importer = evidock(['import', dir, '--serial', `KILL-${killWhen}`, '--json']);
         const exited = new Promise((r) => importer.on('exit', r));
