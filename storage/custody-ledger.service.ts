@@ -231,7 +231,10 @@ export class CustodyLedger {
       problems.push(...verifyChain(batch, keys, from));
       for (const event of batch) {
         seen.add(event.seq);
-        const key = mirrored.get(event.seq);
+        let key = mirrored.get(event.seq);
+        // Listed before these rows were read: an event committed meanwhile is mirrored a
+        // moment after its commit, so look for it once more before calling it missing.
+        if (!key && (await this.objects.stat('ledger', eventObjectKey(event.seq)))) key = eventObjectKey(event.seq);
         if (!key) {
           problems.push({ seq: event.seq, kind: 'missing-mirror', detail: 'event is not in the write-once ledger bucket' });
           continue;

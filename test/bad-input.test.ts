@@ -122,7 +122,11 @@ describe('bad input: a clear error and nothing lost', () => {
     expect((await rt.catalog.getFile(interrupted!.id))!.stage).toBe('superseded');
     expect((await rt.catalog.getSession(first.id))!.status).toBe('done');
     expect(existsSync(path)).toBe(false);
-    const report = await rt.verify.run({ rehash: true });
+    // The last events are mirrored to the ledger bucket just after they commit.
+    const report = await eventually(async () => {
+      const r = await rt.verify.run({ rehash: true });
+      return r.ledger.problems.every((p) => p.kind !== 'missing-mirror') ? r : undefined;
+    }, 10_000, 'the ledger mirror to catch up');
     expect(report.ledger.problems.map((p) => `${p.seq} ${p.kind}: ${p.detail}`)).toEqual([]);
     expect(report.ok).toBe(true);
   });
