@@ -416,14 +416,15 @@ export class MinioObjectStore implements ObjectStore {
     if (options.expectSha256 && sha256 !== options.expectSha256) throw new SentBytesMismatchError(key, options.expectSha256, sha256);
     const receipt = { bytesSent: size, sentSha256: sha256 };
     if (this.uploadChecksum === 'crc32') {
-      const expected = crc32Checksum([crc32(body)], false);
-      const sent = await this.putBody('putFile', bucket, key, body, headers, checksumHeaders(expected), this.bodyClient);
+      const crc = crc32(body);
+      const expected = crc32Checksum([crc], false);
+      const sent = await this.putBody('putFile', bucket, key, body, headers, integrityHeaders(crc), this.bodyClient);
       options.onProgress?.(size);
       return { ...receipt, etag: sent.etag, versionId: sent.versionId, proof: 'checksum', expected, reported: sent.checksum ?? 'none' };
     }
     // One MD5 serves as Content-MD5 and as the expected ETag.
     const md5 = createHash('md5').update(body).digest();
-    const sent = await this.putBody('putFile', bucket, key, body, headers, { 'Content-MD5': md5.toString('base64') }, this.bodyClient);
+    const sent = await this.putBody('putFile', bucket, key, body, headers, integrityHeaders(md5), this.bodyClient);
     options.onProgress?.(size);
     return { ...receipt, etag: sent.etag, versionId: sent.versionId, proof: 'etag', expected: etagOfPartDigests([md5], false), reported: sent.etag };
   }
@@ -449,7 +450,9 @@ export class MinioObjectStore implements ObjectStore {
     const withCrc = this.uploadChecksum === 'crc32';
     const sha256 = this.digestThreads.sha256Stream();
     const partCount = Math.ceil(size / this.partSize);
-    const partDigests: Array<Buffer | number> = new Array<Buffer | number>(partCount);
+    // One of the two is filled, by uploadChecksum.
+    const partCrcs: number[] = new Array<number>(partCount);
+    const partMd5s: Buffer[] = new Array<Buffer>(partCount);
     const parts: { part: number; etag: string }[] = new Array<{ part: number; etag: string }>(partCount);
     const free: Buffer[] = [];
     const inFlight = new Set<Promise<void>>();
@@ -468,10 +471,8 @@ export class MinioObjectStore implements ObjectStore {
         const hashed = this.digestThreads.update(sha256, chunk);
         // Awaited with the part's request below; if the part digest fails first, this must not go unhandled.
         hashed.catch(() => undefined);
-        const digest = withCrc ? crc32(chunk) : await this.digestThreads.md5(chunk, sha256.thread);
-        partDigests[part - 1] = digest;
-        const integrity: Record<string, string> =
-          typeof digest === 'number' ? { 'x-amz-checksum-crc32': crc32Base64(digest) } : { 'Content-MD5': digest.toString('base64') };
+        const digest = withCrc ? (partCrcs[part - 1] = crc32(chunk)) : (partMd5s[part - 1] = await this.digestThreads.md5(chunk, sha256.thread));
+        const integrity = integrityHeaders(digest);
         // The next part is read and hashed before waiting for a slot, so that even with one
         // part in flight the disk and the hashes overlap the network.
         while (inFlight.size >= this.partsInFlight) await Promise.race(inFlight);
@@ -499,13 +500,12 @@ export class MinioObjectStore implements ObjectStore {
       if (options.expectSha256 && sentSha256 !== options.expectSha256) throw new SentBytesMismatchError(key, options.expectSha256, sentSha256);
       const receipt = { bytesSent: size, sentSha256 };
       if (withCrc) {
-        const crcs = partDigests as number[];
-        const done = await this.completeWithChecksums(bucket, key, uploadId, parts, crcs);
-        return { ...receipt, ...done, proof: 'checksum', expected: crc32Checksum(crcs, true), reported: done.checksum ?? 'none' };
+        const done = await this.completeWithChecksums(bucket, key, uploadId, parts, partCrcs);
+        return { ...receipt, ...done, proof: 'checksum', expected: crc32Checksum(partCrcs, true), reported: done.checksum ?? 'none' };
       }
       const done = await this.call(op, bucket, key, () => this.client.completeMultipartUpload(bucket, key, uploadId, parts));
       const etag = unquote(done.etag);
-      return { ...receipt, etag, versionId: done.versionId ?? null, proof: 'etag', expected: etagOfPartDigests(partDigests as Buffer[], true), reported: etag };
+      return { ...receipt, etag, versionId: done.versionId ?? null, proof: 'etag', expected: etagOfPartDigests(partMd5s, true), reported: etag };
     } catch (err) {
       await Promise.allSettled(inFlight);
       this.digestThreads.drop(sha256);
@@ -597,7 +597,7 @@ export class MinioObjectStore implements ObjectStore {
     key: string,
     body: Buffer,
     headers: Record<string, string>,
-    integrity: Record<string, string> = { 'Content-MD5': createHash('md5').update(body).digest('base64') },
+    integrity: Record<string, string> = integrityHeaders(createHash('md5').update(body).digest()),
     client: Client = this.client,
   ): Promise<{ etag: string; versionId: string | null; checksum: string | null }> {
     const res = await this.call(op, bucket, key, () =>
@@ -923,9 +923,9 @@ function unquote(etag: string): string {
   return etag.replace(/^(?:"|&quot;|&#34;)|(?:"|&quot;|&#34;)$/g, '');
 }
 
-function checksumHeaders(checksum: string): Record<string, string> {
-  const [algorithm, value] = checksum.split(':') as [string, string];
-  return { [`x-amz-checksum-${algorithm}`]: value };
+/** The header the server checks a body against: its CRC32 (S3 additional checksum) or its MD5 (Content-MD5). */
+function integrityHeaders(digest: number | Buffer): Record<string, string> {
+  return typeof digest === 'number' ? { 'x-amz-checksum-crc32': crc32Base64(digest) } : { 'Content-MD5': digest.toString('base64') };
 }
 
 function xmlEscape(text: string): string {

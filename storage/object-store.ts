@@ -44,10 +44,14 @@ export interface UploadReceipt {
   reported: string;
 }
 
+/** What a stored object shows for a proof kind: its checksum or its ETag. */
+export function proofValue(stored: StoredObject, proof: UploadProofKind): string | null {
+  return proof === 'checksum' ? stored.checksum : stored.etag;
+}
+
 /** Whether a stat of the object shows exactly the bytes of the receipt. */
 export function storedMatchesReceipt(stored: StoredObject, receipt: UploadReceipt): boolean {
-  if (stored.size !== receipt.bytesSent) return false;
-  return receipt.proof === 'checksum' ? stored.checksum === receipt.expected : stored.etag === receipt.expected;
+  return stored.size === receipt.bytesSent && proofValue(stored, receipt.proof) === receipt.expected;
 }
 
 export interface PutFileOptions {

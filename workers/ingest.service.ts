@@ -7,7 +7,7 @@ import { SAFE_TO_UNDOCK_STAGES, TERMINAL_STAGES, type CatalogRepository, type Ev
 import type { CustodyEvent, CustodyEventInput, JsonValue } from '../storage/custody-chain.ts';
 import type { CustodyLedger } from '../storage/custody-ledger.service.ts';
 import { Crc32PartAccumulator, EtagAccumulator } from '../storage/etag.ts';
-import { originalKey, SentBytesMismatchError, storedMatchesReceipt, type ObjectStore, type StoredObject, type UploadProofKind } from '../storage/object-store.ts';
+import { originalKey, proofValue, SentBytesMismatchError, storedMatchesReceipt, type ObjectStore, type StoredObject, type UploadProofKind } from '../storage/object-store.ts';
 import type { Database, Queryable } from '../storage/postgres.database.ts';
 import { fingerprintOf, type SpoolStore } from '../storage/spool.store.ts';
 import { CopyInterruptedError, type CopyRequest, type CopyResult } from './acquire.copier.ts';
@@ -292,7 +292,7 @@ export class IngestService {
     }
     const stored = await objects.stat('originals', key);
     if (!stored || stored.size !== file.size || !storedMatchesReceipt(stored, receipt)) {
-      const reported = stored ? (receipt.proof === 'checksum' ? stored.checksum : stored.etag) : null;
+      const reported = stored ? proofValue(stored, receipt.proof) : null;
       await this.event(file, {
         type: 'VERIFY_FAILED',
         details: { key, etag: stored?.etag ?? null, proof: receipt.proof, reported, expected: receipt.expected, size: stored?.size ?? null },
@@ -611,17 +611,15 @@ export class IngestService {
    */
   private async proofOfSpool(file: FileRow, existing: StoredObject): Promise<{ by: UploadProofKind; expected: string; reported: string | null }> {
     const partSize = this.deps.config.minio.partSizeMiB * 1024 * 1024;
-    const byChecksum = existing.checksum?.startsWith('crc32:') ?? false;
-    const accumulator = byChecksum ? new Crc32PartAccumulator(partSize) : new EtagAccumulator(partSize);
+    const by: UploadProofKind = existing.checksum?.startsWith('crc32:') ? 'checksum' : 'etag';
+    const accumulator = by === 'checksum' ? new Crc32PartAccumulator(partSize) : new EtagAccumulator(partSize);
     const hash = createHash('sha256');
     for await (const chunk of this.deps.spool.read(file.fingerprint) as AsyncIterable<Buffer>) {
       accumulator.update(chunk);
       hash.update(chunk);
     }
     if (hash.digest('hex') !== file.sha256) throw new StoredCopyMismatchError(originalKey(file.sha256!), 'spool no longer matches the acquired SHA-256');
-    return byChecksum
-      ? { by: 'checksum', expected: accumulator.digest(), reported: existing.checksum }
-      : { by: 'etag', expected: accumulator.digest(), reported: existing.etag };
+    return { by, expected: accumulator.digest(), reported: proofValue(existing, by) };
   }
 
   private async lastStoredEtag(file: FileRow): Promise<string | null> {
