@@ -10,7 +10,9 @@ const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) 
 
 /** fork() options that launch node under setpriv --pdeathsig KILL (none without setpriv). */
 export function parentDeathLaunch(execArgv: readonly string[] = process.execArgv): { execPath?: string; execArgv?: string[] } {
-  return SETPRIV ? { execPath: SETPRIV, execArgv: ['--pdeathsig', 'KILL', '--', process.execPath, ...execArgv] } : { execArgv: [...execArgv] };
+  if (!SETPRIV) return { execArgv: [...execArgv] };
+  const [execPath, args] = withParentDeath(process.execPath, execArgv);
+  return { execPath, execArgv: args };
 }
 
 /** A program and its arguments, to be spawned under setpriv --pdeathsig KILL (as is without setpriv). */
