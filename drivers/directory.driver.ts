@@ -228,6 +228,13 @@ export class DirectoryVolume implements RecorderVolume {
   async open(rawPath: Buffer, start: number): Promise<Readable> {
     const displayPath = this.checkPath(rawPath);
     if (!Number.isSafeInteger(start) || start < 0) throw new RangeError(`start must be a non-negative integer, got ${start}`);
+    const handle = await this.openFile(rawPath);
+    const source = handle.createReadStream({ start, highWaterMark: READ_CHUNK_BYTES });
+    return Readable.from(mapGoneErrors(source, displayPath), { objectMode: false, highWaterMark: READ_CHUNK_BYTES });
+  }
+
+  async openFile(rawPath: Buffer): Promise<FileHandle> {
+    const displayPath = this.checkPath(rawPath);
     const abs = joinRaw(this.realRoot, rawPath);
     let handle: FileHandle;
     try {
@@ -244,8 +251,7 @@ export class DirectoryVolume implements RecorderVolume {
       await handle.close().catch(() => undefined);
       throw goneOr(err, displayPath);
     }
-    const source = handle.createReadStream({ start, highWaterMark: READ_CHUNK_BYTES });
-    return Readable.from(mapGoneErrors(source, displayPath), { objectMode: false, highWaterMark: READ_CHUNK_BYTES });
+    return handle;
   }
 
   async stat(rawPath: Buffer): Promise<FileState | null> {

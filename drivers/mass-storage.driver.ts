@@ -1,5 +1,5 @@
 import type { Dirent } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import { moduleLogger } from '../config/logger.ts';
@@ -88,6 +88,10 @@ export class MassStorageVolume implements RecorderVolume {
 
   open(rawPath: Buffer, start: number): Promise<Readable> {
     return this.files.open(rawPath, start);
+  }
+
+  openFile(rawPath: Buffer): Promise<FileHandle> {
+    return this.files.openFile(rawPath);
   }
 
   stat(rawPath: Buffer): Promise<FileState | null> {

@@ -1,3 +1,4 @@
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { RecorderSdk } from './recorder-sdk.ts';
 
@@ -77,6 +78,13 @@ export interface RecorderVolume {
   list(): Promise<RecordingListing>;
   /** A stream of the recording's bytes from `start`. Throws RecordingGoneError if it vanished. */
   open(rawPath: Buffer, start: number): Promise<Readable>;
+  /**
+   * The recording opened read-only, with the same checks as `open`, for drivers whose
+   * recordings are plain files: the acquire copier then reads it block by block into reused
+   * buffers on its own thread, which costs half the CPU of a stream. The caller closes it.
+   * Throws RecordingGoneError if it vanished.
+   */
+  openFile?(rawPath: Buffer): Promise<FileHandle>;
   /** Current size and mtime, or null when the file (or the whole volume) is gone. */
   stat(rawPath: Buffer): Promise<FileState | null>;
   remove(rawPath: Buffer): Promise<void>;

@@ -85,7 +85,6 @@ describe('crash and resume', () => {
       source: await volume.open(inAcquire.rawPath, 0),
       spoolPath: rt1.spool.pathOf(inAcquire.fingerprint),
       resumeFrom: 0,
-      spooledPrefix: null,
       algorithms: ['sha256'],
       checkpointBytes: 1 << 30,
     });

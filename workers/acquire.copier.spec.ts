@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -36,7 +37,6 @@ describe('copyWithDigests', () => {
       source: source(data, 256 << 10),
       spoolPath,
       resumeFrom: 0,
-      spooledPrefix: null,
       algorithms: ['sha256', 'sm3'],
       checkpointBytes: 1 << 20,
       onCheckpoint: async (bytes) => void checkpoints.push(bytes),
@@ -51,7 +51,7 @@ describe('copyWithDigests', () => {
   });
 
   it('copies an empty recording', async () => {
-    const result = await copyWithDigests({ source: source(Buffer.alloc(0), 1), spoolPath: join(dir, 'e'), resumeFrom: 0, spooledPrefix: null, algorithms: ['sha256', 'sm3'], checkpointBytes: 1 << 20 });
+    const result = await copyWithDigests({ source: source(Buffer.alloc(0), 1), spoolPath: join(dir, 'e'), resumeFrom: 0, algorithms: ['sha256', 'sm3'], checkpointBytes: 1 << 20 });
     expect(result.totalBytes).toBe(0);
     expect(result.digests).toEqual({ sha256: hex('sha256', Buffer.alloc(0)), sm3: hex('sm3', Buffer.alloc(0)) });
   });
@@ -65,7 +65,6 @@ describe('copyWithDigests', () => {
       source: source(data.subarray(prefix), 100_000),
       spoolPath,
       resumeFrom: prefix,
-      spooledPrefix: source(data.subarray(0, prefix), 65_536),
       algorithms: ['sha256', 'sm3'],
       checkpointBytes: 1 << 20,
     });
@@ -82,12 +81,85 @@ describe('copyWithDigests', () => {
       source: source(data, 1 << 20, 2 << 20),
       spoolPath,
       resumeFrom: 0,
-      spooledPrefix: null,
       algorithms: ['sha256', 'sm3'],
       checkpointBytes: 1 << 30,
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CopyInterruptedError);
     expect((error as CopyInterruptedError).bytesOnDisk).toBe(2 << 20);
     expect(readFileSync(spoolPath).equals(data.subarray(0, 2 << 20))).toBe(true);
+  });
+
+  describe('from a file handle (the copy thread)', () => {
+    const fileOf = (name: string, data: Buffer) => {
+      const path = join(dir, name);
+      writeFileSync(path, data);
+      return open(path, 'r');
+    };
+
+    it('spools and digests the file, reports checkpoints in order and closes the handle', async () => {
+      const data = randomBytes((9 << 20) + 4321);
+      const spoolPath = join(dir, 'spooled');
+      const source = await fileOf('rec', data);
+      const checkpoints: number[] = [];
+      const progress: number[] = [];
+      const result = await copyWithDigests({
+        source,
+        spoolPath,
+        resumeFrom: 0,
+        algorithms: ['sha256', 'sm3'],
+        checkpointBytes: 1 << 20,
+        onCheckpoint: async (bytes) => void checkpoints.push(bytes),
+        onProgress: (bytes) => progress.push(bytes),
+      });
+      expect(result).toEqual({ bytesFromSource: data.length, totalBytes: data.length, digests: { sha256: hex('sha256', data), sm3: hex('sm3', data) } });
+      expect(readFileSync(spoolPath).equals(data)).toBe(true);
+      expect(checkpoints.length).toBeGreaterThanOrEqual(2);
+      expect(checkpoints).toEqual([...checkpoints].sort((a, b) => a - b));
+      expect(checkpoints.at(-1)).toBe(data.length);
+      expect(progress.length).toBeGreaterThanOrEqual(1);
+      expect(progress.every((b) => b > 0 && b <= data.length)).toBe(true);
+      // The copier consumed the handle: it is closed.
+      expect(source.fd).toBe(-1);
+    });
+
+    it('copies an empty file', async () => {
+      const result = await copyWithDigests({ source: await fileOf('empty', Buffer.alloc(0)), spoolPath: join(dir, 'e'), resumeFrom: 0, algorithms: ['sha256'], checkpointBytes: 1 << 20 });
+      expect(result).toEqual({ bytesFromSource: 0, totalBytes: 0, digests: { sha256: hex('sha256', Buffer.alloc(0)) } });
+    });
+
+    it('resumes: re-hashes the spooled prefix and reads only the rest of the file', async () => {
+      const data = randomBytes((3 << 20) + 17);
+      const spoolPath = join(dir, 'r');
+      const prefix = (1 << 20) + 5;
+      writeFileSync(spoolPath, data.subarray(0, prefix));
+      const result = await copyWithDigests({ source: await fileOf('rec', data), spoolPath, resumeFrom: prefix, algorithms: ['sha256', 'sm3'], checkpointBytes: 1 << 20 });
+      expect(result.bytesFromSource).toBe(data.length - prefix);
+      expect(result.totalBytes).toBe(data.length);
+      expect(result.digests).toEqual({ sha256: hex('sha256', data), sm3: hex('sm3', data) });
+      expect(readFileSync(spoolPath).equals(data)).toBe(true);
+    });
+
+    it('refuses a resume whose spooled prefix is short, and the next copy still digests correctly', async () => {
+      const data = randomBytes(2 << 20);
+      const spoolPath = join(dir, 'short');
+      writeFileSync(spoolPath, data.subarray(0, 1 << 20));
+      const error = await copyWithDigests({ source: await fileOf('rec', data), spoolPath, resumeFrom: (1 << 20) + 1, algorithms: ['sha256', 'sm3'], checkpointBytes: 1 << 20 }).catch((e: unknown) => e);
+      expect((error as Error).message).toBe(`spooled prefix is ${1 << 20} bytes, expected ${(1 << 20) + 1}`);
+      // The SM3 thread had taken in the prefix; the copy thread must not reuse that state.
+      const result = await copyWithDigests({ source: await fileOf('rec2', data), spoolPath: join(dir, 'ok'), resumeFrom: 0, algorithms: ['sha256', 'sm3'], checkpointBytes: 1 << 20 });
+      expect(result.digests).toEqual({ sha256: hex('sha256', data), sm3: hex('sm3', data) });
+    });
+
+    it('reports a read error as an interrupted copy with its code, keeping the spool', async () => {
+      // A directory opens for reading but every read fails (EISDIR), as a dead device fails with EIO.
+      mkdirSync(join(dir, 'not-a-file'));
+      const source = await open(join(dir, 'not-a-file'), 'r');
+      const error = await copyWithDigests({ source, spoolPath: join(dir, 'i'), resumeFrom: 0, algorithms: ['sha256'], checkpointBytes: 1 << 20 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CopyInterruptedError);
+      expect((error as CopyInterruptedError).bytesOnDisk).toBe(0);
+      expect(((error as CopyInterruptedError).cause as NodeJS.ErrnoException).code).toBe('EISDIR');
+      expect(readFileSync(join(dir, 'i')).length).toBe(0);
+      expect(source.fd).toBe(-1);
+    });
   });
 });

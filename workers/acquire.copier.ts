@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 
 /**
@@ -8,36 +9,37 @@ import { Worker } from 'node:worker_threads';
  * way, and land in the spool. Resuming re-hashes the bytes already spooled (a local disk
  * read) instead of reading them from the recorder again.
  *
- * Why it is shaped this way (measured, docs/benchmarks.md): a read → hash → write →
- * fsync chain where each step waits for the one before ran at a quarter of `cp`. Here the
- * three run beside each other:
- * - reading is the source stream's own read-ahead;
- * - SHA-256 (≈ 1.3 GB/s with SHA-NI, faster than the bus) runs on this thread, chunk by
- *   chunk as they arrive;
- * - every other algorithm (SM3, ≈ 150–250 MB/s) runs in its own worker thread on a shared
- *   copy of each chunk, so a slow digest costs a core, not the copy's time; at most
- *   HASH_WINDOW_BYTES are waiting for it;
- * - spool writes are queued (at most WRITE_WINDOW_BYTES) and written in order by one writer
- *   loop with writev, so hashing the next chunk never waits for the disk;
- * - the checkpoint fsync is started in the background every `checkpointBytes` and
- *   reported when it completes, so the copy never stops for the disk to catch up; only if
- *   a checkpoint is still syncing when the next one is due does the copy wait for it.
+ * Two ways in, by what the driver can give (measured, docs/performance-limits.md):
+ * - A recording that is a plain file (a FileHandle) is copied by a copy thread
+ *   (copy.thread.js) that reads, hashes and writes one small reused block at a time with
+ *   blocking calls, as cp does, so the block is still in the core's cache for each step.
+ *   That costs about half the CPU of the stream path and takes about 0.6× its time.
+ * - A stream (vendor SDKs, paced or instrumented sources) is copied here, with the three
+ *   steps beside each other: the stream's own read-ahead, SHA-256 on this thread chunk by
+ *   chunk, and spool writes queued (at most WRITE_WINDOW_BYTES) for one writer loop with
+ *   writev, so hashing the next chunk never waits for the disk.
+ * In both, every other algorithm (SM3, ≈ 150–250 MB/s) runs in its own digest thread on a
+ * shared copy of each chunk, so a slow digest costs a core, not the copy's time; and a
+ * checkpoint fsync is started in the background every `checkpointBytes` and reported when it
+ * completes, so the copy never stops for the disk to catch up.
  */
 
 export type HashAlgorithm = 'sha256' | 'sm3';
 
 export interface CopyRequest {
-  /** The recorder's bytes, starting at `resumeFrom`. */
-  source: Readable;
+  /**
+   * The recorder's bytes from `resumeFrom` on: a stream, or the recording's file handle,
+   * which is read from `resumeFrom` and closed when the copy ends.
+   */
+  source: Readable | FileHandle;
   spoolPath: string;
+  /** Bytes already in the spool file from an earlier attempt; they are re-hashed from there. */
   resumeFrom: number;
-  /** The first `resumeFrom` bytes as already spooled, to be digested before the source. */
-  spooledPrefix: Readable | null;
   algorithms: readonly HashAlgorithm[];
   /**
    * Start an fsync this often and report it (onCheckpoint) once durable. The copy goes on
-   * while it syncs and waits only if the previous one has not finished, so a crash loses at
-   * most twice this much copying.
+   * while it syncs; bytes written meanwhile go into the next checkpoint, started as soon as
+   * this one completes.
    */
   checkpointBytes: number;
   onCheckpoint?: (bytesOnDisk: number) => Promise<void>;
@@ -85,12 +87,15 @@ const HASH_WINDOW_BYTES = 32 << 20;
 const WRITE_WINDOW_BYTES = 8 << 20;
 
 export async function copyWithDigests(request: CopyRequest): Promise<CopyResult> {
+  return request.source instanceof Readable ? copyFromStream(request, request.source) : copyFromFile(request, request.source);
+}
+
+async function copyFromStream(request: CopyRequest, source: Readable): Promise<CopyResult> {
   const digesters = new Digesters(request.algorithms);
   try {
     if (request.resumeFrom > 0) {
-      if (!request.spooledPrefix) throw new Error('resume without the spooled prefix to re-hash');
       let seen = 0;
-      for await (const chunk of request.spooledPrefix as AsyncIterable<Buffer>) {
+      for await (const chunk of createReadStream(request.spoolPath, { end: request.resumeFrom - 1, highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
         await digesters.update(chunk);
         seen += chunk.length;
       }
@@ -98,10 +103,10 @@ export async function copyWithDigests(request: CopyRequest): Promise<CopyResult>
     }
 
     const handle = await open(request.spoolPath, request.resumeFrom > 0 ? 'a' : 'w', 0o600);
-    const writer = new SpoolWriter(handle, request.resumeFrom, request.checkpointBytes, request.onCheckpoint, request.onProgress);
+    const writer = new SpoolWriter(handle, new Checkpointer(handle, request), request.onProgress);
     let fromSource = 0;
     try {
-      for await (const chunk of request.source as AsyncIterable<Buffer>) {
+      for await (const chunk of source as AsyncIterable<Buffer>) {
         fromSource += chunk.length;
         await digesters.update(chunk);
         await writer.write(chunk);
@@ -118,6 +123,48 @@ export async function copyWithDigests(request: CopyRequest): Promise<CopyResult>
     return { bytesFromSource: fromSource, totalBytes: writer.bytesOnDisk, digests: await digesters.digest() };
   } finally {
     digesters.close();
+  }
+}
+
+async function copyFromFile(request: CopyRequest, source: FileHandle): Promise<CopyResult> {
+  let handle: FileHandle | null = null;
+  try {
+    handle = await open(request.spoolPath, request.resumeFrom > 0 ? 'a' : 'w', 0o600);
+    const checkpoints = new Checkpointer(handle, request);
+    const thread = CopyThread.take();
+    const outcome = await thread.run(
+      {
+        sourceFd: source.fd,
+        spoolFd: handle.fd,
+        spoolPath: request.spoolPath,
+        resumeFrom: request.resumeFrom,
+        inline: [...new Set(request.algorithms)].filter((a) => INLINE_ALGORITHMS.has(a)),
+        offloaded: [...new Set(request.algorithms)].filter((a) => !INLINE_ALGORITHMS.has(a)),
+      },
+      (bytes) => {
+        request.onProgress?.(bytes);
+        checkpoints.reached(bytes);
+      },
+    );
+    thread.release();
+    if ('failed' in outcome) {
+      const f = outcome.failed;
+      // Whatever reached the disk is kept for the next attempt; make it durable first.
+      await checkpoints.settle().catch(() => undefined);
+      await handle.sync().catch(() => undefined);
+      const cause = Object.assign(new Error(f.message), { name: f.name, ...(f.code ? { code: f.code } : {}) });
+      if (f.phase === 'digest') throw new DigestWorkerError(f.algorithm ?? 'sm3', { cause });
+      if (f.phase === 'prefix') throw cause;
+      throw new CopyInterruptedError(f.bytesOnDisk, { cause });
+    }
+    const done = outcome.done;
+    await checkpoints.settle();
+    await handle.sync();
+    await checkpoints.reportFinal(done.bytesOnDisk);
+    return { bytesFromSource: done.bytesFromSource, totalBytes: done.bytesOnDisk, digests: done.digests };
+  } finally {
+    await handle?.close().catch(() => undefined);
+    await source.close().catch(() => undefined);
   }
 }
 
@@ -255,8 +302,8 @@ class DigestThread {
 }
 
 /**
- * Writes the spool file in order from a bounded queue, and keeps at most one checkpoint
- * fsync running beside the writes. `bytesOnDisk` counts bytes the kernel accepted.
+ * Writes the spool file in order from a bounded queue; checkpoints run beside the writes.
+ * `bytesOnDisk` counts bytes the kernel accepted.
  */
 class SpoolWriter {
   bytesOnDisk: number;
@@ -265,20 +312,13 @@ class SpoolWriter {
   private writing: Promise<void> | null = null;
   private writeError: unknown = null;
   private spaceWaiter: (() => void) | null = null;
-  /** Bytes on disk when the last checkpoint fsync was started. */
-  private lastCheckpoint: number;
-  private syncing: Promise<void> | null = null;
-  private syncError: unknown = null;
 
   constructor(
     private readonly handle: FileHandle,
-    start: number,
-    private readonly checkpointBytes: number,
-    private readonly onCheckpoint?: (bytes: number) => Promise<void>,
+    private readonly checkpoints: Checkpointer,
     private readonly onProgress?: (bytes: number) => void,
   ) {
-    this.bytesOnDisk = start;
-    this.lastCheckpoint = start;
+    this.bytesOnDisk = checkpoints.start;
   }
 
   /** Queues a chunk; waits only while the queue is full. */
@@ -297,10 +337,9 @@ class SpoolWriter {
   async finish(): Promise<void> {
     await this.writing;
     this.throwIfFailed();
-    await this.syncing;
-    this.throwIfFailed();
+    await this.checkpoints.settle();
     await this.handle.sync();
-    if (this.onCheckpoint && this.bytesOnDisk !== this.lastCheckpoint) await this.onCheckpoint(this.bytesOnDisk);
+    await this.checkpoints.reportFinal(this.bytesOnDisk);
   }
 
   /**
@@ -313,13 +352,13 @@ class SpoolWriter {
       this.queuedBytes = 0;
     }
     await this.writing?.catch(() => undefined);
-    await this.syncing?.catch(() => undefined);
+    await this.checkpoints.settle().catch(() => undefined);
     await this.handle.sync().catch(() => undefined);
   }
 
   private throwIfFailed(): void {
     if (this.writeError !== null) throw this.writeError;
-    if (this.syncError !== null) throw this.syncError;
+    this.checkpoints.throwIfFailed();
   }
 
   private async drain(): Promise<void> {
@@ -338,11 +377,7 @@ class SpoolWriter {
           throw Object.assign(new Error(`short write to spool (${bytesWritten} of ${expected} bytes)`), { code: 'ENOSPC' });
         }
         this.onProgress?.(this.bytesOnDisk);
-        if (this.bytesOnDisk - this.lastCheckpoint >= this.checkpointBytes) {
-          // Only one checkpoint at a time, in order: wait for the previous one if it is still running.
-          if (this.syncing) await this.syncing;
-          this.startCheckpoint();
-        }
+        this.checkpoints.reached(this.bytesOnDisk);
       }
     } catch (error) {
       this.writeError = error;
@@ -352,19 +387,131 @@ class SpoolWriter {
       this.spaceWaiter = null;
     }
   }
+}
 
-  private startCheckpoint(): void {
-    const mark = this.bytesOnDisk;
-    this.lastCheckpoint = mark;
+/**
+ * The spool's checkpoints: an fsync started in the background once `checkpointBytes` more
+ * are on disk, reported (onCheckpoint) when it completes. One runs at a time; bytes written
+ * meanwhile are taken by the next, started as soon as it completes, so the copy never waits
+ * for the disk.
+ */
+class Checkpointer {
+  readonly start: number;
+  /** Bytes made durable by the checkpoint last started. */
+  private mark: number;
+  private onDisk: number;
+  private running: Promise<void> | null = null;
+  private error: unknown = null;
+
+  constructor(
+    private readonly handle: FileHandle,
+    private readonly request: Pick<CopyRequest, 'resumeFrom' | 'checkpointBytes' | 'onCheckpoint'>,
+  ) {
+    this.start = this.mark = this.onDisk = request.resumeFrom;
+  }
+
+  reached(bytesOnDisk: number): void {
+    this.onDisk = bytesOnDisk;
+    if (this.running === null && this.error === null && this.onDisk - this.mark >= this.request.checkpointBytes) this.begin();
+  }
+
+  /** Waits for the running checkpoint (and any it started); throws if one failed. */
+  async settle(): Promise<void> {
+    while (this.running) await this.running;
+    this.throwIfFailed();
+  }
+
+  /** Reports the final fsync, which the caller made, unless the last checkpoint already covered it. */
+  async reportFinal(bytesOnDisk: number): Promise<void> {
+    if (bytesOnDisk !== this.mark) await this.request.onCheckpoint?.(bytesOnDisk);
+    this.mark = bytesOnDisk;
+  }
+
+  throwIfFailed(): void {
+    if (this.error !== null) throw this.error;
+  }
+
+  private begin(): void {
     // fsync makes durable every byte written before it was called: `mark` bytes.
-    this.syncing = this.handle
+    const mark = (this.mark = this.onDisk);
+    this.running = this.handle
       .sync()
-      .then(() => this.onCheckpoint?.(mark))
+      .then(() => this.request.onCheckpoint?.(mark))
       .catch((error: unknown) => {
-        this.syncError ??= error;
+        this.error ??= error;
       })
       .finally(() => {
-        this.syncing = null;
+        this.running = null;
+        this.reached(this.onDisk);
       });
+  }
+}
+
+type CopyJob = { sourceFd: number; spoolFd: number; spoolPath: string; resumeFrom: number; inline: HashAlgorithm[]; offloaded: HashAlgorithm[] };
+type CopyOutcome =
+  | { done: { bytesFromSource: number; bytesOnDisk: number; digests: Partial<Record<HashAlgorithm, string>> } }
+  | { failed: { phase: 'prefix' | 'read' | 'write' | 'digest' | 'thread'; algorithm: HashAlgorithm | null; bytesOnDisk: number; name: string; message: string; code: string | null } };
+
+/** Idle copy threads kept for the next file: starting one costs tens of milliseconds. */
+const IDLE_COPY_THREADS = 4;
+const idleCopyThreads: CopyThread[] = [];
+
+/** A copy thread (copy.thread.js): one job at a time, then back to the idle set. */
+class CopyThread {
+  private readonly worker: Worker;
+  private dead = false;
+  private current: { resolve: (outcome: CopyOutcome) => void; onProgress: (bytes: number) => void; bytesOnDisk: number } | null = null;
+
+  static take(): CopyThread {
+    const thread = idleCopyThreads.pop() ?? new CopyThread();
+    thread.worker.ref();
+    return thread;
+  }
+
+  private constructor() {
+    // execArgv []: the thread is plain JavaScript and needs no tsx loader.
+    this.worker = new Worker(new URL('./copy.thread.js', import.meta.url), { execArgv: [] });
+    this.worker.on('message', (message: { progress?: number } & Partial<CopyOutcome>) => {
+      const job = this.current;
+      if (!job) return;
+      if (message.progress !== undefined) {
+        job.bytesOnDisk = message.progress;
+        job.onProgress(message.progress);
+        return;
+      }
+      this.current = null;
+      job.resolve(message as CopyOutcome);
+    });
+    const die = (cause: unknown) => {
+      this.dead = true;
+      const job = this.current;
+      this.current = null;
+      const idle = idleCopyThreads.indexOf(this);
+      if (idle >= 0) idleCopyThreads.splice(idle, 1);
+      const error = cause instanceof Error ? cause : new Error(String(cause));
+      job?.resolve({ failed: { phase: 'thread', algorithm: null, bytesOnDisk: job.bytesOnDisk, name: error.name, message: `copy thread failed: ${error.message}`, code: null } });
+    };
+    this.worker.on('error', die);
+    this.worker.on('exit', (code) => die(new Error(`exited with code ${code}`)));
+  }
+
+  /** Resolves with the outcome, also when the thread dies: then with the bytes last reported on disk. */
+  run(job: CopyJob, onProgress: (bytes: number) => void): Promise<CopyOutcome> {
+    return new Promise((resolve) => {
+      this.current = { resolve, onProgress, bytesOnDisk: job.resumeFrom };
+      this.worker.postMessage(job);
+    });
+  }
+
+  release(): void {
+    if (this.dead || this.current !== null) return;
+    if (idleCopyThreads.length >= IDLE_COPY_THREADS) {
+      this.worker.removeAllListeners('exit');
+      void this.worker.terminate();
+      return;
+    }
+    // An idle thread never keeps the process alive.
+    this.worker.unref();
+    idleCopyThreads.push(this);
   }
 }

@@ -158,12 +158,11 @@ export class IngestService {
 
     let result: CopyResult;
     try {
-      const source = await volume.open(file.rawPath, resumeFrom);
+      const source = volume.openFile ? await volume.openFile(file.rawPath) : await volume.open(file.rawPath, resumeFrom);
       result = await this.deps.copy({
         source,
         spoolPath: spool.pathOf(file.fingerprint),
         resumeFrom,
-        spooledPrefix: resumeFrom > 0 ? spool.read(file.fingerprint, resumeFrom) : null,
         algorithms: this.deps.config.ingest.hashes,
         checkpointBytes: CHECKPOINT_BYTES,
         onCheckpoint: (bytes) => catalog.updateFile(this.deps.db, file.id, { bytesAcquired: bytes }),
