@@ -692,7 +692,7 @@ async function benchAcquire(ctx: Context): Promise<SectionBody> {
     sides: [sha, shaSm3, cp, cpSync, cpSum, cat],
     notes,
     rows: [
-      timeRatioRow(`Acquire ${what}, sha256 vs cp`, sha, cp, TARGETS.acquireVsCp, 'copyWithDigests from the recording's file handle (copy + SHA-256 in one pass on the copy thread, fsync per 64 MiB) vs a plain `cp` of the same files between the same two directories.'),
+      timeRatioRow(`Acquire ${what}, sha256 vs cp`, sha, cp, TARGETS.acquireVsCp, 'copyWithDigests from the recording file handle (copy + SHA-256 in one pass on the copy thread, fsync per 64 MiB) vs a plain `cp` of the same files between the same two directories.'),
       timeRatioRow(`Acquire ${what}, sha256 vs cp + sha256sum`, sha, cpSum, TARGETS.acquireVsCpSha, 'The same copy vs the two-pass habit: `cp`, then `sha256sum` of the copies.'),
       timeRatioRow(`Acquire ${what}, sha256 vs cp + sync`, sha, cpSync, null, 'Durability on equal terms: `cp` followed by `sync` of the copied files.'),
       timeRatioRow(`Acquire ${what}, sha256 vs raw sequential read`, sha, cat, null, 'evidock\'s overhead over reading the recorder once and doing nothing else (`cat` of the files to /dev/null).'),
