@@ -137,7 +137,7 @@ export const configSchema = z
           .default('crc32')
           .describe(
             'What the server checks each uploaded part against, and what proves the stored object holds the bytes sent. ' +
-              'crc32: an S3 additional checksum (x-amz-checksum-crc32 per part; the object keeps the composite), about 0.05 CPU-s per GiB. ' +
+              'crc32: an S3 additional checksum (x-amz-checksum-crc32 per part; the object keeps the composite), about 0.07 CPU-s per GiB. ' +
               'md5: Content-MD5 per part and the multipart ETag, about 1.5 CPU-s per GiB; for S3 servers without additional checksums. ' +
               'Either way the SHA-256 of the bytes sent must equal the acquired one.',
           ),

@@ -5,11 +5,10 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
-import { crc32 } from 'node:zlib';
 import { Client, type ObjectLockInfo } from 'minio';
 import type { EvidockConfig } from '../config/config.schema.ts';
 import { moduleLogger } from '../config/logger.ts';
-import { crc32Base64, crc32Checksum, etagOfPartDigests } from './etag.ts';
+import { crc32, crc32Base64, crc32Checksum, etagOfPartDigests } from './etag.ts';
 import {
   ObjectExistsError,
   ObjectStoreUnavailableError,
