@@ -81,8 +81,8 @@ export interface RecorderVolume {
   /**
    * The recording opened read-only, with the same checks as `open`, for drivers whose
    * recordings are plain files: the acquire copier then reads it block by block into reused
-   * buffers on its own thread, which costs half the CPU of a stream. The caller closes it.
-   * Throws RecordingGoneError if it vanished.
+   * buffers on its own thread, which costs half the CPU of a stream. Whoever consumes it
+   * closes it (the copier does when its copy ends). Throws RecordingGoneError if it vanished.
    */
   openFile?(rawPath: Buffer): Promise<FileHandle>;
   /** Current size and mtime, or null when the file (or the whole volume) is gone. */

@@ -153,7 +153,7 @@ async function copyFromFile(request: CopyRequest, source: FileHandle): Promise<C
       await checkpoints.settle().catch(() => undefined);
       await handle.sync().catch(() => undefined);
       const cause = Object.assign(new Error(f.message), { name: f.name, ...(f.code ? { code: f.code } : {}) });
-      if (f.phase === 'digest') throw new DigestWorkerError(f.algorithm ?? 'sm3', { cause });
+      if (f.phase === 'digest' && f.algorithm) throw new DigestWorkerError(f.algorithm, { cause });
       if (f.phase === 'prefix') throw cause;
       throw new CopyInterruptedError(f.bytesOnDisk, { cause });
     }
