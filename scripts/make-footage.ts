@@ -95,7 +95,7 @@ const MIB = 1024 * 1024;
 
 export async function makeRecorderFootage(dir: string, opts: FootageOptions = {}): Promise<RecorderFootage> {
   const seed = opts.seed ?? 1;
-  const rng = mulberry32(seed);
+  const rng = seededRandom(seed);
   const files = positiveInt('files', opts.files ?? 3, 0);
   const seconds = positiveNumber('seconds', opts.seconds ?? 4);
   const serial = opts.serial ?? `ZFY${String(Math.floor(rng() * 1_000_000)).padStart(6, '0')}`;
@@ -236,8 +236,8 @@ async function writePseudoRandom(path: string, bytes: number, label: string): Pr
   }
 }
 
-/** Small seeded PRNG (mulberry32); enough for names, gaps and tones. */
-function mulberry32(seed: number): () => number {
+/** Small seeded PRNG (mulberry32); enough for names, gaps and tones, and for the chaos suite's delays and orders. */
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -17,17 +17,8 @@ import { eventually, type TestEnv } from './test-env.ts';
  * a run can be repeated.
  */
 
-/** mulberry32: small, seeded, good enough to pick delays and orders reproducibly. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// One seeded PRNG for the footage generator and the chaos suite, so a run can be repeated.
+export { seededRandom } from '../../scripts/make-footage.ts';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
