@@ -52,7 +52,9 @@ export class ExiftoolReader implements MetadataReader {
       backfillTimezones: false,
       // exiftool -stay_open waits on its stdin; a worker that is SIGKILLed would leave it
       // behind, idle, holding ~28 MB, one more at every restart. Under the parent-death
-      // signal the kernel ends it with the worker. The rest is exiftool-vendored's own spawn.
+      // signal the kernel ends it with the worker. The rest is exiftool-vendored's own spawn,
+      // except that EXIFTOOL_HOME is not passed on: a user's exiftool config file (user-defined
+      // tags, shortcuts) would change how evidence metadata reads on one workstation.
       processFactory: async () => {
         const [program, args] = withParentDeath(await exiftoolPath(), DefaultExiftoolArgs);
         return spawn(program, args, { stdio: 'pipe', shell: false, detached: false, env: { LANG: 'C' } });
