@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { copyWithDigests, CopyInterruptedError } from './acquire.copier.ts';
+import { copyWithDigests, CopyInterruptedError, type CopyResult } from './acquire.copier.ts';
 
 /** A source delivering `data` in chunks of `chunk` bytes, optionally failing after `failAfter` bytes. */
 function source(data: Buffer, chunk: number, failAfter?: number): Readable {
@@ -21,6 +21,14 @@ function source(data: Buffer, chunk: number, failAfter?: number): Readable {
 }
 
 const hex = (algorithm: string, data: Buffer) => createHash(algorithm).update(data).digest('hex');
+
+/** A resumed copy read only the rest from the source, and spooled and digested all of `data`. */
+function expectResumed(result: CopyResult, data: Buffer, prefix: number, spoolPath: string): void {
+  expect(result.bytesFromSource).toBe(data.length - prefix);
+  expect(result.totalBytes).toBe(data.length);
+  expect(result.digests).toEqual({ sha256: hex('sha256', data), sm3: hex('sm3', data) });
+  expect(readFileSync(spoolPath).equals(data)).toBe(true);
+}
 
 describe('copyWithDigests', () => {
   let dir: string;
@@ -68,10 +76,7 @@ describe('copyWithDigests', () => {
       algorithms: ['sha256', 'sm3'],
       checkpointBytes: 1 << 20,
     });
-    expect(result.bytesFromSource).toBe(data.length - prefix);
-    expect(result.totalBytes).toBe(data.length);
-    expect(result.digests).toEqual({ sha256: hex('sha256', data), sm3: hex('sm3', data) });
-    expect(readFileSync(spoolPath).equals(data)).toBe(true);
+    expectResumed(result, data, prefix, spoolPath);
   });
 
   it('reports how much reached the spool when the source fails mid-copy', async () => {
@@ -133,10 +138,7 @@ describe('copyWithDigests', () => {
       const prefix = (1 << 20) + 5;
       writeFileSync(spoolPath, data.subarray(0, prefix));
       const result = await copyWithDigests({ source: await fileOf('rec', data), spoolPath, resumeFrom: prefix, algorithms: ['sha256', 'sm3'], checkpointBytes: 1 << 20 });
-      expect(result.bytesFromSource).toBe(data.length - prefix);
-      expect(result.totalBytes).toBe(data.length);
-      expect(result.digests).toEqual({ sha256: hex('sha256', data), sm3: hex('sm3', data) });
-      expect(readFileSync(spoolPath).equals(data)).toBe(true);
+      expectResumed(result, data, prefix, spoolPath);
     });
 
     it('refuses a resume whose spooled prefix is short, and the next copy still digests correctly', async () => {

@@ -131,6 +131,7 @@ async function copyFromFile(request: CopyRequest, source: FileHandle): Promise<C
   try {
     handle = await open(request.spoolPath, request.resumeFrom > 0 ? 'a' : 'w', 0o600);
     const checkpoints = new Checkpointer(handle, request);
+    const algorithms = [...new Set(request.algorithms)];
     const thread = CopyThread.take();
     const outcome = await thread.run(
       {
@@ -138,8 +139,8 @@ async function copyFromFile(request: CopyRequest, source: FileHandle): Promise<C
         spoolFd: handle.fd,
         spoolPath: request.spoolPath,
         resumeFrom: request.resumeFrom,
-        inline: [...new Set(request.algorithms)].filter((a) => INLINE_ALGORITHMS.has(a)),
-        offloaded: [...new Set(request.algorithms)].filter((a) => !INLINE_ALGORITHMS.has(a)),
+        inline: algorithms.filter((a) => INLINE_ALGORITHMS.has(a)),
+        offloaded: algorithms.filter((a) => !INLINE_ALGORITHMS.has(a)),
       },
       (bytes) => {
         request.onProgress?.(bytes);
@@ -206,12 +207,48 @@ class Digesters {
   }
 }
 
-/** Idle digest threads kept for the next copy: starting one costs tens of milliseconds. */
-const IDLE_THREADS_PER_ALGORITHM = 4;
-const idleThreads = new Map<HashAlgorithm, DigestThread[]>();
+/**
+ * Worker threads kept for the next copy, at most `perKey` of each kind: starting one costs
+ * tens of milliseconds. An idle thread never keeps the process alive.
+ */
+class IdleThreads<K, T extends { readonly worker: Worker }> {
+  private readonly idle = new Map<K, T[]>();
+
+  constructor(private readonly perKey: number) {}
+
+  /** An idle thread of that kind, or a new one. */
+  take(key: K, create: () => T): T {
+    const thread = this.idle.get(key)?.pop() ?? create();
+    thread.worker.ref();
+    return thread;
+  }
+
+  /** Keeps the thread for the next take if there is room, else ends it. */
+  keep(key: K, thread: T): void {
+    const idle = this.idle.get(key) ?? [];
+    if (idle.length >= this.perKey) return this.end(thread);
+    thread.worker.unref();
+    idle.push(thread);
+    this.idle.set(key, idle);
+  }
+
+  end(thread: T): void {
+    thread.worker.removeAllListeners('exit');
+    void thread.worker.terminate();
+  }
+
+  /** Forgets a thread that exited while it was idle. */
+  forget(key: K, thread: T): void {
+    const idle = this.idle.get(key);
+    const at = idle?.indexOf(thread) ?? -1;
+    if (at >= 0) idle!.splice(at, 1);
+  }
+}
+
+const idleDigestThreads = new IdleThreads<HashAlgorithm, DigestThread>(4);
 
 class DigestThread {
-  private readonly worker: Worker;
+  readonly worker: Worker;
   private pendingBytes = 0;
   private failure: DigestWorkerError | null = null;
   private waiter: (() => void) | null = null;
@@ -222,9 +259,7 @@ class DigestThread {
 
   /** An idle thread for the algorithm, or a new one. */
   static take(algorithm: HashAlgorithm): DigestThread {
-    const thread = idleThreads.get(algorithm)?.pop() ?? new DigestThread(algorithm);
-    thread.worker.ref();
-    return thread;
+    return idleDigestThreads.take(algorithm, () => new DigestThread(algorithm));
   }
 
   private constructor(readonly algorithm: HashAlgorithm) {
@@ -239,8 +274,7 @@ class DigestThread {
     this.worker.on('error', (cause) => this.fail(cause));
     this.worker.on('exit', (code) => {
       this.fail(new Error(`exited with code ${code}`));
-      const idle = idleThreads.get(this.algorithm);
-      if (idle?.includes(this)) idle.splice(idle.indexOf(this), 1);
+      idleDigestThreads.forget(this.algorithm, this);
     });
   }
 
@@ -272,20 +306,12 @@ class DigestThread {
 
   /** Back to the idle set once it has given its digest (it has then started afresh); else ended. */
   release(): void {
-    const idle = idleThreads.get(this.algorithm) ?? [];
-    if (this.digested && !this.failure && this.pendingBytes === 0 && idle.length < IDLE_THREADS_PER_ALGORITHM) {
-      this.digested = false;
-      this.onDigest = null;
-      this.onFailure = null;
-      this.waiter = null;
-      // An idle thread never keeps the process alive.
-      this.worker.unref();
-      idle.push(this);
-      idleThreads.set(this.algorithm, idle);
-      return;
-    }
-    this.worker.removeAllListeners('exit');
-    void this.worker.terminate();
+    if (!this.digested || this.failure || this.pendingBytes !== 0) return idleDigestThreads.end(this);
+    this.digested = false;
+    this.onDigest = null;
+    this.onFailure = null;
+    this.waiter = null;
+    idleDigestThreads.keep(this.algorithm, this);
   }
 
   private fail(cause: unknown): void {
@@ -452,20 +478,16 @@ type CopyOutcome =
   | { done: { bytesFromSource: number; bytesOnDisk: number; digests: Partial<Record<HashAlgorithm, string>> } }
   | { failed: { phase: 'prefix' | 'read' | 'write' | 'digest' | 'thread'; algorithm: HashAlgorithm | null; bytesOnDisk: number; name: string; message: string; code: string | null } };
 
-/** Idle copy threads kept for the next file: starting one costs tens of milliseconds. */
-const IDLE_COPY_THREADS = 4;
-const idleCopyThreads: CopyThread[] = [];
+const idleCopyThreads = new IdleThreads<'copy', CopyThread>(4);
 
 /** A copy thread (copy.thread.js): one job at a time, then back to the idle set. */
 class CopyThread {
-  private readonly worker: Worker;
+  readonly worker: Worker;
   private dead = false;
   private current: { resolve: (outcome: CopyOutcome) => void; onProgress: (bytes: number) => void; bytesOnDisk: number } | null = null;
 
   static take(): CopyThread {
-    const thread = idleCopyThreads.pop() ?? new CopyThread();
-    thread.worker.ref();
-    return thread;
+    return idleCopyThreads.take('copy', () => new CopyThread());
   }
 
   private constructor() {
@@ -486,8 +508,7 @@ class CopyThread {
       this.dead = true;
       const job = this.current;
       this.current = null;
-      const idle = idleCopyThreads.indexOf(this);
-      if (idle >= 0) idleCopyThreads.splice(idle, 1);
+      idleCopyThreads.forget('copy', this);
       const error = cause instanceof Error ? cause : new Error(String(cause));
       job?.resolve({ failed: { phase: 'thread', algorithm: null, bytesOnDisk: job.bytesOnDisk, name: error.name, message: `copy thread failed: ${error.message}`, code: null } });
     };
@@ -505,13 +526,6 @@ class CopyThread {
 
   release(): void {
     if (this.dead || this.current !== null) return;
-    if (idleCopyThreads.length >= IDLE_COPY_THREADS) {
-      this.worker.removeAllListeners('exit');
-      void this.worker.terminate();
-      return;
-    }
-    // An idle thread never keeps the process alive.
-    this.worker.unref();
-    idleCopyThreads.push(this);
+    idleCopyThreads.keep('copy', this);
   }
 }
