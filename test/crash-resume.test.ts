@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { REPO_ROOT } from '../config/config.loader.ts';
 import type { Runtime } from '../daemon/runtime.ts';
 import { DirectoryDriver } from '../drivers/directory.driver.ts';
@@ -122,6 +123,66 @@ describe('crash and resume', () => {
     expect(cleared.details.alreadyAbsent).toBe(true);
     expect(readdirSync(join(dir, 'DCIM'))).toEqual([]);
     expect((await rt2.catalog.getSession(session.id))!.status).toBe('done');
+  });
+
+  it('a power cut took the spool\'s unsynced tail after ACQUIRED: acquired again from the checkpoint, or from the start when the prefix no longer hashes as before', async () => {
+    // An environment of its own: no runtime of another test may serve its store queue before the cut.
+    const env = await createTestEnv('power-cut');
+    onTestFinished(() => env.cleanup());
+    const dir = join(env.dir, 'power-cut');
+    const expected = writeRecorder(dir, 2, 3 << 20);
+    const rt1 = await env.runtime();
+    const session = await rt1.dock.dock((await new DirectoryDriver().probe(dir, { serial: 'CUT-1' }))!);
+    rt1.startWorkers([QueueName.Acquire]);
+    const acquired = await eventually(async () => {
+      const fs = await rt1.catalog.filesOfSession(session.id);
+      return fs.every((f) => f.stage === 'acquired') ? fs : undefined;
+    }, 60_000, 'both files acquired');
+    await rt1.close();
+    const [cut, altered] = acquired as [FileRow, FileRow];
+    // Acquire did not wait for the disk: nothing past the last checkpoint is claimed durable.
+    expect(acquired.map((f) => f.bytesAcquired)).toEqual([0, 0]);
+
+    // The power cut: as if a checkpoint had made 1 MiB durable, and the rest never reached the disk.
+    const rt2 = await env.runtime();
+    const checkpoint = 1 << 20;
+    for (const f of acquired) await rt2.catalog.updateFile(rt2.db, f.id, { bytesAcquired: checkpoint });
+    await rt2.spool.truncateTo(cut.fingerprint, checkpoint + 777);
+    // The other spool's durable prefix was altered too: resuming from it must not be trusted.
+    await rt2.spool.truncateTo(altered.fingerprint, 2 << 20);
+    const handle = await open(rt2.spool.pathOf(altered.fingerprint), 'r+');
+    await handle.write(Buffer.from('tampered'), 0, 8, 1000);
+    await handle.close();
+
+    rt2.startWorkers([QueueName.Acquire, QueueName.Store, QueueName.Catalog, QueueName.Clear]);
+    await rt2.dock.resumeOpenSessions();
+    const finished = await done(rt2, session.id);
+    expect(finished.map((f) => [f.stage, f.sha256])).toEqual(finished.map((f) => ['cleared', expected.get(f.displayPath)]));
+
+    const eventsOf = async (f: FileRow) => rt2.ledger.eventsFor({ fileIds: [f.id] });
+    const cutEvents = await eventsOf(cut);
+    const cutAcquired = cutEvents.filter((e) => e.type === 'ACQUIRED');
+    expect(cutEvents.map((e) => e.type)).toContain('ACQUISITION_INTERRUPTED');
+    expect(cutAcquired.map((e) => e.details.sha256)).toEqual([cut.sha256, cut.sha256]);
+    expect(cutAcquired[1]!.details.resumedFromByte).toBe(checkpoint);
+    expect(cutAcquired[1]!.details.bytesReadFromRecorder).toBe(cut.size - checkpoint);
+
+    const alteredEvents = await eventsOf(altered);
+    const mismatch = alteredEvents.find((e) => e.type === 'HASH_MISMATCH');
+    expect(mismatch?.details).toMatchObject({ where: 'reacquire', acquired: altered.sha256, resumedFromByte: checkpoint });
+    const alteredAcquired = alteredEvents.filter((e) => e.type === 'ACQUIRED');
+    expect(alteredAcquired.map((e) => e.details.sha256)).toEqual([altered.sha256, altered.sha256]);
+    expect(alteredAcquired[1]!.details.resumedFromByte).toBe(0);
+    for (const f of finished) {
+      expect((await rt2.objects.stat('originals', originalKey(f.sha256!)))?.metadata.sha256).toBe(f.sha256);
+      const types = (await eventsOf(f)).map((e) => e.type);
+      expect(types.filter((t) => t === 'STORED')).toHaveLength(1);
+      expect(types.lastIndexOf('VERIFIED')).toBeLessThan(types.indexOf('RECORDER_CLEARED'));
+    }
+    await eventually(async () => ((await rt2.ledger.mirrorPending()) === 0 ? true : undefined), 10_000, 'the ledger mirror to catch up');
+    const report = await rt2.verify.run({ rehash: true });
+    expect(report.ledger.problems.map((p) => `${p.seq} ${p.kind}: ${p.detail}`)).toEqual([]);
+    expect(report.ok).toBe(true);
   });
 
   describe('SIGKILL of a real evidock process, then a daemon resumes', () => {

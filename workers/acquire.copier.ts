@@ -19,9 +19,14 @@ import { Worker } from 'node:worker_threads';
  *   chunk, and spool writes queued (at most WRITE_WINDOW_BYTES) for one writer loop with
  *   writev, so hashing the next chunk never waits for the disk.
  * In both, every other algorithm (SM3, ≈ 150–250 MB/s) runs in its own digest thread on a
- * shared copy of each chunk, so a slow digest costs a core, not the copy's time; and a
- * checkpoint fsync is started in the background every `checkpointBytes` and reported when it
- * completes, so the copy never stops for the disk to catch up.
+ * shared copy of each chunk, so a slow digest costs a core, not the copy's time.
+ *
+ * Durability: the spool is not what keeps a recording safe (the recorder is cleared only once
+ * the stored copy is verified), it is what spares reading the recorder again. So the copy
+ * never waits for the disk: a checkpoint fsync is started in the background only once both
+ * `checkpointBytes` and `checkpointMs` have passed, and none at the end. Forcing the spool out
+ * while the recorder is read, on the same disk, made a copy take 1.3–1.9× as long
+ * (docs/performance-limits.md); a spool removed after its upload is often never written.
  */
 
 export type HashAlgorithm = 'sha256' | 'sm3';
@@ -37,11 +42,13 @@ export interface CopyRequest {
   resumeFrom: number;
   algorithms: readonly HashAlgorithm[];
   /**
-   * Start an fsync this often and report it (onCheckpoint) once durable. The copy goes on
-   * while it syncs; bytes written meanwhile go into the next checkpoint, started as soon as
-   * this one completes.
+   * A checkpoint fsyncs the spool in the background and then reports (onCheckpoint) the bytes
+   * it made durable: what a resume after a power cut may trust. One starts once at least
+   * `checkpointBytes` more are written and `checkpointMs` (default 0) have passed since the
+   * copy or the last checkpoint started; bytes written meanwhile go into the next one.
    */
   checkpointBytes: number;
+  checkpointMs?: number;
   onCheckpoint?: (bytesOnDisk: number) => Promise<void>;
   onProgress?: (bytesOnDisk: number) => void;
 }
@@ -51,6 +58,8 @@ export interface CopyResult {
   bytesFromSource: number;
   /** Size of the spooled file. */
   totalBytes: number;
+  /** Bytes of it known to be on disk: the last checkpoint (or resumeFrom); the rest may still be in the page cache. */
+  durableBytes: number;
   digests: Partial<Record<HashAlgorithm, string>>;
 }
 
@@ -120,7 +129,7 @@ async function copyFromStream(request: CopyRequest, source: Readable): Promise<C
       throw new CopyInterruptedError(writer.bytesOnDisk, { cause: error });
     }
     await handle.close();
-    return { bytesFromSource: fromSource, totalBytes: writer.bytesOnDisk, digests: await digesters.digest() };
+    return { bytesFromSource: fromSource, totalBytes: writer.bytesOnDisk, durableBytes: writer.durableBytes, digests: await digesters.digest() };
   } finally {
     digesters.close();
   }
@@ -160,9 +169,7 @@ async function copyFromFile(request: CopyRequest, source: FileHandle): Promise<C
     }
     const done = outcome.done;
     await checkpoints.settle();
-    await handle.sync();
-    await checkpoints.reportFinal(done.bytesOnDisk);
-    return { bytesFromSource: done.bytesFromSource, totalBytes: done.bytesOnDisk, digests: done.digests };
+    return { bytesFromSource: done.bytesFromSource, totalBytes: done.bytesOnDisk, durableBytes: checkpoints.durable, digests: done.digests };
   } finally {
     await handle?.close().catch(() => undefined);
     await source.close().catch(() => undefined);
@@ -359,13 +366,15 @@ class SpoolWriter {
     this.throwIfFailed();
   }
 
-  /** Every queued byte written, then fsynced and reported. */
+  /** Every queued byte written (not fsynced: see the module comment) and the running checkpoint settled. */
   async finish(): Promise<void> {
     await this.writing;
     this.throwIfFailed();
     await this.checkpoints.settle();
-    await this.handle.sync();
-    await this.checkpoints.reportFinal(this.bytesOnDisk);
+  }
+
+  get durableBytes(): number {
+    return this.checkpoints.durable;
   }
 
   /**
@@ -417,40 +426,37 @@ class SpoolWriter {
 
 /**
  * The spool's checkpoints: an fsync started in the background once `checkpointBytes` more
- * are on disk, reported (onCheckpoint) when it completes. One runs at a time; bytes written
- * meanwhile are taken by the next, started as soon as it completes, so the copy never waits
- * for the disk.
+ * are written and `checkpointMs` have passed, reported (onCheckpoint) when it completes. One
+ * runs at a time, so the copy never waits for the disk.
  */
 class Checkpointer {
   readonly start: number;
-  /** Bytes made durable by the checkpoint last started. */
+  /** Bytes durable once the checkpoint last started completes. */
   private mark: number;
+  /** Bytes made durable by the last completed checkpoint (the resumed prefix was already). */
+  durable: number;
   private onDisk: number;
+  private startedAt = Date.now();
   private running: Promise<void> | null = null;
   private error: unknown = null;
 
   constructor(
     private readonly handle: FileHandle,
-    private readonly request: Pick<CopyRequest, 'resumeFrom' | 'checkpointBytes' | 'onCheckpoint'>,
+    private readonly request: Pick<CopyRequest, 'resumeFrom' | 'checkpointBytes' | 'checkpointMs' | 'onCheckpoint'>,
   ) {
-    this.start = this.mark = this.onDisk = request.resumeFrom;
+    this.start = this.mark = this.durable = this.onDisk = request.resumeFrom;
   }
 
   reached(bytesOnDisk: number): void {
     this.onDisk = bytesOnDisk;
-    if (this.running === null && this.error === null && this.onDisk - this.mark >= this.request.checkpointBytes) this.begin();
+    if (this.running !== null || this.error !== null || this.onDisk - this.mark < this.request.checkpointBytes) return;
+    if (Date.now() - this.startedAt >= (this.request.checkpointMs ?? 0)) this.begin();
   }
 
   /** Waits for the running checkpoint (and any it started); throws if one failed. */
   async settle(): Promise<void> {
     while (this.running) await this.running;
     this.throwIfFailed();
-  }
-
-  /** Reports the final fsync, which the caller made, unless the last checkpoint already covered it. */
-  async reportFinal(bytesOnDisk: number): Promise<void> {
-    if (bytesOnDisk !== this.mark) await this.request.onCheckpoint?.(bytesOnDisk);
-    this.mark = bytesOnDisk;
   }
 
   throwIfFailed(): void {
@@ -460,9 +466,13 @@ class Checkpointer {
   private begin(): void {
     // fsync makes durable every byte written before it was called: `mark` bytes.
     const mark = (this.mark = this.onDisk);
+    this.startedAt = Date.now();
     this.running = this.handle
       .sync()
-      .then(() => this.request.onCheckpoint?.(mark))
+      .then(() => {
+        this.durable = mark;
+        return this.request.onCheckpoint?.(mark);
+      })
       .catch((error: unknown) => {
         this.error ??= error;
       })

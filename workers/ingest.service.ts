@@ -52,6 +52,14 @@ export class UnstableSourceError extends Error {
   }
 }
 
+/** A recording acquired again (its spool was lost) hashed differently from the first time. */
+export class ReacquiredMismatchError extends Error {
+  constructor(readonly displayPath: string, detail: string) {
+    super(`recording acquired again does not hash as before: ${displayPath} (${detail}); reading it again from the start`);
+    this.name = 'ReacquiredMismatchError';
+  }
+}
+
 /** The server holds different bytes than were sent. */
 export class StoredCopyMismatchError extends Error {
   constructor(readonly key: string, detail: string) {
@@ -79,6 +87,7 @@ export function evidenceIdOf(sha256: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
+/** Checkpoints smaller than this are not worth an fsync, however slow the recorder. */
 const CHECKPOINT_BYTES = 64 << 20;
 
 /**
@@ -165,6 +174,7 @@ export class IngestService {
         resumeFrom,
         algorithms: this.deps.config.ingest.hashes,
         checkpointBytes: CHECKPOINT_BYTES,
+        checkpointMs: this.deps.config.ingest.checkpointSeconds * 1000,
         onCheckpoint: (bytes) => catalog.updateFile(this.deps.db, file.id, { bytesAcquired: bytes }),
         onProgress: (bytes) => this.deps.onProgress?.(file.id, file.size === 0 ? 100 : (bytes / file.size) * 100, bytes),
       });
@@ -189,11 +199,13 @@ export class IngestService {
     }
 
     const sha256 = result.digests.sha256!;
+    if (file.sha256 !== null && sha256 !== file.sha256) return this.reacquiredDiffers(file, resumeFrom, sha256);
     const sm3 = result.digests.sm3 ?? null;
     const evidenceId = evidenceIdOf(sha256);
     await this.transition(
       file,
-      { stage: 'acquired', sha256, sm3, evidenceId, bytesAcquired: result.totalBytes, acquiredAt: this.now(), error: null },
+      // bytesAcquired stays what a resume may trust: the spool's tail may not be on disk yet.
+      { stage: 'acquired', sha256, sm3, evidenceId, bytesAcquired: result.durableBytes, acquiredAt: this.now(), error: null },
       {
         type: 'ACQUIRED',
         evidenceId,
@@ -230,6 +242,9 @@ export class IngestService {
     const sha256 = file.sha256!;
     const key = originalKey(sha256);
     const flog = log.child({ fileId: file.id, evidenceId: file.evidenceId, serial: file.recorderSerial });
+
+    const spooled = await spool.sizeOf(file.fingerprint);
+    if (spooled < file.size) return this.spoolShort(file, spooled, payload);
 
     const existing = await objects.stat('originals', key);
     if (existing) {
@@ -583,6 +598,37 @@ export class IngestService {
     log.warn({ fileId: file.id, serial: file.recorderSerial, bytesOnDisk, reason }, 'acquisition interrupted; resumes at next docking');
     await this.afterStep(file.sessionId);
     return JobStatus.Interrupted;
+  }
+
+  /**
+   * The spool holds less than acquire put there: a power cut took what was not yet on disk
+   * (acquire does not wait for the disk), or someone removed it. The recorder still holds the
+   * recording (nothing is cleared before its stored copy is verified), so the file is
+   * acquired again from what a checkpoint made durable, and must hash as it did before.
+   */
+  private async spoolShort(file: FileRow, spooled: number, payload: FileJobPayload): Promise<JobStatus> {
+    const trusted = Math.min(spooled, file.bytesAcquired);
+    await this.transition(file, { stage: 'queued', bytesAcquired: trusted, error: null }, {
+      type: 'ACQUISITION_INTERRUPTED',
+      details: { bytesOnDisk: trusted, size: file.size, reason: `the spool holds ${spooled} of the ${file.size} bytes acquired` },
+    });
+    log.warn({ fileId: file.id, serial: file.recorderSerial, spooledBytes: spooled, fromByte: trusted }, 'spool lost part of an acquired recording (power cut?): acquiring it again');
+    await this.deps.queue.enqueue(JobName.Acquire, { ...payload, generation: String((Number(payload.generation) || 0) + 1) });
+    return JobStatus.Interrupted;
+  }
+
+  /**
+   * Acquired again (spoolShort), the recording hashed differently: the spooled prefix it
+   * resumed from, or the first read, cannot be trusted. Everything is discarded and the
+   * recording read again from its first byte, as a first acquisition.
+   */
+  private async reacquiredDiffers(file: FileRow, resumedFrom: number, sha256: string): Promise<never> {
+    await this.deps.spool.remove(file.fingerprint);
+    await this.transition(file, { stage: 'queued', bytesAcquired: 0, sha256: null, sm3: null, evidenceId: null, error: 'acquired again with another hash' }, {
+      type: 'HASH_MISMATCH',
+      details: { where: 'reacquire', acquired: file.sha256, read: sha256, resumedFromByte: resumedFrom },
+    });
+    throw new ReacquiredMismatchError(file.displayPath, `SHA-256 ${file.sha256} before, ${sha256} now, resumed from byte ${resumedFrom}`);
   }
 
   /**

@@ -31,6 +31,11 @@ export interface FileJobPayload {
   sessionId: string;
   /** For logs only. */
   serial: string;
+  /**
+   * Set when a file's steps run again after they completed (the spool lost what acquire had
+   * put there): gives the jobs fresh ids.
+   */
+  generation?: string;
 }
 
 /** Work on a stored original: any host can do it, reading the original from the object store. */
@@ -102,6 +107,6 @@ export function queueNameOf(queue: QueueName, workstationId: string): string {
  * re-run (`evidock derive`) carries a `generation` in its payload and so gets fresh ids.
  */
 export function jobIdOf(name: JobName, payload: AnyJobPayload): string {
-  if ('fileId' in payload) return `${name}-${payload.fileId}`;
+  if ('fileId' in payload) return payload.generation ? `${name}-${payload.fileId}-${payload.generation}` : `${name}-${payload.fileId}`;
   return payload.generation ? `${name}-${payload.evidenceId}-${payload.generation}` : `${name}-${payload.evidenceId}`;
 }
