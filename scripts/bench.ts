@@ -69,6 +69,7 @@ import { MinioObjectStore } from '../storage/minio.object-store.ts';
 import { originalKey } from '../storage/object-store.ts';
 import { createTestEnv, type TestEnv } from '../test/support/test-env.ts';
 import { copyWithDigests, type HashAlgorithm } from '../workers/acquire.copier.ts';
+import { checkpointsOf } from '../workers/ingest.service.ts';
 import { distIsFresh } from '../bin/dist-freshness.js';
 import { proxyVideoArgs } from '../workers/ffmpeg-args.ts';
 import { FfmpegTranscoder, FfprobeProber } from '../workers/ffmpeg.adapter.ts';
@@ -79,8 +80,6 @@ import type { MediaDeps } from '../workers/media.service.ts';
 
 const MiB = 1024 * 1024;
 const BENCH_DIR = resolve(REPO_ROOT, 'var', 'bench');
-/** The pipeline's checkpoint interval (workers/ingest.service.ts CHECKPOINT_BYTES). */
-const CHECKPOINT_BYTES = 64 << 20;
 /** Targets of the performance issue (#4). */
 const TARGETS = {
   acquireVsCp: 1.1,
@@ -612,8 +611,10 @@ async function benchAcquire(ctx: Context): Promise<SectionBody> {
   let fromSource = 0;
 
   // As many files at once as the pipeline acquires from one recorder (ingest.maxConcurrentAcquisitions).
-  const pipelineAcquisitions = loadConfig({ overrides: { dataDir: join(BENCH_DIR, 'data-dir') } }).ingest.maxConcurrentAcquisitions;
+  const ingestConfig = loadConfig({ overrides: { dataDir: join(BENCH_DIR, 'data-dir') } }).ingest;
+  const pipelineAcquisitions = ingestConfig.maxConcurrentAcquisitions;
   const shaPipeline = newSide(`evidock sha256, ${pipelineAcquisitions} at once`, totalBytes);
+  const shaSm3Pipeline = newSide(`evidock sha256+sm3, ${pipelineAcquisitions} at once`, totalBytes);
   const evidockCopy = (algorithms: readonly HashAlgorithm[], atOnce = 1) => async () => {
     const volume = await openDirectoryVolume(ctx.dataDir, { serial: 'BENCH' });
     if (!volume) throw new Error(`cannot open ${ctx.dataDir} as a volume`);
@@ -628,7 +629,7 @@ async function benchAcquire(ctx: Context): Promise<SectionBody> {
           spoolPath: join(dest, name),
           resumeFrom: 0,
           algorithms,
-          checkpointBytes: CHECKPOINT_BYTES,
+          ...checkpointsOf(ingestConfig),
           onCheckpoint: async () => undefined,
           onProgress: () => undefined,
         });
@@ -642,6 +643,7 @@ async function benchAcquire(ctx: Context): Promise<SectionBody> {
     { side: sha, work: evidockCopy(['sha256']) },
     { side: shaPipeline, work: evidockCopy(['sha256'], pipelineAcquisitions) },
     { side: shaSm3, work: evidockCopy(['sha256', 'sm3']) },
+    { side: shaSm3Pipeline, work: evidockCopy(['sha256', 'sm3'], pipelineAcquisitions) },
     { side: cp, work: async () => void (await run('cp', [...sources, dest])) },
     { side: cat, work: async () => void (await run('sh', ['-c', 'cat "$@" > /dev/null', 'sh', ...sources])) },
     {
@@ -672,7 +674,7 @@ async function benchAcquire(ctx: Context): Promise<SectionBody> {
       resetDest();
       await ctx.cache.prepare(sources);
       const s = await timed(side, null, work);
-      if (side === sha || side === shaPipeline || side === shaSm3) bytesFromSource.push(fromSource);
+      if (side === sha || side === shaPipeline || side === shaSm3 || side === shaSm3Pipeline) bytesFromSource.push(fromSource);
       log(`acquire run ${i + 1}/${options.runs}: ${side.label.padEnd(20)} ${fmtS(s.seconds)}  ${fmtRate(mibps(side.bytes, s.seconds))}  cpu ${s.cpu.toFixed(2)} s`);
     }
   }
@@ -685,11 +687,11 @@ async function benchAcquire(ctx: Context): Promise<SectionBody> {
     return `${(r / totalBytes).toFixed(2)}×`;
   };
   const notes = [
-    `Bytes read per byte of data (rchar from /proc/self/io, which includes reaped children): evidock sha256 ${readOnce(sha)}, ${pipelineAcquisitions} at once ${readOnce(shaPipeline)}, sha256+sm3 ${readOnce(shaSm3)}, cp ${readOnce(cp)}, cp + sha256sum ${readOnce(cpSum)}. ` +
+    `Bytes read per byte of data (rchar from /proc/self/io, which includes reaped children): evidock sha256 ${readOnce(sha)}, ${pipelineAcquisitions} at once ${readOnce(shaPipeline)}, sha256+sm3 ${readOnce(shaSm3)}, sha256+sm3 ${pipelineAcquisitions} at once ${readOnce(shaSm3Pipeline)}, cp ${readOnce(cp)}, cp + sha256sum ${readOnce(cpSum)}. ` +
       `copyWithDigests reported ${bytesFromSource.every((b) => b === totalBytes) ? 'exactly' : 'NOT exactly'} ${totalBytes} bytes from the source in every run.`,
     `Disk reads (read_bytes) per byte of data, median: evidock sha256 ${(median(sha.samples.map((s) => s.readBytes ?? 0)) / totalBytes).toFixed(2)}×, cp + sha256sum ${(median(cpSum.samples.map((s) => s.readBytes ?? 0)) / totalBytes).toFixed(2)}× (sha256sum reads the copies back from the page cache).`,
-    `CPU seconds per side (median): ${[sha, shaPipeline, shaSm3, cp, cpSync, cpSum, cat].map((s) => `${s.label} ${median(s.samples.map((x) => x.cpu)).toFixed(2)}`).join(', ')}.`,
-    'copyWithDigests starts an fsync of the spool file every 64 MiB without pausing the copy and fsyncs at the end (the pipeline\'s checkpoint); plain cp leaves its writes in the page cache (GNU cp 9 copies in the kernel with copy_file_range, the bytes never reach user space), `cp + sync` fsyncs the copies at the end.',
+    `CPU seconds per side (median): ${[sha, shaPipeline, shaSm3, shaSm3Pipeline, cp, cpSync, cpSum, cat].map((s) => `${s.label} ${median(s.samples.map((x) => x.cpu)).toFixed(2)}`).join(', ')}.`,
+    `copyWithDigests checkpoints as the pipeline does (ingest.checkpointSeconds ${ingestConfig.checkpointSeconds}): an fsync of the spool in the background at most every ${ingestConfig.checkpointSeconds} s and none at the end, because the recorder keeps every recording until its stored copy is verified and the spool only spares reading it again; plain cp leaves its writes in the page cache (GNU cp 9 copies in the kernel with copy_file_range, the bytes never reach user space), \`cp + sync\` fsyncs the copies at the end.`,
     `Raw sequential read of the same files (cat > /dev/null, cold): ${sideFigure(cat)}; evidock sha256 takes ${(medianSeconds(sha) / medianSeconds(cat)).toFixed(2)}× that time, sha256+sm3 ${(medianSeconds(shaSm3) / medianSeconds(cat)).toFixed(2)}×. SHA-256 runs on the copy thread (workers/copy.thread.js), which reads, hashes and writes one reused 256 KiB block at a time; SM3 runs in a digest thread beside it (workers/digest.thread.js) and is the limit of that side: one core digests SM3 at ≈ 150–250 MB/s here.`,
     `Files are copied one after the other on both sides (and ${pipelineAcquisitions} at once on the "${shaPipeline.label}" side, as the pipeline acquires a recorder's files with the default ingest.maxConcurrentAcquisitions), from the bench "recorder" directory to a spool directory on the same disk; the source is opened through DirectoryVolume.openFile, as the pipeline does.`,
   ];
@@ -699,7 +701,7 @@ async function benchAcquire(ctx: Context): Promise<SectionBody> {
     sides: [sha, shaPipeline, shaSm3, cp, cpSync, cpSum, cat],
     notes,
     rows: [
-      timeRatioRow(`Acquire ${what}, sha256 vs cp`, sha, cp, TARGETS.acquireVsCp, 'copyWithDigests from the recording file handle (copy + SHA-256 in one pass on the copy thread, fsync per 64 MiB) vs a plain `cp` of the same files between the same two directories.'),
+      timeRatioRow(`Acquire ${what}, sha256 vs cp`, sha, cp, TARGETS.acquireVsCp, 'copyWithDigests from the recording file handle (copy + SHA-256 in one pass on the copy thread, checkpoints as the pipeline makes them) vs a plain `cp` of the same files between the same two directories.'),
       timeRatioRow(
         `Acquire ${what}, sha256, ${pipelineAcquisitions} files at once vs cp`,
         shaPipeline,
@@ -710,8 +712,16 @@ async function benchAcquire(ctx: Context): Promise<SectionBody> {
       timeRatioRow(`Acquire ${what}, sha256 vs cp + sha256sum`, sha, cpSum, TARGETS.acquireVsCpSha, 'The same copy vs the two-pass habit: `cp`, then `sha256sum` of the copies.'),
       timeRatioRow(`Acquire ${what}, sha256 vs cp + sync`, sha, cpSync, null, 'Durability on equal terms: `cp` followed by `sync` of the copied files.'),
       timeRatioRow(`Acquire ${what}, sha256 vs raw sequential read`, sha, cat, null, 'evidock\'s overhead over reading the recorder once and doing nothing else (`cat` of the files to /dev/null).'),
-      timeRatioRow(`Acquire ${what}, sha256+sm3 vs cp`, shaSm3, cp, TARGETS.acquireVsCp, 'copyWithDigests with ingest.hashes = [sha256, sm3] vs plain `cp`.'),
-      timeRatioRow(`Acquire ${what}, sha256+sm3 vs cp + sha256sum`, shaSm3, cpSum, TARGETS.acquireVsCpSha, 'SHA-256 and SM3 in the one pass vs `cp` then `sha256sum` (which gives SHA-256 only).'),
+      // The issue asks for the SM3 ratios to be reported separately; the targets are for SHA-256.
+      timeRatioRow(`Acquire ${what}, sha256+sm3 vs cp`, shaSm3, cp, null, 'copyWithDigests with ingest.hashes = [sha256, sm3] vs plain `cp`, reported separately (the targets are for SHA-256).'),
+      timeRatioRow(
+        `Acquire ${what}, sha256+sm3, ${pipelineAcquisitions} files at once vs cp`,
+        shaSm3Pipeline,
+        cp,
+        null,
+        `The same with ${pipelineAcquisitions} files in flight, as the pipeline acquires a recorder: each file's SM3 runs on a thread of its own, so the two cores share the SM3 of two files.`,
+      ),
+      timeRatioRow(`Acquire ${what}, sha256+sm3 vs cp + sha256sum`, shaSm3, cpSum, null, 'SHA-256 and SM3 in the one pass vs `cp` then `sha256sum` (which gives SHA-256 only).'),
     ],
   };
 }
@@ -1332,7 +1342,7 @@ async function benchThrottle(ctx: Context): Promise<SectionBody> {
         for await (const _ of source) void _;
         continue;
       }
-      await copyWithDigests({ source, spoolPath: join(dest, name), resumeFrom: 0, algorithms, checkpointBytes: CHECKPOINT_BYTES, onCheckpoint: async () => undefined });
+      await copyWithDigests({ source, spoolPath: join(dest, name), resumeFrom: 0, algorithms, ...checkpointsOf(loadConfig({ overrides: { dataDir: join(BENCH_DIR, 'data-dir') } }).ingest), onCheckpoint: async () => undefined });
     }
   };
   const sides = [

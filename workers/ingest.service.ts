@@ -90,6 +90,11 @@ export function evidenceIdOf(sha256: string): string {
 /** Checkpoints smaller than this are not worth an fsync, however slow the recorder. */
 const CHECKPOINT_BYTES = 64 << 20;
 
+/** When an acquisition makes its spool durable (see CopyRequest); the bench copies with the same. */
+export function checkpointsOf(ingest: EvidockConfig['ingest']): Pick<CopyRequest, 'checkpointBytes' | 'checkpointMs'> {
+  return { checkpointBytes: CHECKPOINT_BYTES, checkpointMs: ingest.checkpointSeconds * 1000 };
+}
+
 /**
  * The ingest pipeline's decisions: acquire → store (verified) → record → clear.
  * Each handler reads the file's current stage first, so a replay after a crash does only
@@ -173,8 +178,7 @@ export class IngestService {
         spoolPath: spool.pathOf(file.fingerprint),
         resumeFrom,
         algorithms: this.deps.config.ingest.hashes,
-        checkpointBytes: CHECKPOINT_BYTES,
-        checkpointMs: this.deps.config.ingest.checkpointSeconds * 1000,
+        ...checkpointsOf(this.deps.config.ingest),
         onCheckpoint: (bytes) => catalog.updateFile(this.deps.db, file.id, { bytesAcquired: bytes }),
         onProgress: (bytes) => this.deps.onProgress?.(file.id, file.size === 0 ? 100 : (bytes / file.size) * 100, bytes),
       });
