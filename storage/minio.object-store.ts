@@ -9,6 +9,7 @@ import { Client, type ObjectLockInfo } from 'minio';
 import type { EvidockConfig } from '../config/config.schema.ts';
 import { moduleLogger } from '../config/logger.ts';
 import { crc32, crc32Base64, crc32Checksum, etagOfPartDigests } from './etag.ts';
+import { Sealer } from './spool-seal.ts';
 import {
   ObjectExistsError,
   ObjectStoreUnavailableError,
@@ -411,9 +412,7 @@ export class MinioObjectStore implements ObjectStore {
     const body = Buffer.allocUnsafe(size);
     await readExactly(handle, filePath, body, 0);
     await assertAtEnd(handle, filePath, size);
-    const sha256 = createHash('sha256').update(body).digest('hex');
-    if (options.expectSha256 && sha256 !== options.expectSha256) throw new SentBytesMismatchError(key, options.expectSha256, sha256);
-    const receipt = { bytesSent: size, sentSha256: sha256 };
+    const receipt = { bytesSent: size, ...sentBytesProof(key, body, options) };
     if (this.uploadChecksum === 'crc32') {
       const crc = crc32(body);
       const expected = crc32Checksum([crc], false);
@@ -447,7 +446,9 @@ export class MinioObjectStore implements ObjectStore {
   ): Promise<UploadReceipt> {
     const op = 'putFile';
     const withCrc = this.uploadChecksum === 'crc32';
-    const sha256 = this.digestThreads.sha256Stream();
+    // The acquisition's seal proves the bytes sent at a tenth of a second SHA-256's cost.
+    const sealer = options.expectSeal ? new Sealer(options.expectSeal) : null;
+    const sha256 = sealer ? null : this.digestThreads.sha256Stream();
     const partCount = Math.ceil(size / this.partSize);
     // One of the two is filled, by uploadChecksum.
     const partCrcs: number[] = new Array<number>(partCount);
@@ -467,10 +468,10 @@ export class MinioObjectStore implements ObjectStore {
         const chunk = buffer.subarray(0, length);
         await readExactly(handle, filePath, chunk, offset);
         // The buffer is reused only once the SHA-256 thread has taken these bytes in, too.
-        const hashed = this.digestThreads.update(sha256, chunk);
+        const hashed = sha256 ? this.digestThreads.update(sha256, chunk) : Promise.resolve(sealer!.update(chunk));
         // Awaited with the part's request below; if the part digest fails first, this must not go unhandled.
         hashed.catch(() => undefined);
-        const digest = withCrc ? (partCrcs[part - 1] = crc32(chunk)) : (partMd5s[part - 1] = await this.digestThreads.md5(chunk, sha256.thread));
+        const digest = withCrc ? (partCrcs[part - 1] = crc32(chunk)) : (partMd5s[part - 1] = await this.digestThreads.md5(chunk, sha256?.thread ?? -1));
         const integrity = integrityHeaders(digest);
         // The next part is read and hashed before waiting for a slot, so that even with one
         // part in flight the disk and the hashes overlap the network.
@@ -495,9 +496,16 @@ export class MinioObjectStore implements ObjectStore {
       await Promise.all(inFlight);
       if (failure) throw (failure as { error: unknown }).error;
       await assertAtEnd(handle, filePath, size);
-      const sentSha256 = await this.digestThreads.final(sha256);
-      if (options.expectSha256 && sentSha256 !== options.expectSha256) throw new SentBytesMismatchError(key, options.expectSha256, sentSha256);
-      const receipt = { bytesSent: size, sentSha256 };
+      let receipt: { bytesSent: number; sentSha256: string | null; sealed: boolean };
+      if (sealer) {
+        const tag = sealer.tag();
+        if (tag !== options.expectSeal!.tag) throw new SentBytesMismatchError(key, options.expectSeal!.tag, tag, 'seal');
+        receipt = { bytesSent: size, sentSha256: null, sealed: true };
+      } else {
+        const sentSha256 = await this.digestThreads.final(sha256!);
+        if (options.expectSha256 && sentSha256 !== options.expectSha256) throw new SentBytesMismatchError(key, options.expectSha256, sentSha256);
+        receipt = { bytesSent: size, sentSha256, sealed: false };
+      }
       if (withCrc) {
         const done = await this.completeWithChecksums(bucket, key, uploadId, parts, partCrcs);
         return { ...receipt, ...done, proof: 'checksum', expected: crc32Checksum(partCrcs, true), reported: done.checksum ?? 'none' };
@@ -507,7 +515,7 @@ export class MinioObjectStore implements ObjectStore {
       return { ...receipt, etag, versionId: done.versionId ?? null, proof: 'etag', expected: etagOfPartDigests(partMd5s, true), reported: etag };
     } catch (err) {
       await Promise.allSettled(inFlight);
-      this.digestThreads.drop(sha256);
+      if (sha256) this.digestThreads.drop(sha256);
       await this.abortUpload(bucket, key, uploadId);
       throw err;
     }
@@ -619,6 +627,7 @@ export class MinioObjectStore implements ObjectStore {
           versionId: sent.versionId,
           bytesSent: body.length,
           sentSha256: createHash('sha256').update(body).digest('hex'),
+          sealed: false,
           proof: 'etag',
           expected,
           reported: sent.etag,
@@ -951,6 +960,20 @@ function metadataHeaders(metadata: Record<string, string>): Record<string, strin
   }
   if (bytes > MAX_METADATA_BYTES) throw new RangeError(`metadata is ${bytes} bytes; S3 allows ${MAX_METADATA_BYTES}`);
   return headers;
+}
+
+/** Proves a single-part body is the acquired bytes: by the acquisition's seal, else by its SHA-256. */
+function sentBytesProof(key: string, body: Buffer, options: PutFileOptions): { sentSha256: string | null; sealed: boolean } {
+  if (options.expectSeal) {
+    const sealer = new Sealer(options.expectSeal);
+    sealer.update(body);
+    const tag = sealer.tag();
+    if (tag !== options.expectSeal.tag) throw new SentBytesMismatchError(key, options.expectSeal.tag, tag, 'seal');
+    return { sentSha256: null, sealed: true };
+  }
+  const sha256 = createHash('sha256').update(body).digest('hex');
+  if (options.expectSha256 && sha256 !== options.expectSha256) throw new SentBytesMismatchError(key, options.expectSha256, sha256);
+  return { sentSha256: sha256, sealed: false };
 }
 
 async function readExactly(handle: FileHandle, filePath: string, into: Buffer, position: number): Promise<void> {

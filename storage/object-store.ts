@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { SpoolSeal } from './spool-seal.ts';
 
 /**
  * The object store as the pipeline sees it. Implemented by minio.object-store.ts for any
@@ -35,8 +36,12 @@ export interface UploadReceipt {
   etag: string;
   versionId: string | null;
   bytesSent: number;
-  /** SHA-256 of the bytes sent, hex. Proves the spool still held the acquired bytes. */
-  sentSha256: string;
+  /**
+   * How the bytes sent were proven to be the acquired ones: their SHA-256 (hex), or, when
+   * the upload was given the acquisition's seal, null (`sealed` is then true).
+   */
+  sentSha256: string | null;
+  sealed: boolean;
   proof: UploadProofKind;
   /** What the server must report for exactly those bytes: the checksum (`crc32:…`) or the ETag. */
   expected: string;
@@ -61,13 +66,18 @@ export interface PutFileOptions {
    * never become a write-once object under the key of other bytes.
    */
   expectSha256?: string;
+  /**
+   * Instead of hashing the bytes again: they must authenticate under the seal made as they
+   * were acquired (spool-seal.ts), checked at the same point. expectSha256 is then not checked.
+   */
+  expectSeal?: SpoolSeal;
   /** Bytes sent so far, for progress display. */
   onProgress?: (bytesSent: number) => void;
 }
 
 export class SentBytesMismatchError extends Error {
-  constructor(readonly key: string, readonly expected: string, readonly actual: string) {
-    super(`refusing to store ${key}: the bytes read hash to ${actual}, expected ${expected}`);
+  constructor(readonly key: string, readonly expected: string, readonly actual: string, readonly check: 'sha256' | 'seal' = 'sha256') {
+    super(`refusing to store ${key}: the bytes read ${check === 'seal' ? 'have the seal tag' : 'hash to'} ${actual}, expected ${expected}`);
     this.name = 'SentBytesMismatchError';
   }
 }

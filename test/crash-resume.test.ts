@@ -116,6 +116,8 @@ describe('crash and resume', () => {
     const resumed = (await eventsOf(inAcquire)).find((e) => e.type === 'ACQUIRED')!;
     expect(resumed.details.resumedFromByte).toBe(1 << 20);
     expect(resumed.details.bytesReadFromRecorder).toBe(inAcquire.size - (1 << 20));
+    // Acquired before the restart: the seal died with rt1, so the upload hashed the bytes sent.
+    expect((await eventsOf(afterAcquire)).find((e) => e.type === 'STORED')!.details.sentCheck).toBe('sha256');
     const storedAgain = (await eventsOf(inStore)).find((e) => e.type === 'STORED')!;
     expect(storedAgain.details.uploaded).toBe(false);
     expect((await rt2.objects.stat('originals', originalKey(acquiredInStore.sha256!)))!.versionId).toBe(receipt.versionId);
@@ -166,6 +168,8 @@ describe('crash and resume', () => {
     expect(cutAcquired.map((e) => e.details.sha256)).toEqual([cut.sha256, cut.sha256]);
     expect(cutAcquired[1]!.details.resumedFromByte).toBe(checkpoint);
     expect(cutAcquired[1]!.details.bytesReadFromRecorder).toBe(cut.size - checkpoint);
+    // Acquired again by the process that stored it: the bytes sent were checked by the seal.
+    expect(cutEvents.find((e) => e.type === 'STORED')!.details.sentCheck).toBe('seal');
 
     const alteredEvents = await eventsOf(altered);
     const mismatch = alteredEvents.find((e) => e.type === 'HASH_MISMATCH');
@@ -183,6 +187,33 @@ describe('crash and resume', () => {
     const report = await rt2.verify.run({ rehash: true });
     expect(report.ledger.problems.map((p) => `${p.seq} ${p.kind}: ${p.detail}`)).toEqual([]);
     expect(report.ok).toBe(true);
+  });
+
+  it('a spool altered between acquire and store is refused by the seal: nothing stored, the recorder keeps the recording', async () => {
+    const env = await createTestEnv('seal');
+    onTestFinished(() => env.cleanup());
+    const dir = join(env.dir, 'seal');
+    writeRecorder(dir, 1, (2 << 20) + 99);
+    const rt = await env.runtime();
+    const session = await rt.dock.dock((await new DirectoryDriver().probe(dir, { serial: 'SEAL-1' }))!);
+    rt.startWorkers([QueueName.Acquire]);
+    const [file] = await eventually(async () => {
+      const fs = await rt.catalog.filesOfSession(session.id);
+      return fs.every((f) => f.stage === 'acquired') ? fs : undefined;
+    }, 60_000, 'the file acquired');
+    // Same size, one byte changed: only the bytes themselves can tell.
+    const handle = await open(rt.spool.pathOf(file!.fingerprint), 'r+');
+    await handle.write(Buffer.from([0x5a]), 0, 1, 1 << 20);
+    await handle.close();
+
+    // This process acquired it, so its upload checks the seal rather than hashing again.
+    await expect(rt.ingest.handleStore({ fileId: file!.id, sessionId: session.id, serial: 'SEAL-1' })).rejects.toThrow(/no longer hash/);
+    const after = (await rt.catalog.getFile(file!.id))!;
+    expect(after.stage).toBe('failed');
+    const mismatch = (await rt.ledger.eventsFor({ fileIds: [file!.id] })).find((e) => e.type === 'HASH_MISMATCH');
+    expect(mismatch?.details).toMatchObject({ where: 'spool', check: 'seal' });
+    expect(await rt.objects.stat('originals', originalKey(file!.sha256!))).toBeNull();
+    expect(readdirSync(join(dir, 'DCIM'))).toHaveLength(1);
   });
 
   describe('SIGKILL of a real evidock process, then a daemon resumes', () => {

@@ -62,6 +62,8 @@ describe('dock → verified → cleared', () => {
       expect(types.indexOf('ACQUIRED')).toBeLessThan(types.indexOf('VERIFIED'));
       expect(types.indexOf('VERIFIED')).toBeLessThan(types.indexOf('RECORDED'));
       expect(types.indexOf('RECORDED')).toBeLessThan(types.indexOf('RECORDER_CLEARED'));
+      // Acquired and stored by this process: the bytes sent were authenticated by the acquisition's seal.
+      expect(events.find((e) => e.type === 'STORED')!.details.sentCheck).toBe('seal');
       // Proven by the server's CRC32 checksum (minio.uploadChecksum crc32), which the stat shows too.
       const verified = events.find((e) => e.type === 'VERIFIED')!;
       expect(verified.details).toMatchObject({ proof: 'checksum', expected: stored?.checksum, etag: stored?.etag, sha256: f.sha256 });

@@ -16,7 +16,8 @@ import {
   SpoolFileChangedError,
 } from '../storage/minio.object-store.ts';
 import { Crc32PartAccumulator } from '../storage/etag.ts';
-import { ObjectExistsError, ObjectStoreUnavailableError, originalKey, storedMatchesReceipt } from '../storage/object-store.ts';
+import { ObjectExistsError, ObjectStoreUnavailableError, originalKey, SentBytesMismatchError, storedMatchesReceipt } from '../storage/object-store.ts';
+import { newSealKey, Sealer, type SpoolSeal } from '../storage/spool-seal.ts';
 
 /**
  * Integration tests against the real local MinIO (`bash scripts/stack.sh up`, 127.0.0.1:9010).
@@ -298,6 +299,49 @@ async function corruptingProxy(targetPort: number, at: number): Promise<{ port: 
     },
   };
 }
+
+describe('MinioObjectStore.putFile proves the bytes sent are the acquired ones', () => {
+  const sealOf = (body: Buffer): SpoolSeal => {
+    const key = newSealKey();
+    const sealer = new Sealer(key);
+    sealer.update(body);
+    return { ...key, tag: sealer.tag() };
+  };
+  /** The spool file changed after it was acquired: one byte flipped. */
+  const damaged = (file: { path: string; body: Buffer }) => {
+    const changed = Buffer.from(file.body);
+    changed[changed.length >> 1]! ^= 0x01;
+    writeFileSync(file.path, changed);
+  };
+
+  for (const [what, size] of [
+    ['one PUT', 1000],
+    ['multipart', 2 * PART + 3],
+  ] as const) {
+    it(`${what}: with the acquisition's seal, the bytes sent are authenticated by it instead of hashed again`, async () => {
+      const file = spoolFile(`sealed-${size}.bin`, size);
+      const receipt = await store.putFile('originals', originalKey(file.sha), file.path, size, {}, { expectSha256: file.sha, expectSeal: sealOf(file.body) });
+      expect(receipt).toMatchObject({ sealed: true, sentSha256: null, bytesSent: size });
+      expect(storedMatchesReceipt((await store.stat('originals', originalKey(file.sha)))!, receipt)).toBe(true);
+    });
+
+    it(`${what}: a spool changed after acquisition fails the seal (or the SHA-256), and nothing is stored`, async () => {
+      const sealed = spoolFile(`damaged-seal-${size}.bin`, size);
+      const seal = sealOf(sealed.body);
+      damaged(sealed);
+      const bySeal = await store.putFile('originals', originalKey(sealed.sha), sealed.path, size, {}, { expectSha256: sealed.sha, expectSeal: seal }).catch((e: unknown) => e);
+      expect(bySeal).toBeInstanceOf(SentBytesMismatchError);
+      expect(bySeal).toMatchObject({ check: 'seal', expected: seal.tag });
+      expect(await store.stat('originals', originalKey(sealed.sha))).toBeNull();
+
+      const hashed = spoolFile(`damaged-sha-${size}.bin`, size);
+      damaged(hashed);
+      const bySha = await store.putFile('originals', originalKey(hashed.sha), hashed.path, size, {}, { expectSha256: hashed.sha }).catch((e: unknown) => e);
+      expect(bySha).toMatchObject({ name: 'SentBytesMismatchError', check: 'sha256', expected: hashed.sha });
+      expect(await store.stat('originals', originalKey(hashed.sha))).toBeNull();
+    });
+  }
+});
 
 describe('MinioObjectStore.putFile', () => {
   it('refuses a spool file whose size is not the declared one', async () => {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { newSealKey, Sealer, type SealKey } from '../storage/spool-seal.ts';
 import { copyWithDigests, CopyInterruptedError, type CopyResult } from './acquire.copier.ts';
 
 /** A source delivering `data` in chunks of `chunk` bytes, optionally failing after `failAfter` bytes. */
@@ -21,6 +22,11 @@ function source(data: Buffer, chunk: number, failAfter?: number): Readable {
 }
 
 const hex = (algorithm: string, data: Buffer) => createHash(algorithm).update(data).digest('hex');
+const sealOf = (key: SealKey, data: Buffer) => {
+  const s = new Sealer(key);
+  s.update(data);
+  return s.tag();
+};
 
 /** A resumed copy read only the rest from the source, and spooled and digested all of `data`. */
 function expectResumed(result: CopyResult, data: Buffer, prefix: number, spoolPath: string): void {
@@ -46,11 +52,13 @@ describe('copyWithDigests', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('spools the bytes and digests them with SHA-256 inline and SM3 in a worker thread', async () => {
+  it('spools the bytes and digests them with SHA-256 inline and SM3 in a worker thread, and seals them', async () => {
     const data = randomBytes((5 << 20) + 12345);
     const spoolPath = join(dir, 'a');
     const checkpoints: number[] = [];
+    const seal = newSealKey();
     const result = await copyWithDigests({
+      seal,
       source: source(data, 256 << 10),
       spoolPath,
       resumeFrom: 0,
@@ -59,6 +67,7 @@ describe('copyWithDigests', () => {
       onCheckpoint: async (bytes) => void checkpoints.push(bytes),
     });
     expect(result).toMatchObject({ bytesFromSource: data.length, totalBytes: data.length, digests: { sha256: hex('sha256', data), sm3: hex('sm3', data) } });
+    expect(result.sealTag).toBe(sealOf(seal, data));
     expect(readFileSync(spoolPath).equals(data)).toBe(true);
     expect(checkpoints.length).toBeGreaterThanOrEqual(1);
     expectCheckpoints(checkpoints, result, 1 << 20);
@@ -75,14 +84,17 @@ describe('copyWithDigests', () => {
     const spoolPath = join(dir, 'r');
     const prefix = 1 << 20;
     writeFileSync(spoolPath, data.subarray(0, prefix));
+    const seal = newSealKey();
     const result = await copyWithDigests({
       source: source(data.subarray(prefix), 100_000),
       spoolPath,
       resumeFrom: prefix,
       algorithms: ['sha256', 'sm3'],
       checkpointBytes: 1 << 20,
+      seal,
     });
     expectResumed(result, data, prefix, spoolPath);
+    expect(result.sealTag).toBe(sealOf(seal, data));
   });
 
   it('reports how much reached the spool when the source fails mid-copy', async () => {
@@ -107,13 +119,15 @@ describe('copyWithDigests', () => {
       return open(path, 'r');
     };
 
-    it('spools and digests the file, reports checkpoints in order and closes the handle', async () => {
+    it('spools, digests and seals the file, reports checkpoints in order and closes the handle', async () => {
       const data = randomBytes((9 << 20) + 4321);
       const spoolPath = join(dir, 'spooled');
       const source = await fileOf('rec', data);
       const checkpoints: number[] = [];
       const progress: number[] = [];
+      const seal = newSealKey();
       const result = await copyWithDigests({
+        seal,
         source,
         spoolPath,
         resumeFrom: 0,
@@ -123,6 +137,7 @@ describe('copyWithDigests', () => {
         onProgress: (bytes) => progress.push(bytes),
       });
       expect(result).toMatchObject({ bytesFromSource: data.length, totalBytes: data.length, digests: { sha256: hex('sha256', data), sm3: hex('sm3', data) } });
+      expect(result.sealTag).toBe(sealOf(seal, data));
       expect(readFileSync(spoolPath).equals(data)).toBe(true);
       expect(checkpoints.length).toBeGreaterThanOrEqual(1);
       expectCheckpoints(checkpoints, result, 1 << 20);
@@ -162,8 +177,11 @@ describe('copyWithDigests', () => {
       const spoolPath = join(dir, 'r');
       const prefix = (1 << 20) + 5;
       writeFileSync(spoolPath, data.subarray(0, prefix));
-      const result = await copyWithDigests({ source: await fileOf('rec', data), spoolPath, resumeFrom: prefix, algorithms: ['sha256', 'sm3'], checkpointBytes: 1 << 20 });
+      const seal = newSealKey();
+      const result = await copyWithDigests({ source: await fileOf('rec', data), spoolPath, resumeFrom: prefix, algorithms: ['sha256', 'sm3'], checkpointBytes: 1 << 20, seal });
       expectResumed(result, data, prefix, spoolPath);
+      // The seal covers the re-hashed prefix too: it is over every spooled byte.
+      expect(result.sealTag).toBe(sealOf(seal, data));
     });
 
     it('refuses a resume whose spooled prefix is short, and the next copy still digests correctly', async () => {

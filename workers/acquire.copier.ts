@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
+import { Sealer, type SealKey } from '../storage/spool-seal.ts';
 
 /**
  * The one pass over a recording: bytes come off the recorder once, are digested on the
@@ -51,6 +52,8 @@ export interface CopyRequest {
   checkpointMs?: number;
   onCheckpoint?: (bytesOnDisk: number) => Promise<void>;
   onProgress?: (bytesOnDisk: number) => void;
+  /** Also seal the spooled bytes (storage/spool-seal.ts), so the upload need not hash them again. */
+  seal?: SealKey;
 }
 
 export interface CopyResult {
@@ -61,6 +64,8 @@ export interface CopyResult {
   /** Bytes of it known to be on disk: the last checkpoint (or resumeFrom); the rest may still be in the page cache. */
   durableBytes: number;
   digests: Partial<Record<HashAlgorithm, string>>;
+  /** The seal's tag over every spooled byte, when a seal was asked for. */
+  sealTag?: string;
 }
 
 export class CopyInterruptedError extends Error {
@@ -100,7 +105,7 @@ export async function copyWithDigests(request: CopyRequest): Promise<CopyResult>
 }
 
 async function copyFromStream(request: CopyRequest, source: Readable): Promise<CopyResult> {
-  const digesters = new Digesters(request.algorithms);
+  const digesters = new Digesters(request.algorithms, request.seal);
   try {
     if (request.resumeFrom > 0) {
       let seen = 0;
@@ -129,7 +134,8 @@ async function copyFromStream(request: CopyRequest, source: Readable): Promise<C
       throw new CopyInterruptedError(writer.bytesOnDisk, { cause: error });
     }
     await handle.close();
-    return { bytesFromSource: fromSource, totalBytes: writer.bytesOnDisk, durableBytes: writer.durableBytes, digests: await digesters.digest() };
+    const digests = await digesters.digest();
+    return { bytesFromSource: fromSource, totalBytes: writer.bytesOnDisk, durableBytes: writer.durableBytes, digests, ...digesters.sealTag() };
   } finally {
     digesters.close();
   }
@@ -150,6 +156,7 @@ async function copyFromFile(request: CopyRequest, source: FileHandle): Promise<C
         resumeFrom: request.resumeFrom,
         inline: algorithms.filter((a) => INLINE_ALGORITHMS.has(a)),
         offloaded: algorithms.filter((a) => !INLINE_ALGORITHMS.has(a)),
+        seal: request.seal ?? null,
       },
       (bytes) => {
         request.onProgress?.(bytes);
@@ -169,19 +176,27 @@ async function copyFromFile(request: CopyRequest, source: FileHandle): Promise<C
     }
     const done = outcome.done;
     await checkpoints.settle();
-    return { bytesFromSource: done.bytesFromSource, totalBytes: done.bytesOnDisk, durableBytes: checkpoints.durable, digests: done.digests };
+    return {
+      bytesFromSource: done.bytesFromSource,
+      totalBytes: done.bytesOnDisk,
+      durableBytes: checkpoints.durable,
+      digests: done.digests,
+      ...(done.sealTag ? { sealTag: done.sealTag } : {}),
+    };
   } finally {
     await handle?.close().catch(() => undefined);
     await source.close().catch(() => undefined);
   }
 }
 
-/** The digests of one copy: inline hashes and worker threads behind one update(). */
+/** The digests of one copy: inline hashes (and the seal) and worker threads behind one update(). */
 class Digesters {
   private readonly inline: Array<[HashAlgorithm, Hash]> = [];
   private readonly threads: DigestThread[] = [];
+  private readonly sealer: Sealer | null;
 
-  constructor(algorithms: readonly HashAlgorithm[]) {
+  constructor(algorithms: readonly HashAlgorithm[], seal?: SealKey) {
+    this.sealer = seal ? new Sealer(seal) : null;
     for (const algorithm of new Set(algorithms)) {
       if (INLINE_ALGORITHMS.has(algorithm)) this.inline.push([algorithm, createHash(algorithm)]);
       else this.threads.push(DigestThread.take(algorithm));
@@ -197,7 +212,12 @@ class Digesters {
       for (const t of this.threads) t.post(shared);
     }
     for (const [, h] of this.inline) h.update(chunk);
+    this.sealer?.update(chunk);
     for (const t of this.threads) await t.belowWindow();
+  }
+
+  sealTag(): { sealTag?: string } {
+    return this.sealer ? { sealTag: this.sealer.tag() } : {};
   }
 
   async digest(): Promise<Partial<Record<HashAlgorithm, string>>> {
@@ -483,9 +503,9 @@ class Checkpointer {
   }
 }
 
-type CopyJob = { sourceFd: number; spoolFd: number; spoolPath: string; resumeFrom: number; inline: HashAlgorithm[]; offloaded: HashAlgorithm[] };
+type CopyJob = { sourceFd: number; spoolFd: number; spoolPath: string; resumeFrom: number; inline: HashAlgorithm[]; offloaded: HashAlgorithm[]; seal: SealKey | null };
 type CopyOutcome =
-  | { done: { bytesFromSource: number; bytesOnDisk: number; digests: Partial<Record<HashAlgorithm, string>> } }
+  | { done: { bytesFromSource: number; bytesOnDisk: number; digests: Partial<Record<HashAlgorithm, string>>; sealTag: string | null } }
   | { failed: { phase: 'prefix' | 'read' | 'write' | 'digest' | 'thread'; algorithm: HashAlgorithm | null; bytesOnDisk: number; name: string; message: string; code: string | null } };
 
 const idleCopyThreads = new IdleThreads<'copy', CopyThread>(4);

@@ -10,16 +10,16 @@
 // and the kernel's read-ahead keeps the recorder busy while a block is hashed.
 //
 // Protocol (parentPort), one job at a time:
-//   in:  { sourceFd, spoolFd, spoolPath, resumeFrom, inline: [alg], offloaded: [alg] }
+//   in:  { sourceFd, spoolFd, spoolPath, resumeFrom, inline: [alg], offloaded: [alg], seal: { key, iv } | null }
 //        The fds belong to the parent's FileHandles (file descriptors are per process). The
 //        source is read from resumeFrom; the spool fd is positioned there (opened 'w' or 'a').
 //   out: { progress: bytesOnDisk }   every PROGRESS_BYTES
-//   out: { done: { bytesFromSource, bytesOnDisk, digests } }
+//   out: { done: { bytesFromSource, bytesOnDisk, digests, sealTag } }
 //   out: { failed: { phase: 'prefix' | 'read' | 'write' | 'digest', algorithm?, bytesOnDisk, bytesFromSource, name, message, code } }
 // Algorithms in `offloaded` (SM3, ≈ 5× slower than SHA-256 with SHA-NI) are digested in a
 // digest thread of their own (digest.thread.js) beside this loop; this thread waits only when
 // HASH_WINDOW_BYTES are still undigested there.
-import { createHash } from 'node:crypto';
+import { createCipheriv, createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { parentPort, Worker } from 'node:worker_threads';
 
@@ -63,7 +63,10 @@ async function run(job) {
   bytesFromSource = 0;
   const inline = job.inline.map((algorithm) => [algorithm, createHash(algorithm)]);
   const offloaded = job.offloaded.map(digestThread);
+  // The spool seal (storage/spool-seal.ts): AES-GMAC over the same bytes, everything as AAD.
+  const sealer = job.seal ? createCipheriv('aes-256-gcm', job.seal.key, job.seal.iv) : null;
   const digest = (chunk) => {
+    sealer?.setAAD(chunk);
     for (const [, hash] of inline) hash.update(chunk);
     for (const thread of offloaded) offload(thread, chunk);
   };
@@ -88,7 +91,12 @@ async function run(job) {
   const digests = {};
   for (const [algorithm, hash] of inline) digests[algorithm] = hash.digest('hex');
   for (const thread of offloaded) digests[thread.algorithm] = await final(thread);
-  return { bytesFromSource, bytesOnDisk, digests };
+  let sealTag = null;
+  if (sealer) {
+    sealer.final();
+    sealTag = sealer.getAuthTag().toString('hex');
+  }
+  return { bytesFromSource, bytesOnDisk, digests, sealTag };
 }
 
 /** Re-hashes what an earlier attempt spooled (a local read) instead of reading the recorder again. */

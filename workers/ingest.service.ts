@@ -9,6 +9,7 @@ import type { CustodyLedger } from '../storage/custody-ledger.service.ts';
 import { Crc32PartAccumulator, EtagAccumulator } from '../storage/etag.ts';
 import { originalKey, proofValue, SentBytesMismatchError, storedMatchesReceipt, type ObjectStore, type StoredObject, type UploadProofKind } from '../storage/object-store.ts';
 import type { Database, Queryable } from '../storage/postgres.database.ts';
+import { newSealKey, type SpoolSeal } from '../storage/spool-seal.ts';
 import { fingerprintOf, type SpoolStore } from '../storage/spool.store.ts';
 import { CopyInterruptedError, type CopyRequest, type CopyResult } from './acquire.copier.ts';
 import { JobName, JobStatus, type FileJobPayload, type JobPayloads } from './job.types.ts';
@@ -109,6 +110,11 @@ export class IngestService {
    * queue, so two recorders copying at once cannot both count the same free space.
    */
   private readonly spoolReservations = new Map<string, number>();
+  /**
+   * Seals of the files this process acquired and has not stored yet (spool-seal.ts): their
+   * uploads authenticate the bytes sent instead of hashing them again. Memory only, on purpose.
+   */
+  private readonly seals = new Map<string, SpoolSeal>();
 
   constructor(private readonly deps: IngestDeps) {
     this.now = deps.now ?? (() => new Date());
@@ -171,9 +177,12 @@ export class IngestService {
     }
 
     let result: CopyResult;
+    const sealKey = newSealKey();
+    this.seals.delete(file.id);
     try {
       const source = volume.openFile ? await volume.openFile(file.rawPath) : await volume.open(file.rawPath, resumeFrom);
       result = await this.deps.copy({
+        seal: sealKey,
         source,
         spoolPath: spool.pathOf(file.fingerprint),
         resumeFrom,
@@ -206,6 +215,7 @@ export class IngestService {
     if (file.sha256 !== null && sha256 !== file.sha256) return this.reacquiredDiffers(file, resumeFrom, sha256);
     const sm3 = result.digests.sm3 ?? null;
     const evidenceId = evidenceIdOf(sha256);
+    if (result.sealTag) this.seals.set(file.id, { ...sealKey, tag: result.sealTag });
     await this.transition(
       file,
       // bytesAcquired stays what a resume may trust: the spool's tail may not be on disk yet.
@@ -276,11 +286,15 @@ export class IngestService {
           { type: 'VERIFIED', details: verifiedDetails(key, existing.etag, proof.by, proof.expected, sha256) },
         ],
       );
+      this.seals.delete(file.id);
       await spool.remove(file.fingerprint);
       flog.info({ key, duplicate }, duplicate ? 'same bytes already stored: not uploaded again' : 'stored copy found and verified');
       return JobStatus.Success;
     }
 
+    // Acquired by this process: the upload authenticates the bytes sent with the seal instead
+    // of hashing them again (after a restart it hashes them).
+    const seal = this.seals.get(file.id);
     let receipt;
     try {
       receipt = await objects.putFile(
@@ -295,16 +309,21 @@ export class IngestService {
           'recorder-serial': asciiSafe(file.recorderSerial),
           workstation: this.deps.config.workstationId,
         },
-        { expectSha256: sha256, onProgress: (bytes) => this.deps.onProgress?.(file.id, file.size === 0 ? 100 : (bytes / file.size) * 100, bytes) },
+        {
+          expectSha256: sha256,
+          ...(seal ? { expectSeal: seal } : {}),
+          onProgress: (bytes) => this.deps.onProgress?.(file.id, file.size === 0 ? 100 : (bytes / file.size) * 100, bytes),
+        },
       );
     } catch (error) {
       if (!(error instanceof SentBytesMismatchError)) throw error;
       // The spool copy went bad after it was hashed (disk fault). Nothing was stored and the
       // recorder still holds the recording, which the next docking ingests afresh.
+      this.seals.delete(file.id);
       await spool.remove(file.fingerprint);
       await this.transition(file, { stage: 'failed', error: 'spool copy damaged; dock the recorder again' }, {
         type: 'HASH_MISMATCH',
-        details: { where: 'spool', acquired: sha256, read: error.actual, key },
+        details: { where: 'spool', check: error.check, acquired: error.check === 'seal' ? error.expected : sha256, read: error.actual, key },
       });
       throw new UnrecoverableError(new StoredCopyMismatchError(key, 'the spooled bytes no longer hash to the acquired SHA-256').message);
     }
@@ -331,11 +350,14 @@ export class IngestService {
             size: stored.size,
             retainUntil: stored.retainUntil?.toISOString() ?? null,
             uploaded: true,
+            // How the bytes sent were proven to be the acquired ones.
+            sentCheck: receipt.sealed ? 'seal' : 'sha256',
           },
         },
         { type: 'VERIFIED', details: verifiedDetails(key, stored.etag, receipt.proof, receipt.expected, sha256) },
       ],
     );
+    this.seals.delete(file.id);
     await spool.remove(file.fingerprint);
     flog.info({ key, etag: stored.etag }, 'stored and verified');
     return JobStatus.Success;
@@ -612,6 +634,7 @@ export class IngestService {
    */
   private async spoolShort(file: FileRow, spooled: number, payload: FileJobPayload): Promise<JobStatus> {
     const trusted = Math.min(spooled, file.bytesAcquired);
+    this.seals.delete(file.id);
     await this.transition(file, { stage: 'queued', bytesAcquired: trusted, error: null }, {
       type: 'ACQUISITION_INTERRUPTED',
       details: { bytesOnDisk: trusted, size: file.size, reason: `the spool holds ${spooled} of the ${file.size} bytes acquired` },
