@@ -193,6 +193,15 @@ export const configSchema = z
             'While a recording is copied, the spool is made durable (fsync, in the background) at most this often, so that after a power cut the copy resumes there instead of reading the whole recording again. ' +
               'Nothing depends on it for safety (the recorder keeps every recording until its stored copy is verified); forcing the spool to disk while the recorder is read made a copy take 1.4–2× as long.',
           ),
+        readStallSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(3600)
+          .default(60)
+          .describe(
+            'A recorder that gives no bytes for this long while a recording is copied is taken as hung: the acquisition ends as interrupted (the recording stays on the recorder, the spooled bytes are kept) and resumes at the next docking.',
+          ),
         spoolDir: z.string().min(1).optional().describe('Local spool (default: <dataDir>/spool). It is the backup until storage is verified.'),
         spoolMinFreeMiB: z.number().int().min(0).max(1024 * 1024).default(1024).describe('Below this much free space on the spool disk, acquisition pauses and an alarm is raised.'),
         spoolRetryDelaySeconds: z.number().int().min(1).max(3600).default(30).describe('How long a paused acquisition waits before looking at the spool disk again.'),

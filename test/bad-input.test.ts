@@ -25,7 +25,8 @@ describe('bad input: a clear error and nothing lost', () => {
   let rt: Runtime;
 
   beforeAll(async () => {
-    env = await createTestEnv('badinput');
+    // A hung recorder is given up on after 1 s here (60 s by default).
+    env = await createTestEnv('badinput', { ingest: { readStallSeconds: 1 } });
     rt = await env.runtime();
     rt.startWorkers(['acquire', 'store', 'catalog', 'clear'] as never);
   });
@@ -91,6 +92,33 @@ describe('bad input: a clear error and nothing lost', () => {
     expect(acquired.details.size).toBe((3 << 20) + 1000);
     const stored = await rt.objects.stat('originals', originalKey(file!.sha256!));
     expect(stored?.size).toBe((3 << 20) + 1000);
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('a recorder that stops answering mid-copy is given up on after ingest.readStallSeconds: interrupted, kept, resumed at the next docking', async () => {
+    const dir = join(env.dir, 'hung');
+    mkdirSync(dir, { recursive: true });
+    const bytes = randomBytes(5 << 20);
+    const path = join(dir, 'ZFY8_003_20261121120000_0001.MP4');
+    writeFileSync(path, bytes);
+    const hung = new SabotagedVolume((await new DirectoryDriver().probe(dir, { serial: 'HUNG-1' }))!, { hangAfterBytes: 2 << 20 });
+
+    const first = await rt.dock.dock(hung);
+    const [interrupted] = await settle(rt, first.id);
+    expect(interrupted!.stage).toBe('interrupted');
+    expect(interrupted!.error).toMatch(/no bytes from the recorder for 1 s/);
+    expect(existsSync(path)).toBe(true);
+    const events = await rt.ledger.eventsFor({ fileIds: [interrupted!.id] });
+    expect(events.find((e) => e.type === 'ACQUISITION_INTERRUPTED')?.details.reason).toMatch(/no bytes from the recorder/);
+
+    const second = await rt.dock.dock((await new DirectoryDriver().probe(dir, { serial: 'HUNG-1' }))!);
+    const [resumed] = await settle(rt, second.id);
+    expect(resumed!.stage).toBe('cleared');
+    expect(resumed!.sha256).toBe(sha256(bytes));
+    // What came off before it hung was kept and made durable: only the rest was read again.
+    expect(interrupted!.bytesAcquired).toBeGreaterThan(0);
+    const acquired = (await rt.ledger.eventsFor({ fileIds: [resumed!.id] })).find((e) => e.type === 'ACQUIRED')!;
+    expect(acquired.details.resumedFromByte).toBe(interrupted!.bytesAcquired);
     expect(existsSync(path)).toBe(false);
   });
 

@@ -1,10 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { newSealKey, Sealer, type SealKey } from '../storage/spool-seal.ts';
 import { copyWithDigests, CopyInterruptedError, type CopyResult } from './acquire.copier.ts';
 
@@ -112,6 +113,19 @@ describe('copyWithDigests', () => {
     expect(readFileSync(spoolPath).equals(data.subarray(0, 2 << 20))).toBe(true);
   });
 
+  it('ends a copy whose stream gives nothing for stallMs as interrupted (ETIMEDOUT), keeping what was spooled', async () => {
+    const first = randomBytes(300_000);
+    // A recorder that answers once and then never again.
+    const hung = new Readable({ read() {} });
+    hung.push(first);
+    const error = await copyWithDigests({ source: hung, spoolPath: join(dir, 'hung'), resumeFrom: 0, algorithms: ['sha256'], checkpointBytes: 1 << 20, stallMs: 200 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CopyInterruptedError);
+    expect(((error as CopyInterruptedError).cause as NodeJS.ErrnoException).code).toBe('ETIMEDOUT');
+    expect((error as CopyInterruptedError).bytesOnDisk).toBe(first.length);
+    expect(readFileSync(join(dir, 'hung')).equals(first)).toBe(true);
+    expect(hung.destroyed).toBe(true);
+  });
+
   describe('from a file handle (the copy thread)', () => {
     const fileOf = (name: string, data: Buffer) => {
       const path = join(dir, name);
@@ -193,6 +207,23 @@ describe('copyWithDigests', () => {
       // The SM3 thread had taken in the prefix; the copy thread must not reuse that state.
       const result = await copyWithDigests({ source: await fileOf('rec2', data), spoolPath: join(dir, 'ok'), resumeFrom: 0, algorithms: ['sha256', 'sm3'], checkpointBytes: 1 << 20 });
       expect(result.digests).toEqual({ sha256: hex('sha256', data), sm3: hex('sm3', data) });
+    });
+
+    it('gives up on a read that hangs after stallMs (ETIMEDOUT), and closes the handles only once the thread is out of it', async () => {
+      // A FIFO opened read-write: every read blocks in the kernel, as a hung USB device does.
+      const fifo = join(dir, 'fifo');
+      execFileSync('mkfifo', [fifo]);
+      const source = await open(fifo, 'r+');
+      const error = await copyWithDigests({ source, spoolPath: join(dir, 'f'), resumeFrom: 0, algorithms: ['sha256'], checkpointBytes: 1 << 20, stallMs: 300 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CopyInterruptedError);
+      expect(((error as CopyInterruptedError).cause as NodeJS.ErrnoException).code).toBe('ETIMEDOUT');
+      expect((error as CopyInterruptedError).bytesOnDisk).toBe(0);
+      // The thread is still blocked in its read, so its descriptor is still open.
+      expect(source.fd).not.toBe(-1);
+      // The "device" answers at last: the thread stops instead of writing, exits, and the handle is closed.
+      await writeFile(fifo, 'late bytes');
+      await vi.waitFor(() => expect(source.fd).toBe(-1), { timeout: 10_000 });
+      expect(readFileSync(join(dir, 'f')).length).toBe(0);
     });
 
     it('reports a read error as an interrupted copy with its code, keeping the spool', async () => {

@@ -54,6 +54,12 @@ export interface CopyRequest {
   onProgress?: (bytesOnDisk: number) => void;
   /** Also seal the spooled bytes (storage/spool-seal.ts), so the upload need not hash them again. */
   seal?: SealKey;
+  /**
+   * A copy that gets no bytes from the recorder for this long fails as interrupted, its cause
+   * coded ETIMEDOUT: a hung read ends the job instead of holding it, and the acquisition
+   * a docking started, forever. 0 or absent: no limit.
+   */
+  stallMs?: number;
 }
 
 export interface CopyResult {
@@ -66,6 +72,11 @@ export interface CopyResult {
   digests: Partial<Record<HashAlgorithm, string>>;
   /** The seal's tag over every spooled byte, when a seal was asked for. */
   sealTag?: string;
+}
+
+/** The recorder stopped giving bytes (CopyRequest.stallMs); the cause of a CopyInterruptedError. */
+function stalledError(stallMs: number): NodeJS.ErrnoException {
+  return Object.assign(new Error(`no bytes from the recorder for ${stallMs / 1000} s`), { name: 'ReadStalledError', code: 'ETIMEDOUT' });
 }
 
 export class CopyInterruptedError extends Error {
@@ -120,7 +131,7 @@ async function copyFromStream(request: CopyRequest, source: Readable): Promise<C
     const writer = new SpoolWriter(handle, new Checkpointer(handle, request), request.onProgress);
     let fromSource = 0;
     try {
-      for await (const chunk of source as AsyncIterable<Buffer>) {
+      for await (const chunk of withStallLimit(source, request.stallMs)) {
         fromSource += chunk.length;
         await digesters.update(chunk);
         await writer.write(chunk);
@@ -141,13 +152,50 @@ async function copyFromStream(request: CopyRequest, source: Readable): Promise<C
   }
 }
 
+/**
+ * The stream's chunks, failing with ETIMEDOUT once none came for `stallMs`. Racing each read
+ * rather than destroying the stream: an fs stream's destroy waits for its pending read,
+ * which is the one that hangs.
+ */
+async function* withStallLimit(source: Readable, stallMs = 0): AsyncGenerator<Buffer> {
+  const chunks = (source as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    for (;;) {
+      const next = chunks.next();
+      const stalled =
+        stallMs > 0
+          ? new Promise<never>((_, reject) => {
+              timer = setTimeout(() => reject(stalledError(stallMs)), stallMs);
+            })
+          : null;
+      let step: IteratorResult<Buffer>;
+      try {
+        step = await (stalled ? Promise.race([next, stalled]) : next);
+      } catch (error) {
+        // The read may still settle later: nothing may wait for it, nor fail unhandled.
+        next.catch(() => undefined);
+        if ((error as NodeJS.ErrnoException).code === 'ETIMEDOUT') source.destroy();
+        throw error;
+      } finally {
+        clearTimeout(timer);
+      }
+      if (step.done) return;
+      yield step.value;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function copyFromFile(request: CopyRequest, source: FileHandle): Promise<CopyResult> {
   let handle: FileHandle | null = null;
+  let thread: CopyThread | null = null;
   try {
     handle = await open(request.spoolPath, request.resumeFrom > 0 ? 'a' : 'w', 0o600);
     const checkpoints = new Checkpointer(handle, request);
     const algorithms = [...new Set(request.algorithms)];
-    const thread = CopyThread.take();
+    thread = CopyThread.take();
     const outcome = await thread.run(
       {
         sourceFd: source.fd,
@@ -162,6 +210,7 @@ async function copyFromFile(request: CopyRequest, source: FileHandle): Promise<C
         request.onProgress?.(bytes);
         checkpoints.reached(bytes);
       },
+      request.stallMs ?? 0,
     );
     thread.release();
     if ('failed' in outcome) {
@@ -184,8 +233,14 @@ async function copyFromFile(request: CopyRequest, source: FileHandle): Promise<C
       ...(done.sealTag ? { sealTag: done.sealTag } : {}),
     };
   } finally {
-    await handle?.close().catch(() => undefined);
-    await source.close().catch(() => undefined);
+    const close = async () => {
+      await handle?.close().catch(() => undefined);
+      await source.close().catch(() => undefined);
+    };
+    // A thread given up on may still be inside a read: its descriptors stay open until it has
+    // exited, so that no file opened meanwhile can take their numbers and receive its writes.
+    if (thread?.abandoned) void thread.exited.then(close);
+    else await close();
   }
 }
 
@@ -503,7 +558,7 @@ class Checkpointer {
   }
 }
 
-type CopyJob = { sourceFd: number; spoolFd: number; spoolPath: string; resumeFrom: number; inline: HashAlgorithm[]; offloaded: HashAlgorithm[]; seal: SealKey | null };
+type CopyJob = { sourceFd: number; spoolFd: number; spoolPath: string; resumeFrom: number; inline: HashAlgorithm[]; offloaded: HashAlgorithm[]; seal: SealKey | null; stop?: SharedArrayBuffer };
 type CopyOutcome =
   | { done: { bytesFromSource: number; bytesOnDisk: number; digests: Partial<Record<HashAlgorithm, string>>; sealTag: string | null } }
   | { failed: { phase: 'prefix' | 'read' | 'write' | 'digest' | 'thread'; algorithm: HashAlgorithm | null; bytesOnDisk: number; name: string; message: string; code: string | null } };
@@ -513,8 +568,12 @@ const idleCopyThreads = new IdleThreads<'copy', CopyThread>(4);
 /** A copy thread (copy.thread.js): one job at a time, then back to the idle set. */
 class CopyThread {
   readonly worker: Worker;
+  /** Given up on after a stall: never reused, and its job's descriptors wait for `exited`. */
+  abandoned = false;
+  readonly exited: Promise<void>;
   private dead = false;
   private current: { resolve: (outcome: CopyOutcome) => void; onProgress: (bytes: number) => void; bytesOnDisk: number } | null = null;
+  private stallTimer: NodeJS.Timeout | undefined;
 
   static take(): CopyThread {
     return idleCopyThreads.take('copy', () => new CopyThread());
@@ -523,19 +582,23 @@ class CopyThread {
   private constructor() {
     // execArgv []: the thread is plain JavaScript and needs no tsx loader.
     this.worker = new Worker(new URL('./copy.thread.js', import.meta.url), { execArgv: [] });
+    this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
     this.worker.on('message', (message: { progress?: number } & Partial<CopyOutcome>) => {
       const job = this.current;
       if (!job) return;
       if (message.progress !== undefined) {
         job.bytesOnDisk = message.progress;
+        this.stallTimer?.refresh();
         job.onProgress(message.progress);
         return;
       }
+      clearTimeout(this.stallTimer);
       this.current = null;
       job.resolve(message as CopyOutcome);
     });
     const die = (cause: unknown) => {
       this.dead = true;
+      clearTimeout(this.stallTimer);
       const job = this.current;
       this.current = null;
       idleCopyThreads.forget('copy', this);
@@ -546,11 +609,30 @@ class CopyThread {
     this.worker.on('exit', (code) => die(new Error(`exited with code ${code}`)));
   }
 
-  /** Resolves with the outcome, also when the thread dies: then with the bytes last reported on disk. */
-  run(job: CopyJob, onProgress: (bytes: number) => void): Promise<CopyOutcome> {
+  /**
+   * Resolves with the outcome, also when the thread dies: then with the bytes last reported on
+   * disk. With `stallMs`, a thread that reports nothing for that long is given up on: told to
+   * stop before its next read or write, terminated (which takes effect once a hung read
+   * returns, if ever), and the job failed as a stalled read.
+   */
+  run(job: CopyJob, onProgress: (bytes: number) => void, stallMs = 0): Promise<CopyOutcome> {
+    const stop = new Int32Array(new SharedArrayBuffer(4));
     return new Promise((resolve) => {
       this.current = { resolve, onProgress, bytesOnDisk: job.resumeFrom };
-      this.worker.postMessage(job);
+      if (stallMs > 0) {
+        this.stallTimer = setTimeout(() => {
+          const current = this.current;
+          if (!current) return;
+          this.current = null;
+          this.abandoned = this.dead = true;
+          Atomics.store(stop, 0, 1);
+          idleCopyThreads.forget('copy', this);
+          void this.worker.terminate();
+          const error = stalledError(stallMs);
+          current.resolve({ failed: { phase: 'read', algorithm: null, bytesOnDisk: current.bytesOnDisk, name: error.name, message: error.message, code: 'ETIMEDOUT' } });
+        }, stallMs);
+      }
+      this.worker.postMessage({ ...job, stop: stop.buffer });
     });
   }
 

@@ -10,7 +10,9 @@
 // and the kernel's read-ahead keeps the recorder busy while a block is hashed.
 //
 // Protocol (parentPort), one job at a time:
-//   in:  { sourceFd, spoolFd, spoolPath, resumeFrom, inline: [alg], offloaded: [alg], seal: { key, iv } | null }
+//   in:  { sourceFd, spoolFd, spoolPath, resumeFrom, inline: [alg], offloaded: [alg], seal: { key, iv } | null, stop }
+//        `stop` (SharedArrayBuffer, one Int32) is set by the parent when it gave up on a
+//        stalled read: the loop then ends before its next read or write.
 //        The fds belong to the parent's FileHandles (file descriptors are per process). The
 //        source is read from resumeFrom; the spool fd is positioned there (opened 'w' or 'a').
 //   out: { progress: bytesOnDisk }   every PROGRESS_BYTES
@@ -20,7 +22,7 @@
 // digest thread of their own (digest.thread.js) beside this loop; this thread waits only when
 // HASH_WINDOW_BYTES are still undigested there.
 import { createCipheriv, createHash } from 'node:crypto';
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { parentPort, Worker } from 'node:worker_threads';
 
 /** Small enough to stay in a core's cache between the read, the hash and the write. */
@@ -73,13 +75,24 @@ async function run(job) {
 
   if (job.resumeFrom > 0) hashPrefix(job.spoolPath, job.resumeFrom, digest);
 
+  const stop = job.stop ? new Int32Array(job.stop) : null;
+  const unlessStopped = (phase) => {
+    if (stop !== null && Atomics.load(stop, 0) === 1) throw new StepError(phase, new Error('stopped by the parent after a stalled read'));
+  };
+  // A pipe or character device (not what a recorder volume gives, but a driver may) cannot
+  // be read at a position: it is read in order, and only from its start.
+  const stat = step('read', () => fstatSync(job.sourceFd));
+  const seekable = !stat.isFIFO() && !stat.isCharacterDevice() && !stat.isSocket();
+  if (!seekable && job.resumeFrom > 0) throw new StepError('read', new Error('a source that cannot seek cannot resume'));
   let reported = bytesOnDisk;
   for (;;) {
-    const n = step('read', () => readSync(job.sourceFd, block, 0, BLOCK_BYTES, job.resumeFrom + bytesFromSource));
+    unlessStopped('read');
+    const n = step('read', () => readSync(job.sourceFd, block, 0, BLOCK_BYTES, seekable ? job.resumeFrom + bytesFromSource : null));
     if (n === 0) break;
     bytesFromSource += n;
     const chunk = block.subarray(0, n);
     digest(chunk);
+    unlessStopped('write');
     step('write', () => writeAll(job.spoolFd, chunk));
     bytesOnDisk += n;
     if (bytesOnDisk - reported >= PROGRESS_BYTES) {

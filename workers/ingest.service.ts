@@ -188,6 +188,7 @@ export class IngestService {
         resumeFrom,
         algorithms: this.deps.config.ingest.hashes,
         ...checkpointsOf(this.deps.config.ingest),
+        stallMs: this.deps.config.ingest.readStallSeconds * 1000,
         onCheckpoint: (bytes) => catalog.updateFile(this.deps.db, file.id, { bytesAcquired: bytes }),
         onProgress: (bytes) => this.deps.onProgress?.(file.id, file.size === 0 ? 100 : (bytes / file.size) * 100, bytes),
       });
@@ -781,7 +782,8 @@ function asciiSafe(value: string): string {
 
 function isDeviceGone(error: unknown): boolean {
   const cause = error instanceof CopyInterruptedError ? (error.cause as NodeJS.ErrnoException) : (error as NodeJS.ErrnoException);
-  return ['ENOENT', 'EIO', 'ENODEV', 'ENXIO', 'ESHUTDOWN'].includes(cause?.code ?? '') || cause instanceof RecordingGoneError;
+  // ETIMEDOUT: the recorder stopped answering (CopyRequest.stallMs); re-plugging it usually helps.
+  return ['ENOENT', 'EIO', 'ENODEV', 'ENXIO', 'ESHUTDOWN', 'ETIMEDOUT'].includes(cause?.code ?? '') || cause instanceof RecordingGoneError;
 }
 
 function isDiskFull(error: unknown): boolean {

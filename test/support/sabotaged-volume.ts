@@ -3,12 +3,12 @@ import { appendFileSync } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import type { RecorderVolume } from '../../drivers/recorder.driver.ts';
 
-/** A recorder whose reads can be sabotaged: unplugged after N bytes, or written to while read. */
+/** A recorder whose reads can be sabotaged: unplugged or hung after N bytes, or written to while read. */
 export class SabotagedVolume implements RecorderVolume {
   present = true;
   constructor(
     private readonly inner: RecorderVolume,
-    private readonly sabotage: { unplugAfterBytes?: number; growOnFirstRead?: string; growWith?: Buffer },
+    private readonly sabotage: { unplugAfterBytes?: number; hangAfterBytes?: number; growOnFirstRead?: string; growWith?: Buffer },
   ) {}
   get driver() {
     return this.inner.driver;
@@ -45,6 +45,12 @@ export class SabotagedVolume implements RecorderVolume {
         this.present = false;
         source.destroy();
         out.destroy(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' }));
+        return;
+      }
+      const hang = this.sabotage.hangAfterBytes;
+      if (hang !== undefined && seen > hang) {
+        // Still plugged in, never answers again: no error, no end.
+        source.pause();
         return;
       }
       const grow = this.sabotage.growOnFirstRead;
