@@ -191,7 +191,7 @@ export const configSchema = z
           .default(10)
           .describe(
             'While a recording is copied, the spool is made durable (fsync, in the background) at most this often, so that after a power cut the copy resumes there instead of reading the whole recording again. ' +
-              'Nothing depends on it for safety (the recorder keeps every recording until its stored copy is verified); forcing the spool to disk while the recorder is read made a copy take 1.4–2× as long.',
+              'Nothing depends on it for safety (the recorder keeps every recording until its stored copy is verified); forcing the spool to disk while the recorder is read made a copy take 1.4–2.2× as long.',
           ),
         readStallSeconds: z
           .number()

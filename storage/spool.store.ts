@@ -44,6 +44,23 @@ export class SpoolStore {
     }
   }
 
+  /** Makes the spooled copy durable; false if there is none (already stored and removed). */
+  async sync(fingerprint: string): Promise<boolean> {
+    let handle;
+    try {
+      handle = await open(this.pathOf(fingerprint), 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw error;
+    }
+    try {
+      await handle.sync();
+      return true;
+    } finally {
+      await handle.close();
+    }
+  }
+
   read(fingerprint: string, end?: number): Readable {
     return createReadStream(this.pathOf(fingerprint), { highWaterMark: 1 << 20, ...(end !== undefined ? { end: end - 1 } : {}) });
   }

@@ -26,7 +26,7 @@ import { Sealer, type SealKey } from '../storage/spool-seal.ts';
  * the stored copy is verified), it is what spares reading the recorder again. So the copy
  * never waits for the disk: a checkpoint fsync is started in the background only once both
  * `checkpointBytes` and `checkpointMs` have passed, and none at the end. Forcing the spool out
- * while the recorder is read, on the same disk, made a copy take 1.3–1.9× as long
+ * while the recorder is read, on the same disk, made a copy take 1.4–2.2× as long
  * (docs/performance-limits.md); a spool removed after its upload is often never written.
  */
 

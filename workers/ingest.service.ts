@@ -527,7 +527,7 @@ export class IngestService {
   }
 
   /** Session milestones: safe to undock once every file is spooled; done when all are terminal. */
-  async afterStep(sessionId: string): Promise<void> {
+  async afterStep(sessionId: string, spoolsSynced = false): Promise<void> {
     const milestone = await this.deps.db.transaction(async (tx) => {
       const session = await tx.query('SELECT status FROM dock_sessions WHERE id = $1 FOR UPDATE', [sessionId]);
       const status = session.rows[0]?.status as string | undefined;
@@ -554,6 +554,12 @@ export class IngestService {
         return 'done' as const;
       }
       if (status === 'acquiring' && stages.every((s) => SAFE_TO_UNDOCK_STAGES.includes(s))) {
+        // Acquisition does not wait for the disk; the officer takes the recorder away only once
+        // the spool copies not yet stored would survive a power cut.
+        const notDurable = byStage.has('acquired') ? (await this.deps.catalog.filesOfSession(sessionId, tx)).filter((f) => f.stage === 'acquired' && f.bytesAcquired < f.size) : [];
+        // Synced just now and still not durable: a spool file vanished, and its store step will
+        // acquire it again; no milestone before that.
+        if (notDurable.length > 0) return spoolsSynced ? null : notDurable;
         await this.deps.catalog.setSessionStatus(tx, sessionId, 'acquired');
         return 'safe-to-undock' as const;
       }
@@ -563,6 +569,10 @@ export class IngestService {
       return null;
     });
     await this.flushMirror();
+    if (Array.isArray(milestone)) {
+      await this.makeSpoolsDurable(milestone);
+      return this.afterStep(sessionId, true);
+    }
     if (milestone) {
       const session = await this.session(sessionId);
       if (milestone === 'safe-to-undock') log.info({ sessionId, serial: session.recorderSerial }, 'all files acquired: safe to undock');
@@ -625,6 +635,16 @@ export class IngestService {
     log.warn({ fileId: file.id, serial: file.recorderSerial, bytesOnDisk, reason }, 'acquisition interrupted; resumes at next docking');
     await this.afterStep(file.sessionId);
     return JobStatus.Interrupted;
+  }
+
+  /** fsyncs the spool copies of acquired files and records them as durable (what a resume may trust). */
+  private async makeSpoolsDurable(files: FileRow[]): Promise<void> {
+    for (const f of files) {
+      // Gone: stored and removed meanwhile, so its durability no longer matters.
+      if (!(await this.deps.spool.sync(f.fingerprint))) continue;
+      await this.deps.catalog.updateFile(this.deps.db, f.id, { bytesAcquired: f.size });
+    }
+    log.info({ sessionId: files[0]!.sessionId, files: files.length }, 'spool copies made durable before telling the officer to undock');
   }
 
   /**
