@@ -164,6 +164,7 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
     },
     async close() {
       await pool?.close();
+      await ingest.settle();
       await metadata.close();
       await queue.close();
       await db.close();

@@ -115,6 +115,8 @@ export class IngestService {
    * uploads authenticate the bytes sent instead of hashing them again. Memory only, on purpose.
    */
   private readonly seals = new Map<string, SpoolSeal>();
+  /** Sessions whose spool copies are being made durable before the officer is told to undock. */
+  private readonly flushing = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: IngestDeps) {
     this.now = deps.now ?? (() => new Date());
@@ -324,7 +326,10 @@ export class IngestService {
       await spool.remove(file.fingerprint);
       await this.transition(file, { stage: 'failed', error: 'spool copy damaged; dock the recorder again' }, {
         type: 'HASH_MISMATCH',
-        details: { where: 'spool', check: error.check, acquired: error.check === 'seal' ? error.expected : sha256, read: error.actual, key },
+        details:
+          error.check === 'seal'
+            ? { where: 'spool', check: 'seal', acquired: sha256, sealExpected: error.expected, sealRead: error.actual, key }
+            : { where: 'spool', check: 'sha256', acquired: sha256, read: error.actual, key },
       });
       throw new UnrecoverableError(new StoredCopyMismatchError(key, 'the spooled bytes no longer hash to the acquired SHA-256').message);
     }
@@ -526,6 +531,11 @@ export class IngestService {
     await this.afterStep(file.sessionId);
   }
 
+  /** Waits for the spool flushes started beside jobs (before closing the database they use). */
+  async settle(): Promise<void> {
+    while (this.flushing.size > 0) await Promise.all(this.flushing.values());
+  }
+
   /** Session milestones: safe to undock once every file is spooled; done when all are terminal. */
   async afterStep(sessionId: string, spoolsSynced = false): Promise<void> {
     const milestone = await this.deps.db.transaction(async (tx) => {
@@ -570,8 +580,16 @@ export class IngestService {
     });
     await this.flushMirror();
     if (Array.isArray(milestone)) {
-      await this.makeSpoolsDurable(milestone);
-      return this.afterStep(sessionId, true);
+      // Beside the job, not in it: the flush would hold an acquisition slot that other docked
+      // recorders are waiting for (8 recorders at once: 0.70x mc cp instead of 0.8-0.9x). If
+      // the process dies first, the next step of the session checks again.
+      if (this.flushing.has(sessionId)) return;
+      const flush = this.makeSpoolsDurable(milestone)
+        .then(() => this.afterStep(sessionId, true))
+        .catch((error: unknown) => log.warn({ sessionId, err: (error as Error).message }, 'could not make the spool copies durable; the next step of the session tries again'))
+        .finally(() => this.flushing.delete(sessionId));
+      this.flushing.set(sessionId, flush);
+      return;
     }
     if (milestone) {
       const session = await this.session(sessionId);
