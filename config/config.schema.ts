@@ -193,6 +193,13 @@ export const configSchema = z
             'While a recording is copied, the spool is made durable (fsync, in the background) at most this often, so that after a power cut the copy resumes there instead of reading the whole recording again. ' +
               'Nothing depends on it for safety (the recorder keeps every recording until its stored copy is verified); forcing the spool to disk while the recorder is read made a copy take 1.4–2.2× as long.',
           ),
+        syncSpoolBeforeUndock: z
+          .boolean()
+          .default(true)
+          .describe(
+            'Before telling the officer it is safe to undock, fsync the spool copies not yet stored, so that a power cut after the recorder is taken away cannot leave a recording waiting for its next docking. ' +
+              'Off suits docks where recorders stay plugged in to charge; with recorder, spool and object store on one disk, the flush cost 8 recorders docked at once about a quarter of their throughput.',
+          ),
         readStallSeconds: z
           .number()
           .int()

@@ -566,7 +566,7 @@ export class IngestService {
       if (status === 'acquiring' && stages.every((s) => SAFE_TO_UNDOCK_STAGES.includes(s))) {
         // Acquisition does not wait for the disk; the officer takes the recorder away only once
         // the spool copies not yet stored would survive a power cut.
-        const notDurable = byStage.has('acquired') ? (await this.deps.catalog.filesOfSession(sessionId, tx)).filter((f) => f.stage === 'acquired' && f.bytesAcquired < f.size) : [];
+        const notDurable = this.deps.config.ingest.syncSpoolBeforeUndock && byStage.has('acquired') ? (await this.deps.catalog.filesOfSession(sessionId, tx)).filter((f) => f.stage === 'acquired' && f.bytesAcquired < f.size) : [];
         // Synced just now and still not durable: a spool file vanished, and its store step will
         // acquire it again; no milestone before that.
         if (notDurable.length > 0) return spoolsSynced ? null : notDurable;
@@ -580,9 +580,8 @@ export class IngestService {
     });
     await this.flushMirror();
     if (Array.isArray(milestone)) {
-      // Beside the job, not in it: the flush would hold an acquisition slot that other docked
-      // recorders are waiting for (8 recorders at once: 0.70x mc cp instead of 0.8-0.9x). If
-      // the process dies first, the next step of the session checks again.
+      // Beside the job, not in it: the flush must not hold an acquisition slot that other docked
+      // recorders are waiting for. If the process dies first, the next step checks again.
       if (this.flushing.has(sessionId)) return;
       const flush = this.makeSpoolsDurable(milestone)
         .then(() => this.afterStep(sessionId, true))

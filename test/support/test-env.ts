@@ -43,9 +43,10 @@ export async function createTestEnv(label: string, overrides: Overrides = {}): P
     redis: { prefix: `t-${name}` },
     minio: { originalsBucket: `t-${name}-orig`, ledgerBucket: `t-${name}-ledger`, derivativesBucket: `t-${name}-deriv` },
     retention: { mode: 'COMPLIANCE', days: 1 },
-    ingest: { backoffSeconds: 0.2, attempts: 8, spoolMinFreeMiB: 0, spoolRetryDelaySeconds: 1 },
     watch: { usbDetection: false, mountRoots: [resolve(dir, 'media')] },
     ...overrides,
+    // Merged, not replaced: a test that sets one ingest knob keeps the fast retries of the rest.
+    ingest: { backoffSeconds: 0.2, attempts: 8, spoolMinFreeMiB: 0, spoolRetryDelaySeconds: 1, ...(overrides.ingest as Record<string, unknown> | undefined) },
   };
   const config = loadConfig({ overrides: settings as never });
   initLogging(config, false);
