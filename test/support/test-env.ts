@@ -69,8 +69,21 @@ export async function createTestEnv(label: string, overrides: Overrides = {}): P
       }
       const again = new pg.Client({ host: base.postgres.host, port: base.postgres.port, user: base.postgres.user, database: base.postgres.database });
       await again.connect();
-      await again.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-      await again.end();
+      try {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await again.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+            break;
+          } catch (error) {
+            // FORCE may not end an autovacuum worker (it runs as the superuser, we do not):
+            // it finishes within moments, so try again.
+            if ((error as { code?: string }).code !== '42501' || attempt >= 20) throw error;
+            await new Promise((r) => setTimeout(r, 250));
+          }
+        }
+      } finally {
+        await again.end();
+      }
       rmSync(dir, { recursive: true, force: true });
     },
   };
