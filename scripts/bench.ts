@@ -1342,7 +1342,7 @@ async function benchThrottle(ctx: Context): Promise<SectionBody> {
         for await (const _ of source) void _;
         continue;
       }
-      await copyWithDigests({ source, spoolPath: join(dest, name), resumeFrom: 0, algorithms, ...checkpointsOf(loadConfig({ overrides: { dataDir: join(BENCH_DIR, 'data-dir') } }).ingest), onCheckpoint: async () => undefined });
+      await copyWithDigests({ source, spoolPath: join(dest, name), resumeFrom: 0, algorithms, ...checkpointsOf(ctx.base.ingest), onCheckpoint: async () => undefined });
     }
   };
   const sides = [

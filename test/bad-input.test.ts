@@ -95,16 +95,20 @@ describe('bad input: a clear error and nothing lost', () => {
     expect(existsSync(path)).toBe(false);
   });
 
-  it('a recorder that stops answering mid-copy is given up on after ingest.readStallSeconds: interrupted, kept, resumed at the next docking', async () => {
-    const dir = join(env.dir, 'hung');
+  /** One recording on a recorder whose reads are sabotaged, docked once and settled. */
+  async function dockSabotaged(name: string, serial: string, size: number, sabotage: ConstructorParameters<typeof SabotagedVolume>[1]) {
+    const dir = join(env.dir, name);
     mkdirSync(dir, { recursive: true });
-    const bytes = randomBytes(5 << 20);
-    const path = join(dir, 'ZFY8_003_20261121120000_0001.MP4');
+    const bytes = randomBytes(size);
+    const path = join(dir, 'ZFY8_002_20261121110000_0001.MP4');
     writeFileSync(path, bytes);
-    const hung = new SabotagedVolume((await new DirectoryDriver().probe(dir, { serial: 'HUNG-1' }))!, { hangAfterBytes: 2 << 20 });
-
-    const first = await rt.dock.dock(hung);
+    const first = await rt.dock.dock(new SabotagedVolume((await new DirectoryDriver().probe(dir, { serial }))!, sabotage));
     const [interrupted] = await settle(rt, first.id);
+    return { dir, bytes, path, first, interrupted };
+  }
+
+  it('a recorder that stops answering mid-copy is given up on after ingest.readStallSeconds: interrupted, kept, resumed at the next docking', async () => {
+    const { dir, bytes, path, interrupted } = await dockSabotaged('hung', 'HUNG-1', 5 << 20, { hangAfterBytes: 2 << 20 });
     expect(interrupted!.stage).toBe('interrupted');
     expect(interrupted!.error).toMatch(/no bytes from the recorder for 1 s/);
     expect(existsSync(path)).toBe(true);
@@ -123,15 +127,7 @@ describe('bad input: a clear error and nothing lost', () => {
   });
 
   it('a recorder unplugged mid-copy is marked interrupted and resumes from the spool at the next docking', async () => {
-    const dir = join(env.dir, 'yanked');
-    mkdirSync(dir, { recursive: true });
-    const bytes = randomBytes(6 << 20);
-    const path = join(dir, 'ZFY8_002_20261121110000_0001.MP4');
-    writeFileSync(path, bytes);
-    const yanked = new SabotagedVolume((await new DirectoryDriver().probe(dir, { serial: 'YANK-1' }))!, { unplugAfterBytes: 2 << 20 });
-
-    const first = await rt.dock.dock(yanked);
-    const [interrupted] = await settle(rt, first.id);
+    const { dir, bytes, path, first, interrupted } = await dockSabotaged('yanked', 'YANK-1', 6 << 20, { unplugAfterBytes: 2 << 20 });
     expect(interrupted!.stage).toBe('interrupted');
     expect(interrupted!.bytesAcquired).toBeGreaterThan(0);
     expect(existsSync(path)).toBe(true);
