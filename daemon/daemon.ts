@@ -86,6 +86,9 @@ export async function runDaemon(config: EvidockConfig, options: { deviceOnly?: b
     say(t('daemon.undocked', { mount: mountPath }));
     for (const sessionId of rt.volumes.sessionsAt(mountPath)) {
       rt.volumes.forget(sessionId);
+      void rt.ingest
+        .recorderUndocked(sessionId)
+        .catch((error: Error) => log.warn({ sessionId, err: error.message }, 'could not make the spool copies durable after undocking; the kernel writes them back within half a minute'));
       void rt.ledger
         .record({ type: 'UNDOCKED', actor: { kind: 'workstation', id: config.workstationId }, sessionId, details: { mountPath } })
         .catch((error: Error) => log.warn({ sessionId, err: error.message }, 'could not record undocking'));

@@ -129,7 +129,7 @@ describe('crash and resume', () => {
 
   it('a power cut took the spool\'s unsynced tail after ACQUIRED: acquired again from the checkpoint, or from the start when the prefix no longer hashes as before', async () => {
     // An environment of its own: no runtime of another test may serve its store queue before the cut.
-    const env = await createTestEnv('power-cut');
+    const env = await createTestEnv('power-cut', { ingest: { syncSpoolBeforeUndock: true } });
     onTestFinished(() => env.cleanup());
     const dir = join(env.dir, 'power-cut');
     const expected = writeRecorder(dir, 2, 3 << 20);
@@ -140,8 +140,8 @@ describe('crash and resume', () => {
       const fs = await rt1.catalog.filesOfSession(session.id);
       return fs.every((f) => f.stage === 'acquired') ? fs : undefined;
     }, 60_000, 'both files acquired');
-    // Acquire does not wait for the disk, but the officer is told to undock only once the
-    // spool copies are durable: then they are claimed so, whole.
+    // Acquire does not wait for the disk, but with syncSpoolBeforeUndock the officer is told
+    // to undock only once the spool copies are durable: then they are claimed so, whole.
     const durable = await eventually(async () => {
       if ((await rt1.catalog.getSession(session.id))?.status !== 'acquired') return undefined;
       return rt1.catalog.filesOfSession(session.id);
@@ -193,6 +193,32 @@ describe('crash and resume', () => {
     const report = await rt2.verify.run({ rehash: true });
     expect(report.ledger.problems.map((p) => `${p.seq} ${p.kind}: ${p.detail}`)).toEqual([]);
     expect(report.ok).toBe(true);
+  });
+
+  it('by default the officer may undock as soon as all is spooled, and the copies not yet stored are made durable when the recorder leaves', async () => {
+    const env = await createTestEnv('undock-sync');
+    onTestFinished(() => env.cleanup());
+    const dir = join(env.dir, 'undock-sync');
+    writeRecorder(dir, 2, 3 << 20);
+    const rt = await env.runtime();
+    const session = await rt.dock.dock((await new DirectoryDriver().probe(dir, { serial: 'UNDOCK-1' }))!);
+    // No store worker: the copies stay in the spool, as when the object store is slow or down.
+    rt.startWorkers([QueueName.Acquire]);
+    const spooled = await eventually(async () => {
+      if ((await rt.catalog.getSession(session.id))?.status !== 'acquired') return undefined;
+      return rt.catalog.filesOfSession(session.id);
+    }, 60_000, 'safe to undock');
+    // Told at once: nothing was forced to disk for it (no checkpoint falls due in copies this short).
+    for (const f of spooled) {
+      expect(f.stage).toBe('acquired');
+      expect(f.bytesAcquired).toBeLessThan(f.size);
+    }
+    expect(await rt.ingest.recorderUndocked(session.id)).toBe(2);
+    const durable = await rt.catalog.filesOfSession(session.id);
+    expect(durable.map((f) => [f.stage, f.bytesAcquired])).toEqual(durable.map((f) => ['acquired', f.size]));
+    // Undocked again (a second removal event): nothing is left to sync.
+    expect(await rt.ingest.recorderUndocked(session.id)).toBe(0);
+    await rt.close();
   });
 
   it('a spool altered between acquire and store is refused by the seal: nothing stored, the recorder keeps the recording', async () => {

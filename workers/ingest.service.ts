@@ -115,7 +115,7 @@ export class IngestService {
    * uploads authenticate the bytes sent instead of hashing them again. Memory only, on purpose.
    */
   private readonly seals = new Map<string, SpoolSeal>();
-  /** Sessions whose spool copies are being made durable before the officer is told to undock. */
+  /** Spool flushes in progress: before *safe to undock* (by session id) or after an undock (`undocked:` + id). */
   private readonly flushing = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: IngestDeps) {
@@ -531,6 +531,26 @@ export class IngestService {
     await this.afterStep(file.sessionId);
   }
 
+  /**
+   * The recorder was taken away. While it was docked it held every recording not yet stored,
+   * so their spool copies did not have to be on disk; from now on they are the only copies
+   * at hand, and are made durable at once: otherwise a power cut in the next half minute
+   * (the kernel's writeback delay) would leave them waiting for the recorder's next docking.
+   * Returns how many copies were synced.
+   */
+  async recorderUndocked(sessionId: string): Promise<number> {
+    const key = `undocked:${sessionId}`;
+    await this.flushing.get(key);
+    let synced = 0;
+    const flush = (async () => {
+      const files = (await this.deps.catalog.filesOfSession(sessionId)).filter((f) => f.stage === 'acquired' && f.bytesAcquired < f.size);
+      if (files.length > 0) synced = await this.makeSpoolsDurable(files, 'after the recorder was undocked');
+    })().finally(() => this.flushing.delete(key));
+    this.flushing.set(key, flush);
+    await flush;
+    return synced;
+  }
+
   /** Waits for the spool flushes started beside jobs (before closing the database they use). */
   async settle(): Promise<void> {
     while (this.flushing.size > 0) await Promise.all(this.flushing.values());
@@ -564,8 +584,9 @@ export class IngestService {
         return 'done' as const;
       }
       if (status === 'acquiring' && stages.every((s) => SAFE_TO_UNDOCK_STAGES.includes(s))) {
-        // Acquisition does not wait for the disk; the officer takes the recorder away only once
-        // the spool copies not yet stored would survive a power cut.
+        // Acquisition does not wait for the disk. By default the copies not yet stored are made
+        // durable when the recorder leaves (recorderUndocked); this setting makes the officer
+        // wait for that before being told to undock.
         const notDurable = this.deps.config.ingest.syncSpoolBeforeUndock && byStage.has('acquired') ? (await this.deps.catalog.filesOfSession(sessionId, tx)).filter((f) => f.stage === 'acquired' && f.bytesAcquired < f.size) : [];
         // Synced just now and still not durable: a spool file vanished, and its store step will
         // acquire it again; no milestone before that.
@@ -583,7 +604,7 @@ export class IngestService {
       // Beside the job, not in it: the flush must not hold an acquisition slot that other docked
       // recorders are waiting for. If the process dies first, the next step checks again.
       if (this.flushing.has(sessionId)) return;
-      const flush = this.makeSpoolsDurable(milestone)
+      const flush = this.makeSpoolsDurable(milestone, 'before telling the officer to undock')
         .then(() => this.afterStep(sessionId, true))
         .catch((error: unknown) => log.warn({ sessionId, err: (error as Error).message }, 'could not make the spool copies durable; the next step of the session tries again'))
         .finally(() => this.flushing.delete(sessionId));
@@ -655,13 +676,16 @@ export class IngestService {
   }
 
   /** fsyncs the spool copies of acquired files and records them as durable (what a resume may trust). */
-  private async makeSpoolsDurable(files: FileRow[]): Promise<void> {
+  private async makeSpoolsDurable(files: FileRow[], when: string): Promise<number> {
+    let synced = 0;
     for (const f of files) {
       // Gone: stored and removed meanwhile, so its durability no longer matters.
       if (!(await this.deps.spool.sync(f.fingerprint))) continue;
       await this.deps.catalog.updateFile(this.deps.db, f.id, { bytesAcquired: f.size });
+      synced += 1;
     }
-    log.info({ sessionId: files[0]!.sessionId, files: files.length }, 'spool copies made durable before telling the officer to undock');
+    log.info({ sessionId: files[0]!.sessionId, serial: files[0]!.recorderSerial, files: synced }, `spool copies made durable ${when}`);
+    return synced;
   }
 
   /**
