@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importFolder } from '../daemon/cli.ts';
 import type { Runtime } from '../daemon/runtime.ts';
 import type { DerivativeRow, EvidenceRow } from '../storage/catalog.repository.ts';
+import { storedProbeInfo } from '../workers/ffprobe.parser.ts';
 import { JobStatus, QueueName, SHARED_QUEUES } from '../workers/job.types.ts';
 import { createTestEnv, eventually, type TestEnv } from './support/test-env.ts';
 
@@ -175,6 +176,11 @@ describe('media workers', () => {
     const event = events.find((e) => e.type === 'DERIVED' && e.details.kind === 'proxy')!;
     expect(event.details).toMatchObject({ sha256: d.sha256, from: item(1, 'MP4').sha256, tool: 'ffmpeg' });
     expect(event.details.arguments).toEqual(expect.arrayContaining(['-movflags', '+faststart']));
+    // The catalog's facts of the proxy, read from its own header, are ffprobe's.
+    expect([d.width, d.height]).toEqual([video.width, video.height]);
+    expect(d.durationSeconds).toBeCloseTo(Number(p.format.duration), 2);
+    // The proxy job took the original's probe from the metadata job: stored in a shape it trusts.
+    expect(storedProbeInfo(await rt.catalog.storedProbe(item(1, 'MP4').id))).toMatchObject({ streams: [{ kind: 'video', width: 1920, height: 1080 }, { kind: 'audio' }] });
   });
 
   it('makes a poster (JPEG and WebP) and a storyboard sprite', async () => {

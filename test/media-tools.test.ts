@@ -263,6 +263,27 @@ describe('FfmpegTranscoder', () => {
     expect(boxes.indexOf('moov')).toBeLessThan(boxes.indexOf('mdat'));
   });
 
+  it('the proxies\' own headers give what ffprobe gives of them (FfprobeProber.probeOutput); any other layout goes to ffprobe', async () => {
+    for (const name of ['hd-proxy.mp4', 'sd-proxy.mp4', 'portrait-proxy.mp4', 'vfr-proxy.mp4', 'tone.m4a']) {
+      const info = await probed(file(name));
+      const video = info.streams.find((s) => s.kind === 'video');
+      expect(await prober.probeOutput(file(name)), name).toEqual({
+        ok: true,
+        readBy: 'header',
+        width: video?.width ?? null,
+        height: video?.height ?? null,
+        durationSeconds: expect.closeTo(info.durationSeconds!, 2),
+      });
+    }
+    // The index at the end (ffmpeg's default without faststart): read by ffprobe.
+    await generate(['-f', 'lavfi', '-i', 'sine=frequency=300:sample_rate=48000', '-t', '2', '-c:a', 'aac', file('late-index.m4a')]);
+    expect((await topLevelBoxes(file('late-index.m4a'))).slice(-1)).toEqual(['moov']);
+    expect(await prober.probeOutput(file('late-index.m4a'))).toEqual({ ok: true, readBy: 'ffprobe', width: null, height: null, durationSeconds: expect.closeTo(2, 1) });
+    // Not an MP4 at all: ffprobe's verdict.
+    await writeFile(file('not-mp4.mp4'), Buffer.alloc(5000, 0x5a));
+    expect(await prober.probeOutput(file('not-mp4.mp4'))).toMatchObject({ ok: false, error: expect.any(String) });
+  });
+
   it('gets what it can out of a recording cut off in the middle, and says it had errors', async () => {
     const input = await probed(file('half.mp4'));
     const result = await transcoder.run(proxyVideoArgs(file('half.mp4'), file('half-proxy.mp4'), input, settings), { durationSeconds: input.durationSeconds });

@@ -1,12 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import ffmpeg from 'fluent-ffmpeg';
 import { moduleLogger } from '../config/logger.ts';
 import { ProgressReader, stderrShowsDecodeErrors, stderrVerdict } from './ffmpeg-args.ts';
 import { parseProbe } from './ffprobe.parser.ts';
+import { locateMoov, parseMoov, type Mp4Header } from './mp4-header.parser.ts';
 import { withParentDeath } from './parent-death.ts';
-import { MediaInputError, type MediaProber, type ProbeOutcome, type TranscodeProgress, type TranscodeResult, type Transcoder } from './media-tools.ts';
+import { MediaInputError, type MediaProber, type OutputOutcome, type ProbeOutcome, type TranscodeProgress, type TranscodeResult, type Transcoder } from './media-tools.ts';
 
 const log = moduleLogger('ffmpeg');
 
@@ -163,11 +164,45 @@ export class FfprobeProber implements MediaProber {
     return { ok: true, info: parseProbe(json) };
   }
 
+  async probeOutput(path: string): Promise<OutputOutcome> {
+    const header = await readMp4Header(path);
+    if (header) {
+      const video = header.tracks.find((t) => t.kind === 'video');
+      return { ok: true, durationSeconds: header.durationSeconds, width: video?.width ?? null, height: video?.height ?? null, readBy: 'header' };
+    }
+    const probed = await this.probe(path);
+    if (!probed.ok) return probed;
+    const video = probed.info.streams.find((s) => s.kind === 'video');
+    return { ok: true, durationSeconds: probed.info.durationSeconds, width: video?.width ?? null, height: video?.height ?? null, readBy: 'ffprobe' };
+  }
+
   async version(): Promise<string> {
     const result = await runCollecting(this.ffprobePath, ['-hide_banner', '-version'], { timeoutMs: this.timeoutMs, maxStdoutBytes: 1024 * 1024 });
     const m = /^ffprobe version (\S+)/.exec(result.stdout);
     if (result.code !== 0 || !m) throw new Error(`ffprobe -version: exit ${result.code}: ${result.stderr.trim() || result.stdout.slice(0, 200)}`);
     return `ffprobe ${m[1]}`;
+  }
+}
+
+/** The first bytes read for the top-level boxes; a faststart moov follows ftyp within them. */
+const HEAD_BYTES = 64 * 1024;
+/** A moov larger than this (hours of video) is left to ffprobe rather than read into memory. */
+const MAX_MOOV_BYTES = 32 * 1024 * 1024;
+
+/** The moov of an MP4 with its index in front (mp4-header.parser.ts); null for anything else. */
+async function readMp4Header(path: string): Promise<Mp4Header | null> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const head = Buffer.alloc(Math.min(HEAD_BYTES, size));
+    await handle.read(head, 0, head.length, 0);
+    const moov = locateMoov(head, size);
+    if (!moov || moov.size > MAX_MOOV_BYTES || moov.offset + moov.size > size) return null;
+    const box = Buffer.alloc(moov.size);
+    const { bytesRead } = await handle.read(box, 0, moov.size, moov.offset);
+    return bytesRead === moov.size ? parseMoov(box) : null;
+  } finally {
+    await handle.close();
   }
 }
 

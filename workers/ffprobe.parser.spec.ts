@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseProbe } from './ffprobe.parser.ts';
+import { parseProbe, storedProbeInfo } from './ffprobe.parser.ts';
 
 // Trimmed from real `ffprobe -v error -print_format json -show_format -show_streams` output
 // (ffprobe 5.1 unless said otherwise); dispositions are kept only where they matter.
@@ -185,5 +185,27 @@ describe('parseProbe', () => {
     expect(parseProbe({})).toEqual({ container: null, durationSeconds: null, bitRate: null, streams: [], tags: {} });
     expect(() => parseProbe(null)).toThrow(/not a JSON object/);
     expect(() => parseProbe([bodyCam1080])).toThrow(/not a JSON object/);
+  });
+});
+
+describe('storedProbeInfo', () => {
+  it('gives back what parseProbe gave, after a round trip through the catalog\'s JSON', () => {
+    for (const raw of [bodyCam1080, iphonePortrait, recorderWav, rawH264]) {
+      const info = parseProbe(raw);
+      expect(storedProbeInfo(JSON.parse(JSON.stringify(info)))).toEqual(info);
+    }
+  });
+
+  it('refuses what is not a probe result, so the file is probed again', () => {
+    const info = JSON.parse(JSON.stringify(parseProbe(bodyCam1080))) as Record<string, unknown> & { streams: Array<Record<string, unknown>> };
+    expect(storedProbeInfo(null)).toBeNull();
+    expect(storedProbeInfo({ error: 'moov atom not found' })).toBeNull();
+    expect(storedProbeInfo({ ...info, streams: 'none' })).toBeNull();
+    expect(storedProbeInfo({ ...info, durationSeconds: '18.0' })).toBeNull();
+    const { tags: _tags, ...noTags } = info;
+    expect(storedProbeInfo(noTags)).toBeNull();
+    expect(storedProbeInfo({ ...info, streams: [{ ...info.streams[0], kind: 'hologram' }] })).toBeNull();
+    const { width: _width, ...noWidth } = info.streams[0]!;
+    expect(storedProbeInfo({ ...info, streams: [noWidth] })).toBeNull();
   });
 });

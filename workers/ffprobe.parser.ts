@@ -23,6 +23,35 @@ export function parseProbe(json: unknown): ProbeInfo {
   };
 }
 
+const KINDS: ReadonlySet<string> = new Set<StreamInfo['kind']>(['video', 'audio', 'subtitle', 'data', 'other']);
+
+/**
+ * A ProbeInfo the metadata job stored as JSON (media_metadata.probe), checked for the shape
+ * parseProbe gives; null for anything else (a stored `{ error }`, a row from before the
+ * field existed), and the caller probes the file again.
+ */
+export function storedProbeInfo(json: unknown): ProbeInfo | null {
+  if (!isRecord(json) || !Array.isArray(json.streams) || !isRecord(json.tags)) return null;
+  if (!nullOr(json.durationSeconds, 'number') || !nullOr(json.bitRate, 'number') || !nullOr(json.container, 'string')) return null;
+  const streams = json.streams as unknown[];
+  const fine = streams.every(
+    (s) =>
+      isRecord(s) &&
+      typeof s.index === 'number' &&
+      typeof s.kind === 'string' &&
+      KINDS.has(s.kind) &&
+      typeof s.rotation === 'number' &&
+      typeof s.variableFrameRate === 'boolean' &&
+      ['codec'].every((k) => nullOr(s[k], 'string')) &&
+      ['width', 'height', 'frameRate', 'durationSeconds', 'sampleRate', 'channels'].every((k) => nullOr(s[k], 'number')),
+  );
+  return fine ? (json as unknown as ProbeInfo) : null;
+}
+
+function nullOr(value: unknown, type: 'number' | 'string'): boolean {
+  return value === null || typeof value === type;
+}
+
 function parseStream(stream: Record<string, unknown>, position: number): StreamInfo {
   const kind = kindOf(stream);
   const avg = rational(stream.avg_frame_rate);

@@ -33,8 +33,15 @@ export interface ProbeInfo {
 /** ffprobe's verdict. `error` is ffprobe's own last line, e.g. "moov atom not found". */
 export type ProbeOutcome = { ok: true; info: ProbeInfo } | { ok: false; error: string };
 
+/** What the proxy job records of a file its ffmpeg has just written. */
+export type OutputOutcome =
+  | { ok: true; durationSeconds: number | null; width: number | null; height: number | null; readBy: 'header' | 'ffprobe' }
+  | { ok: false; error: string };
+
 export interface MediaProber {
   probe(path: string): Promise<ProbeOutcome>;
+  /** A file evidock's ffmpeg wrote (faststart MP4): read from its own header, by ffprobe when that is not possible. */
+  probeOutput(path: string): Promise<OutputOutcome>;
   version(): Promise<string>;
 }
 

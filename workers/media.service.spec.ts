@@ -13,7 +13,7 @@ import { JobName, JobStatus, type MediaJobPayload } from './job.types.ts';
 import { decideMetadata } from './media-decisions.ts';
 import { audioStream, evidenceRow, FakeWorkspace, noMetadata, probed, SHA_ORIGINAL, StrictScope, videoStream } from './media.fakes.ts';
 import { derivativeKey, MediaService, recipeOf, type MediaDeps } from './media.service.ts';
-import { MediaInputError, type ImageTool, type MediaProber, type MetadataReader, type ProbeOutcome, type TranscodeResult, type Transcoder } from './media-tools.ts';
+import { MediaInputError, type ImageTool, type MediaProber, type MetadataReader, type OutputOutcome, type ProbeOutcome, type TranscodeResult, type Transcoder } from './media-tools.ts';
 import type { MediaWorkspaces } from './media-workspace.ts';
 
 const config = loadConfig({ env: {}, overrides: { workstationId: 'ws-test' } });
@@ -129,12 +129,22 @@ class Rig {
     return ws;
   }
 
-  /** prober.probe answers per file name in the workspace. */
+  /** prober.probe (and probeOutput, of the same answers) per file name in the workspace. */
   probes(byName: Record<string, ProbeOutcome>): this {
-    this.m.prober.probe = vi.fn(async (path: string) => {
-      const name = path.slice(path.lastIndexOf('/') + 1);
-      return byName[name] ?? this.scope.fail(`prober.probe(${path})`);
+    const nameOf = (path: string) => path.slice(path.lastIndexOf('/') + 1);
+    this.m.prober.probe = vi.fn(async (path: string) => byName[nameOf(path)] ?? this.scope.fail(`prober.probe(${path})`));
+    this.m.prober.probeOutput = vi.fn(async (path: string): Promise<OutputOutcome> => {
+      const outcome = byName[nameOf(path)] ?? this.scope.fail(`prober.probeOutput(${path})`);
+      if (!outcome.ok) return outcome;
+      const video = outcome.info.streams.find((s) => s.kind === 'video');
+      return { ok: true, durationSeconds: outcome.info.durationSeconds, width: video?.width ?? null, height: video?.height ?? null, readBy: 'header' };
     });
+    return this;
+  }
+
+  /** What the metadata job stored of its probe of the original (media_metadata.probe). */
+  storedProbe(json: unknown): this {
+    this.m.catalog.storedProbe = vi.fn(async () => json);
     return this;
   }
 
@@ -332,8 +342,8 @@ describe('handleProxy', () => {
   const clean: TranscodeResult = { stderrTail: [], hadErrors: false };
 
   /** The proxy job up to the transcoder, which `run` stands in for. */
-  function upTo(evidence: EvidenceRow, run: Transcoder['run'], probes: Record<string, ProbeOutcome> = { original, 'proxy.mp4': proxy }): Rig {
-    rig.knows(evidence).withOriginal().probes(probes);
+  function upTo(evidence: EvidenceRow, run: Transcoder['run'], probes: Record<string, ProbeOutcome> = { original, 'proxy.mp4': proxy }, stored: unknown = null): Rig {
+    rig.knows(evidence).storedProbe(stored).withOriginal().probes(probes);
     rig.m.transcoder.run = vi.fn(run);
     return rig;
   }
@@ -386,7 +396,7 @@ describe('handleProxy', () => {
 
   it('ffprobe failing on the original now: unplayable, transcoder untouched', async () => {
     const evidence = playable();
-    rig.knows(evidence).withOriginal().probes({ original: { ok: false, error: 'moov atom not found' } }).ledgered();
+    rig.knows(evidence).storedProbe(null).withOriginal().probes({ original: { ok: false, error: 'moov atom not found' } }).ledgered();
     rig.m.catalog.updateEvidenceMedia = vi.fn(async () => undefined);
     await expect(rig.service.handleProxy(payloadOf(evidence))).rejects.toThrow(/^unplayable: moov atom not found$/);
     expect(rig.appended).toMatchObject([{ type: 'MEDIA_PROBLEM', details: { tool: 'ffprobe', problem: 'moov atom not found' } }]);
@@ -397,6 +407,32 @@ describe('handleProxy', () => {
     upTo(evidence, async () => clean, { original, 'proxy.mp4': { ok: false, error: 'moov atom not found' } }).ledgered();
     rig.m.catalog.updateEvidenceMedia = vi.fn(async () => undefined);
     await expect(rig.service.handleProxy(payloadOf(evidence))).rejects.toThrow('unplayable: proxy could not be made: moov atom not found');
+  });
+
+  it('the probe the metadata job stored is used: no ffprobe of the original, the same arguments as from a fresh probe', async () => {
+    const evidence = playable();
+    const info = original.ok ? original.info : never();
+    // Stored as JSON in media_metadata; no answer for the original here, so probing it fails the test.
+    upTo(evidence, async () => clean, { 'proxy.mp4': proxy }, JSON.parse(JSON.stringify(info)));
+    storing();
+
+    expect(await rig.service.handleProxy(payloadOf(evidence))).toBe(JobStatus.Success);
+
+    expect(rig.call('catalog', 'storedProbe')).toHaveBeenCalledExactlyOnceWith(evidence.id);
+    expect(rig.call('prober', 'probe')).not.toHaveBeenCalled();
+    const ws = rig.ws;
+    expect(rig.call('transcoder', 'run')).toHaveBeenCalledExactlyOnceWith(proxyVideoArgs(ws.path('original'), ws.path('proxy.mp4'), info, config.media), expect.objectContaining({ durationSeconds: 18.005 }));
+    expect(rig.call('prober', 'probeOutput')).toHaveBeenCalledExactlyOnceWith(ws.path('proxy.mp4'));
+  });
+
+  it('a stored probe that is not a probe result (the metadata job stored ffprobe\'s error) is not trusted: the original is probed', async () => {
+    const evidence = playable();
+    upTo(evidence, async () => clean, { original, 'proxy.mp4': proxy }, { error: 'moov atom not found' });
+    storing();
+
+    expect(await rig.service.handleProxy(payloadOf(evidence))).toBe(JobStatus.Success);
+
+    expect(rig.call('prober', 'probe')).toHaveBeenCalledExactlyOnceWith(rig.ws.path('original'));
   });
 
   it('a new recipe: stored in the derivatives bucket with expectSha256, linked, one DERIVED with placeholders instead of temp paths', async () => {

@@ -11,6 +11,7 @@ import { posterFrameArgs, proxyAudioArgs, proxyVideoArgs, storyboardFramesArgs, 
 import type { JobQueuePort } from './ingest.service.ts';
 import { JobName, JobStatus, type MediaJobPayload } from './job.types.ts';
 import { decideMetadata } from './media-decisions.ts';
+import { storedProbeInfo } from './ffprobe.parser.ts';
 import { MediaInputError, type ImageTool, type MediaProber, type MetadataReader, type Transcoder } from './media-tools.ts';
 import type { MediaWorkspaces, Workspace } from './media-workspace.ts';
 
@@ -121,8 +122,11 @@ export class MediaService {
     const evidence = await this.evidence(payload);
     if (evidence.mediaType !== 'video' && evidence.mediaType !== 'audio') return JobStatus.Skipped;
     if (evidence.media.status === 'unplayable') return JobStatus.Skipped;
+    // The metadata job probed these very bytes (an original never changes) and queued this
+    // job after storing what it found: probing them again would only start ffprobe once more.
+    const stored = storedProbeInfo(await this.deps.catalog.storedProbe(evidence.id));
     return this.withOriginal(payload, async (ws, original) => {
-      const probe = await this.deps.prober.probe(original);
+      const probe = stored ? ({ ok: true, info: stored } as const) : await this.deps.prober.probe(original);
       if (!probe.ok) return this.unplayable(evidence, 'ffprobe', probe.error);
       const video = evidence.mediaType === 'video' && probe.info.streams.some((s) => s.kind === 'video');
       const output = ws.path(video ? 'proxy.mp4' : 'proxy.m4a');
@@ -137,10 +141,10 @@ export class MediaService {
         if (error instanceof MediaInputError) return this.unplayable(evidence, 'ffmpeg', error.message);
         throw error;
       }
-      const made = await this.deps.prober.probe(output);
+      const made = await this.deps.prober.probeOutput(output);
       if (!made.ok) return this.unplayable(evidence, 'ffmpeg', `proxy could not be made: ${made.error}`);
       const inDuration = probe.info.durationSeconds;
-      const outDuration = made.info.durationSeconds;
+      const outDuration = made.durationSeconds;
       const short = inDuration !== null && outDuration !== null && outDuration < inDuration - PARTIAL_TOLERANCE_SECONDS;
       const partial = result.hadErrors || short;
       const problem = partial
@@ -148,15 +152,14 @@ export class MediaService {
           ? `stream breaks off at ${outDuration!.toFixed(1)} s of ${inDuration!.toFixed(1)} s`
           : `decoding errors: ${result.stderrTail.at(-1) ?? 'see ffmpeg log'}`
         : null;
-      const outVideo = made.info.streams.find((s) => s.kind === 'video');
       await this.storeDerivative(evidence, ws, {
         kind: 'proxy',
         file: video ? 'proxy.mp4' : 'proxy.m4a',
         extension: video ? 'mp4' : 'm4a',
         contentType: video ? 'video/mp4' : 'audio/mp4',
         partial,
-        width: outVideo?.width ?? null,
-        height: outVideo?.height ?? null,
+        width: made.width,
+        height: made.height,
         durationSeconds: outDuration,
         tool: 'ffmpeg',
         toolVersion: await this.deps.transcoder.version(),
