@@ -120,10 +120,20 @@ async function waitForSession(rt: Runtime, session: SessionRow, showProgress: bo
   const events = showProgress ? [rt.queue.events(QueueName.Acquire), rt.queue.events(QueueName.Store)] : [];
   const progress = showProgress ? new ProgressReporter(files, events) : null;
   let safeAnnounced = false;
+  // When this process runs the session's jobs, its milestones end the wait at once; the poll
+  // is for sessions whose jobs run elsewhere, and for the file stages the progress line shows.
+  let wake: (() => void) | null = null;
+  let milestoneSinceRead = false;
+  const unsubscribe = rt.onMilestone((s) => {
+    if (s.id !== session.id) return;
+    milestoneSinceRead = true;
+    wake?.();
+  });
   try {
     for (;;) {
       let current: SessionRow | null;
       try {
+        milestoneSinceRead = false;
         files = await rt.catalog.filesOfSession(session.id);
         current = await rt.catalog.getSession(session.id);
       } catch (error) {
@@ -138,9 +148,19 @@ async function waitForSession(rt: Runtime, session: SessionRow, showProgress: bo
         if (progress) progress.log(t('dock.safe'));
       }
       if (settled(files)) return files;
-      await new Promise((r) => setTimeout(r, 300));
+      // A milestone while the rows were read may not show in them: read them again at once.
+      if (milestoneSinceRead) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 300);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = null;
     }
   } finally {
+    unsubscribe();
     progress?.stop();
     await Promise.all(events.map((e) => e.close()));
   }

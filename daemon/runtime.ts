@@ -47,7 +47,8 @@ export interface Runtime {
   /** Where media job progress goes (a sandboxed child points it at its current job). */
   setMediaProgress(sink: (evidenceId: string, percent: number, speed: number | null) => void): void;
   startWorkers(queues: readonly QueueName[]): WorkerPool;
-  onMilestone(listener: (session: SessionRow, milestone: 'safe-to-undock' | 'done') => void): void;
+  /** Milestones of the sessions whose jobs this process runs; the returned function unsubscribes. */
+  onMilestone(listener: (session: SessionRow, milestone: 'safe-to-undock' | 'done') => void): () => void;
   close(): Promise<void>;
 }
 
@@ -161,6 +162,10 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
     },
     onMilestone(listener) {
       listeners.push(listener);
+      return () => {
+        const at = listeners.indexOf(listener);
+        if (at >= 0) listeners.splice(at, 1);
+      };
     },
     async close() {
       await pool?.close();
