@@ -8,10 +8,10 @@ import type { CustodyLedger } from '../storage/custody-ledger.service.ts';
 import { originalKey, type ObjectStore } from '../storage/object-store.ts';
 import type { Database } from '../storage/postgres.database.ts';
 import { posterFrameArgs, proxyAudioArgs, proxyVideoArgs, storyboardFramesArgs, storyboardInterval } from './ffmpeg-args.ts';
+import { storedProbeInfo } from './ffprobe.parser.ts';
 import type { JobQueuePort } from './ingest.service.ts';
 import { JobName, JobStatus, type MediaJobPayload } from './job.types.ts';
 import { decideMetadata } from './media-decisions.ts';
-import { storedProbeInfo } from './ffprobe.parser.ts';
 import { MediaInputError, type ImageTool, type MediaProber, type MetadataReader, type Transcoder } from './media-tools.ts';
 import type { MediaWorkspaces, Workspace } from './media-workspace.ts';
 
