@@ -569,13 +569,13 @@ export class CatalogRepository {
     );
   }
 
-  /** The current derivative of each kind (the newest generation). */
   /** The ffprobe result of the original as the metadata job stored it (media_metadata.probe); null before that job ran. */
   async storedProbe(evidenceId: string): Promise<unknown> {
     const r = await this.db.query(`SELECT media_metadata->'probe' AS probe FROM evidence WHERE id = $1`, [evidenceId]);
     return (r.rows[0]?.probe as unknown) ?? null;
   }
 
+  /** The current derivative of each kind (the newest generation). */
   async derivativesOf(evidenceId: string): Promise<DerivativeRow[]> {
     const r = await this.db.query(
       `SELECT DISTINCT ON (kind) * FROM derivatives WHERE evidence_id = $1 ORDER BY kind, created_at DESC, id`,

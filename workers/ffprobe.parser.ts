@@ -42,7 +42,7 @@ export function storedProbeInfo(json: unknown): ProbeInfo | null {
       KINDS.has(s.kind) &&
       typeof s.rotation === 'number' &&
       typeof s.variableFrameRate === 'boolean' &&
-      ['codec'].every((k) => nullOr(s[k], 'string')) &&
+      nullOr(s.codec, 'string') &&
       ['width', 'height', 'frameRate', 'durationSeconds', 'sampleRate', 'channels'].every((k) => nullOr(s[k], 'number')),
   );
   return fine ? (json as unknown as ProbeInfo) : null;
