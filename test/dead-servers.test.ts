@@ -1,7 +1,9 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../config/config.loader.ts';
 import { importFolder } from '../daemon/cli.ts';
 import type { Runtime } from '../daemon/runtime.ts';
 import { TERMINAL_STAGES, type FileRow } from '../storage/catalog.repository.ts';
@@ -209,6 +211,75 @@ describe('MinIO down: files wait in the spool and are stored when it returns', (
       await minio!.start();
       const result = await running;
       await expectCompleteAndSafe(runtime, folder, sources, result);
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
+
+describe('MinIO down and the recorder pulled: the daemon makes the spool copies durable at the undock', () => {
+  let env: TestEnv | undefined;
+  let rt: Runtime | undefined;
+  let minio: PrivateService | undefined;
+  let daemon: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    env = await createTestEnv('undockminio', { minio: privateMinioConfig(port), ingest: INGEST });
+    minio = await startPrivateMinio(env.dir, { port });
+    rt = await env.runtime(); // ensureBuckets needs MinIO up; no workers: the daemon runs them
+  }, HOOK_TIMEOUT_MS);
+  afterAll(async () => {
+    daemon?.kill('SIGKILL');
+    await teardown(env, rt, minio);
+  }, HOOK_TIMEOUT_MS);
+
+  it(
+    'safe to undock while nothing is stored; the undock fsyncs the spool copies; they are stored once MinIO is back',
+    async () => {
+      const runtime = rt!;
+      // The daemon watches env.dir/media (createTestEnv's watch.mountRoots).
+      const media = join(env!.dir, 'media');
+      mkdirSync(media, { recursive: true });
+      daemon = spawn(process.execPath, [resolve(REPO_ROOT, 'bin/evidock.js'), 'daemon'], { env: { ...process.env, ...env!.childEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      daemon.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+      daemon.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+      await eventually(async () => (output.includes('workstation') || output.includes('工作站') ? true : undefined), 30_000, 'the daemon to start');
+      await minio!.stop();
+
+      const volume = join(media, 'officer', 'ZFY_REC_9');
+      const sources = makeRecorder(volume, 'ZFY0109', 2, 3 << 20);
+      const session = await eventually(async () => (await runtime.db.query<{ id: string }>('SELECT id FROM dock_sessions WHERE mount_path = $1', [volume])).rows[0]?.id, 30_000, 'the daemon to dock the recorder');
+      // Told safe to undock with every copy spooled and none stored; nothing forced to disk for it.
+      const spooled = await eventually(async () => {
+        if ((await runtime.catalog.getSession(session))?.status !== 'acquired') return undefined;
+        return runtime.catalog.filesOfSession(session);
+      }, 60_000, 'safe to undock');
+      expect(spooled.map((f) => f.stage)).toEqual(['acquired', 'acquired']);
+      for (const f of spooled) expect(f.bytesAcquired).toBeLessThan(f.size);
+
+      // The officer takes the recorder away.
+      rmSync(volume, { recursive: true, force: true });
+      const durable = await eventually(async () => {
+        const fs = await runtime.catalog.filesOfSession(session);
+        return fs.every((f) => f.bytesAcquired === f.size) ? fs : undefined;
+      }, 30_000, 'the spool copies made durable after the undock');
+      expect(durable.map((f) => f.stage)).toEqual(['acquired', 'acquired']);
+      const undocked = await runtime.db.query(`SELECT 1 FROM custody_events WHERE type = 'UNDOCKED' AND session_id = $1`, [session]);
+      expect(undocked.rowCount).toBe(1);
+
+      // MinIO back: stored from the spool alone, kept for clearing at the recorder's next docking.
+      await minio!.start();
+      const kept = await eventually(async () => {
+        const fs = await runtime.catalog.filesOfSession(session);
+        return fs.every((f) => f.stage === 'kept') ? fs : undefined;
+      }, 90_000, 'the files stored and kept');
+      for (const f of kept) {
+        expect(f.sha256).toBe(sha256(sources.get(f.displayPath)!));
+        expect((await runtime.objects.stat('originals', originalKey(f.sha256!)))?.metadata.sha256).toBe(f.sha256);
+      }
+      daemon.kill('SIGTERM');
+      expect(await new Promise((r) => daemon!.on('exit', r))).toBe(0);
     },
     TEST_TIMEOUT_MS,
   );
