@@ -149,7 +149,31 @@ async function expectCompleteAndSafe(rt: Runtime, folder: string, sources: Map<s
  * afterAll for one case: bring the private server back (closing BullMQ or pg against a
  * dead server can hang), close the runtime, stop the private server, then drop the env.
  */
-async function teardown(env: TestEnv | undefined, rt: Runtime | undefined, service: PrivateService | undefined): Promise<void> {
+/** What a case sets up: an isolated evidock, its ONE private server, and its runtime. */
+interface Isolated {
+  env?: TestEnv;
+  rt?: Runtime;
+  server?: PrivateService;
+}
+
+const PRIVATE_SERVERS = {
+  // Its buckets are the config defaults: no name clash is possible.
+  minio: { config: privateMinioConfig, start: startPrivateMinio },
+  redis: { config: privateRedisConfig, start: startPrivateRedis },
+  // The catalog and ledger live in its database `evidock`.
+  postgres: { config: privatePostgresConfig, start: startPrivatePostgres },
+} as const;
+
+/** Fills `into` as each part comes up, so that teardown cleans whatever did. The runtime comes last: ensureBuckets and the migrations need the server up. */
+async function isolate(into: Isolated, label: string, service: keyof typeof PRIVATE_SERVERS): Promise<void> {
+  const port = await freePort();
+  const { config, start } = PRIVATE_SERVERS[service];
+  into.env = await createTestEnv(label, { [service]: config(port), ingest: INGEST });
+  into.server = await start(into.env.dir, { port });
+  into.rt = await into.env.runtime();
+}
+
+async function teardown({ env, rt, server: service }: Isolated): Promise<void> {
   const bounded = <T>(p: Promise<T>, ms: number) => Promise.race([p.catch(() => undefined), sleep(ms)]);
   try {
     if (service && !service.running) await bounded(service.start(), 30_000);
@@ -161,26 +185,17 @@ async function teardown(env: TestEnv | undefined, rt: Runtime | undefined, servi
 }
 
 describe('MinIO down: files wait in the spool and are stored when it returns', () => {
-  let env: TestEnv | undefined;
-  let rt: Runtime | undefined;
-  let minio: PrivateService | undefined;
-
-  beforeAll(async () => {
-    const port = await freePort();
-    // Private server: its buckets are the config defaults, no name clash is possible.
-    env = await createTestEnv('deadminio', { minio: privateMinioConfig(port), ingest: INGEST });
-    minio = await startPrivateMinio(env.dir, { port });
-    rt = await env.runtime(); // ensureBuckets needs MinIO up
-  }, HOOK_TIMEOUT_MS);
-  afterAll(() => teardown(env, rt, minio), HOOK_TIMEOUT_MS);
+  const s: Isolated = {};
+  beforeAll(() => isolate(s, 'deadminio', 'minio'), HOOK_TIMEOUT_MS);
+  afterAll(() => teardown(s), HOOK_TIMEOUT_MS);
 
   it(
     'acquires into the spool, keeps every recording on the recorder, then stores, verifies and clears after MinIO is back',
     async () => {
-      const runtime = rt!;
-      await minio!.stop();
+      const runtime = s.rt!;
+      await s.server!.stop();
 
-      const folder = join(env!.dir, 'rec');
+      const folder = join(s.env!.dir, 'rec');
       const sources = makeRecorder(folder, 'ZFY0101', 3, 300_000);
       const running = importFolder(runtime, folder, { serial: 'ZFY0101', case: ['YB2026-101'], subject: '某药房', place: '某市某区', json: true });
       running.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
@@ -208,7 +223,7 @@ describe('MinIO down: files wait in the spool and are stored when it returns', (
       const premature = await runtime.db.query<{ n: string }>(`SELECT count(*) AS n FROM custody_events WHERE type IN ('STORED', 'RECORDER_CLEARED')`);
       expect(Number(premature.rows[0]!.n)).toBe(0);
 
-      await minio!.start();
+      await s.server!.start();
       const result = await running;
       await expectCompleteAndSafe(runtime, folder, sources, result);
     },
@@ -217,35 +232,29 @@ describe('MinIO down: files wait in the spool and are stored when it returns', (
 });
 
 describe('MinIO down and the recorder pulled: the daemon makes the spool copies durable at the undock', () => {
-  let env: TestEnv | undefined;
-  let rt: Runtime | undefined;
-  let minio: PrivateService | undefined;
+  const s: Isolated = {};
   let daemon: ChildProcess | undefined;
 
-  beforeAll(async () => {
-    const port = await freePort();
-    env = await createTestEnv('undockminio', { minio: privateMinioConfig(port), ingest: INGEST });
-    minio = await startPrivateMinio(env.dir, { port });
-    rt = await env.runtime(); // ensureBuckets needs MinIO up; no workers: the daemon runs them
-  }, HOOK_TIMEOUT_MS);
+  // The runtime starts no workers here: the daemon runs them.
+  beforeAll(() => isolate(s, 'undockminio', 'minio'), HOOK_TIMEOUT_MS);
   afterAll(async () => {
     daemon?.kill('SIGKILL');
-    await teardown(env, rt, minio);
+    await teardown(s);
   }, HOOK_TIMEOUT_MS);
 
   it(
     'safe to undock while nothing is stored; the undock fsyncs the spool copies; they are stored once MinIO is back',
     async () => {
-      const runtime = rt!;
+      const runtime = s.rt!;
       // The daemon watches env.dir/media (createTestEnv's watch.mountRoots).
-      const media = join(env!.dir, 'media');
+      const media = join(s.env!.dir, 'media');
       mkdirSync(media, { recursive: true });
-      daemon = spawn(process.execPath, [resolve(REPO_ROOT, 'bin/evidock.js'), 'daemon'], { env: { ...process.env, ...env!.childEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+      daemon = spawn(process.execPath, [resolve(REPO_ROOT, 'bin/evidock.js'), 'daemon'], { env: { ...process.env, ...s.env!.childEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
       let output = '';
       daemon.stdout!.on('data', (d: Buffer) => (output += d.toString()));
       daemon.stderr!.on('data', (d: Buffer) => (output += d.toString()));
       await eventually(async () => (output.includes('workstation') || output.includes('工作站') ? true : undefined), 30_000, 'the daemon to start');
-      await minio!.stop();
+      await s.server!.stop();
 
       const volume = join(media, 'officer', 'ZFY_REC_9');
       const sources = makeRecorder(volume, 'ZFY0109', 2, 3 << 20);
@@ -269,7 +278,7 @@ describe('MinIO down and the recorder pulled: the daemon makes the spool copies 
       expect(undocked.rowCount).toBe(1);
 
       // MinIO back: stored from the spool alone, kept for clearing at the recorder's next docking.
-      await minio!.start();
+      await s.server!.start();
       const kept = await eventually(async () => {
         const fs = await runtime.catalog.filesOfSession(session);
         return fs.every((f) => f.stage === 'kept') ? fs : undefined;
@@ -286,23 +295,15 @@ describe('MinIO down and the recorder pulled: the daemon makes the spool copies 
 });
 
 describe('Redis down: queued work survives in the AOF and resumes', () => {
-  let env: TestEnv | undefined;
-  let rt: Runtime | undefined;
-  let redis: PrivateService | undefined;
-
-  beforeAll(async () => {
-    const port = await freePort();
-    env = await createTestEnv('deadredis', { redis: privateRedisConfig(port), ingest: INGEST });
-    redis = await startPrivateRedis(env.dir, { port });
-    rt = await env.runtime();
-  }, HOOK_TIMEOUT_MS);
-  afterAll(() => teardown(env, rt, redis), HOOK_TIMEOUT_MS);
+  const s: Isolated = {};
+  beforeAll(() => isolate(s, 'deadredis', 'redis'), HOOK_TIMEOUT_MS);
+  afterAll(() => teardown(s), HOOK_TIMEOUT_MS);
 
   it(
     'completes the session, storing each file once and clearing only verified files',
     async () => {
-      const runtime = rt!;
-      const folder = join(env!.dir, 'rec');
+      const runtime = s.rt!;
+      const folder = join(s.env!.dir, 'rec');
       const sources = makeRecorder(folder, 'ZFY0102', 3, 20 * 1024 * 1024);
       const running = importFolder(runtime, folder, { serial: 'ZFY0102', case: ['YB2026-102'], subject: '某药房', place: '某市某区', json: true });
       running.catch(() => undefined);
@@ -316,12 +317,12 @@ describe('Redis down: queued work survives in the AOF and resumes', () => {
         60_000,
         'a file past acquisition',
       );
-      await redis!.stop();
+      await s.server!.stop();
       const atStop = (await dockedFiles(runtime, 3))!;
       // Otherwise the outage would prove nothing.
       expect(atStop.every((f) => TERMINAL_STAGES.includes(f.stage)), `stages when Redis stopped: ${atStop.map((f) => f.stage)}`).toBe(false);
       await sleep(OUTAGE_MS);
-      await redis!.start();
+      await s.server!.start();
 
       const result = await running;
       await expectCompleteAndSafe(runtime, folder, sources, result);
@@ -331,24 +332,15 @@ describe('Redis down: queued work survives in the AOF and resumes', () => {
 });
 
 describe('PostgreSQL down: jobs retry until the catalog and ledger are back', () => {
-  let env: TestEnv | undefined;
-  let rt: Runtime | undefined;
-  let postgres: PrivateService | undefined;
-
-  beforeAll(async () => {
-    const port = await freePort();
-    // Private server: the catalog and ledger live in its database `evidock`.
-    env = await createTestEnv('deadpg', { postgres: privatePostgresConfig(port), ingest: INGEST });
-    postgres = await startPrivatePostgres(env.dir, { port });
-    rt = await env.runtime();
-  }, HOOK_TIMEOUT_MS);
-  afterAll(() => teardown(env, rt, postgres), HOOK_TIMEOUT_MS);
+  const s: Isolated = {};
+  beforeAll(() => isolate(s, 'deadpg', 'postgres'), HOOK_TIMEOUT_MS);
+  afterAll(() => teardown(s), HOOK_TIMEOUT_MS);
 
   it(
     'completes the session after the database returns, with an intact ledger',
     async () => {
-      const runtime = rt!;
-      const folder = join(env!.dir, 'rec');
+      const runtime = s.rt!;
+      const folder = join(s.env!.dir, 'rec');
       const sources = makeRecorder(folder, 'ZFY0103', 3, 20 * 1024 * 1024);
       const running = importFolder(runtime, folder, { serial: 'ZFY0103', case: ['YB2026-103'], subject: '某药房', place: '某市某区', json: true });
       running.catch(() => undefined);
@@ -364,10 +356,10 @@ describe('PostgreSQL down: jobs retry until the catalog and ledger are back', ()
         'a file past acquisition',
       );
       const atStop = (await dockedFiles(runtime, 3))!;
-      await postgres!.stop();
+      await s.server!.stop();
       expect(atStop.every((f) => TERMINAL_STAGES.includes(f.stage)), `stages when PostgreSQL stopped: ${atStop.map((f) => f.stage)}`).toBe(false);
       await sleep(OUTAGE_MS);
-      await postgres!.start();
+      await s.server!.start();
 
       const result = await running;
       await expectCompleteAndSafe(runtime, folder, sources, result);
