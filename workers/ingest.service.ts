@@ -96,6 +96,11 @@ export function checkpointsOf(ingest: EvidockConfig['ingest']): Pick<CopyRequest
   return { checkpointBytes: CHECKPOINT_BYTES, checkpointMs: ingest.checkpointSeconds * 1000 };
 }
 
+/** Spooled, not yet stored, and more of it spooled than a checkpoint made durable. */
+function spooledNotDurable(file: FileRow): boolean {
+  return file.stage === 'acquired' && file.bytesAcquired < file.size;
+}
+
 /**
  * The ingest pipeline's decisions: acquire → store (verified) → record → clear.
  * Each handler reads the file's current stage first, so a replay after a crash does only
@@ -543,7 +548,7 @@ export class IngestService {
     await this.flushing.get(key);
     let synced = 0;
     const flush = (async () => {
-      const files = (await this.deps.catalog.filesOfSession(sessionId)).filter((f) => f.stage === 'acquired' && f.bytesAcquired < f.size);
+      const files = (await this.deps.catalog.filesOfSession(sessionId)).filter(spooledNotDurable);
       if (files.length > 0) synced = await this.makeSpoolsDurable(files, 'after the recorder was undocked');
     })().finally(() => this.flushing.delete(key));
     this.flushing.set(key, flush);
@@ -587,7 +592,7 @@ export class IngestService {
         // Acquisition does not wait for the disk. By default the copies not yet stored are made
         // durable when the recorder leaves (recorderUndocked); this setting makes the officer
         // wait for that before being told to undock.
-        const notDurable = this.deps.config.ingest.syncSpoolBeforeUndock && byStage.has('acquired') ? (await this.deps.catalog.filesOfSession(sessionId, tx)).filter((f) => f.stage === 'acquired' && f.bytesAcquired < f.size) : [];
+        const notDurable = this.deps.config.ingest.syncSpoolBeforeUndock && byStage.has('acquired') ? (await this.deps.catalog.filesOfSession(sessionId, tx)).filter(spooledNotDurable) : [];
         // Synced just now and still not durable: a spool file vanished, and its store step will
         // acquire it again; no milestone before that.
         if (notDurable.length > 0) return spoolsSynced ? null : notDurable;
