@@ -3,7 +3,9 @@
  * against the tools an operator would otherwise use, on the local stack.
  *
  *   acquire   copyWithDigests (the acquire hot path) vs cp, cp + sync, cp + sha256sum, cat
- *   throttle  copyWithDigests from a source paced to --throttle-mbps vs that rate
+ *   throttle  copyWithDigests from a stream paced to --throttle-mbps vs that rate
+ *   bus       acquire vs cp with the recorder's disk reads limited to --bus-mbps by the
+ *             kernel (blkio throttle), through the file path a mass-storage recorder uses
  *   store     MinioObjectStore.putFile vs `mc cp` to the same MinIO
  *   e2e       importFolder through the real pipeline (in-process workers)
  *   concurrency  --recorders folders docked at once vs max(cp, mc cp) of the same bytes,
@@ -33,7 +35,9 @@
  *   --size-mb N            size of each of those files in MiB (128)
  *   --big-mb N             size of the one file of the memory run in MiB (4096)
  *   --transcode-seconds N  length of the 1080p30 clip of the transcode run (30)
- *   --throttle-mbps N      rate of the throttled source, MB/s (40, USB 2.0)
+ *   --throttle-mbps N,M    rates of the paced stream source, MB/s (40, USB 2.0)
+ *   --bus-mbps N,M         read limits of the bus section's recorder disk, MB/s (40,400:
+ *                          USB 2.0 and USB 3 mass storage in practice)
  *   --search-rows N        catalog rows of the search run (1000000)
  *   --search-queries N     timed queries per kind (200)
  *   --recorders N          recorders docked at once in the concurrency run (8); they share
@@ -42,7 +46,7 @@
  *   --dock-mb N            size of each of those, MiB (512)
  *   --skip-4g              skip the memory run
  *   --only LIST            comma-separated subset of
- *                          acquire,throttle,store,e2e,concurrency,dock,search,transcode,memory
+ *                          acquire,throttle,bus,store,e2e,concurrency,dock,search,transcode,memory
  *                          (no doc unless --out)
  *   --out PATH             where to write the report (docs/benchmarks.md)
  *   --fresh                do not keep sections of the existing report that this run skips
@@ -93,7 +97,7 @@ const TARGETS = {
   concurrencyVsBottleneck: 0.8,
   dockVsMaxTool: 1.15,
 };
-const SECTIONS = ['acquire', 'throttle', 'store', 'e2e', 'concurrency', 'dock', 'search', 'transcode', 'memory'] as const;
+const SECTIONS = ['acquire', 'throttle', 'bus', 'store', 'e2e', 'concurrency', 'dock', 'search', 'transcode', 'memory'] as const;
 type Section = (typeof SECTIONS)[number];
 
 // ---- options -----------------------------------------------------------------------------
@@ -104,7 +108,9 @@ interface Options {
   sizeMiB: number;
   bigMiB: number;
   transcodeSeconds: number;
-  throttleMBps: number;
+  /** The first is the issue's USB 2.0 rate; the others are reported beside it. */
+  throttleMBps: number[];
+  busMBps: number[];
   searchRows: number;
   searchQueries: number;
   recorders: number;
@@ -127,6 +133,7 @@ function parseOptions(argv: string[]): Options {
       'big-mb': { type: 'string', default: '4096' },
       'transcode-seconds': { type: 'string', default: '30' },
       'throttle-mbps': { type: 'string', default: '40' },
+      'bus-mbps': { type: 'string', default: '40,400' },
       'search-rows': { type: 'string', default: '1000000' },
       'search-queries': { type: 'string', default: '200' },
       recorders: { type: 'string', default: '8' },
@@ -166,7 +173,8 @@ function parseOptions(argv: string[]): Options {
     sizeMiB: int('size-mb', values['size-mb'], 1),
     bigMiB: int('big-mb', values['big-mb'], 1),
     transcodeSeconds: int('transcode-seconds', values['transcode-seconds'], 2),
-    throttleMBps: int('throttle-mbps', values['throttle-mbps'], 1),
+    throttleMBps: (values['throttle-mbps'] ?? '').split(',').map((v) => int('throttle-mbps', v, 1)),
+    busMBps: (values['bus-mbps'] ?? '').split(',').map((v) => int('bus-mbps', v, 1)),
     searchRows: int('search-rows', values['search-rows'], 1000),
     searchQueries: int('search-queries', values['search-queries'], 20),
     recorders: int('recorders', values.recorders, 1),
@@ -1323,7 +1331,7 @@ async function benchTranscode(ctx: Context): Promise<SectionBody> {
   };
 }
 
-// ---- 6. throttled source: acquire from a reader limited to a USB 2.0 rate -------------------
+// ---- 6. throttled source: acquire from a reader limited to USB 2.0 and USB 3 rates ----------
 
 /** The source as a recorder on a slow bus delivers it: at most `bytesPerSecond`, paced per chunk. */
 function throttled(source: Readable, bytesPerSecond: number): Readable {
@@ -1345,64 +1353,258 @@ function throttled(source: Readable, bytesPerSecond: number): Readable {
 
 async function benchThrottle(ctx: Context): Promise<SectionBody> {
   const { options } = ctx;
-  const rate = options.throttleMBps * 1e6;
-  // Enough data for a few seconds at the rate: the first files of the data set.
-  const count = Math.max(1, Math.min(ctx.names.length, Math.ceil((4 * rate) / (options.sizeMiB * MiB))));
-  const names = ctx.names.slice(0, count);
-  const bytes = count * options.sizeMiB * MiB;
   const dest = join(BENCH_DIR, 'spool-throttle');
-  const drain = newSide(`source alone (${options.throttleMBps} MB/s reader drained)`, bytes);
-  const sha = newSide('evidock sha256', bytes);
-  const shaSm3 = newSide('evidock sha256+sm3', bytes);
-  const pass = (algorithms: readonly HashAlgorithm[] | null) => async () => {
-    const volume = await openDirectoryVolume(ctx.dataDir, { serial: 'BENCH' });
-    if (!volume) throw new Error(`cannot open ${ctx.dataDir} as a volume`);
-    for (const name of names) {
-      const source = throttled(await volume.open(Buffer.from(name), 0), rate);
-      if (algorithms === null) {
-        for await (const _ of source) void _;
+  const sides: Side[] = [];
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  for (const [at, mbpsRate] of options.throttleMBps.entries()) {
+    const rate = mbpsRate * 1e6;
+    // Enough data for a few seconds at the rate: the first files of the data set.
+    const count = Math.max(1, Math.min(ctx.names.length, Math.ceil((4 * rate) / (options.sizeMiB * MiB))));
+    const names = ctx.names.slice(0, count);
+    const bytes = count * options.sizeMiB * MiB;
+    const drain = newSide(`${mbpsRate} MB/s: source alone (paced reader drained)`, bytes);
+    const sha = newSide(`${mbpsRate} MB/s: evidock sha256`, bytes);
+    const shaSm3 = newSide(`${mbpsRate} MB/s: evidock sha256+sm3`, bytes);
+    const pass = (algorithms: readonly HashAlgorithm[] | null) => async () => {
+      const volume = await openDirectoryVolume(ctx.dataDir, { serial: 'BENCH' });
+      if (!volume) throw new Error(`cannot open ${ctx.dataDir} as a volume`);
+      for (const name of names) {
+        const source = throttled(await volume.open(Buffer.from(name), 0), rate);
+        if (algorithms === null) {
+          for await (const _ of source) void _;
+          continue;
+        }
+        await copyWithDigests({ source, spoolPath: join(dest, name), resumeFrom: 0, algorithms, ...checkpointsOf(ctx.base.ingest), onCheckpoint: async () => undefined });
+      }
+    };
+    const timedSides = [
+      { side: drain, work: pass(null) },
+      { side: sha, work: pass(['sha256']) },
+      { side: shaSm3, work: pass(['sha256', 'sm3']) },
+    ];
+    for (let i = 0; i < options.runs; i++) {
+      for (const { side, work } of rotated(timedSides, i)) {
+        rmSync(dest, { recursive: true, force: true });
+        mkdirSync(dest, { recursive: true });
+        await ctx.cache.prepare(names.map((n) => join(ctx.dataDir, n)));
+        const s = await timed(side, null, work);
+        log(`throttle run ${i + 1}/${options.runs}: ${side.label.padEnd(44)} ${fmtS(s.seconds)}  ${(bytes / 1e6 / s.seconds).toFixed(1)} MB/s`);
+      }
+    }
+    rmSync(dest, { recursive: true, force: true });
+    const mbps = (side: Side) => bytes / 1e6 / medianSeconds(side);
+    // The issue's target is for SHA-256 at a throttled rate; SM3 is reported separately, and
+    // held to it only at the first (USB 2.0) rate, which one core's SM3 is far above.
+    const row = (side: Side, targeted: boolean): Row => {
+      const ratio = mbps(side) / mbpsRate;
+      return {
+        what: `Acquire from a ${mbpsRate} MB/s source, ${side.label.replace(/^.*evidock /, '')}`,
+        evidock: `${fmtS(medianSeconds(side))} · ${mbps(side).toFixed(1)} MB/s`,
+        baseline: `source rate ${mbpsRate} MB/s (drained alone: ${mbps(drain).toFixed(1)} MB/s)`,
+        ratio: `${ratio.toFixed(3)}× source rate (${(mbps(side) / mbps(drain)).toFixed(3)}× drained)`,
+        target: targeted ? `≥ ${TARGETS.throttledVsSource.toFixed(2)}× source rate` : '—',
+        met: targeted ? ratio >= TARGETS.throttledVsSource : null,
+        explain: `copyWithDigests reading ${count} × ${options.sizeMiB} MiB through DirectoryVolume.open behind a reader paced to ${mbpsRate} MB/s (10^6 B/s; ${usbClass(mbpsRate)}), vs the rate itself and vs the same paced reader drained with nothing else to do.`,
+      };
+    };
+    sides.push(drain, sha, shaSm3);
+    rows.push(row(sha, true), row(shaSm3, at === 0));
+    notes.push(
+      `At ${mbpsRate} MB/s the pacing is per 1 MiB chunk (a chunk is released when the bytes so far are due), so a copy that keeps up finishes within one chunk time (${((MiB / rate) * 1000).toFixed(1)} ms) of the source. CPU seconds per side (median): ${[drain, sha, shaSm3].map((x) => `${x.label.replace(/^[^:]*: /, '')} ${median(x.samples.map((y) => y.cpu)).toFixed(2)}`).join(', ')}.`,
+    );
+  }
+  notes.push(
+    'Physical limits: USB 2.0 High-Speed is 480 Mb/s signalling, 35–40 MB/s for mass storage in practice; USB 3.x Gen 1 is 5 Gb/s, ≈ 350–450 MB/s in practice (recorder flash is often slower). At either rate SHA-256 (≈ 1.7 GB/s on one core here) is far from the limit; SM3 (≈ 150–250 MB/s on one core) keeps up with USB 2.0 but is the limit at USB 3 rates when it is enabled.',
+  );
+  return { title: 'Throttled source', sides, rows, notes };
+}
+
+function usbClass(mbps: number): string {
+  if (mbps <= 45) return 'USB 2.0 mass storage reaches 35–40 MB/s in practice';
+  if (mbps <= 500) return 'USB 3.x Gen 1 mass storage reaches ≈ 350–450 MB/s in practice';
+  return 'faster than a recorder\'s USB link';
+}
+
+// ---- 6b. at bus speed: the recorder's disk read through the kernel's blkio throttle -----------
+
+/**
+ * Limits the reads of one block device for this process and its children, through a cgroup
+ * (v1 blkio.throttle.read_bps_device, or v2 io.max rbps). Writes are not limited: the spool
+ * sits on the same disk here, and a recorder's bus limits only what is read from it.
+ */
+class ReadThrottle {
+  private constructor(
+    private readonly dir: string,
+    private readonly home: string,
+    private readonly device: string,
+    private readonly v2: boolean,
+  ) {}
+
+  /** A throttle for the disk holding `path`, or why there cannot be one on this machine. */
+  static open(path: string): ReadThrottle | string {
+    const dev = statSync(path).dev;
+    const major = Math.floor(dev / 256) & 0xfff;
+    const minor = (dev & 0xff) | ((Math.floor(dev / 4096) >>> 8) << 8);
+    let device = `${major}:${minor}`;
+    const sys = `/sys/dev/block/${device}`;
+    if (!existsSync(sys)) return `${path} is not on a block device (${device})`;
+    // The throttle works on whole disks: a partition is limited through its disk.
+    if (existsSync(join(sys, 'partition'))) device = readFileSync(join(resolve(sys, '..'), 'dev'), 'utf8').trim();
+    const candidates: Array<{ home: string; v2: boolean }> = [
+      { home: '/sys/fs/cgroup/blkio', v2: false },
+      { home: '/sys/fs/cgroup', v2: true },
+      { home: '/sys/fs/cgroup/unified', v2: true },
+    ];
+    const problems: string[] = [];
+    for (const c of candidates) {
+      const file = c.v2 ? 'cgroup.subtree_control' : 'blkio.throttle.read_bps_device';
+      if (!existsSync(join(c.home, file))) continue;
+      if (c.v2 && !readFileSync(join(c.home, 'cgroup.subtree_control'), 'utf8').split(/\s+/).includes('io')) {
+        problems.push(`${c.home}: the io controller is not enabled`);
         continue;
       }
-      await copyWithDigests({ source, spoolPath: join(dest, name), resumeFrom: 0, algorithms, ...checkpointsOf(ctx.base.ingest), onCheckpoint: async () => undefined });
+      const dir = join(c.home, `evidock-bench-${process.pid}`);
+      try {
+        mkdirSync(dir, { recursive: true });
+        const t = new ReadThrottle(dir, c.home, device, c.v2);
+        t.limit(1e9);
+        return t;
+      } catch (error) {
+        problems.push(`${c.home}: ${(error as Error).message}`);
+        rmSync(dir, { recursive: true, force: true });
+      }
     }
-  };
-  const sides = [
-    { side: drain, work: pass(null) },
-    { side: sha, work: pass(['sha256']) },
-    { side: shaSm3, work: pass(['sha256', 'sm3']) },
-  ];
-  for (let i = 0; i < options.runs; i++) {
-    for (const { side, work } of rotated(sides, i)) {
-      rmSync(dest, { recursive: true, force: true });
-      mkdirSync(dest, { recursive: true });
-      await ctx.cache.prepare(names.map((n) => join(ctx.dataDir, n)));
-      const s = await timed(side, null, work);
-      log(`throttle run ${i + 1}/${options.runs}: ${side.label.padEnd(36)} ${fmtS(s.seconds)}  ${(bytes / 1e6 / s.seconds).toFixed(1)} MB/s`);
+    return problems.length ? problems.join('; ') : 'no blkio or io cgroup controller';
+  }
+
+  limit(bytesPerSecond: number): void {
+    if (this.v2) writeFileSync(join(this.dir, 'io.max'), `${this.device} rbps=${Math.round(bytesPerSecond)}`);
+    else writeFileSync(join(this.dir, 'blkio.throttle.read_bps_device'), `${this.device} ${Math.round(bytesPerSecond)}`);
+  }
+
+  /** Runs `work` with this process (every thread) and the children it starts inside the limit. */
+  async within<T>(work: () => Promise<T>): Promise<T> {
+    writeFileSync(join(this.dir, 'cgroup.procs'), String(process.pid));
+    try {
+      return await work();
+    } finally {
+      writeFileSync(join(this.home, 'cgroup.procs'), String(process.pid));
     }
   }
-  rmSync(dest, { recursive: true, force: true });
-  const mbps = (side: Side) => bytes / 1e6 / medianSeconds(side);
-  const row = (side: Side): Row => {
-    const ratio = mbps(side) / options.throttleMBps;
+
+  describe(): string {
+    return this.v2 ? `cgroup v2 io.max rbps on ${this.device}` : `cgroup v1 blkio.throttle.read_bps_device on ${this.device}`;
+  }
+
+  dispose(): void {
+    try {
+      rmSync(this.dir, { recursive: false });
+    } catch {
+      // A cgroup directory is removed with rmdir only; the kernel refuses while it has tasks.
+      spawnSync('rmdir', [this.dir]);
+    }
+  }
+}
+
+async function benchBus(ctx: Context): Promise<SectionBody> {
+  const { options } = ctx;
+  const throttle = ReadThrottle.open(ctx.dataDir);
+  if (typeof throttle === 'string') {
+    log(`bus: not measured: ${throttle}`);
     return {
-      what: `Acquire from a ${options.throttleMBps} MB/s source, ${side.label.replace('evidock ', '')}`,
-      evidock: `${fmtS(medianSeconds(side))} · ${mbps(side).toFixed(1)} MB/s`,
-      baseline: `source rate ${options.throttleMBps} MB/s (drained alone: ${mbps(drain).toFixed(1)} MB/s)`,
-      ratio: `${ratio.toFixed(3)}× source rate (${(mbps(side) / mbps(drain)).toFixed(3)}× drained)`,
-      target: `≥ ${TARGETS.throttledVsSource.toFixed(2)}× source rate`,
-      met: ratio >= TARGETS.throttledVsSource,
-      explain: `copyWithDigests reading ${count} × ${options.sizeMiB} MiB through DirectoryVolume.open behind a reader paced to ${options.throttleMBps} MB/s (10^6 B/s; USB 2.0 mass storage reaches 35–40 MB/s in practice), vs the rate itself and vs the same paced reader drained with nothing else to do.`,
+      title: 'At bus speed',
+      sides: [],
+      rows: options.busMBps.map((rate) => ({
+        what: `Acquire at ${rate} MB/s (recorder disk read-limited by the kernel), sha256 vs cp`,
+        evidock: 'not measured',
+        baseline: '—',
+        ratio: '—',
+        target: `≤ ${TARGETS.acquireVsCp.toFixed(2)}× time`,
+        met: null,
+        explain: `The kernel's read limit could not be set here: ${throttle}.`,
+      })),
+      notes: [`Not measured on this machine: ${throttle}. It needs root and a cgroup blkio (v1) or io (v2) controller.`],
     };
-  };
-  return {
-    title: 'Throttled source',
-    sides: [drain, sha, shaSm3],
-    rows: [row(sha), row(shaSm3)],
-    notes: [
-      `The pacing is per 1 MiB chunk (a chunk is released when the bytes so far are due at ${options.throttleMBps} MB/s), so a copy that keeps up finishes within one chunk time (${((MiB / rate) * 1000).toFixed(0)} ms) of the source.`,
-      `Physical limits: USB 2.0 High-Speed is 480 Mb/s signalling, 35–40 MB/s for mass storage in practice; USB 3.x Gen 1 is 5 Gb/s, ≈ 350–450 MB/s in practice (recorder flash is often slower). At USB 2.0 rates hashing (SHA-256 ≈ 1.3 GB/s, SM3 ≈ 150–250 MB/s here) is far from the limit; at USB 3 rates SM3 on one core is the limit when it is enabled.`,
-    ],
-  };
+  }
+  const dest = join(BENCH_DIR, 'spool-bus');
+  const ingestConfig = ctx.base.ingest;
+  const atOnce = ingestConfig.maxConcurrentAcquisitions;
+  const sides: Side[] = [];
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  try {
+    for (const rate of options.busMBps) {
+      // A few seconds of reading at the rate, from the start of the data set.
+      const count = Math.max(1, Math.min(ctx.names.length, Math.ceil((5 * rate * 1e6) / (options.sizeMiB * MiB))));
+      const names = ctx.names.slice(0, count);
+      const sources = names.map((n) => join(ctx.dataDir, n));
+      const bytes = count * options.sizeMiB * MiB;
+      const copy = (algorithms: readonly HashAlgorithm[], n: number) => async () => {
+        const volume = await openDirectoryVolume(ctx.dataDir, { serial: 'BENCH' });
+        if (!volume) throw new Error(`cannot open ${ctx.dataDir} as a volume`);
+        const queue = [...names];
+        const copier = async () => {
+          for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
+            const source = await volume.openFile(Buffer.from(name));
+            await copyWithDigests({ source, spoolPath: join(dest, name), resumeFrom: 0, algorithms, ...checkpointsOf(ingestConfig), onCheckpoint: async () => undefined, onProgress: () => undefined });
+          }
+        };
+        await Promise.all(Array.from({ length: n }, copier));
+      };
+      const cp = newSide(`${rate} MB/s: cp`, bytes);
+      const cat = newSide(`${rate} MB/s: cat > /dev/null`, bytes);
+      const sha = newSide(`${rate} MB/s: evidock sha256`, bytes);
+      const shaN = newSide(`${rate} MB/s: evidock sha256, ${atOnce} at once`, bytes);
+      const shaSm3 = newSide(`${rate} MB/s: evidock sha256+sm3, ${atOnce} at once`, bytes);
+      const timedSides = [
+        { side: cp, work: async () => void (await run('cp', [...sources, dest])) },
+        { side: cat, work: async () => void (await run('sh', ['-c', 'cat "$@" > /dev/null', 'sh', ...sources])) },
+        { side: sha, work: copy(['sha256'], 1) },
+        { side: shaN, work: copy(['sha256'], atOnce) },
+        { side: shaSm3, work: copy(['sha256', 'sm3'], atOnce) },
+      ];
+      throttle.limit(rate * 1e6);
+      for (let i = 0; i < options.runs; i++) {
+        for (const { side, work } of rotated(timedSides, i)) {
+          rmSync(dest, { recursive: true, force: true });
+          mkdirSync(dest, { recursive: true });
+          // Cold, or the limit would not apply: cached pages are not read from the disk.
+          await ctx.cache.prepare(sources);
+          const s = await throttle.within(() => timed(side, null, work));
+          log(`bus run ${i + 1}/${options.runs}: ${side.label.padEnd(40)} ${fmtS(s.seconds)}  ${(bytes / 1e6 / s.seconds).toFixed(1)} MB/s  cpu ${s.cpu.toFixed(2)} s`);
+        }
+      }
+      rmSync(dest, { recursive: true, force: true });
+      const mbps = (side: Side) => bytes / 1e6 / medianSeconds(side);
+      const what = `${count} × ${options.sizeMiB} MiB at ${rate} MB/s`;
+      const vsRate = (side: Side, targeted: boolean): Row => ({
+        what: `Acquire ${what}, ${side.label.replace(/^.*evidock /, '')} vs the bus rate`,
+        evidock: `${fmtS(medianSeconds(side))} · ${mbps(side).toFixed(1)} MB/s`,
+        baseline: `read limit ${rate} MB/s (cat alone: ${mbps(cat).toFixed(1)} MB/s)`,
+        ratio: `${(mbps(side) / rate).toFixed(3)}× the limit (${(mbps(side) / mbps(cat)).toFixed(3)}× cat)`,
+        target: targeted ? `≥ ${TARGETS.throttledVsSource.toFixed(2)}× source rate` : '—',
+        met: targeted ? mbps(side) / rate >= TARGETS.throttledVsSource : null,
+        explain: `copyWithDigests from the recording's file handle (the copy thread, as a mass-storage recorder is acquired) with the recorder disk's reads limited to ${rate} MB/s by the kernel (${usbClass(rate)}), vs the limit and vs \`cat\` of the same files to /dev/null under it.`,
+      });
+      rows.push(
+        timeRatioRow(`Acquire ${what}, sha256 vs cp`, sha, cp, TARGETS.acquireVsCp, `copyWithDigests one file after the other vs \`cp\` of the same files between the same two directories, both with the recorder disk's reads limited to ${rate} MB/s by the kernel (${usbClass(rate)}).`),
+        timeRatioRow(`Acquire ${what}, sha256, ${atOnce} at once vs cp`, shaN, cp, TARGETS.acquireVsCp, `The same with ${atOnce} files in flight, as the pipeline acquires a recorder.`),
+        vsRate(sha, true),
+        timeRatioRow(`Acquire ${what}, sha256+sm3, ${atOnce} at once vs cp`, shaSm3, cp, null, 'With SM3 added to the hash set (reported separately): SM3 runs in a digest thread beside each copy.'),
+      );
+      sides.push(cp, cat, sha, shaN, shaSm3);
+      notes.push(
+        `At ${rate} MB/s: CPU seconds per side (median) ${[cp, cat, sha, shaN, shaSm3].map((x) => `${x.label.replace(/^[^:]*: /, '')} ${median(x.samples.map((y) => y.cpu)).toFixed(2)}`).join(', ')}; disk reads (read_bytes) per byte, evidock sha256 ${(median(sha.samples.map((x) => x.readBytes ?? 0)) / bytes).toFixed(2)}×.`,
+      );
+    }
+  } finally {
+    throttle.dispose();
+  }
+  notes.unshift(
+    `The recorder stand-in is the data set's directory; the kernel limits every read of its disk by this process and its children (${throttle.describe()}), cold before every side, so \`cp\`, \`cat\` and evidock read it at most as fast as a recorder on that bus gives its bytes. Writes (the spool, on the same disk here) are not limited.`,
+  );
+  return { title: 'At bus speed', sides, rows, notes };
 }
 
 // ---- 7. search over a large catalog -----------------------------------------------------------
@@ -1805,7 +2007,7 @@ function renderMarkdown(ctx: Context, machine: Array<[string, string]>, results:
     '',
   );
   const what = [
-    ...(has('acquire') || has('store') || has('e2e') || has('concurrency') || has('throttle') ? [`data set ${o.files} × ${o.sizeMiB} MiB of pseudo-random (incompressible) bytes`] : []),
+    ...(has('acquire') || has('store') || has('e2e') || has('concurrency') || has('throttle') || has('bus') ? [`data set ${o.files} × ${o.sizeMiB} MiB of pseudo-random (incompressible) bytes`] : []),
     ...(has('dock') ? [`dock run ${o.dockFiles} × ${o.dockMiB} MiB`] : []),
     ...(has('search') ? [`search over ${o.searchRows.toLocaleString('en-US')} catalog rows`] : []),
     ...(has('transcode') ? [`transcode clip ${o.transcodeSeconds} s of 1080p30`] : []),
@@ -1837,7 +2039,7 @@ function renderMarkdown(ctx: Context, machine: Array<[string, string]>, results:
   lines.push('From the performance issue (#4); ratios are measured in the same run:', '');
   lines.push(
     `- acquire ≤ ${TARGETS.acquireVsCp.toFixed(2)} × the time of \`cp\`, and ≤ ${TARGETS.acquireVsCpSha.toFixed(2)} × the time of \`cp\` + \`sha256sum\`; with SM3 reported separately;`,
-    `- from a source throttled to ${o.throttleMBps} MB/s, acquire ≥ ${TARGETS.throttledVsSource.toFixed(2)} × the source rate;`,
+    `- from a source throttled to ${o.throttleMBps.join(' or ')} MB/s (a paced stream) and from a recorder disk whose reads the kernel limits to ${o.busMBps.join(' or ')} MB/s, acquire with SHA-256 ≥ ${TARGETS.throttledVsSource.toFixed(2)} × the source rate; at those bus speeds, acquire ≤ ${TARGETS.acquireVsCp.toFixed(2)} × the time of \`cp\` under the same limit;`,
     `- store ≥ ${TARGETS.storeVsMc.toFixed(2)} × the throughput of \`mc cp\`;`,
     `- dock to all verified (${o.dockFiles} × ${o.dockMiB} MiB) ≤ ${TARGETS.dockVsMaxTool.toFixed(2)} × max(cp time, mc cp time);`,
     `- ${o.recorders} recorders at once ≥ ${TARGETS.concurrencyVsBottleneck.toFixed(2)} × the aggregate throughput of the bottleneck the tools measure, each recorder's finish time reported;`,
@@ -1920,7 +2122,7 @@ async function main(): Promise<number> {
 
   const results: SectionResult[] = [];
   try {
-    const needsData = ['acquire', 'throttle', 'store', 'e2e', 'concurrency'].some((s) => options.sections.has(s as Section));
+    const needsData = ['acquire', 'throttle', 'bus', 'store', 'e2e', 'concurrency'].some((s) => options.sections.has(s as Section));
     const need = (needsData ? 4 * ctx.totalBytes + 1024 * MiB : 0) + (options.sections.has('dock') ? 4 * options.dockFiles * options.dockMiB * MiB : 0);
     const free = freeBytes(BENCH_DIR);
     log(`${fmtMiB(free)} free on ${BENCH_DIR}`);
@@ -1936,6 +2138,7 @@ async function main(): Promise<number> {
     const benches: Record<Section, (c: Context) => Promise<SectionBody>> = {
       acquire: benchAcquire,
       throttle: benchThrottle,
+      bus: benchBus,
       store: benchStore,
       e2e: benchEndToEnd,
       concurrency: benchConcurrency,
