@@ -71,6 +71,7 @@ import { initLogging } from '../daemon/runtime.ts';
 import { openDirectoryVolume } from '../drivers/directory.driver.ts';
 import { MinioObjectStore } from '../storage/minio.object-store.ts';
 import { originalKey } from '../storage/object-store.ts';
+import { ReadThrottle } from '../test/support/read-throttle.ts';
 import { createTestEnv, type TestEnv } from '../test/support/test-env.ts';
 import { copyWithDigests, type HashAlgorithm } from '../workers/acquire.copier.ts';
 import { checkpointsOf } from '../workers/ingest.service.ts';
@@ -1427,85 +1428,6 @@ function usbClass(mbps: number): string {
 }
 
 // ---- 6b. at bus speed: the recorder's disk read through the kernel's blkio throttle -----------
-
-/**
- * Limits the reads of one block device for this process and its children, through a cgroup
- * (v1 blkio.throttle.read_bps_device, or v2 io.max rbps). Writes are not limited: the spool
- * sits on the same disk here, and a recorder's bus limits only what is read from it.
- */
-class ReadThrottle {
-  private constructor(
-    private readonly dir: string,
-    private readonly home: string,
-    private readonly device: string,
-    private readonly v2: boolean,
-  ) {}
-
-  /** A throttle for the disk holding `path`, or why there cannot be one on this machine. */
-  static open(path: string): ReadThrottle | string {
-    const dev = statSync(path).dev;
-    const major = Math.floor(dev / 256) & 0xfff;
-    const minor = (dev & 0xff) | ((Math.floor(dev / 4096) >>> 8) << 8);
-    let device = `${major}:${minor}`;
-    const sys = `/sys/dev/block/${device}`;
-    if (!existsSync(sys)) return `${path} is not on a block device (${device})`;
-    // The throttle works on whole disks: a partition is limited through its disk.
-    if (existsSync(join(sys, 'partition'))) device = readFileSync(join(resolve(sys, '..'), 'dev'), 'utf8').trim();
-    const candidates: Array<{ home: string; v2: boolean }> = [
-      { home: '/sys/fs/cgroup/blkio', v2: false },
-      { home: '/sys/fs/cgroup', v2: true },
-      { home: '/sys/fs/cgroup/unified', v2: true },
-    ];
-    const problems: string[] = [];
-    for (const c of candidates) {
-      const file = c.v2 ? 'cgroup.subtree_control' : 'blkio.throttle.read_bps_device';
-      if (!existsSync(join(c.home, file))) continue;
-      if (c.v2 && !readFileSync(join(c.home, 'cgroup.subtree_control'), 'utf8').split(/\s+/).includes('io')) {
-        problems.push(`${c.home}: the io controller is not enabled`);
-        continue;
-      }
-      const dir = join(c.home, `evidock-bench-${process.pid}`);
-      try {
-        mkdirSync(dir, { recursive: true });
-        const t = new ReadThrottle(dir, c.home, device, c.v2);
-        t.limit(1e9);
-        return t;
-      } catch (error) {
-        problems.push(`${c.home}: ${(error as Error).message}`);
-        rmSync(dir, { recursive: true, force: true });
-      }
-    }
-    return problems.length ? problems.join('; ') : 'no blkio or io cgroup controller';
-  }
-
-  limit(bytesPerSecond: number): void {
-    if (this.v2) writeFileSync(join(this.dir, 'io.max'), `${this.device} rbps=${Math.round(bytesPerSecond)}`);
-    else writeFileSync(join(this.dir, 'blkio.throttle.read_bps_device'), `${this.device} ${Math.round(bytesPerSecond)}`);
-  }
-
-  /** Runs `work` with this process (every thread) and the children it starts inside the limit. */
-  async within<T>(work: () => Promise<T>): Promise<T> {
-    writeFileSync(join(this.dir, 'cgroup.procs'), String(process.pid));
-    try {
-      return await work();
-    } finally {
-      writeFileSync(join(this.home, 'cgroup.procs'), String(process.pid));
-    }
-  }
-
-  describe(): string {
-    return this.v2 ? `cgroup v2 io.max rbps on ${this.device}` : `cgroup v1 blkio.throttle.read_bps_device on ${this.device}`;
-  }
-
-  dispose(): void {
-    try {
-      rmSync(this.dir, { recursive: false });
-    } catch {
-      // A cgroup directory is removed with rmdir only; the kernel refuses while it has tasks.
-      spawnSync('rmdir', [this.dir]);
-    }
-  }
-}
 
 async function benchBus(ctx: Context): Promise<SectionBody> {
   const { options } = ctx;

@@ -6,19 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importFolder } from '../daemon/cli.ts';
 import type { Runtime } from '../daemon/runtime.ts';
 import { DirectoryDriver } from '../drivers/directory.driver.ts';
-import type { FileRow } from '../storage/catalog.repository.ts';
 import { originalKey } from '../storage/object-store.ts';
 import { SabotagedVolume } from './support/sabotaged-volume.ts';
-import { createTestEnv, eventually, type TestEnv } from './support/test-env.ts';
+import { createTestEnv, eventually, settleSession, type TestEnv } from './support/test-env.ts';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-async function settle(rt: Runtime, sessionId: string): Promise<FileRow[]> {
-  return eventually(async () => {
-    const files = await rt.catalog.filesOfSession(sessionId);
-    return files.every((f) => ['cleared', 'kept', 'failed', 'skipped', 'interrupted', 'superseded'].includes(f.stage)) ? files : undefined;
-  }, 60_000, 'session to settle');
-}
 
 describe('bad input: a clear error and nothing lost', () => {
   let env: TestEnv;
@@ -81,7 +73,7 @@ describe('bad input: a clear error and nothing lost', () => {
     const volume = new SabotagedVolume((await new DirectoryDriver().probe(dir, { serial: 'GROW-1' }))!, { growOnFirstRead: path });
 
     const session = await rt.dock.dock(volume);
-    const [file] = await settle(rt, session.id);
+    const [file] = await settleSession(rt, session.id);
     expect(file!.stage).toBe('cleared');
     const events = await rt.ledger.eventsFor({ fileIds: [file!.id] });
     const types = events.map((e) => e.type);
@@ -103,7 +95,7 @@ describe('bad input: a clear error and nothing lost', () => {
     const path = join(dir, 'ZFY8_002_20261121110000_0001.MP4');
     writeFileSync(path, bytes);
     const first = await rt.dock.dock(new SabotagedVolume((await new DirectoryDriver().probe(dir, { serial }))!, sabotage));
-    const [interrupted] = await settle(rt, first.id);
+    const [interrupted] = await settleSession(rt, first.id);
     return { dir, bytes, path, first, interrupted };
   }
 
@@ -116,7 +108,7 @@ describe('bad input: a clear error and nothing lost', () => {
     expect(events.find((e) => e.type === 'ACQUISITION_INTERRUPTED')?.details.reason).toMatch(/no bytes from the recorder/);
 
     const second = await rt.dock.dock((await new DirectoryDriver().probe(dir, { serial: 'HUNG-1' }))!);
-    const [resumed] = await settle(rt, second.id);
+    const [resumed] = await settleSession(rt, second.id);
     expect(resumed!.stage).toBe('cleared');
     expect(resumed!.sha256).toBe(sha256(bytes));
     // What came off before it hung was kept and made durable: only the rest was read again.
@@ -136,7 +128,7 @@ describe('bad input: a clear error and nothing lost', () => {
     expect(await rt.spool.sizeOf(interrupted!.fingerprint)).toBe(interrupted!.bytesAcquired);
 
     const second = await rt.dock.dock((await new DirectoryDriver().probe(dir, { serial: 'YANK-1' }))!);
-    const [resumed] = await settle(rt, second.id);
+    const [resumed] = await settleSession(rt, second.id);
     expect(resumed!.stage).toBe('cleared');
     expect(resumed!.sha256).toBe(sha256(bytes));
     const acquired = (await rt.ledger.eventsFor({ fileIds: [resumed!.id] })).find((e) => e.type === 'ACQUIRED')!;

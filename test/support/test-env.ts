@@ -5,6 +5,7 @@ import pg from 'pg';
 import { loadConfig, REPO_ROOT } from '../../config/config.loader.ts';
 import type { EvidockConfig } from '../../config/config.schema.ts';
 import { createRuntime, initLogging, type Runtime } from '../../daemon/runtime.ts';
+import type { FileRow } from '../../storage/catalog.repository.ts';
 
 /**
  * An isolated evidock on the shared local stack: its own database, buckets, Redis key
@@ -109,6 +110,14 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The files of a docking once each has reached a stage it stays in until the next docking. */
+export async function settleSession(rt: Runtime, sessionId: string): Promise<FileRow[]> {
+  return eventually(async () => {
+    const files = await rt.catalog.filesOfSession(sessionId);
+    return files.every((f) => ['cleared', 'kept', 'failed', 'skipped', 'interrupted', 'superseded'].includes(f.stage)) ? files : undefined;
+  }, 60_000, 'session to settle');
 }
 
 /** Running, not gone and not a zombie waiting for a reaper (containers often have none). */
