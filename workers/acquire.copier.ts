@@ -12,15 +12,16 @@ import { Sealer, type SealKey } from '../storage/spool-seal.ts';
  *
  * Two ways in, by what the driver can give (measured, docs/performance-limits.md):
  * - A recording that is a plain file (a FileHandle) is copied by a copy thread
- *   (copy.thread.js) that reads, hashes and writes one small reused block at a time with
- *   blocking calls, as cp does, so the block is still in the core's cache for each step.
- *   That costs about half the CPU of the stream path and takes about 0.6× its time.
+ *   (copy.thread.js) that reads and writes small blocks with blocking calls, as cp does,
+ *   while a digest thread per algorithm hashes each block where it lies, in a ring in shared
+ *   memory (block-ring.channel.js). That costs about half the CPU of the stream path, and
+ *   with SHA-256 on the second core a file takes about as long as the slower of copy and hash.
  * - A stream (vendor SDKs, paced or instrumented sources) is copied here, with the three
  *   steps beside each other: the stream's own read-ahead, SHA-256 on this thread chunk by
  *   chunk, and spool writes queued (at most WRITE_WINDOW_BYTES) for one writer loop with
- *   writev, so hashing the next chunk never waits for the disk.
- * In both, every other algorithm (SM3, ≈ 150–250 MB/s) runs in its own digest thread on a
- * shared copy of each chunk, so a slow digest costs a core, not the copy's time.
+ *   writev, so hashing the next chunk never waits for the disk. Every other algorithm (SM3,
+ *   ≈ 150–400 MB/s) runs in its own digest thread on a shared copy of each chunk, so a slow
+ *   digest costs a core, not the copy's time.
  *
  * Durability: the spool is not what keeps a recording safe (the recorder is cleared only once
  * the stored copy is verified), it is what spares reading the recorder again. So the copy
@@ -100,7 +101,7 @@ export class DigestWorkerError extends Error {
   }
 }
 
-/** Algorithms digested on the copying thread; the rest get a worker thread each. */
+/** Algorithms a stream copy digests on its own thread; the rest get a worker thread each. */
 const INLINE_ALGORITHMS: ReadonlySet<HashAlgorithm> = new Set(['sha256']);
 /** Bytes handed to a digest worker and not yet digested before the copy waits for it. */
 const HASH_WINDOW_BYTES = 32 << 20;
@@ -202,8 +203,7 @@ async function copyFromFile(request: CopyRequest, source: FileHandle): Promise<C
         spoolFd: handle.fd,
         spoolPath: request.spoolPath,
         resumeFrom: request.resumeFrom,
-        inline: algorithms.filter((a) => INLINE_ALGORITHMS.has(a)),
-        offloaded: algorithms.filter((a) => !INLINE_ALGORITHMS.has(a)),
+        algorithms,
         seal: request.seal ?? null,
       },
       (bytes) => {
@@ -558,7 +558,7 @@ class Checkpointer {
   }
 }
 
-type CopyJob = { sourceFd: number; spoolFd: number; spoolPath: string; resumeFrom: number; inline: HashAlgorithm[]; offloaded: HashAlgorithm[]; seal: SealKey | null; stop?: SharedArrayBuffer };
+type CopyJob = { sourceFd: number; spoolFd: number; spoolPath: string; resumeFrom: number; algorithms: HashAlgorithm[]; seal: SealKey | null; stop?: SharedArrayBuffer };
 type CopyOutcome =
   | { done: { bytesFromSource: number; bytesOnDisk: number; digests: Partial<Record<HashAlgorithm, string>>; sealTag: string | null } }
   | { failed: { phase: 'prefix' | 'read' | 'write' | 'digest' | 'thread'; algorithm: HashAlgorithm | null; bytesOnDisk: number; name: string; message: string; code: string | null } };
