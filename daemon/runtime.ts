@@ -10,7 +10,7 @@ import { loadOrCreateWorkstationKey } from '../storage/ledger-key.store.ts';
 import { MinioObjectStore } from '../storage/minio.object-store.ts';
 import { Database } from '../storage/postgres.database.ts';
 import { SpoolStore } from '../storage/spool.store.ts';
-import { copyWithDigests } from '../workers/acquire.copier.ts';
+import { copyWithDigests, endIdleCopyThreads } from '../workers/acquire.copier.ts';
 import { BullJobQueue, WorkerPool } from '../workers/bullmq.job-queue.ts';
 import { FfmpegTranscoder, FfprobeProber } from '../workers/ffmpeg.adapter.ts';
 import { IngestService } from '../workers/ingest.service.ts';
@@ -93,6 +93,7 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
     volumes,
     queue,
     copy: copyWithDigests,
+    endIdleCopyThreads,
     onProgress: (fileId, percent, bytes) => pool?.reportProgress(fileId, percent, bytes),
     onSessionMilestone: (session, milestone) => listeners.forEach((l) => l(session, milestone)),
   });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { newSealKey, Sealer, type SealKey } from '../storage/spool-seal.ts';
-import { copyWithDigests, CopyInterruptedError, type CopyResult } from './acquire.copier.ts';
+import { copyWithDigests, CopyInterruptedError, endIdleCopyThreads, type CopyResult } from './acquire.copier.ts';
 
 /** A source delivering `data` in chunks of `chunk` bytes, optionally failing after `failAfter` bytes. */
 function source(data: Buffer, chunk: number, failAfter?: number): Readable {
@@ -159,6 +159,19 @@ describe('copyWithDigests', () => {
       expect(progress.every((b) => b > 0 && b <= data.length)).toBe(true);
       // The copier consumed the handle: it is closed.
       expect(source.fd).toBe(-1);
+    });
+
+    it('ends its idle threads on request (an upload starts with nothing acquired), and the next copy starts new ones', async () => {
+      const threads = () => Number(/^Threads:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]);
+      const data = randomBytes(1 << 20);
+      const copy = async (name: string) =>
+        copyWithDigests({ source: await fileOf(name, data), spoolPath: join(dir, `${name}.spool`), resumeFrom: 0, algorithms: ['sha256'], checkpointBytes: 1 << 20 });
+      await copy('one');
+      const kept = threads();
+      endIdleCopyThreads();
+      // The copy thread and its SHA-256 digest thread are gone.
+      await vi.waitFor(() => expect(threads()).toBeLessThanOrEqual(kept - 2), { timeout: 3_000 });
+      expect((await copy('two')).digests).toEqual({ sha256: hex('sha256', data) });
     });
 
     it('copies an empty file', async () => {

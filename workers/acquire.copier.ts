@@ -290,17 +290,23 @@ class Digesters {
 }
 
 /**
- * Worker threads kept for the next copy, at most `perKey` of each kind: starting one costs
- * tens of milliseconds. An idle thread never keeps the process alive.
+ * Worker threads kept for the next copy, at most `perKey` of each kind, for `idleMs`: starting
+ * one costs tens of milliseconds. An idle thread never keeps the process alive.
  */
 class IdleThreads<K, T extends { readonly worker: Worker }> {
   private readonly idle = new Map<K, T[]>();
+  private readonly expiry = new Map<T, NodeJS.Timeout>();
 
-  constructor(private readonly perKey: number) {}
+  constructor(
+    private readonly perKey: number,
+    private readonly idleMs: number,
+  ) {}
 
   /** An idle thread of that kind, or a new one. */
   take(key: K, create: () => T): T {
     const thread = this.idle.get(key)?.pop() ?? create();
+    clearTimeout(this.expiry.get(thread));
+    this.expiry.delete(thread);
     thread.worker.ref();
     return thread;
   }
@@ -312,6 +318,12 @@ class IdleThreads<K, T extends { readonly worker: Worker }> {
     thread.worker.unref();
     idle.push(thread);
     this.idle.set(key, idle);
+    const timer = setTimeout(() => {
+      this.forget(key, thread);
+      this.end(thread);
+    }, this.idleMs);
+    timer.unref();
+    this.expiry.set(thread, timer);
   }
 
   end(thread: T): void {
@@ -319,15 +331,40 @@ class IdleThreads<K, T extends { readonly worker: Worker }> {
     void thread.worker.terminate();
   }
 
-  /** Forgets a thread that exited while it was idle. */
+  /** Ends every idle thread now. */
+  endAll(): void {
+    for (const [key, threads] of this.idle) {
+      for (const thread of [...threads]) {
+        this.forget(key, thread);
+        this.end(thread);
+      }
+    }
+  }
+
+  /** Forgets a thread that exited (or was ended) while it was idle. */
   forget(key: K, thread: T): void {
+    clearTimeout(this.expiry.get(thread));
+    this.expiry.delete(thread);
     const idle = this.idle.get(key);
     const at = idle?.indexOf(thread) ?? -1;
     if (at >= 0) idle!.splice(at, 1);
   }
 }
 
-const idleDigestThreads = new IdleThreads<HashAlgorithm, DigestThread>(4);
+/** How long a finished copy's threads wait for the next file before they are ended. */
+const THREAD_IDLE_MS = 10_000;
+
+/**
+ * Ends the threads kept for the next copy. An idle copy thread, with its digest thread and
+ * ring, holds about 22 MiB; the ingest calls this when an upload starts and nothing is being
+ * acquired, so that the upload's part buffers do not come on top of them (the daemon's peak
+ * RSS, docs/performance-limits.md).
+ */
+export function endIdleCopyThreads(): void {
+  idleCopyThreads.endAll();
+  idleDigestThreads.endAll();
+}
+const idleDigestThreads = new IdleThreads<HashAlgorithm, DigestThread>(4, THREAD_IDLE_MS);
 
 class DigestThread {
   readonly worker: Worker;
@@ -563,7 +600,7 @@ type CopyOutcome =
   | { done: { bytesFromSource: number; bytesOnDisk: number; digests: Partial<Record<HashAlgorithm, string>>; sealTag: string | null } }
   | { failed: { phase: 'prefix' | 'read' | 'write' | 'digest' | 'thread'; algorithm: HashAlgorithm | null; bytesOnDisk: number; name: string; message: string; code: string | null } };
 
-const idleCopyThreads = new IdleThreads<'copy', CopyThread>(4);
+const idleCopyThreads = new IdleThreads<'copy', CopyThread>(4, THREAD_IDLE_MS);
 
 /** A copy thread (copy.thread.js): one job at a time, then back to the idle set. */
 class CopyThread {

@@ -38,6 +38,11 @@ export interface IngestDeps {
   /** Queues the media jobs of newly catalogued evidence. */
   queue: JobQueuePort;
   copy: (request: CopyRequest) => Promise<CopyResult>;
+  /**
+   * Ends the threads the copier keeps for the next copy. Called when an upload starts and
+   * this process acquires nothing, so that the upload's buffers do not add to them.
+   */
+  endIdleCopyThreads?: () => void;
   now?: () => Date;
   /** Progress of the current job, 0–100, for the CLI's bars. */
   onProgress?: (fileId: string, percent: number, bytes: number) => void;
@@ -300,6 +305,9 @@ export class IngestService {
       return JobStatus.Success;
     }
 
+    // The daemon's peak memory: a copy thread waiting for a next file that is not coming
+    // would hold its 22 MiB beside the upload's part buffers.
+    if (this.spoolReservations.size === 0) this.deps.endIdleCopyThreads?.();
     // Acquired by this process: the upload authenticates the bytes sent with the seal instead
     // of hashing them again (after a restart it hashes them).
     const seal = this.seals.get(file.id);
