@@ -14,6 +14,7 @@ import {
   ObjectExistsError,
   ObjectStoreUnavailableError,
   SentBytesMismatchError,
+  stoppedError,
   type BucketRole,
   type ObjectStore,
   type PutFileOptions,
@@ -462,6 +463,7 @@ export class MinioObjectStore implements ObjectStore {
     const uploadId = await this.call(op, bucket, key, () => this.client.initiateNewMultipartUpload(bucket, key, initHeaders));
     try {
       for (let offset = 0, part = 1; offset < size && !failure; offset += this.partSize, part++) {
+        if (options.signal?.aborted) throw stoppedError('upload');
         const length = Math.min(this.partSize, size - offset);
         // Shared memory, so the digest threads read the very bytes that are hashed here and sent.
         const buffer = free.pop() ?? Buffer.from(new SharedArrayBuffer(this.partSize));

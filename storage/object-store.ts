@@ -73,6 +73,16 @@ export interface PutFileOptions {
   expectSeal?: SpoolSeal;
   /** Bytes sent so far, for progress display. */
   onProgress?: (bytesSent: number) => void;
+  /**
+   * Stops a multipart upload before its next part: the incomplete upload is aborted and the
+   * call fails with an AbortError. A single PUT (one part) is not cut off.
+   */
+  signal?: AbortSignal;
+}
+
+/** The error of an upload or copy stopped by its AbortSignal (the process is stopping). */
+export function stoppedError(what: string): Error {
+  return Object.assign(new Error(`${what} stopped: this process is stopping`), { name: 'AbortError', code: 'ABORT_ERR' });
 }
 
 export class SentBytesMismatchError extends Error {

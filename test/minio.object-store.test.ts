@@ -344,6 +344,22 @@ describe('MinioObjectStore.putFile proves the bytes sent are the acquired ones',
 });
 
 describe('MinioObjectStore.putFile', () => {
+  it('stops a multipart upload between parts when its signal is aborted: nothing stored, the incomplete upload removed', async () => {
+    const file = spoolFile('stopped.bin', 4 * PART + 7);
+    const stopping = new AbortController();
+    const err = await store
+      .putFile('originals', originalKey(file.sha), file.path, file.body.length, {}, { signal: stopping.signal, onProgress: () => stopping.abort() })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'AbortError', message: 'upload stopped: this process is stopping' });
+    expect(await store.stat('originals', originalKey(file.sha))).toBeNull();
+    const incomplete: unknown[] = [];
+    for await (const upload of store.rawClient.listIncompleteUploads(config.minio.originalsBucket, originalKey(file.sha), false)) incomplete.push(upload);
+    expect(incomplete).toEqual([]);
+    // The same file uploads whole afterwards (the store step run again by the next process).
+    const receipt = await store.putFile('originals', originalKey(file.sha), file.path, file.body.length, {}, { expectSha256: file.sha });
+    expect(receipt.sentSha256).toBe(file.sha);
+  }, 60_000);
+
   it('refuses a spool file whose size is not the declared one', async () => {
     const file = spoolFile('short.bin', 100);
     await expect(store.putFile('originals', originalKey(file.sha), file.path, 101, {})).rejects.toBeInstanceOf(SpoolFileChangedError);

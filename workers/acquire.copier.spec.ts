@@ -126,6 +126,28 @@ describe('copyWithDigests', () => {
     expect(hung.destroyed).toBe(true);
   });
 
+  it('stops a stream copy when its signal is aborted (the process is stopping), keeping what was spooled', async () => {
+    const first = randomBytes(300_000);
+    const slow = new Readable({ read() {} });
+    slow.push(first);
+    const stopping = new AbortController();
+    const copying = copyWithDigests({
+      source: slow,
+      spoolPath: join(dir, 'stopped'),
+      resumeFrom: 0,
+      algorithms: ['sha256', 'sm3'],
+      checkpointBytes: 1 << 20,
+      signal: stopping.signal,
+      onProgress: () => stopping.abort(),
+    });
+    const error = await copying.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CopyInterruptedError);
+    expect((error as CopyInterruptedError).cause).toMatchObject({ name: 'AbortError' });
+    expect((error as CopyInterruptedError).bytesOnDisk).toBe(first.length);
+    expect(readFileSync(join(dir, 'stopped')).equals(first)).toBe(true);
+    expect(slow.destroyed).toBe(true);
+  });
+
   describe('from a file handle (the copy thread)', () => {
     const fileOf = (name: string, data: Buffer) => {
       const path = join(dir, name);
@@ -237,6 +259,62 @@ describe('copyWithDigests', () => {
       await writeFile(fifo, 'late bytes');
       await vi.waitFor(() => expect(source.fd).toBe(-1), { timeout: 10_000 });
       expect(readFileSync(join(dir, 'f')).length).toBe(0);
+    });
+
+    it('stops before its next read when its signal is aborted, keeping what was spooled, and the thread serves the next copy', async () => {
+      // A FIFO: the copy reads what the test writes, and waits in the kernel for more.
+      const fifo = join(dir, 'fifo-stop');
+      execFileSync('mkfifo', [fifo]);
+      const source = await open(fifo, 'r+');
+      const first = randomBytes(5 << 20);
+      const stopping = new AbortController();
+      let reported = 0;
+      const copying = copyWithDigests({
+        source,
+        spoolPath: join(dir, 's'),
+        resumeFrom: 0,
+        algorithms: ['sha256', 'sm3'],
+        checkpointBytes: 1 << 30,
+        signal: stopping.signal,
+        onProgress: (bytes) => (reported = bytes),
+      }).catch((e: unknown) => e);
+      const writer = await open(fifo, 'w');
+      await writer.write(first);
+      await vi.waitFor(() => expect(reported).toBeGreaterThan(0), { timeout: 10_000 });
+      stopping.abort();
+      // If the thread is waiting in a read, what it reads now is not written; if it had not
+      // got there yet, it has stopped and closed the FIFO (EPIPE).
+      await writer.write(randomBytes(1000)).catch((e: NodeJS.ErrnoException) => expect(e.code).toBe('EPIPE'));
+      const error = await copying;
+      await writer.close();
+      expect(error).toBeInstanceOf(CopyInterruptedError);
+      expect((error as CopyInterruptedError).cause).toMatchObject({ name: 'AbortError' });
+      const kept = (error as CopyInterruptedError).bytesOnDisk;
+      expect(kept).toBeGreaterThanOrEqual(reported);
+      expect(kept).toBeLessThanOrEqual(first.length);
+      expect(readFileSync(join(dir, 's')).equals(first.subarray(0, kept))).toBe(true);
+      expect(source.fd).toBe(-1);
+      const data = randomBytes(3 << 20);
+      const next = await copyWithDigests({ source: await fileOf('after-stop', data), spoolPath: join(dir, 'n'), resumeFrom: 0, algorithms: ['sha256', 'sm3'], checkpointBytes: 1 << 20 });
+      expect(next.digests).toEqual({ sha256: hex('sha256', data), sm3: hex('sm3', data) });
+    });
+
+    it('does not wait for a read that hangs when its process is stopping: gives it up after a grace period, as a stopped copy', async () => {
+      const fifo = join(dir, 'fifo-hung');
+      execFileSync('mkfifo', [fifo]);
+      const source = await open(fifo, 'r+');
+      const stopping = new AbortController();
+      const copying = copyWithDigests({ source, spoolPath: join(dir, 'h'), resumeFrom: 0, algorithms: ['sha256'], checkpointBytes: 1 << 20, signal: stopping.signal });
+      setTimeout(() => stopping.abort(), 100);
+      const error = await copying.catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CopyInterruptedError);
+      expect((error as CopyInterruptedError).cause).toMatchObject({ name: 'AbortError' });
+      expect((error as CopyInterruptedError).bytesOnDisk).toBe(0);
+      // Still inside its read: the descriptor stays open until the thread is out of it.
+      expect(source.fd).not.toBe(-1);
+      await writeFile(fifo, 'late bytes');
+      await vi.waitFor(() => expect(source.fd).toBe(-1), { timeout: 10_000 });
+      expect(readFileSync(join(dir, 'h')).length).toBe(0);
     });
 
     it('reports a read error as an interrupted copy with its code, keeping the spool', async () => {

@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
+import { stoppedError } from '../storage/object-store.ts';
 import { Sealer, type SealKey } from '../storage/spool-seal.ts';
 
 /**
@@ -61,6 +62,11 @@ export interface CopyRequest {
    * a docking started, forever. 0 or absent: no limit.
    */
   stallMs?: number;
+  /**
+   * Aborted when the process is stopping: the copy ends before its next read, keeps what it
+   * spooled (made durable) and fails as a CopyInterruptedError whose cause is an AbortError.
+   */
+  signal?: AbortSignal;
 }
 
 export interface CopyResult {
@@ -132,7 +138,7 @@ async function copyFromStream(request: CopyRequest, source: Readable): Promise<C
     const writer = new SpoolWriter(handle, new Checkpointer(handle, request), request.onProgress);
     let fromSource = 0;
     try {
-      for await (const chunk of withStallLimit(source, request.stallMs)) {
+      for await (const chunk of withStallLimit(source, request.stallMs, request.signal)) {
         fromSource += chunk.length;
         await digesters.update(chunk);
         await writer.write(chunk);
@@ -158,9 +164,13 @@ async function copyFromStream(request: CopyRequest, source: Readable): Promise<C
  * rather than destroying the stream: an fs stream's destroy waits for its pending read,
  * which is the one that hangs.
  */
-async function* withStallLimit(source: Readable, stallMs = 0): AsyncGenerator<Buffer> {
+async function* withStallLimit(source: Readable, stallMs = 0, signal?: AbortSignal): AsyncGenerator<Buffer> {
   const chunks = (source as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   let timer: NodeJS.Timeout | undefined;
+  // Stopping the process ends the copy at the next chunk, as a failed read would.
+  const stop = () => source.destroy(stoppedError('copy'));
+  if (signal?.aborted) stop();
+  signal?.addEventListener('abort', stop, { once: true });
   try {
     for (;;) {
       const next = chunks.next();
@@ -186,6 +196,7 @@ async function* withStallLimit(source: Readable, stallMs = 0): AsyncGenerator<Bu
     }
   } finally {
     clearTimeout(timer);
+    signal?.removeEventListener('abort', stop);
   }
 }
 
@@ -211,6 +222,7 @@ async function copyFromFile(request: CopyRequest, source: FileHandle): Promise<C
         checkpoints.reached(bytes);
       },
       request.stallMs ?? 0,
+      request.signal,
     );
     thread.release();
     if ('failed' in outcome) {
@@ -218,7 +230,8 @@ async function copyFromFile(request: CopyRequest, source: FileHandle): Promise<C
       // Whatever reached the disk is kept for the next attempt; make it durable first.
       await checkpoints.settle().catch(() => undefined);
       await handle.sync().catch(() => undefined);
-      const cause = Object.assign(new Error(f.message), { name: f.name, ...(f.code ? { code: f.code } : {}) });
+      const cause =
+        f.phase === 'stopped' ? stoppedError('copy') : Object.assign(new Error(f.message), { name: f.name, ...(f.code ? { code: f.code } : {}) });
       if (f.phase === 'digest' && f.algorithm) throw new DigestWorkerError(f.algorithm, { cause });
       if (f.phase === 'prefix') throw cause;
       throw new CopyInterruptedError(f.bytesOnDisk, { cause });
@@ -598,9 +611,11 @@ class Checkpointer {
 type CopyJob = { sourceFd: number; spoolFd: number; spoolPath: string; resumeFrom: number; algorithms: HashAlgorithm[]; seal: SealKey | null; stop?: SharedArrayBuffer };
 type CopyOutcome =
   | { done: { bytesFromSource: number; bytesOnDisk: number; digests: Partial<Record<HashAlgorithm, string>>; sealTag: string | null } }
-  | { failed: { phase: 'prefix' | 'read' | 'write' | 'digest' | 'thread'; algorithm: HashAlgorithm | null; bytesOnDisk: number; name: string; message: string; code: string | null } };
+  | { failed: { phase: 'prefix' | 'read' | 'write' | 'digest' | 'thread' | 'stopped'; algorithm: HashAlgorithm | null; bytesOnDisk: number; name: string; message: string; code: string | null } };
 
 const idleCopyThreads = new IdleThreads<'copy', CopyThread>(4, THREAD_IDLE_MS);
+/** How long a stopping process waits for a copy thread to reach its next read or write. */
+const STOP_GRACE_MS = 2000;
 
 /** A copy thread (copy.thread.js): one job at a time, then back to the idle set. */
 class CopyThread {
@@ -650,26 +665,43 @@ class CopyThread {
    * Resolves with the outcome, also when the thread dies: then with the bytes last reported on
    * disk. With `stallMs`, a thread that reports nothing for that long is given up on: told to
    * stop before its next read or write, terminated (which takes effect once a hung read
-   * returns, if ever), and the job failed as a stalled read.
+   * returns, if ever), and the job failed as a stalled read. When `signal` is aborted the
+   * thread stops before its next read or write (phase 'stopped'), or is given up on the same
+   * way after STOP_GRACE_MS.
    */
-  run(job: CopyJob, onProgress: (bytes: number) => void, stallMs = 0): Promise<CopyOutcome> {
+  run(job: CopyJob, onProgress: (bytes: number) => void, stallMs = 0, signal?: AbortSignal): Promise<CopyOutcome> {
     const stop = new Int32Array(new SharedArrayBuffer(4));
-    return new Promise((resolve) => {
+    let stopTimer: NodeJS.Timeout | undefined;
+    let stopping: (() => void) | undefined;
+    return new Promise<CopyOutcome>((resolve) => {
       this.current = { resolve, onProgress, bytesOnDisk: job.resumeFrom };
+      /** Ends the job without the thread, which may be inside a read that never returns. */
+      const giveUp = (failure: { phase: 'read' | 'stopped'; error: Error; code: string }) => {
+        const current = this.current;
+        if (!current) return;
+        this.current = null;
+        this.abandoned = this.dead = true;
+        Atomics.store(stop, 0, 1);
+        idleCopyThreads.forget('copy', this);
+        void this.worker.terminate();
+        const { phase, error, code } = failure;
+        current.resolve({ failed: { phase, algorithm: null, bytesOnDisk: current.bytesOnDisk, name: error.name, message: error.message, code } });
+      };
       if (stallMs > 0) {
-        this.stallTimer = setTimeout(() => {
-          const current = this.current;
-          if (!current) return;
-          this.current = null;
-          this.abandoned = this.dead = true;
-          Atomics.store(stop, 0, 1);
-          idleCopyThreads.forget('copy', this);
-          void this.worker.terminate();
-          const error = stalledError(stallMs);
-          current.resolve({ failed: { phase: 'read', algorithm: null, bytesOnDisk: current.bytesOnDisk, name: error.name, message: error.message, code: 'ETIMEDOUT' } });
-        }, stallMs);
+        this.stallTimer = setTimeout(() => giveUp({ phase: 'read', error: stalledError(stallMs), code: 'ETIMEDOUT' }), stallMs);
       }
+      // The process is stopping: the thread ends before its next read or write (phase
+      // 'stopped'); one stuck in a hung read is not waited for, so that the process can exit.
+      stopping = () => {
+        Atomics.store(stop, 0, 1);
+        stopTimer = setTimeout(() => giveUp({ phase: 'stopped', error: new Error('stopped inside a read'), code: 'ABORT_ERR' }), STOP_GRACE_MS);
+      };
+      if (signal?.aborted) stopping();
+      else signal?.addEventListener('abort', stopping, { once: true });
       this.worker.postMessage({ ...job, stop: stop.buffer });
+    }).finally(() => {
+      clearTimeout(stopTimer);
+      if (stopping) signal?.removeEventListener('abort', stopping);
     });
   }
 

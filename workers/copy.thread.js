@@ -18,12 +18,13 @@
 // Protocol (parentPort), one job at a time:
 //   in:  { sourceFd, spoolFd, spoolPath, resumeFrom, algorithms: [alg], seal: { key, iv } | null, stop }
 //        `stop` (SharedArrayBuffer, one Int32) is set by the parent when it gave up on a
-//        stalled read: the loop then ends before its next read or write.
+//        stalled read or its process is stopping: the loop then ends before its next read
+//        or write, failing with phase 'stopped'.
 //        The fds belong to the parent's FileHandles (file descriptors are per process). The
 //        source is read from resumeFrom; the spool fd is positioned there (opened 'w' or 'a').
 //   out: { progress: bytesOnDisk }   every PROGRESS_BYTES
 //   out: { done: { bytesFromSource, bytesOnDisk, digests, sealTag } }
-//   out: { failed: { phase: 'prefix' | 'read' | 'write' | 'digest', algorithm?, bytesOnDisk, bytesFromSource, name, message, code } }
+//   out: { failed: { phase: 'prefix' | 'read' | 'write' | 'digest' | 'stopped', algorithm?, bytesOnDisk, bytesFromSource, name, message, code } }
 import { createCipheriv } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { parentPort, Worker } from 'node:worker_threads';
@@ -88,7 +89,8 @@ function run(job) {
 
   const stop = job.stop ? new Int32Array(job.stop) : null;
   const unlessStopped = (phase) => {
-    if (stop !== null && Atomics.load(stop, 0) === 1) throw new StepError(phase, new Error('stopped by the parent after a stalled read'));
+    // Set when the parent gave up on a stalled read, or when its process is stopping.
+    if (stop !== null && Atomics.load(stop, 0) === 1) throw new StepError('stopped', new Error(`stopped by the parent before a ${phase}`));
   };
   // A pipe or character device (not what a recorder volume gives, but a driver may) cannot
   // be read at a position: it is read in order, and only from its start.
