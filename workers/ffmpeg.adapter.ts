@@ -7,7 +7,7 @@ import { ProgressReader, stderrShowsDecodeErrors, stderrVerdict } from './ffmpeg
 import { parseProbe } from './ffprobe.parser.ts';
 import { locateMoov, parseMoov, type Mp4Header } from './mp4-header.parser.ts';
 import { withParentDeath } from './parent-death.ts';
-import { MediaInputError, type MediaProber, type OutputOutcome, type ProbeOutcome, type TranscodeProgress, type TranscodeResult, type Transcoder } from './media-tools.ts';
+import { MediaInputError, TranscodeStoppedError, type MediaProber, type OutputOutcome, type ProbeOutcome, type TranscodeOptions, type TranscodeResult, type Transcoder } from './media-tools.ts';
 
 const log = moduleLogger('ffmpeg');
 
@@ -47,12 +47,20 @@ export class FfmpegTranscoder implements Transcoder {
     this.stallTimeoutMs = options.stallTimeoutMs ?? 5 * 60_000;
   }
 
-  run(args: readonly string[], options: { durationSeconds: number | null; onProgress?: (p: TranscodeProgress) => void }): Promise<TranscodeResult> {
+  run(args: readonly string[], options: TranscodeOptions): Promise<TranscodeResult> {
+    if (options.signal?.aborted) return Promise.reject(new TranscodeStoppedError());
     const paths = pathsOf(args);
     const progress = new ProgressReader(options.durationSeconds);
     const tail: string[] = [];
     let stalled = false;
+    let stopped = false;
     let child: ChildProcess | undefined;
+    // Nothing of a half-made proxy is kept, so ffmpeg need not be asked to finish its file.
+    const stop = () => {
+      stopped = true;
+      child?.kill('SIGKILL');
+    };
+    options.signal?.addEventListener('abort', stop, { once: true });
     let timer: NodeJS.Timeout | undefined;
     const arm = () => {
       clearTimeout(timer);
@@ -67,6 +75,7 @@ export class FfmpegTranscoder implements Transcoder {
       spawnThroughFluent(program, argv, {
         onStart: (proc) => {
           child = proc;
+          if (stopped) proc.kill('SIGKILL');
           arm();
           log.debug({ pid: proc.pid, args: args.map((a) => redactPaths(a, paths)) }, 'ffmpeg started');
         },
@@ -83,8 +92,11 @@ export class FfmpegTranscoder implements Transcoder {
         },
         onEnd: (error) => {
           clearTimeout(timer);
+          options.signal?.removeEventListener('abort', stop);
           const stderrTail = tail.map((line) => redactPaths(line.replace(/ @ 0x[0-9a-f]+\]/, ']'), paths));
-          if (stalled) {
+          if (stopped) {
+            reject(new TranscodeStoppedError());
+          } else if (stalled) {
             reject(new Error(`ffmpeg printed nothing for ${Math.round(this.stallTimeoutMs / 1000)} s and was killed`));
           } else if (!error) {
             resolve({ stderrTail, hadErrors: stderrShowsDecodeErrors(tail) });

@@ -80,9 +80,24 @@ export interface TranscodeResult {
   hadErrors: boolean;
 }
 
+export interface TranscodeOptions {
+  durationSeconds: number | null;
+  onProgress?: (p: TranscodeProgress) => void;
+  /** Kills ffmpeg when aborted (the process is stopping); the run then fails with TranscodeStoppedError. */
+  signal?: AbortSignal;
+}
+
+/** ffmpeg was killed because the job's process is stopping, not because of its input. */
+export class TranscodeStoppedError extends Error {
+  constructor() {
+    super('ffmpeg was stopped: this process is stopping');
+    this.name = 'TranscodeStoppedError';
+  }
+}
+
 export interface Transcoder {
   /** Runs ffmpeg with exactly these arguments (from ffmpeg-args.ts). */
-  run(args: readonly string[], options: { durationSeconds: number | null; onProgress?: (p: TranscodeProgress) => void }): Promise<TranscodeResult>;
+  run(args: readonly string[], options: TranscodeOptions): Promise<TranscodeResult>;
   version(): Promise<string>;
 }
 

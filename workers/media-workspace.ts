@@ -12,7 +12,8 @@ import { pipeline } from 'node:stream/promises';
 export interface Workspace {
   dir: string;
   path(name: string): string;
-  write(name: string, source: Readable): Promise<number>;
+  /** Writes the stream to `name`; aborting `signal` destroys both ends and rejects with its AbortError. */
+  write(name: string, source: Readable, signal?: AbortSignal): Promise<number>;
   list(prefix: string): Promise<string[]>;
   digest(name: string): Promise<{ sha256: string; size: number }>;
   dispose(): Promise<void>;
@@ -27,8 +28,8 @@ export class MediaWorkspaces {
     return {
       dir,
       path: (name) => join(dir, name),
-      async write(name, source) {
-        await pipeline(source, createWriteStream(join(dir, name), { mode: 0o600 }));
+      async write(name, source, signal) {
+        await pipeline(source, createWriteStream(join(dir, name), { mode: 0o600 }), signal ? { signal } : {});
         return (await stat(join(dir, name))).size;
       },
       async list(prefix) {
