@@ -18,7 +18,8 @@ const restartPolicy = {
   autorestart: true,
   max_restarts: 1000,
   restart_delay: 2000,
-  // Let in-flight jobs finish or reach a checkpoint on shutdown.
+  // On SIGTERM the jobs in flight stop at a safe point and go back to their queues; this is
+  // only the limit for a process that is stuck (a hung USB read is given up after 2 s).
   kill_timeout: 30000,
   env: { NODE_ENV: 'production' },
 };

@@ -139,15 +139,15 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
       pool = new WorkerPool(
         config,
         {
-          [JobName.Acquire]: (p) => ingest.handleAcquire(p),
-          [JobName.Store]: (p) => ingest.handleStore(p),
+          [JobName.Acquire]: (p, stopping) => ingest.handleAcquire(p, stopping),
+          [JobName.Store]: (p, stopping) => ingest.handleStore(p, stopping),
           [JobName.Record]: (p) => ingest.handleRecord(p),
           [JobName.Clear]: (p) => ingest.handleClear(p),
-          [JobName.Metadata]: (p) => media.handleMetadata(p),
+          [JobName.Metadata]: (p, stopping) => media.handleMetadata(p, stopping),
           // Proxy and thumbnails normally run sandboxed (see below); these serve a pool
           // started without the sandbox.
-          [JobName.Proxy]: (p) => media.handleProxy(p),
-          [JobName.Thumbnails]: (p) => media.handleThumbnails(p),
+          [JobName.Proxy]: (p, stopping) => media.handleProxy(p, stopping),
+          [JobName.Thumbnails]: (p, stopping) => media.handleThumbnails(p, stopping),
         },
         {
           queues,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { DelayedError, Queue, QueueEvents, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { DelayedError, Queue, QueueEvents, UnrecoverableError, WaitingError, Worker, type ConnectionOptions, type Job, type SandboxedJob } from 'bullmq';
 import type { EvidockConfig } from '../config/config.schema.ts';
 import { moduleLogger } from '../config/logger.ts';
 import type { JobQueuePort } from './ingest.service.ts';
@@ -147,7 +147,23 @@ export class BullJobQueue implements JobQueuePort {
   }
 }
 
-export type JobHandlers = { [N in JobName]?: (payload: JobPayloads[N]) => Promise<JobStatus> };
+/**
+ * A job's handler. `stopping` is aborted when this process shuts down: a long step (a copy, a
+ * download, ffmpeg) then ends at a safe point and the handler returns JobStatus.Stopped.
+ */
+export type JobHandlers = { [N in JobName]?: (payload: JobPayloads[N], stopping: AbortSignal) => Promise<JobStatus> };
+
+/** Why in-flight jobs are cancelled when the pool closes. */
+const STOPPING = 'this process is stopping';
+
+/**
+ * A job that stopped because its process is shutting down goes back to the wait list at once,
+ * without counting an attempt, for the next process that serves its queue.
+ */
+export async function handBack(job: Job | SandboxedJob, token: string | undefined): Promise<never> {
+  await job.moveToWait(token);
+  throw new WaitingError();
+}
 
 export interface WorkerPoolOptions {
   queues: readonly QueueName[];
@@ -188,7 +204,7 @@ export class WorkerPool {
   start(): void {
     for (const queue of this.options.queues) {
       const sandbox = this.options.sandboxed?.[queue];
-      const processor = sandbox ?? ((job: Job, token?: string) => this.process(job, token));
+      const processor = sandbox ?? ((job: Job, token?: string, signal?: AbortSignal) => this.process(job, token, signal));
       const worker = new Worker(queueNameOf(queue, this.config.workstationId), processor, {
         connection: connectionOf(this.config),
         prefix: this.config.redis.prefix,
@@ -237,21 +253,30 @@ export class WorkerPool {
     entry.job.updateProgress({ percent: Math.round(percent * 10) / 10, bytes }).catch(() => undefined);
   }
 
-  /** Waits for active jobs to finish, unless `force` (their jobs are then retried elsewhere). */
+  /**
+   * Takes no new jobs and stops the active ones at their next safe point (a copy at a durable
+   * checkpoint, a download or ffmpeg cut off); they go back to their queues (handBack) and
+   * this resolves once every one has. `force`: does not wait for them either; they are taken
+   * over once their locks lapse.
+   */
   async close(force = false): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.close(force)));
+    const closed = this.workers.map((w) => w.close(force));
+    // After close(): it has already stopped each worker from fetching, so no job starts after the cancel.
+    if (!force) for (const w of this.workers) w.cancelAllJobs(STOPPING);
+    await Promise.all(closed);
     this.workers.length = 0;
   }
 
-  private async process(job: Job, token?: string): Promise<JobStatus> {
+  private async process(job: Job, token?: string, signal?: AbortSignal): Promise<JobStatus> {
     const name = job.name as JobName;
-    const handler = this.handlers[name] as ((payload: AnyJobPayload) => Promise<JobStatus>) | undefined;
+    const handler = this.handlers[name] as ((payload: AnyJobPayload, stopping: AbortSignal) => Promise<JobStatus>) | undefined;
     if (!handler) throw new UnrecoverableError(`no handler for job ${job.name}`);
     const payload = job.data as AnyJobPayload;
     const subject = subjectOf(payload);
     this.active.set(subject, { job, last: 0 });
     try {
-      const status = await handler(payload);
+      const status = await handler(payload, signal ?? new AbortController().signal);
+      if (status === JobStatus.Stopped) return await handBack(job, token);
       if (status === JobStatus.Deferred) {
         await job.moveToDelayed(Date.now() + this.config.ingest.spoolRetryDelaySeconds * 1000, token);
         throw new DelayedError();

@@ -135,7 +135,7 @@ export class IngestService {
 
   // ---- acquire ---------------------------------------------------------------------
 
-  async handleAcquire(payload: FileJobPayload): Promise<JobStatus> {
+  async handleAcquire(payload: FileJobPayload, stopping?: AbortSignal): Promise<JobStatus> {
     const { catalog, spool } = this.deps;
     const file = await catalog.getFile(payload.fileId);
     if (!file) throw new UnrecoverableError(`no such file ${payload.fileId}`);
@@ -157,7 +157,7 @@ export class IngestService {
     if (free - reservedByOthers - needed < reserve) return this.spoolFull(file, { freeBytes: free, neededBytes: needed, reserveBytes: reserve, reservedBytes: reservedByOthers });
     this.spoolReservations.set(file.id, needed);
     try {
-      return await this.acquireReserved(file, session, volume, resumeFrom);
+      return await this.acquireReserved(file, session, volume, resumeFrom, stopping);
     } finally {
       this.spoolReservations.delete(file.id);
     }
@@ -170,7 +170,7 @@ export class IngestService {
     return JobStatus.Deferred;
   }
 
-  private async acquireReserved(file: FileRow, session: SessionRow, volume: RecorderVolume, resumeFrom: number): Promise<JobStatus> {
+  private async acquireReserved(file: FileRow, session: SessionRow, volume: RecorderVolume, resumeFrom: number, stopping?: AbortSignal): Promise<JobStatus> {
     const { catalog, spool } = this.deps;
     const flog = log.child({ fileId: file.id, sessionId: file.sessionId, serial: file.recorderSerial });
 
@@ -201,11 +201,13 @@ export class IngestService {
         algorithms: this.deps.config.ingest.hashes,
         ...checkpointsOf(this.deps.config.ingest),
         stallMs: this.deps.config.ingest.readStallSeconds * 1000,
+        ...(stopping ? { signal: stopping } : {}),
         onCheckpoint: (bytes) => catalog.updateFile(this.deps.db, file.id, { bytesAcquired: bytes }),
         onProgress: (bytes) => this.deps.onProgress?.(file.id, file.size === 0 ? 100 : (bytes / file.size) * 100, bytes),
       });
     } catch (error) {
       const onDisk = error instanceof CopyInterruptedError ? error.bytesOnDisk : resumeFrom;
+      if (error instanceof CopyInterruptedError && isStopped(error)) return this.acquisitionStopped(file, onDisk);
       const present = await volume.isPresent().catch(() => false);
       if (error instanceof RecordingGoneError || !present || isDeviceGone(error)) {
         return this.interrupt(file, onDisk, describe(error));
@@ -253,16 +255,16 @@ export class IngestService {
 
   // ---- store -----------------------------------------------------------------------
 
-  async handleStore(payload: FileJobPayload): Promise<JobStatus> {
+  async handleStore(payload: FileJobPayload, stopping?: AbortSignal): Promise<JobStatus> {
     const first = await this.deps.catalog.getFile(payload.fileId);
     if (!first) throw new UnrecoverableError(`no such file ${payload.fileId}`);
     if (first.stage !== 'acquired') return JobStatus.Skipped;
     // Two dockings of the same bytes (two recorders, or one docked twice) store once: the
     // second waits here, then finds the object and verifies it instead of uploading.
-    return this.deps.db.withLock(`store:${first.sha256}`, () => this.storeLocked(payload));
+    return this.deps.db.withLock(`store:${first.sha256}`, () => this.storeLocked(payload, stopping));
   }
 
-  private async storeLocked(payload: FileJobPayload): Promise<JobStatus> {
+  private async storeLocked(payload: FileJobPayload, stopping?: AbortSignal): Promise<JobStatus> {
     const { catalog, objects, spool } = this.deps;
     const file = await catalog.getFile(payload.fileId);
     if (!file || file.stage !== 'acquired') return JobStatus.Skipped;
@@ -329,9 +331,15 @@ export class IngestService {
           expectSha256: sha256,
           ...(seal ? { expectSeal: seal } : {}),
           onProgress: (bytes) => this.deps.onProgress?.(file.id, file.size === 0 ? 100 : (bytes / file.size) * 100, bytes),
+          ...(stopping ? { signal: stopping } : {}),
         },
       );
     } catch (error) {
+      if (isStopped(error)) {
+        // Nothing was committed (the incomplete upload is aborted); the store runs again from the spool.
+        flog.info({ key }, 'upload stopped between parts: this process is stopping; the store step goes back to its queue');
+        return JobStatus.Stopped;
+      }
       if (!(error instanceof SentBytesMismatchError)) throw error;
       // The spool copy went bad after it was hashed (disk fault). Nothing was stored and the
       // recorder still holds the recording, which the next docking ingests afresh.
@@ -678,6 +686,18 @@ export class IngestService {
     };
   }
 
+  /**
+   * The process is stopping (SIGTERM): the copy ended before its next read with what it had
+   * spooled made durable, which a resume may trust. The recorder is still docked and the
+   * file still `acquiring`, so this is no interruption for the ledger: the job goes back to
+   * its queue, and the next process resumes the copy from these bytes (ACQUISITION_RESUMED).
+   */
+  private async acquisitionStopped(file: FileRow, bytesOnDisk: number): Promise<JobStatus> {
+    await this.deps.catalog.updateFile(this.deps.db, file.id, { bytesAcquired: bytesOnDisk });
+    log.info({ fileId: file.id, serial: file.recorderSerial, bytesOnDisk }, 'acquisition stopped: this process is stopping; it resumes from the spool');
+    return JobStatus.Stopped;
+  }
+
   private async interrupt(file: FileRow, bytesOnDisk: number, reason: string): Promise<JobStatus> {
     await this.transition(file, { stage: 'interrupted', bytesAcquired: bytesOnDisk, error: reason }, {
       type: 'ACQUISITION_INTERRUPTED',
@@ -858,6 +878,12 @@ function isDeviceGone(error: unknown): boolean {
   const cause = error instanceof CopyInterruptedError ? (error.cause as NodeJS.ErrnoException) : (error as NodeJS.ErrnoException);
   // ETIMEDOUT: the recorder stopped answering (CopyRequest.stallMs); re-plugging it usually helps.
   return ['ENOENT', 'EIO', 'ENODEV', 'ENXIO', 'ESHUTDOWN', 'ETIMEDOUT'].includes(cause?.code ?? '') || cause instanceof RecordingGoneError;
+}
+
+/** A copy or upload that ended because the job's process is stopping (its signal was aborted). */
+function isStopped(error: unknown): boolean {
+  const cause = error instanceof CopyInterruptedError ? error.cause : error;
+  return (cause as Error)?.name === 'AbortError';
 }
 
 function isDiskFull(error: unknown): boolean {

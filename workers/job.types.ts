@@ -24,6 +24,11 @@ export enum JobStatus {
   Interrupted = 'interrupted',
   /** Given up on; the file or evidence row says why. */
   Failed = 'failed',
+  /**
+   * The process is stopping (SIGTERM): the job stopped at a safe point (a copy at a durable
+   * checkpoint, a transcode killed) and goes back to its queue at once, no attempt counted.
+   */
+  Stopped = 'stopped',
 }
 
 export interface FileJobPayload {

@@ -1,4 +1,5 @@
 import type { SandboxedJob } from 'bullmq';
+import { handBack } from './bullmq.job-queue.ts';
 import { loadConfig } from '../config/config.loader.ts';
 import { moduleLogger } from '../config/logger.ts';
 import { createRuntime, initLogging, type Runtime } from '../daemon/runtime.ts';
@@ -33,7 +34,7 @@ function runtimeOnce(): Promise<Runtime> {
   return runtime;
 }
 
-export async function processTranscodeJob(job: SandboxedJob<MediaJobPayload, JobStatus>): Promise<JobStatus> {
+export async function processTranscodeJob(job: SandboxedJob<MediaJobPayload, JobStatus>, token?: string, signal?: AbortSignal): Promise<JobStatus> {
   const rt = await runtimeOnce();
   let last = 0;
   rt.setMediaProgress((_evidenceId, percent, speed) => {
@@ -43,12 +44,18 @@ export async function processTranscodeJob(job: SandboxedJob<MediaJobPayload, Job
     void job.updateProgress({ percent: Math.round(percent * 10) / 10, speed });
   });
   log.debug({ jobId: job.id, evidenceId: job.data.evidenceId, name: job.name }, 'transcode job');
+  let status: JobStatus;
   switch (job.name as JobName) {
     case JobName.Proxy:
-      return rt.media.handleProxy(job.data);
+      status = await rt.media.handleProxy(job.data, signal);
+      break;
     case JobName.Thumbnails:
-      return rt.media.handleThumbnails(job.data);
+      status = await rt.media.handleThumbnails(job.data, signal);
+      break;
     default:
       throw new Error(`the transcode sandbox does not run ${job.name}`);
   }
+  // Cancelled by the worker pool's close (its process is stopping): back to the queue.
+  if (status === JobStatus.Stopped) return handBack(job, token);
+  return status;
 }

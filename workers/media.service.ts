@@ -12,7 +12,7 @@ import { storedProbeInfo } from './ffprobe.parser.ts';
 import type { JobQueuePort } from './ingest.service.ts';
 import { JobName, JobStatus, type MediaJobPayload } from './job.types.ts';
 import { decideMetadata } from './media-decisions.ts';
-import { MediaInputError, type ImageTool, type MediaProber, type MetadataReader, type Transcoder } from './media-tools.ts';
+import { MediaInputError, TranscodeStoppedError, type ImageTool, type MediaProber, type MetadataReader, type Transcoder } from './media-tools.ts';
 import type { MediaWorkspaces, Workspace } from './media-workspace.ts';
 
 const log = moduleLogger('media');
@@ -65,13 +65,13 @@ export class MediaService {
     this.actor = { kind: 'system' as const, id: `media@${deps.config.workstationId}` };
   }
 
-  async handleMetadata(payload: MediaJobPayload): Promise<JobStatus> {
+  async handleMetadata(payload: MediaJobPayload, stopping?: AbortSignal): Promise<JobStatus> {
     const evidence = await this.evidence(payload);
     if (evidence.mediaType === 'other') {
       await this.deps.catalog.updateEvidenceMedia(this.deps.db, evidence.id, { status: 'not-media' });
       return JobStatus.Skipped;
     }
-    return this.withOriginal(payload, async (_ws, original) => {
+    return this.withOriginal(payload, stopping, async (_ws, original) => {
       const probe = await this.deps.prober.probe(original);
       const embedded = await this.deps.metadata.read(original);
       const decision = decideMetadata(evidence, probe, embedded, {
@@ -118,14 +118,14 @@ export class MediaService {
     });
   }
 
-  async handleProxy(payload: MediaJobPayload): Promise<JobStatus> {
+  async handleProxy(payload: MediaJobPayload, stopping?: AbortSignal): Promise<JobStatus> {
     const evidence = await this.evidence(payload);
     if (evidence.mediaType !== 'video' && evidence.mediaType !== 'audio') return JobStatus.Skipped;
     if (evidence.media.status === 'unplayable') return JobStatus.Skipped;
     // The metadata job probed these very bytes (an original never changes) and queued this
     // job after storing what it found: probing them again would only start ffprobe once more.
     const stored = storedProbeInfo(await this.deps.catalog.storedProbe(evidence.id));
-    return this.withOriginal(payload, async (ws, original) => {
+    return this.withOriginal(payload, stopping, async (ws, original) => {
       const probe = stored ? ({ ok: true, info: stored } as const) : await this.deps.prober.probe(original);
       if (!probe.ok) return this.unplayable(evidence, 'ffprobe', probe.error);
       const video = evidence.mediaType === 'video' && probe.info.streams.some((s) => s.kind === 'video');
@@ -136,6 +136,7 @@ export class MediaService {
         result = await this.deps.transcoder.run(args, {
           durationSeconds: probe.info.durationSeconds,
           onProgress: (p) => this.deps.onProgress?.(evidence.id, p.percent, p.speed),
+          signal: stopping,
         });
       } catch (error) {
         if (error instanceof MediaInputError) return this.unplayable(evidence, 'ffmpeg', error.message);
@@ -170,12 +171,12 @@ export class MediaService {
     });
   }
 
-  async handleThumbnails(payload: MediaJobPayload): Promise<JobStatus> {
+  async handleThumbnails(payload: MediaJobPayload, stopping?: AbortSignal): Promise<JobStatus> {
     const evidence = await this.evidence(payload);
     if (evidence.mediaType !== 'video' && evidence.mediaType !== 'photo') return JobStatus.Skipped;
     if (evidence.mediaType === 'video' && evidence.media.status === 'unplayable') return JobStatus.Skipped;
     const settings = this.deps.config.media;
-    return this.withOriginal(payload, async (ws, original) => {
+    return this.withOriginal(payload, stopping, async (ws, original) => {
       try {
         if (evidence.mediaType === 'photo') {
           for (const format of IMAGE_FORMATS) {
@@ -193,7 +194,7 @@ export class MediaService {
         const duration = evidence.media.durationSeconds ?? 0;
         const at = Math.min(1, duration / 2);
         const frameArgs = posterFrameArgs(original, ws.path('poster.png'), at, settings.posterWidth);
-        await this.deps.transcoder.run(frameArgs, { durationSeconds: null });
+        await this.deps.transcoder.run(frameArgs, { durationSeconds: null, signal: stopping });
         const ffmpegVersion = await this.deps.transcoder.version();
         for (const format of IMAGE_FORMATS) {
           await this.storeImage(evidence, ws, ws.path('poster.png'), 'poster', format, () => ({
@@ -205,7 +206,7 @@ export class MediaService {
 
         const interval = storyboardInterval(duration, settings);
         const boardArgs = storyboardFramesArgs(original, ws.path('frame-%04d.png'), interval, settings.storyboardTileWidth);
-        await this.deps.transcoder.run(boardArgs, { durationSeconds: duration || null });
+        await this.deps.transcoder.run(boardArgs, { durationSeconds: duration || null, signal: stopping });
         const frames = await ws.list('frame-');
         if (frames.length > 0) {
           const columns = Math.min(10, frames.length);
@@ -269,12 +270,20 @@ export class MediaService {
     return evidence;
   }
 
-  /** Runs `work` on a local copy of the original, read from the object store. */
-  private async withOriginal(payload: MediaJobPayload, work: (ws: Workspace, original: string) => Promise<JobStatus>): Promise<JobStatus> {
+  /**
+   * Runs `work` on a local copy of the original, read from the object store. When `stopping`
+   * cuts the download or ffmpeg off, the job ends as Stopped: nothing of a half-made
+   * derivative is kept, and the job runs again from the start.
+   */
+  private async withOriginal(payload: MediaJobPayload, stopping: AbortSignal | undefined, work: (ws: Workspace, original: string) => Promise<JobStatus>): Promise<JobStatus> {
     const ws = await this.deps.workspaces.create(payload.evidenceId);
     try {
-      await ws.write('original', await this.deps.objects.read('originals', payload.objectKey));
+      await ws.write('original', await this.deps.objects.read('originals', payload.objectKey), stopping);
       return await work(ws, ws.path('original'));
+    } catch (error) {
+      if (!stopping?.aborted || !(error instanceof TranscodeStoppedError || (error as Error).name === 'AbortError')) throw error;
+      log.info({ evidenceId: payload.evidenceId }, 'media job stopped part-way: this process is stopping; it goes back to its queue');
+      return JobStatus.Stopped;
     } finally {
       await ws.dispose();
     }
