@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { newSealKey, Sealer, type SealKey } from '../storage/spool-seal.ts';
-import { copyWithDigests, CopyInterruptedError, endIdleCopyThreads, type CopyResult } from './acquire.copier.ts';
+import { copyWithDigests, CopyInterruptedError, endIdleCopyThreads, type CopyRequest, type CopyResult } from './acquire.copier.ts';
 
 /** A source delivering `data` in chunks of `chunk` bytes, optionally failing after `failAfter` bytes. */
 function source(data: Buffer, chunk: number, failAfter?: number): Readable {
@@ -244,21 +244,31 @@ describe('copyWithDigests', () => {
       expect(result.digests).toEqual({ sha256: hex('sha256', data), sm3: hex('sm3', data) });
     });
 
-    it('gives up on a read that hangs after stallMs (ETIMEDOUT), and closes the handles only once the thread is out of it', async () => {
-      // A FIFO opened read-write: every read blocks in the kernel, as a hung USB device does.
-      const fifo = join(dir, 'fifo');
+    /**
+     * A copy from a FIFO opened read-write, whose reads block in the kernel as a hung USB
+     * device's do, given up on as `options` say; `during` runs while it waits. The thread is
+     * still blocked in its read, so its descriptor stays open until the "device" answers at
+     * last: then the thread stops instead of writing, exits, and the handle is closed.
+     */
+    async function givenUpInHungRead(name: string, options: Partial<CopyRequest>, during?: () => void): Promise<CopyInterruptedError> {
+      const fifo = join(dir, `fifo-${name}`);
       execFileSync('mkfifo', [fifo]);
       const source = await open(fifo, 'r+');
-      const error = await copyWithDigests({ source, spoolPath: join(dir, 'f'), resumeFrom: 0, algorithms: ['sha256'], checkpointBytes: 1 << 20, stallMs: 300 }).catch((e: unknown) => e);
+      const copying = copyWithDigests({ source, spoolPath: join(dir, name), resumeFrom: 0, algorithms: ['sha256'], checkpointBytes: 1 << 20, ...options }).catch((e: unknown) => e);
+      during?.();
+      const error = await copying;
       expect(error).toBeInstanceOf(CopyInterruptedError);
-      expect(((error as CopyInterruptedError).cause as NodeJS.ErrnoException).code).toBe('ETIMEDOUT');
       expect((error as CopyInterruptedError).bytesOnDisk).toBe(0);
-      // The thread is still blocked in its read, so its descriptor is still open.
       expect(source.fd).not.toBe(-1);
-      // The "device" answers at last: the thread stops instead of writing, exits, and the handle is closed.
       await writeFile(fifo, 'late bytes');
       await vi.waitFor(() => expect(source.fd).toBe(-1), { timeout: 10_000 });
-      expect(readFileSync(join(dir, 'f')).length).toBe(0);
+      expect(readFileSync(join(dir, name)).length).toBe(0);
+      return error as CopyInterruptedError;
+    }
+
+    it('gives up on a read that hangs after stallMs (ETIMEDOUT), and closes the handles only once the thread is out of it', async () => {
+      const error = await givenUpInHungRead('stalled', { stallMs: 300 });
+      expect((error.cause as NodeJS.ErrnoException).code).toBe('ETIMEDOUT');
     });
 
     it('stops before its next read when its signal is aborted, keeping what was spooled, and the thread serves the next copy', async () => {
@@ -300,21 +310,9 @@ describe('copyWithDigests', () => {
     });
 
     it('does not wait for a read that hangs when its process is stopping: gives it up after a grace period, as a stopped copy', async () => {
-      const fifo = join(dir, 'fifo-hung');
-      execFileSync('mkfifo', [fifo]);
-      const source = await open(fifo, 'r+');
       const stopping = new AbortController();
-      const copying = copyWithDigests({ source, spoolPath: join(dir, 'h'), resumeFrom: 0, algorithms: ['sha256'], checkpointBytes: 1 << 20, signal: stopping.signal });
-      setTimeout(() => stopping.abort(), 100);
-      const error = await copying.catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(CopyInterruptedError);
-      expect((error as CopyInterruptedError).cause).toMatchObject({ name: 'AbortError' });
-      expect((error as CopyInterruptedError).bytesOnDisk).toBe(0);
-      // Still inside its read: the descriptor stays open until the thread is out of it.
-      expect(source.fd).not.toBe(-1);
-      await writeFile(fifo, 'late bytes');
-      await vi.waitFor(() => expect(source.fd).toBe(-1), { timeout: 10_000 });
-      expect(readFileSync(join(dir, 'h')).length).toBe(0);
+      const error = await givenUpInHungRead('stopped-hung', { signal: stopping.signal }, () => setTimeout(() => stopping.abort(), 100));
+      expect(error.cause).toMatchObject({ name: 'AbortError' });
     });
 
     it('reports a read error as an interrupted copy with its code, keeping the spool', async () => {
