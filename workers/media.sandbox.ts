@@ -1,8 +1,8 @@
 import type { SandboxedJob } from 'bullmq';
-import { handBack } from './bullmq.job-queue.ts';
 import { loadConfig } from '../config/config.loader.ts';
 import { moduleLogger } from '../config/logger.ts';
 import { createRuntime, initLogging, type Runtime } from '../daemon/runtime.ts';
+import { handBack } from './bullmq.job-queue.ts';
 import { JobName, JobStatus, type MediaJobPayload } from './job.types.ts';
 
 const log = moduleLogger('transcode-sandbox');

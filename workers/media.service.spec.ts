@@ -13,7 +13,7 @@ import { JobName, JobStatus, type MediaJobPayload } from './job.types.ts';
 import { decideMetadata } from './media-decisions.ts';
 import { audioStream, evidenceRow, FakeWorkspace, noMetadata, probed, SHA_ORIGINAL, StrictScope, videoStream } from './media.fakes.ts';
 import { derivativeKey, MediaService, recipeOf, type MediaDeps } from './media.service.ts';
-import { MediaInputError, type ImageTool, type MediaProber, type MetadataReader, type OutputOutcome, type ProbeOutcome, type TranscodeResult, type Transcoder } from './media-tools.ts';
+import { MediaInputError, TranscodeStoppedError, type ImageTool, type MediaProber, type MetadataReader, type OutputOutcome, type ProbeOutcome, type TranscodeResult, type Transcoder } from './media-tools.ts';
 import type { MediaWorkspaces } from './media-workspace.ts';
 
 const config = loadConfig({ env: {}, overrides: { workstationId: 'ws-test' } });
@@ -392,6 +392,27 @@ describe('handleProxy', () => {
     });
     // No catalog writes, ledger or object store members: touching them fails the test.
     await expect(rig.service.handleProxy(payloadOf(evidence))).rejects.toBe(transient);
+  });
+
+  it('ffmpeg stopped because the process is stopping: Stopped, nothing marked or stored, the workspace still removed', async () => {
+    const evidence = playable();
+    const stopping = new AbortController();
+    upTo(evidence, async (_args, options) => {
+      expect(options.signal).toBe(stopping.signal);
+      stopping.abort();
+      throw new TranscodeStoppedError();
+    });
+    // No catalog writes, ledger or object store members: touching them fails the test.
+    expect(await rig.service.handleProxy(payloadOf(evidence), stopping.signal)).toBe(JobStatus.Stopped);
+    expect(rig.ws.disposed).toBe(1);
+  });
+
+  it('a transcoder error while nothing is stopping is not taken for a stop', async () => {
+    const evidence = playable();
+    upTo(evidence, async () => {
+      throw new TranscodeStoppedError();
+    });
+    await expect(rig.service.handleProxy(payloadOf(evidence), new AbortController().signal)).rejects.toBeInstanceOf(TranscodeStoppedError);
   });
 
   it('ffprobe failing on the original now: unplayable, transcoder untouched', async () => {
