@@ -196,6 +196,19 @@ describe('copyWithDigests', () => {
       expect((await copy('two')).digests).toEqual({ sha256: hex('sha256', data) });
     });
 
+    it('copies two files at once (the second hashes SHA-256 on its copy thread, the first beside it), each digested and sealed right', async () => {
+      const a = randomBytes((6 << 20) + 1);
+      const b = randomBytes((5 << 20) + 7);
+      const seal = newSealKey();
+      const copy = async (name: string, data: Buffer) =>
+        copyWithDigests({ source: await fileOf(name, data), spoolPath: join(dir, `${name}.spool`), resumeFrom: 0, algorithms: ['sha256', 'sm3'], checkpointBytes: 1 << 20, seal });
+      const [ra, rb] = await Promise.all([copy('a', a), copy('b', b)]);
+      expect(ra.digests).toEqual({ sha256: hex('sha256', a), sm3: hex('sm3', a) });
+      expect(rb.digests).toEqual({ sha256: hex('sha256', b), sm3: hex('sm3', b) });
+      expect([ra.sealTag, rb.sealTag]).toEqual([sealOf(seal, a), sealOf(seal, b)]);
+      expect(readFileSync(join(dir, 'a.spool')).equals(a) && readFileSync(join(dir, 'b.spool')).equals(b)).toBe(true);
+    });
+
     it('copies an empty file', async () => {
       const result = await copyWithDigests({ source: await fileOf('empty', Buffer.alloc(0)), spoolPath: join(dir, 'e'), resumeFrom: 0, algorithms: ['sha256'], checkpointBytes: 1 << 20 });
       expect(result).toEqual({ bytesFromSource: 0, totalBytes: 0, durableBytes: 0, digests: { sha256: hex('sha256', Buffer.alloc(0)) } });

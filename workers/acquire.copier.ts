@@ -107,7 +107,7 @@ export class DigestWorkerError extends Error {
   }
 }
 
-/** Algorithms a stream copy digests on its own thread; the rest get a worker thread each. */
+/** Algorithms a stream copy digests on its own thread, and a file copy beside another (the rest get a thread each). */
 const INLINE_ALGORITHMS: ReadonlySet<HashAlgorithm> = new Set(['sha256']);
 /** Bytes handed to a digest worker and not yet digested before the copy waits for it. */
 const HASH_WINDOW_BYTES = 32 << 20;
@@ -200,9 +200,16 @@ async function* withStallLimit(source: Readable, stallMs = 0, signal?: AbortSign
   }
 }
 
+/** Copies from a file under way in this process, which decides where SHA-256 runs. */
+let fileCopiesRunning = 0;
+
 async function copyFromFile(request: CopyRequest, source: FileHandle): Promise<CopyResult> {
   let handle: FileHandle | null = null;
   let thread: CopyThread | null = null;
+  // Alone, SHA-256 gets the other core; beside another copy the cores are taken, and the
+  // digest thread's hand-offs would only cost CPU (docs/performance-limits.md).
+  const shaInline = fileCopiesRunning > 0;
+  fileCopiesRunning += 1;
   try {
     handle = await open(request.spoolPath, request.resumeFrom > 0 ? 'a' : 'w', 0o600);
     const checkpoints = new Checkpointer(handle, request);
@@ -214,7 +221,8 @@ async function copyFromFile(request: CopyRequest, source: FileHandle): Promise<C
         spoolFd: handle.fd,
         spoolPath: request.spoolPath,
         resumeFrom: request.resumeFrom,
-        algorithms,
+        inline: algorithms.filter((a) => shaInline && INLINE_ALGORITHMS.has(a)),
+        beside: algorithms.filter((a) => !(shaInline && INLINE_ALGORITHMS.has(a))),
         seal: request.seal ?? null,
       },
       (bytes) => {
@@ -246,6 +254,7 @@ async function copyFromFile(request: CopyRequest, source: FileHandle): Promise<C
       ...(done.sealTag ? { sealTag: done.sealTag } : {}),
     };
   } finally {
+    fileCopiesRunning -= 1;
     const close = async () => {
       await handle?.close().catch(() => undefined);
       await source.close().catch(() => undefined);
@@ -608,7 +617,7 @@ class Checkpointer {
   }
 }
 
-type CopyJob = { sourceFd: number; spoolFd: number; spoolPath: string; resumeFrom: number; algorithms: HashAlgorithm[]; seal: SealKey | null; stop?: SharedArrayBuffer };
+type CopyJob = { sourceFd: number; spoolFd: number; spoolPath: string; resumeFrom: number; inline: HashAlgorithm[]; beside: HashAlgorithm[]; seal: SealKey | null; stop?: SharedArrayBuffer };
 type CopyOutcome =
   | { done: { bytesFromSource: number; bytesOnDisk: number; digests: Partial<Record<HashAlgorithm, string>>; sealTag: string | null } }
   | { failed: { phase: 'prefix' | 'read' | 'write' | 'digest' | 'thread' | 'stopped'; algorithm: HashAlgorithm | null; bytesOnDisk: number; name: string; message: string; code: string | null } };

@@ -9,14 +9,17 @@
 // Blocking calls are fine here: this thread does nothing else, and the kernel's read-ahead
 // keeps the recorder busy meanwhile.
 //
-// The digests run beside the copy, one digest thread per algorithm (digest.thread.js), on the
+// Digests run beside the copy, one digest thread per algorithm (digest.thread.js), on the
 // very blocks this thread reads: they lie in a ring in shared memory (block-ring.channel.js),
 // and a block is read into again only once every digest thread is past it. With SHA-256 on
-// this thread a file took cp + SHA-256; beside it, about the slower of the two. The spool seal
-// (AES-GMAC, ≈ 0.08 CPU-s per GiB) stays here: it is cheap, and it seals the bytes written.
+// this thread a file takes cp + SHA-256; beside it, about the slower of the two, for about
+// 0.2 CPU-s per GiB more. So the parent puts SHA-256 beside the copy only when this is the
+// only copy running (a core is free for it); SM3 (≈ 5× slower) always goes beside. The spool
+// seal (AES-GMAC, ≈ 0.08 CPU-s per GiB) stays here: it is cheap, and it seals the bytes written.
 //
 // Protocol (parentPort), one job at a time:
-//   in:  { sourceFd, spoolFd, spoolPath, resumeFrom, algorithms: [alg], seal: { key, iv } | null, stop }
+//   in:  { sourceFd, spoolFd, spoolPath, resumeFrom, inline: [alg], beside: [alg], seal: { key, iv } | null, stop }
+//        `inline` algorithms are hashed on this thread, `beside` ones each on a digest thread.
 //        `stop` (SharedArrayBuffer, one Int32) is set by the parent when it gave up on a
 //        stalled read or its process is stopping: the loop then ends before its next read
 //        or write, failing with phase 'stopped'.
@@ -25,7 +28,7 @@
 //   out: { progress: bytesOnDisk }   every PROGRESS_BYTES
 //   out: { done: { bytesFromSource, bytesOnDisk, digests, sealTag } }
 //   out: { failed: { phase: 'prefix' | 'read' | 'write' | 'digest' | 'stopped', algorithm?, bytesOnDisk, bytesFromSource, name, message, code } }
-import { createCipheriv } from 'node:crypto';
+import { createCipheriv, createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { parentPort, Worker } from 'node:worker_threads';
 import { allocateConsumer, allocateRing, BLOCK_BYTES, RingProducer, StalledPeerError } from './block-ring.channel.js';
@@ -69,7 +72,8 @@ let bytesFromSource = 0;
 function run(job) {
   bytesOnDisk = job.resumeFrom;
   bytesFromSource = 0;
-  const threads = job.algorithms.map(digestThread);
+  const inline = job.inline.map((algorithm) => [algorithm, createHash(algorithm)]);
+  const threads = job.beside.map(digestThread);
   producer.begin(threads);
   for (const thread of threads) thread.worker.postMessage({ start: true });
   // The spool seal (storage/spool-seal.ts): AES-GMAC over the same bytes, everything as AAD.
@@ -80,8 +84,9 @@ function run(job) {
     const n = step(phase, () => read(block));
     if (n === 0) return null;
     const chunk = block.subarray(0, n);
-    sealer?.setAAD(chunk);
     producer.publish(n);
+    sealer?.setAAD(chunk);
+    for (const [, hash] of inline) hash.update(chunk);
     return chunk;
   };
 
@@ -114,6 +119,7 @@ function run(job) {
 
   producer.end();
   const digests = {};
+  for (const [algorithm, hash] of inline) digests[algorithm] = hash.digest('hex');
   for (const thread of threads) digests[thread.name] = digestStep(() => producer.finish(thread.name));
   let sealTag = null;
   if (sealer) {
