@@ -701,7 +701,7 @@ async function benchAcquire(ctx: Context): Promise<SectionBody> {
     `Disk reads (read_bytes) per byte of data, median: evidock sha256 ${(median(sha.samples.map((s) => s.readBytes ?? 0)) / totalBytes).toFixed(2)}×, cp + sha256sum ${(median(cpSum.samples.map((s) => s.readBytes ?? 0)) / totalBytes).toFixed(2)}× (sha256sum reads the copies back from the page cache).`,
     `CPU seconds per side (median): ${[sha, shaPipeline, shaSm3, shaSm3Pipeline, cp, cpSync, cpSum, cat].map((s) => `${s.label} ${median(s.samples.map((x) => x.cpu)).toFixed(2)}`).join(', ')}.`,
     `copyWithDigests checkpoints as the pipeline does (ingest.checkpointSeconds ${ingestConfig.checkpointSeconds}): an fsync of the spool in the background at most every ${ingestConfig.checkpointSeconds} s and none at the end, because the recorder keeps every recording until its stored copy is verified and the spool only spares reading it again; plain cp leaves its writes in the page cache (GNU cp 9 copies in the kernel with copy_file_range, the bytes never reach user space), \`cp + sync\` fsyncs the copies at the end.`,
-    `Raw sequential read of the same files (cat > /dev/null, cold): ${sideFigure(cat)}; evidock sha256 takes ${(medianSeconds(sha) / medianSeconds(cat)).toFixed(2)}× that time, sha256+sm3 ${(medianSeconds(shaSm3) / medianSeconds(cat)).toFixed(2)}×. The copy thread (workers/copy.thread.js) reads and writes 256 KiB blocks in a ring in shared memory (workers/block-ring.channel.js) while each algorithm's digest thread (workers/digest.thread.js) hashes the same blocks beside it, so a file takes about the longer of the copy and its slowest digest: SHA-256 runs at ≈ 1.7 GB/s on one core here, SM3 at ≈ 150–400 MB/s (the host’s speed varies between runs) and is the limit of its side.`,
+    `Raw sequential read of the same files (cat > /dev/null, cold): ${sideFigure(cat)}; evidock sha256 takes ${(medianSeconds(sha) / medianSeconds(cat)).toFixed(2)}× that time, sha256+sm3 ${(medianSeconds(shaSm3) / medianSeconds(cat)).toFixed(2)}×. The copy thread (workers/copy.thread.js) reads and writes 256 KiB blocks in a ring in shared memory (workers/block-ring.channel.js) while digest threads (workers/digest.thread.js) hash the same blocks beside it, SM3 always and SHA-256 when the copy is the only one running, so a file takes about the longer of the copy and its slowest digest: SHA-256 runs at ≈ 1.7 GB/s on one core here, SM3 at ≈ 150–400 MB/s (the host’s speed varies between runs) and is the limit of its side.`,
     `Files are copied one after the other on both sides (and ${pipelineAcquisitions} at once on the "${shaPipeline.label}" side, as the pipeline acquires a recorder's files with the default ingest.maxConcurrentAcquisitions), from the bench "recorder" directory to a spool directory on the same disk; the source is opened through DirectoryVolume.openFile, as the pipeline does.`,
   ];
   const what = `${options.files} × ${options.sizeMiB} MiB`;
@@ -710,13 +710,13 @@ async function benchAcquire(ctx: Context): Promise<SectionBody> {
     sides: [sha, shaPipeline, shaSm3, cp, cpSync, cpSum, cat],
     notes,
     rows: [
-      timeRatioRow(`Acquire ${what}, sha256 vs cp`, sha, cp, TARGETS.acquireVsCp, 'copyWithDigests from the recording file handle (one read of each block: the copy thread writes it while a digest thread hashes it with SHA-256; checkpoints as the pipeline makes them) vs a plain `cp` of the same files between the same two directories.'),
+      timeRatioRow(`Acquire ${what}, sha256 vs cp`, sha, cp, TARGETS.acquireVsCp, 'copyWithDigests from the recording file handle (one read of each block: the copy thread writes it while, the copy being alone, a digest thread hashes it with SHA-256; checkpoints as the pipeline makes them) vs a plain `cp` of the same files between the same two directories.'),
       timeRatioRow(
         `Acquire ${what}, sha256, ${pipelineAcquisitions} files at once vs cp`,
         shaPipeline,
         cp,
         TARGETS.acquireVsCp,
-        `The same copy with ${pipelineAcquisitions} files in flight, as the pipeline acquires a recorder (ingest.maxConcurrentAcquisitions, default ${pipelineAcquisitions}; each file has its own copy thread), vs the one plain \`cp\` of all the files.`,
+        `The same copy with ${pipelineAcquisitions} files in flight, as the pipeline acquires a recorder (ingest.maxConcurrentAcquisitions, default ${pipelineAcquisitions}; each file has its own copy thread, which hashes SHA-256 itself while the other copy runs), vs the one plain \`cp\` of all the files.`,
       ),
       timeRatioRow(`Acquire ${what}, sha256 vs cp + sha256sum`, sha, cpSum, TARGETS.acquireVsCpSha, 'The same copy vs the two-pass habit: `cp`, then `sha256sum` of the copies.'),
       timeRatioRow(`Acquire ${what}, sha256 vs cp + sync`, sha, cpSync, null, 'Durability on equal terms: `cp` followed by `sync` of the copied files.'),
