@@ -14,9 +14,11 @@ import { Sealer, type SealKey } from '../storage/spool-seal.ts';
  * Two ways in, by what the driver can give (measured, docs/performance-limits.md):
  * - A recording that is a plain file (a FileHandle) is copied by a copy thread
  *   (copy.thread.js) that reads and writes small blocks with blocking calls, as cp does,
- *   while a digest thread per algorithm hashes each block where it lies, in a ring in shared
- *   memory (block-ring.channel.js). That costs about half the CPU of the stream path, and
- *   with SHA-256 on the second core a file takes about as long as the slower of copy and hash.
+ *   through a ring in shared memory (block-ring.channel.js). Digest threads hash each block
+ *   where it lies: SM3 always, and SHA-256 when this is the only copy running, so that a file
+ *   takes about as long as the slower of copy and hash; beside another copy both cores are
+ *   busy anyway, and the copy thread hashes SHA-256 itself. That costs about half the CPU of
+ *   the stream path.
  * - A stream (vendor SDKs, paced or instrumented sources) is copied here, with the three
  *   steps beside each other: the stream's own read-ahead, SHA-256 on this thread chunk by
  *   chunk, and spool writes queued (at most WRITE_WINDOW_BYTES) for one writer loop with
@@ -386,6 +388,7 @@ export function endIdleCopyThreads(): void {
   idleCopyThreads.endAll();
   idleDigestThreads.endAll();
 }
+
 const idleDigestThreads = new IdleThreads<HashAlgorithm, DigestThread>(4, THREAD_IDLE_MS);
 
 class DigestThread {
