@@ -1,17 +1,21 @@
 // pm2 process file: `pm2 start ecosystem.config.js`.
-// The package is ESM; pm2 loads this file with require(), which on Node >= 20.19 returns
-// the module's named exports, so the apps are a named export (not `export default`).
+// The package is ESM; pm2 loads this file with require(), which (Node >= 20.19) returns the
+// module's named exports, so the apps are a named export (not `export default`).
 //
 // One daemon per workstation watches for recorders and serves this workstation's device
 // queues (acquire, store, clear). WORKER_PROCESSES `evidock workers` processes serve the
 // shared queues (catalog, metadata, transcode); each runs its transcodes in sandboxed
 // children, `media.transcodeConcurrency` at a time. On a 2-core workstation, 1 is enough;
 // a dedicated worker host runs only the workers app, with more processes.
+import { supportedNodePath } from './config/node-runtime.js';
+
 const cwd = import.meta.dirname;
 const WORKER_PROCESSES = 1;
 
 const restartPolicy = {
-  interpreter: 'node',
+  // The pinned LTS Node.js (.node-version) that scripts/node.sh installed when the machine's
+  // is older; the processes run the compiled dist/ (bin/evidock.js refuses a stale build).
+  interpreter: supportedNodePath() ?? 'node',
   cwd,
   // Evidence work must survive crashes: restart at once, and keep restarting. Open
   // sessions and queued jobs resume where they stopped.

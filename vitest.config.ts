@@ -16,6 +16,7 @@ const excluded = ['**/node_modules/**', 'var/**', '**/dist/**', '**/coverage/**'
 export default defineConfig({
   test: {
     reporters: ['default', new SummaryReporter()],
+    globalSetup: ['test/global-setup.ts'],
     setupFiles: ['test/setup-logging.ts'],
     exclude: excluded,
     projects: [

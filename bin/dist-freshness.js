@@ -1,4 +1,4 @@
-// Whether dist/ (scripts/build.mjs) may run in place of the TypeScript sources: its BUILD
+// Whether dist/ (scripts/build.mjs) is the build of the sources as they are now: its BUILD
 // stamp is newer than every source file. Plain JavaScript, so checking costs no loader.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,20 +1,43 @@
 #!/usr/bin/env node
-// The `evidock` command. It runs the compiled sources in dist/ (`npm run build`) while that
-// build is newer than every source file, and the TypeScript sources through tsx otherwise,
-// so a fresh edit never runs stale code and a checkout works without a build step. The
-// build saves each process tsx's loader thread and transpiled sources (≈ 30 MiB).
+// The `evidock` command. It runs the compiled build in dist/ (`npm run build`; `npm test`
+// and `npm run demo` build it first), never the TypeScript sources through a loader: what a
+// workstation runs is what was built and tested. A build older than any source file is
+// refused rather than run stale.
+//
+// On a Node.js older than the pinned LTS (.node-version) it hands itself to the pinned one
+// that scripts/node.sh installed, so `npx evidock` and pm2 work whatever the machine's
+// default node is.
+import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isSupportedNode, pinnedNodeVersion, supportedNodePath } from '../config/node-runtime.js';
 import { distIsFresh } from './dist-freshness.js';
 
-let main;
-if (distIsFresh(join(dirname(fileURLToPath(import.meta.url)), '..'))) {
-  ({ main } = await import('../dist/daemon/cli.js'));
+const EXIT_SOFTWARE = 70;
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const fail = (zh, en) => {
+  process.stderr.write(`evidock: ${zh}\nevidock: ${en}\n`);
+  process.exit(EXIT_SOFTWARE);
+};
+
+if (!isSupportedNode(process.versions.node)) {
+  const node = supportedNodePath();
+  if (!node) {
+    fail(
+      `需要 Node.js ${pinnedNodeVersion()}（当前为 ${process.versions.node}）：运行一次 npm run demo 或 npm test 即可安装`,
+      `needs Node.js ${pinnedNodeVersion()} (this is ${process.versions.node}): run \`npm run demo\` or \`npm test\` once to install it`,
+    );
+  }
+  const child = spawn(node, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  // The child is the real process: it gets the signals pm2 or the operator send this one.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+  child.on('exit', (code, signal) => (signal ? process.kill(process.pid, signal) : process.exit(code ?? 1)));
 } else {
-  const { register } = await import('tsx/esm/api');
-  register();
-  ({ main } = await import('../daemon/cli.ts'));
+  if (!distIsFresh(root)) {
+    fail('dist/ 缺失或比源代码旧：请先运行 npm run build', 'dist/ is missing or older than the sources: run `npm run build` first');
+  }
+  const { main } = await import('../dist/daemon/cli.js');
+  const code = await main(process.argv);
+  // BullMQ and pg keep handles open; exit explicitly once the command is done.
+  process.exit(code);
 }
-const code = await main(process.argv);
-// BullMQ and pg keep handles open; exit explicitly once the command is done.
-process.exit(code);

@@ -2,7 +2,7 @@
 // `npm run build`: compiles the product sources to dist/ with tsc (tsconfig.build.json),
 // copies the files tsc does not emit (plain-JavaScript thread entries, SQL migrations) and
 // writes dist/BUILD last. bin/evidock.js runs dist/ only while BUILD is newer than every
-// source file, so an edited checkout falls back to tsx rather than running stale code.
+// source file: an edited checkout is told to build rather than run stale code.
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';

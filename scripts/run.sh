@@ -6,9 +6,11 @@
 #   bash scripts/run.sh bench [args]   npx tsx scripts/bench.ts [args]
 #   bash scripts/run.sh chaos [args]   npx tsx scripts/chaos.ts [args]   (e.g. --quick)
 #
-# Before that it installs node_modules when missing or older than package-lock.json /
-# package.json, starts the local stack (scripts/stack.sh up; reuses a running one) and
-# compiles the sources to dist/ (scripts/build.mjs), which the evidock command then runs.
+# Before that it makes the pinned LTS Node.js (.node-version) the `node` on PATH when the
+# machine's is older (scripts/node.sh), installs node_modules when missing, older than
+# package-lock.json / package.json or built for another Node.js, starts the local stack
+# (scripts/stack.sh up; reuses a running one) and compiles the sources to dist/
+# (scripts/build.mjs), which the evidock command runs.
 # EVIDOCK_REDIS_PORT / EVIDOCK_PG_PORT / EVIDOCK_MINIO_PORT move the stack and are passed on
 # to evidock as EVIDOCK__redis__port etc. unless those are set explicitly.
 set -euo pipefail
@@ -26,9 +28,18 @@ case "$cmd" in demo | test | bench | chaos) ;; *) usage ;; esac
 # listener's native build) that npm install needs.
 bash scripts/stack.sh up
 
+# shellcheck source=scripts/node.sh
+. scripts/node.sh
+evidock_node_setup
+echo "run: Node.js $(node -p 'process.versions.node') ($EVIDOCK_NODE)"
+
 # npm writes node_modules/.package-lock.json on every install; it is our "installed at" stamp.
 stamp=node_modules/.package-lock.json
-if [ ! -d node_modules ] || [ ! -f "$stamp" ] || { [ -f package-lock.json ] && [ package-lock.json -nt "$stamp" ]; }; then
+# Native modules (sharp's libvips binding is N-API; usb-detection is built here) belong to the
+# Node.js that installed them: a checkout installed under another version is rebuilt.
+abi_stamp=node_modules/.evidock-node-abi
+abi=$(node -p 'process.versions.modules')
+if [ ! -d node_modules ] || [ ! -f "$stamp" ] || { [ -f package-lock.json ] && [ package-lock.json -nt "$stamp" ]; } || [ package.json -nt "$stamp" ]; then
   # `npm install --no-save` installs exactly the versions pinned in package-lock.json and
   # leaves it untouched. Not `npm ci`: npm 11 writes lockfiles without other platforms'
   # optional packages (darwin/win32 builds of rollup, msgpackr-extract) and its own `ci`
@@ -36,6 +47,11 @@ if [ ! -d node_modules ] || [ ! -f "$stamp" ] || { [ -f package-lock.json ] && [
   echo "run: npm install (pinned by package-lock.json)"
   npm install --no-save --no-audit --no-fund
   touch "$stamp"
+  printf '%s\n' "$abi" >"$abi_stamp"
+elif [ "$(cat "$abi_stamp" 2>/dev/null)" != "$abi" ]; then
+  echo "run: npm rebuild (node_modules was installed for another Node.js)"
+  npm rebuild
+  printf '%s\n' "$abi" >"$abi_stamp"
 fi
 
 # The evidock command runs dist/ only while it is newer than every source (bin/evidock.js);
