@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -136,17 +137,49 @@ export async function stopAllPrivateServices(): Promise<void> {
 
 // ---- helpers -----------------------------------------------------------------------------
 
-/** A port nobody listens on right now (the kernel's pick for port 0). */
+/**
+ * A port nobody listens on right now, for a server a test starts a moment later.
+ *
+ * Not the kernel's pick for port 0: that comes from the ephemeral range, which every
+ * outgoing connection (to Redis, PostgreSQL, MinIO) also takes its local port from, so in the
+ * gap between this check and the server's bind a client could take it ("port is already in
+ * use"). Ports below the ephemeral range are only ever taken by an explicit bind; a port is
+ * handed out once per process.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
+  const ceiling = ephemeralLow() - 1;
+  const floor = Math.max(1024, ceiling - 12_000);
+  for (let tries = 0; tries < 500; tries++) {
+    const port = floor + randomInt(ceiling - floor + 1);
+    if (handedOut.has(port) || STACK_PORTS.has(port)) continue;
+    if (!(await canListen(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(`no free port between ${floor} and ${ceiling}`);
+}
+
+const handedOut = new Set<number>();
+/** The shared stack's ports (scripts/stack.sh defaults), even while it is down. */
+const STACK_PORTS = new Set([6390, 5439, 9010, 9011]);
+
+/** First port of the kernel's ephemeral range (Linux: net.ipv4.ip_local_port_range). */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isInteger(low) && low > 2048) return low;
+  } catch {
+    // not Linux: IANA's dynamic range starts at 49152
+  }
+  return 49152;
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolveListen) => {
     const server = net.createServer();
     server.unref();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port > 0 ? resolvePort(port) : reject(new Error('no free port'))));
-    });
+    server.once('error', () => resolveListen(false));
+    server.listen(port, HOST, () => server.close(() => resolveListen(true)));
   });
 }
 
