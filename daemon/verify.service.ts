@@ -50,6 +50,7 @@ export class VerifyService {
     const verified = events.filter((e) => e.type === 'VERIFIED').pop();
     const key = originalKey(row.sha256);
     const stored = await this.objects.stat('originals', key);
+    if (!verified) problems.push('no VERIFIED custody event: the stored original was never proven to hold the acquired bytes');
     if (!stored) problems.push(`stored original missing: ${key}`);
     else {
       if (verified && stored.etag !== verified.details.etag) problems.push(`stored original changed: etag ${stored.etag}, verified ${String(verified.details.etag)}`);

@@ -66,7 +66,7 @@ function rowToEvent(row: EventRow): CustodyEvent {
 
 export interface LedgerProblem {
   seq: number | null;
-  kind: ChainProblem['kind'] | 'missing-mirror' | 'mirror-differs' | 'row-deleted' | 'key-not-mirrored' | 'key-differs';
+  kind: ChainProblem['kind'] | 'missing-mirror' | 'mirror-differs' | 'row-deleted' | 'key-not-mirrored' | 'key-differs' | 'cleared-unverified';
   detail: string;
 }
 
@@ -250,8 +250,29 @@ export class CustodyLedger {
     for (const seq of mirrored.keys()) {
       if (!seen.has(seq)) problems.push({ seq, kind: 'row-deleted', detail: 'event exists in the write-once bucket but not in the database' });
     }
+    problems.push(...(await this.clearsWithoutVerification()));
     problems.sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
     return { events: count, keys: keys.size, problems };
+  }
+
+  /**
+   * "A recorder is cleared only after its copy is verified in storage", as the ledger shows
+   * it: every RECORDER_CLEARED must come after a VERIFIED event of the same file and the
+   * same bytes (SHA-256). The rows are the ones whose chain and mirror verify() checks.
+   */
+  private async clearsWithoutVerification(): Promise<LedgerProblem[]> {
+    const rows = await this.db.query<{ seq: string; file_id: string | null; evidence_id: string | null; sha256: string | null }>(
+      `SELECT c.seq, c.file_id, c.evidence_id, c.details->>'sha256' AS sha256 FROM custody_events c
+        WHERE c.type = 'RECORDER_CLEARED' AND NOT EXISTS (
+          SELECT 1 FROM custody_events v
+           WHERE v.file_id = c.file_id AND v.seq < c.seq AND v.type = 'VERIFIED' AND v.details->>'sha256' = c.details->>'sha256')
+        ORDER BY c.seq`,
+    );
+    return rows.rows.map((r) => ({
+      seq: Number(r.seq),
+      kind: 'cleared-unverified' as const,
+      detail: `file ${r.file_id ?? '(none)'} of evidence ${r.evidence_id ?? '(none)'} was cleared from its recorder with no earlier VERIFIED event of its bytes (sha256 ${r.sha256 ?? 'not recorded'})`,
+    }));
   }
 
   /** Every registered workstation key, for a reviewer who checks signatures outside evidock. */

@@ -7,6 +7,7 @@ import { importFolder } from '../daemon/cli.ts';
 import type { Runtime } from '../daemon/runtime.ts';
 import { DirectoryDriver } from '../drivers/directory.driver.ts';
 import { originalKey } from '../storage/object-store.ts';
+import { expectInOrder } from './support/event-order.ts';
 import { SabotagedVolume } from './support/sabotaged-volume.ts';
 import { createTestEnv, eventually, settleSession, type TestEnv } from './support/test-env.ts';
 
@@ -77,8 +78,7 @@ describe('bad input: a clear error and nothing lost', () => {
     expect(file!.stage).toBe('cleared');
     const events = await rt.ledger.eventsFor({ fileIds: [file!.id] });
     const types = events.map((e) => e.type);
-    expect(types).toContain('HASH_MISMATCH');
-    expect(types.indexOf('HASH_MISMATCH')).toBeLessThan(types.indexOf('ACQUIRED'));
+    expectInOrder(types, ['HASH_MISMATCH', 'ACQUIRED', 'VERIFIED', 'RECORDER_CLEARED']);
     // What was stored is the recording as it finally stood, verified before the clear.
     const acquired = events.find((e) => e.type === 'ACQUIRED')!;
     expect(acquired.details.size).toBe((3 << 20) + 1000);

@@ -12,6 +12,7 @@ import type { CustodyEvent } from '../storage/custody-chain.ts';
 import { originalKey } from '../storage/object-store.ts';
 import { copyWithDigests } from '../workers/acquire.copier.ts';
 import { JobName, jobIdOf, JobStatus, QueueName } from '../workers/job.types.ts';
+import { expectClearedOnceAfterVerified, expectInOrder } from './support/event-order.ts';
 import { createTestEnv, eventually, type TestEnv } from './support/test-env.ts';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -48,9 +49,9 @@ async function assertNothingLost(rt: Runtime, files: FileRow[], expected: Map<st
     expect(f.sha256).toBe(expected.get(f.displayPath));
     const events: CustodyEvent[] = await rt.ledger.eventsFor({ fileIds: [f.id] });
     const types = events.map((e) => e.type);
-    expect(types.filter((t) => t === 'RECORDER_CLEARED')).toHaveLength(1);
     expect(types.filter((t) => t === 'ACQUIRED')).toHaveLength(1);
-    expect(types.lastIndexOf('VERIFIED')).toBeLessThan(types.indexOf('RECORDER_CLEARED'));
+    expectClearedOnceAfterVerified(events, f.sha256!);
+    expectInOrder(types, ['ACQUIRED', 'VERIFIED', 'RECORDED', 'RECORDER_CLEARED']);
     const uploads = events.filter((e) => e.type === 'STORED' && e.details.uploaded === true);
     expect(uploads.length).toBeLessThanOrEqual(1);
     const stored = await rt.objects.stat('originals', originalKey(f.sha256!));
@@ -185,9 +186,9 @@ describe('crash and resume', () => {
     expect(alteredAcquired[1]!.details.resumedFromByte).toBe(0);
     for (const f of finished) {
       expect((await rt2.objects.stat('originals', originalKey(f.sha256!)))?.metadata.sha256).toBe(f.sha256);
-      const types = (await eventsOf(f)).map((e) => e.type);
-      expect(types.filter((t) => t === 'STORED')).toHaveLength(1);
-      expect(types.lastIndexOf('VERIFIED')).toBeLessThan(types.indexOf('RECORDER_CLEARED'));
+      const events = await eventsOf(f);
+      expect(events.filter((e) => e.type === 'STORED')).toHaveLength(1);
+      expectClearedOnceAfterVerified(events, f.sha256!);
     }
     await eventually(async () => ((await rt2.ledger.mirrorPending()) === 0 ? true : undefined), 10_000, 'the ledger mirror to catch up');
     const report = await rt2.verify.run({ rehash: true });

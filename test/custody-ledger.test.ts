@@ -1,10 +1,13 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importFolder } from '../daemon/cli.ts';
 import type { Runtime } from '../daemon/runtime.ts';
+import type { FileRow } from '../storage/catalog.repository.ts';
 import { eventObjectKey } from '../storage/custody-ledger.service.ts';
+import { originalKey } from '../storage/object-store.ts';
+import { evidenceIdOf } from '../workers/ingest.service.ts';
 import { createTestEnv, eventually, type TestEnv } from './support/test-env.ts';
 
 describe('custody ledger', () => {
@@ -74,5 +77,63 @@ describe('custody ledger', () => {
     expect(files.map((f) => f.stage)).toEqual(['cleared']);
     const events = await rt.ledger.eventsFor({ sessionId: session });
     expect(events.filter((e) => e.type === 'SPOOL_FULL')).toHaveLength(1);
+  });
+});
+
+describe('verify and the rule that a recording is cleared only after its copy is verified', () => {
+  let env: TestEnv;
+  let rt: Runtime;
+  let cleared: FileRow;
+
+  beforeAll(async () => {
+    env = await createTestEnv('clearrule');
+    rt = await env.runtime();
+    const dir = join(env.dir, 'rec');
+    mkdirSync(join(dir, 'DCIM'), { recursive: true });
+    writeFileSync(join(dir, 'DCIM', 'ZFYR_01_20261121120000_0001.MP4'), randomBytes(100_000));
+    [cleared] = (await importFolder(rt, dir, { serial: 'RULE-1', json: true })).files as [FileRow];
+  });
+  afterAll(async () => env?.cleanup());
+
+  it('names every clear with no earlier VERIFIED of the same bytes, and a stored item that was never verified', async () => {
+    expect(cleared.stage).toBe('cleared');
+    const clean = await rt.verify.run({ rehash: false });
+    expect(clean.ledger.problems).toEqual([]);
+    expect(clean.ok).toBe(true);
+
+    const actor = { kind: 'workstation' as const, id: env.config.workstationId };
+    const at = { evidenceId: cleared.evidenceId, sessionId: cleared.sessionId };
+    const clear = (fileId: string) => rt.ledger.record({ type: 'RECORDER_CLEARED', actor, ...at, fileId, details: { devicePath: 'DCIM/X.MP4', sha256: cleared.sha256 } });
+    // Not the item's: its own VERIFIED event is the one its stored copy is checked against.
+    const verified = (fileId: string, sha256: string) => rt.ledger.record({ type: 'VERIFIED', actor, sessionId: cleared.sessionId, fileId, details: { sha256 } });
+    // Never verified; verified for other bytes; verified only after the clear.
+    const [never, otherBytes, tooLate] = [randomUUID(), randomUUID(), randomUUID()];
+    await clear(never);
+    await verified(otherBytes, 'ab'.repeat(32));
+    await clear(otherBytes);
+    await clear(tooLate);
+    await verified(tooLate, cleared.sha256!);
+
+    // An item stored and catalogued with no VERIFIED event at all.
+    const bytes = randomBytes(5000);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const evidenceId = evidenceIdOf(sha256);
+    await rt.objects.putDocument('originals', originalKey(sha256), bytes, 'application/octet-stream');
+    await rt.ledger.record({ type: 'ACQUIRED', actor, evidenceId, details: { sha256, size: bytes.length } });
+    await rt.ledger.record({ type: 'RECORDED', actor, evidenceId, details: { caseNumbers: [], subject: null, place: null, officerId: null } });
+    const source = (await rt.catalog.getEvidence(cleared.evidenceId!))!;
+    await rt.db.transaction((tx) =>
+      rt.catalog.insertEvidence(tx, { ...source, id: evidenceId, sha256, sm3: null, size: bytes.length, objectKey: originalKey(sha256), caseNumbers: [], subject: null, place: null, officerId: null }),
+    );
+
+    const report = await rt.verify.run({ rehash: false });
+    expect(report.ok).toBe(false);
+    const unverified = report.ledger.problems.filter((p) => p.kind === 'cleared-unverified');
+    expect(unverified.map((p) => /file (\S+)/.exec(p.detail)?.[1]).sort()).toEqual([never, otherBytes, tooLate].sort());
+    expect(report.ledger.problems.filter((p) => p.kind !== 'cleared-unverified')).toEqual([]);
+    expect(report.items.find((i) => i.evidenceId === evidenceId)?.problems).toEqual([
+      'no VERIFIED custody event: the stored original was never proven to hold the acquired bytes',
+    ]);
+    expect(report.items.find((i) => i.evidenceId === cleared.evidenceId)?.problems).toEqual([]);
   });
 });

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importFolder } from '../daemon/cli.ts';
 import type { Runtime } from '../daemon/runtime.ts';
 import { originalKey } from '../storage/object-store.ts';
+import { expectClearedOnceAfterVerified, expectInOrder } from './support/event-order.ts';
 import { createTestEnv, eventually, type TestEnv } from './support/test-env.ts';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -59,9 +60,8 @@ describe('dock → verified → cleared', () => {
       expect(evidence.transferLate).toBe(true);
       const types = events.map((e) => e.type);
       // The clear comes after the verification and the catalog entry, never before.
-      expect(types.indexOf('ACQUIRED')).toBeLessThan(types.indexOf('VERIFIED'));
-      expect(types.indexOf('VERIFIED')).toBeLessThan(types.indexOf('RECORDED'));
-      expect(types.indexOf('RECORDED')).toBeLessThan(types.indexOf('RECORDER_CLEARED'));
+      expectInOrder(types, ['ACQUIRED', 'VERIFIED', 'RECORDED', 'RECORDER_CLEARED']);
+      expectClearedOnceAfterVerified(events, f.sha256!);
       // Acquired and stored by this process: the bytes sent were authenticated by the acquisition's seal.
       expect(events.find((e) => e.type === 'STORED')!.details.sentCheck).toBe('seal');
       // Proven by the server's CRC32 checksum (minio.uploadChecksum crc32), which the stat shows too.

@@ -10,6 +10,7 @@ import type { Runtime } from '../daemon/runtime.ts';
 import type { DerivativeRow, EvidenceRow } from '../storage/catalog.repository.ts';
 import { storedProbeInfo } from '../workers/ffprobe.parser.ts';
 import { JobStatus, QueueName, SHARED_QUEUES } from '../workers/job.types.ts';
+import { expectInOrder } from './support/event-order.ts';
 import { createTestEnv, eventually, type TestEnv } from './support/test-env.ts';
 
 /**
@@ -171,7 +172,7 @@ describe('media workers', () => {
     expect(p.streams.find((s) => s.codec_type === 'audio')!.codec_name).toBe('aac');
     expect(Number(p.format.duration)).toBeCloseTo(3, 0);
     const order = boxes(path);
-    expect(order.indexOf('moov')).toBeLessThan(order.indexOf('mdat'));
+    expectInOrder(order, ['moov', 'mdat']);
     const events = await rt.ledger.eventsFor({ evidenceId: item(1, 'MP4').id });
     const event = events.find((e) => e.type === 'DERIVED' && e.details.kind === 'proxy')!;
     expect(event.details).toMatchObject({ sha256: d.sha256, from: item(1, 'MP4').sha256, tool: 'ffmpeg' });

@@ -77,7 +77,12 @@ describe('sandboxed transcoding', () => {
       const j = await rt.queue.queue(QueueName.Transcode).getJob(`proxy-${evidenceId}`);
       return (await j?.getState()) === 'completed' ? j : undefined;
     }, 60_000, 'the proxy job to complete');
-    expect(job.attemptsMade).toBeGreaterThanOrEqual(1);
+    // A real second attempt: the killed one failed (its error is kept), the next one completed.
+    // (attemptsMade counts the successful attempt too, so 1 would mean "no retry".)
+    expect(job.attemptsMade).toBe(2);
+    expect(job.attemptsStarted).toBe(2);
+    expect(job.stacktrace).toHaveLength(1);
+    expect(job.stacktrace![0]).toMatch(/exit|killed|SIGKILL|signal/i);
     // The worker survived: thumbnails, queued beside the proxy, were made too.
     await eventually(async () => ((await rt.catalog.derivativesOf(evidenceId)).some((d) => d.kind === 'storyboard') ? true : undefined), 120_000, 'thumbnails');
     const item = await rt.catalog.getEvidence(evidenceId);

@@ -10,6 +10,7 @@ import { posterFrameArgs, proxyAudioArgs, proxyVideoArgs, storyboardFramesArgs }
 import { FfmpegTranscoder, FfprobeProber } from '../workers/ffmpeg.adapter.ts';
 import { MediaInputError, type ProbeInfo, type TranscodeProgress } from '../workers/media-tools.ts';
 import { SharpImageTool } from '../workers/sharp.adapter.ts';
+import { expectInOrder } from './support/event-order.ts';
 import { eventually, isRunning } from './support/test-env.ts';
 
 /**
@@ -216,8 +217,7 @@ describe('FfmpegTranscoder', () => {
     expect(proxy.durationSeconds).toBeGreaterThan(input.durationSeconds! - 0.1);
     expect(proxy.durationSeconds).toBeLessThan(input.durationSeconds! + 0.1);
     const boxes = await topLevelBoxes(file('hd-proxy.mp4'));
-    expect(boxes.indexOf('moov')).toBeGreaterThanOrEqual(0);
-    expect(boxes.indexOf('moov')).toBeLessThan(boxes.indexOf('mdat'));
+    expectInOrder(boxes, ['moov', 'mdat']);
     // Nothing copied from the original's metadata.
     expect(proxy.tags.creation_time).toBeUndefined();
   });
@@ -260,7 +260,7 @@ describe('FfmpegTranscoder', () => {
     expect(m4a.streams).toMatchObject([{ kind: 'audio', codec: 'aac' }]);
     expect(m4a.durationSeconds).toBeCloseTo(3, 1);
     const boxes = await topLevelBoxes(file('tone.m4a'));
-    expect(boxes.indexOf('moov')).toBeLessThan(boxes.indexOf('mdat'));
+    expectInOrder(boxes, ['moov', 'mdat']);
   });
 
   it('the proxies\' own headers give what ffprobe gives of them (FfprobeProber.probeOutput); any other layout goes to ffprobe', async () => {
