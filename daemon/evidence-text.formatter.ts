@@ -37,6 +37,10 @@ export function formatEvidence(
     const params = { delay: formatDuration(evidence.transferDelaySeconds), deadline: time(evidence.transferDeadline) };
     rows.push(['field.transfer', t(evidence.transferLate ? 'transfer.late' : 'transfer.onTime', params)]);
   }
+  // Every docking that handed these bytes over (the same recording docked again is one item).
+  const dockings = new Map<string, string>();
+  for (const ev of events) if (ev.sessionId && (ev.type === 'ACQUIRED' || ev.type === 'LINKED') && !dockings.has(ev.sessionId)) dockings.set(ev.sessionId, ev.at);
+  if (dockings.size > 0) rows.push(['field.dockings', [...dockings].map(([id, at]) => `${id.slice(0, 8)} ${time(new Date(at))}`).join(', ')]);
   rows.push(['field.media', mediaSummary(evidence)]);
   if (evidence.flags.length > 0) rows.push(['field.flags', evidence.flags.join(', ')]);
 
@@ -52,7 +56,9 @@ export function formatEvidence(
     }
   }
   lines.push('', t('field.custody'));
-  for (const ev of events) lines.push(`  #${String(ev.seq).padStart(6)}  ${time(new Date(ev.at))}  ${ev.type.padEnd(22)} ${ev.actor.kind}:${ev.actor.id}`);
+  for (const ev of events) {
+    lines.push(`  #${String(ev.seq).padStart(6)}  ${time(new Date(ev.at))}  ${ev.type.padEnd(22)} ${ev.actor.kind}:${ev.actor.id}${ev.sessionId ? `  ${ev.sessionId.slice(0, 8)}` : ''}`);
+  }
   return lines;
 }
 

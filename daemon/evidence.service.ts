@@ -2,6 +2,7 @@ import type { CatalogRepository, DerivativeRow, EvidenceRow, SearchFilter } from
 import type { CustodyEvent, JsonValue } from '../storage/custody-chain.ts';
 import type { CustodyLedger } from '../storage/custody-ledger.service.ts';
 import type { Database } from '../storage/postgres.database.ts';
+import { FIELD_FLAGS } from '../workers/docking-link.ts';
 
 export class EvidenceNotFoundError extends Error {
   constructor(readonly id: string, readonly ambiguous = false) {
@@ -17,13 +18,6 @@ export interface TagPatch {
   officerId?: string;
 }
 
-/** Flags that say one of the five required fields is missing; cleared once it is filled. */
-const FIELD_FLAGS: Record<keyof TagPatch, string> = {
-  caseNumbers: 'missing-case',
-  subject: 'missing-subject',
-  place: 'missing-place',
-  officerId: 'missing-collector',
-};
 
 /** What custodians and case systems ask of the catalog: find, show, tag. */
 export class EvidenceService {

@@ -62,6 +62,7 @@ const messages = {
   'field.stored': { 'zh-CN': '存储位置', en: 'Stored as' },
   'field.verified': { 'zh-CN': '校验入库时间', en: 'Verified in storage' },
   'field.transfer': { 'zh-CN': '移交时限', en: 'Transfer deadline' },
+  'field.dockings': { 'zh-CN': '接入记录', en: 'Docked in' },
   'field.media': { 'zh-CN': '媒体信息', en: 'Media' },
   'field.flags': { 'zh-CN': '标记', en: 'Flags' },
   'field.derivatives': { 'zh-CN': '派生文件', en: 'Derivatives' },

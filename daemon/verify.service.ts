@@ -123,8 +123,9 @@ export function compareWithLedger(row: EvidenceRow, events: readonly CustodyEven
     officerId: recorded.details.officerId as string | null,
   };
   for (const e of events) {
-    // Tags change through TAGGED; metadata may fill a missing place (METADATA_EXTRACTED).
-    if (e.type !== 'TAGGED' && e.type !== 'METADATA_EXTRACTED') continue;
+    // Tags change through TAGGED; metadata may fill a missing place (METADATA_EXTRACTED); a
+    // docking of the same bytes adds its case, subject and place (LINKED).
+    if (e.type !== 'TAGGED' && e.type !== 'METADATA_EXTRACTED' && e.type !== 'LINKED') continue;
     const after = e.details.after as Record<string, unknown>;
     for (const k of Object.keys(expected) as Array<keyof typeof expected>) if (k in after) (expected as Record<string, unknown>)[k] = after[k];
   }

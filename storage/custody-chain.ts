@@ -34,6 +34,12 @@ export const CUSTODY_EVENT_TYPES = [
   'MEDIA_PROBLEM',
   'DERIVED',
   'EXPORTED',
+  /** What another docking of the same bytes said of them (case, subject, place), added to the item. */
+  'LINKED',
+  /** A docking whose owner process is gone, taken over by another process (session-lease.ts). */
+  'SESSION_TAKEN_OVER',
+  /** A file of an abandoned docking on another workstation, ingested again by this docking. */
+  'FILE_TAKEN_OVER',
 ] as const;
 
 export type CustodyEventType = (typeof CUSTODY_EVENT_TYPES)[number];

@@ -108,6 +108,45 @@ describe('dock → verified → cleared', () => {
     expect(existsSync(join(dir, 'DCIM', '100MEDIA'))).toBe(true);
   });
 
+  it('the same bytes docked again under another case are found by that case, with both dockings in the timeline', async () => {
+    const dir = join(env.dir, 'rec3');
+    makeRecorder(dir, 2, 150_000);
+    const first = await importFolder(rt, dir, { serial: 'ZFY0003', case: ['YB2026-A'], clear: false, json: true });
+    expect(first.files.map((f) => f.stage)).toEqual(['kept', 'kept']);
+    const ids = first.files.map((f) => f.evidenceId!).sort();
+
+    const second = await importFolder(rt, dir, { serial: 'ZFY0003', case: ['YB2026-B'], subject: '某诊所', place: '某县', clear: false, json: true });
+    expect(second.files.map((f) => [f.stage, f.duplicate])).toEqual([
+      ['kept', true],
+      ['kept', true],
+    ]);
+    // Each case finds the items; the first docking's case stays.
+    expect((await rt.evidence.search({ caseNumber: 'YB2026-B' })).map((e) => e.id).sort()).toEqual(ids);
+    expect((await rt.evidence.search({ caseNumber: 'YB2026-A' })).map((e) => e.id).sort()).toEqual(ids);
+    for (const id of ids) {
+      const { evidence, events } = await rt.evidence.show(id);
+      expect(evidence).toMatchObject({ caseNumbers: ['YB2026-A', 'YB2026-B'], subject: '某诊所', place: '某县' });
+      expect(evidence.flags).not.toEqual(expect.arrayContaining(['missing-case']));
+      expect(evidence.flags.filter((f) => f === 'missing-subject' || f === 'missing-place')).toEqual([]);
+      // Both dockings are in the item's timeline: each acquired it; the second linked its fields.
+      const acquiredIn = events.filter((e) => e.type === 'ACQUIRED').map((e) => e.sessionId);
+      expect(acquiredIn).toEqual([first.session.id, second.session.id]);
+      const linked = events.filter((e) => e.type === 'LINKED');
+      expect(linked).toHaveLength(1);
+      expect(linked[0]).toMatchObject({ sessionId: second.session.id, details: { via: 'docking', after: { caseNumbers: ['YB2026-A', 'YB2026-B'], subject: '某诊所', place: '某县' } } });
+    }
+
+    // A third docking that names another subject does not overwrite it: the custodian is told.
+    await importFolder(rt, dir, { serial: 'ZFY0003', case: ['YB2026-B'], subject: '另一诊所', clear: false, json: true });
+    const { evidence, events } = await rt.evidence.show(ids[0]!);
+    expect(evidence.subject).toBe('某诊所');
+    expect(evidence.flags).toContain('tag-conflict');
+    expect(events.filter((e) => e.type === 'LINKED').pop()?.details.conflicts).toEqual({ subject: { item: '某诊所', docking: '另一诊所' } });
+    expect((await rt.evidence.search({ flag: 'tag-conflict' })).map((e) => e.id).sort()).toEqual(ids);
+    // The catalog is still what the ledger says.
+    for (const id of ids) expect((await rt.verify.run({ evidenceId: id, rehash: false })).items[0]!.problems).toEqual([]);
+  });
+
   it('records tag changes as custody events and verify catches an edited row', async () => {
     const [item] = await rt.evidence.search({ serial: 'ZFY0002' });
     // A custodian's worklist: items still missing a case number.

@@ -12,6 +12,7 @@ import type { Database, Queryable } from '../storage/postgres.database.ts';
 import { newSealKey, type SpoolSeal } from '../storage/spool-seal.ts';
 import { fingerprintOf, type SpoolStore } from '../storage/spool.store.ts';
 import { CopyInterruptedError, type CopyRequest, type CopyResult } from './acquire.copier.ts';
+import { linkFromDocking } from './docking-link.ts';
 import { JobName, JobStatus, type FileJobPayload, type JobPayloads } from './job.types.ts';
 import { assessTransfer, zonedLocalToUtc } from './transfer-deadline.ts';
 
@@ -467,11 +468,36 @@ export class IngestService {
           : { alreadyCatalogued: true, firstSessionId: row.firstSessionId },
       });
       this.pendingMirror.push(event);
+      // Docked before: this docking's case, subject and place are the item's too.
+      const link = created ? null : await this.linkDocking(tx, row.id, session.defaults, { sessionId: file.sessionId, fileId: file.id });
+      if (link) this.pendingMirror.push(link);
       return created;
     });
     await this.flushMirror();
     if (catalogued) await this.deps.queue.enqueue(JobName.Metadata, { evidenceId: file.evidenceId!, objectKey: originalKey(file.sha256!) });
     return JobStatus.Success;
+  }
+
+  /**
+   * Adds what a docking says of an item it handed over again (docking-link.ts) to the item,
+   * as a LINKED custody event in the caller's transaction, which mirrors it once committed.
+   */
+  async linkDocking(tx: Queryable, evidenceId: string, defaults: SessionRow['defaults'], at: { sessionId: string; fileId: string }): Promise<CustodyEvent | null> {
+    const locked = await tx.query('SELECT id FROM evidence WHERE id = $1 FOR UPDATE', [evidenceId]);
+    if (!locked.rows[0]) return null;
+    const item = (await this.deps.catalog.getEvidence(evidenceId, tx))!;
+    const link = linkFromDocking(item, defaults);
+    if (!link) return null;
+    await this.deps.catalog.updateEvidenceTags(tx, evidenceId, link.patch);
+    log.info({ evidenceId, sessionId: at.sessionId, after: link.after, conflicts: Object.keys(link.conflicts) }, 'docked again: linked to what this docking says');
+    return this.deps.ledger.append(tx, {
+      type: 'LINKED',
+      actor: this.actor,
+      evidenceId,
+      sessionId: at.sessionId,
+      fileId: at.fileId,
+      details: { via: 'docking', before: link.before, after: link.after, conflicts: link.conflicts },
+    });
   }
 
   /**
