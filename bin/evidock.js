@@ -8,6 +8,7 @@
 // that scripts/node.sh installed, so `npx evidock` and pm2 work whatever the machine's
 // default node is.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isSupportedNode, pinnedNodeVersion, supportedNodePath } from '../config/node-runtime.js';
@@ -28,8 +29,14 @@ if (!isSupportedNode(process.versions.node)) {
       `needs Node.js ${pinnedNodeVersion()} (this is ${process.versions.node}): run \`npm run demo\` or \`npm test\` once to install it`,
     );
   }
-  const child = spawn(node, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
-  // The child is the real process: it gets the signals pm2 or the operator send this one.
+  // The child is the real process. Under setpriv --pdeathsig it dies with this one even when
+  // this one is SIGKILLed (as workers/parent-death.ts starts the transcode children), and it
+  // gets the signals pm2 or the operator send this one.
+  const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+  const argv = [fileURLToPath(import.meta.url), ...process.argv.slice(2)];
+  const child = setpriv
+    ? spawn(setpriv, ['--pdeathsig', 'KILL', '--', node, ...argv], { stdio: 'inherit' })
+    : spawn(node, argv, { stdio: 'inherit' });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => (signal ? process.kill(process.pid, signal) : process.exit(code ?? 1)));
 } else {
