@@ -209,6 +209,15 @@ export const configSchema = z
           .describe(
             'A recorder that gives no bytes for this long while a recording is copied is taken as hung: the acquisition ends as interrupted (the recording stays on the recorder, the spooled bytes are kept) and resumes at the next docking.',
           ),
+        sessionLeaseSeconds: z
+          .number()
+          .int()
+          .min(5)
+          .max(3600)
+          .default(30)
+          .describe(
+            'A docking is claimed by the process running its device jobs, which renews the claim every third of this. A claim not renewed for this long (its process was killed, its host lost power) lets the next process serving this workstation, or the next docking of the same recorder, take the docking over; on the same host a claim whose process has ended is taken over at once.',
+          ),
         spoolDir: z.string().min(1).optional().describe('Local spool (default: <dataDir>/spool). It is the backup until storage is verified.'),
         spoolMinFreeMiB: z.number().int().min(0).max(1024 * 1024).default(1024).describe('Below this much free space on the spool disk, acquisition pauses and an alarm is raised.'),
         spoolRetryDelaySeconds: z.number().int().min(1).max(3600).default(30).describe('How long a paused acquisition waits before looking at the spool disk again.'),

@@ -4,7 +4,7 @@ import { ConfigError, loadConfig, REPO_ROOT } from '../config/config.loader.ts';
 import type { EvidockConfig } from '../config/config.schema.ts';
 import { DirectoryDriver } from '../drivers/directory.driver.ts';
 import type { EvidenceRow, FileRow, SessionRow } from '../storage/catalog.repository.ts';
-import { TERMINAL_STAGES } from '../storage/catalog.repository.ts';
+import { SAFE_TO_UNDOCK_STAGES, TERMINAL_STAGES } from '../storage/catalog.repository.ts';
 import { isDatabaseUnavailable } from '../storage/postgres.database.ts';
 import { ObjectStoreUnavailableError } from '../storage/object-store.ts';
 import { ReportRepository, type ReportGrouping } from '../storage/report.repository.ts';
@@ -85,23 +85,54 @@ interface FileSummary {
   status: string;
   duplicate: boolean;
   error: string | null;
+  /** Another docking was already ingesting this recording: its file's outcome is this one's. */
+  handledBy: { session: string; file: string } | null;
 }
 
-function summarize(files: FileRow[]): FileSummary[] {
-  return files.map((f) => ({
-    path: f.displayPath,
-    evidenceId: f.evidenceId,
-    sha256: f.sha256,
-    size: f.size,
-    status: f.stage,
-    duplicate: f.duplicate,
-    error: f.error,
-  }));
+/**
+ * A file of this docking and what became of its recording: its own row, or, when another
+ * docking was already ingesting the same recording (`handledBy`), that docking's file.
+ */
+export interface FileOutcome {
+  file: FileRow;
+  handler: FileRow | null;
 }
 
-/** Whether nothing more will happen to this session's files without a new docking. */
-function settled(files: FileRow[]): boolean {
-  return files.every((f) => TERMINAL_STAGES.includes(f.stage) || f.stage === 'interrupted');
+/** The row that says what happened to the recording. */
+const deciding = (o: FileOutcome): FileRow => o.handler ?? o.file;
+
+async function outcomesOf(rt: Runtime, files: FileRow[]): Promise<FileOutcome[]> {
+  const handlers = await rt.catalog.filesById(files.flatMap((f) => (f.handledBy ? [f.handledBy] : [])));
+  return files.map((file) => ({ file, handler: file.handledBy ? (handlers.get(file.handledBy) ?? null) : null }));
+}
+
+function summarize(outcomes: FileOutcome[]): FileSummary[] {
+  return outcomes.map((o) => {
+    const d = deciding(o);
+    return {
+      path: o.file.displayPath,
+      evidenceId: d.evidenceId,
+      sha256: d.sha256,
+      size: o.file.size,
+      status: d.stage,
+      duplicate: o.handler ? true : d.duplicate,
+      error: o.handler ? (d.error ?? null) : o.file.error,
+      handledBy: o.handler ? { session: o.handler.sessionId, file: o.handler.id } : null,
+    };
+  });
+}
+
+/** Whether nothing more will happen to these recordings without a new docking. */
+function settled(outcomes: FileOutcome[]): boolean {
+  return outcomes.every((o) => {
+    const stage = deciding(o).stage;
+    return TERMINAL_STAGES.includes(stage) || stage === 'interrupted';
+  });
+}
+
+/** Exit 0 means every recording of the docking is stored (and cleared or kept as asked). */
+export function everyRecordingStored(outcomes: FileOutcome[]): boolean {
+  return outcomes.every((o) => ['cleared', 'kept'].includes(deciding(o).stage));
 }
 
 async function untilDatabaseAnswers<T>(read: () => Promise<T>): Promise<T> {
@@ -115,7 +146,7 @@ async function untilDatabaseAnswers<T>(read: () => Promise<T>): Promise<T> {
   }
 }
 
-async function waitForSession(rt: Runtime, session: SessionRow, showProgress: boolean): Promise<FileRow[]> {
+async function waitForSession(rt: Runtime, session: SessionRow, showProgress: boolean): Promise<FileOutcome[]> {
   let files = await untilDatabaseAnswers(() => rt.catalog.filesOfSession(session.id));
   const events = showProgress ? [rt.queue.events(QueueName.Acquire), rt.queue.events(QueueName.Store)] : [];
   const progress = showProgress ? new ProgressReporter(files, events) : null;
@@ -124,18 +155,22 @@ async function waitForSession(rt: Runtime, session: SessionRow, showProgress: bo
   // is for sessions whose jobs run elsewhere, and for the file stages the progress line shows.
   let wake: (() => void) | null = null;
   let milestoneSinceRead = false;
+  // The dockings whose files this one's follow (the same recordings, already being ingested).
+  const watched = new Set([session.id]);
   const unsubscribe = rt.onMilestone((s) => {
-    if (s.id !== session.id) return;
+    if (!watched.has(s.id)) return;
     milestoneSinceRead = true;
     wake?.();
   });
   try {
     for (;;) {
       let current: SessionRow | null;
+      let outcomes: FileOutcome[];
       try {
         milestoneSinceRead = false;
         files = await rt.catalog.filesOfSession(session.id);
         current = await rt.catalog.getSession(session.id);
+        outcomes = await outcomesOf(rt, files);
       } catch (error) {
         // The workers wait for the database to come back; so does the operator's command.
         if (!isDatabaseUnavailable(error)) throw error;
@@ -143,11 +178,14 @@ async function waitForSession(rt: Runtime, session: SessionRow, showProgress: bo
         continue;
       }
       progress?.settle(files);
-      if (!safeAnnounced && current && current.status !== 'acquiring' && !files.some((f) => f.stage === 'interrupted')) {
+      // Files another docking is ingesting are read from this recorder by that docking.
+      const othersSpooled = outcomes.every((o) => !o.handler || SAFE_TO_UNDOCK_STAGES.includes(o.handler.stage));
+      if (!safeAnnounced && current && current.status !== 'acquiring' && othersSpooled && !outcomes.some((o) => deciding(o).stage === 'interrupted')) {
         safeAnnounced = true;
         if (progress) progress.log(t('dock.safe'));
       }
-      if (settled(files)) return files;
+      for (const o of outcomes) if (o.handler) watched.add(o.handler.sessionId);
+      if (settled(outcomes)) return outcomes;
       // A milestone while the rows were read may not show in them: read them again at once.
       if (milestoneSinceRead) continue;
       await new Promise<void>((resolve) => {
@@ -166,12 +204,15 @@ async function waitForSession(rt: Runtime, session: SessionRow, showProgress: bo
   }
 }
 
-export function printSessionResult(session: SessionRow, files: FileRow[]): void {
+export function printSessionResult(session: SessionRow, outcomes: FileOutcome[]): void {
+  const files = outcomes.map(deciding);
   const count = (pred: (f: FileRow) => boolean) => files.filter(pred).length;
-  for (const f of files) {
+  for (const o of outcomes) {
+    const f = deciding(o);
     const status = t(`file.status.${['cleared', 'kept', 'failed', 'skipped', 'interrupted', 'superseded'].includes(f.stage) ? f.stage : 'pending'}` as 'file.status.pending');
     const id = f.evidenceId ? f.evidenceId.slice(0, 8) : '--------';
-    out(`  ${id}  ${status}${f.duplicate ? t('file.duplicate') : ''}  ${f.displayPath}${f.error && f.stage !== 'cleared' ? `  [${f.error}]` : ''}`);
+    const by = o.handler ? `  ${t('file.handled_by', { session: o.handler.sessionId.slice(0, 8) })}` : '';
+    out(`  ${id}  ${status}${f.duplicate ? t('file.duplicate') : ''}  ${o.file.displayPath}${by}${f.error && f.stage !== 'cleared' ? `  [${f.error}]` : ''}`);
   }
   const interrupted = count((f) => f.stage === 'interrupted');
   if (interrupted > 0) out(t('dock.interrupted', { count: interrupted }));
@@ -186,7 +227,16 @@ export function printSessionResult(session: SessionRow, files: FileRow[]): void 
   if (session.gaps.length > 0) out(t('dock.gaps', { count: session.gaps.length }));
 }
 
-export async function importFolder(rt: Runtime, dir: string, options: ImportOptions): Promise<{ session: SessionRow; files: FileRow[]; handedOff: boolean }> {
+export interface ImportResult {
+  session: SessionRow;
+  /** This docking's own file rows. */
+  files: FileRow[];
+  /** What became of each recording (following files that another docking ingested). */
+  outcomes: FileOutcome[];
+  handedOff: boolean;
+}
+
+export async function importFolder(rt: Runtime, dir: string, options: ImportOptions): Promise<ImportResult> {
   const volume = await new DirectoryDriver().probe(dir, { serial: options.serial, officerId: options.officer });
   if (!volume) {
     process.stderr.write(`${t('import.notdir', { path: dir })}\n`);
@@ -213,12 +263,13 @@ export async function importFolder(rt: Runtime, dir: string, options: ImportOpti
   }
   if (daemonRunning && !options.wait) {
     if (!options.json) out(t('dock.waiting_daemon', { session: session.id }));
-    return { session, files: await rt.catalog.filesOfSession(session.id), handedOff: true };
+    const files = await rt.catalog.filesOfSession(session.id);
+    return { session, files, outcomes: await outcomesOf(rt, files), handedOff: true };
   }
-  const files = await waitForSession(rt, session, !options.json && process.stdout.isTTY === true);
+  const outcomes = await waitForSession(rt, session, !options.json && process.stdout.isTTY === true);
   // Every file is terminal: settle the session too (idempotent), so the status returned is final.
   await untilDatabaseAnswers(() => rt.ingest.afterStep(session.id));
-  return { session: (await untilDatabaseAnswers(() => rt.catalog.getSession(session.id)))!, files, handedOff: false };
+  return { session: (await untilDatabaseAnswers(() => rt.catalog.getSession(session.id)))!, files: outcomes.map((o) => o.file), outcomes, handedOff: false };
 }
 
 function evidenceJson(e: EvidenceRow) {
@@ -304,10 +355,9 @@ export function buildProgram(): Command {
     .action(async (dir: string, options: ImportOptions) => {
       const cfg = config(lang());
       const result = await withRuntime(cfg, true, (rt) => importFolder(rt, dir, options));
-      if (options.json) out(JSON.stringify({ session: result.session.id, status: result.session.status, files: summarize(result.files) }));
-      else if (!result.handedOff) printSessionResult(result.session, result.files);
-      const incomplete = result.files.some((f) => f.stage === 'failed' || f.stage === 'interrupted');
-      if (incomplete && !result.handedOff) throw new CliExit(EXIT_INCOMPLETE);
+      if (options.json) out(JSON.stringify({ session: result.session.id, status: result.session.status, files: summarize(result.outcomes) }));
+      else if (!result.handedOff) printSessionResult(result.session, result.outcomes);
+      if (!result.handedOff && !everyRecordingStored(result.outcomes)) throw new CliExit(EXIT_INCOMPLETE);
     });
 
   program

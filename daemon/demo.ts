@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { EvidockConfig } from '../config/config.schema.ts';
 import { makeRecorderFootage } from '../scripts/make-footage.ts';
 import { DEVICE_QUEUES, QueueName, SHARED_QUEUES } from '../workers/job.types.ts';
-import { importFolder, printSessionResult } from './cli.ts';
+import { everyRecordingStored, importFolder, printSessionResult } from './cli.ts';
 import { formatBytes, mediaProblemText, t } from './i18n.ts';
 import { createRuntime, initLogging, type Runtime } from './runtime.ts';
 
@@ -32,14 +32,14 @@ export async function runDemo(config: EvidockConfig, options: { files: number; s
   // Every queue, so the demo also shows the media workers (a daemon, if one runs, shares them).
   rt.startWorkers([...DEVICE_QUEUES, ...SHARED_QUEUES]);
   try {
-    const { session, files } = await importFolder(rt, dir, {
+    const { session, outcomes } = await importFolder(rt, dir, {
       serial: DEMO_SERIAL,
       officer: DEMO_OFFICER,
       case: [caseNumber],
       subject: config.locale === 'en' ? 'Pharmacy inspection (demo)' : '某药房现场检查（演示）',
       place: config.locale === 'en' ? 'Demo City, Demo District' : '演示市演示区',
     });
-    printSessionResult(session, files);
+    printSessionResult(session, outcomes);
 
     const found = await rt.evidence.search({ caseNumber });
     process.stdout.write(`\n${t('demo.media')}\n`);
@@ -50,8 +50,9 @@ export async function runDemo(config: EvidockConfig, options: { files: number; s
       process.stdout.write(`  ${e.id.slice(0, 8)}  ${e.media.status}  ${made.join(', ') || '-'}${problem}\n`);
     }
     process.stdout.write(`\n${t('demo.verify')}\n`);
-    let ok = files.every((f) => f.stage === 'cleared' || f.stage === 'kept');
-    for (const f of files) {
+    let ok = everyRecordingStored(outcomes);
+    for (const o of outcomes) {
+      const f = o.handler ?? o.file;
       if (!f.evidenceId) continue;
       const report = await rt.verify.run({ evidenceId: f.evidenceId, rehash: true });
       for (const item of report.items) if (!item.ok) process.stdout.write(`  ${item.evidenceId}: ${item.problems.join('; ')}\n`);

@@ -6,12 +6,13 @@ import type { RecorderSdk } from '../drivers/recorder-sdk.ts';
 import type { CatalogRepository, FileRow, NewFile, SessionDefaults, SessionRow } from '../storage/catalog.repository.ts';
 import type { Actor, CustodyEvent, CustodyEventInput, JsonValue } from '../storage/custody-chain.ts';
 import type { CustodyLedger } from '../storage/custody-ledger.service.ts';
-import type { Database } from '../storage/postgres.database.ts';
+import type { Database, Queryable } from '../storage/postgres.database.ts';
 import { fingerprintOf } from '../storage/spool.store.ts';
 import type { IngestService, JobQueuePort } from '../workers/ingest.service.ts';
 import { JobName } from '../workers/job.types.ts';
 import { zonedLocalToUtc } from '../workers/transfer-deadline.ts';
 import { detectGaps, type SequencedRecording } from './gap-detection.ts';
+import { leaseStateOf, ownerIdOf, type LeaseOwner, type LeaseState } from './session-lease.ts';
 
 const log = moduleLogger('dock-session');
 
@@ -24,6 +25,10 @@ export interface DockSessionDeps {
   ingest: IngestService;
   /** Keeps the live volume object for the workers of this process. */
   remember: (sessionId: string, volume: RecorderVolume) => void;
+  /** This process, as it appears as a docking's owner. */
+  owner: LeaseOwner;
+  /** Whether a process of this host with that pid is running (session-lease.ts). */
+  processAlive: (pid: number) => boolean;
   now?: () => Date;
 }
 
@@ -39,9 +44,22 @@ export interface DockOptions {
  */
 export class DockSessionService {
   private readonly now: () => Date;
+  private readonly ownerId: string;
+  /** Set once this process runs the device queues: only then does it claim the dockings it makes. */
+  private servingDevices = false;
 
   constructor(private readonly deps: DockSessionDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.ownerId = ownerIdOf(deps.owner);
+  }
+
+  /** This process now runs this workstation's device jobs: it claims and keeps its dockings. */
+  serveDeviceQueues(): void {
+    this.servingDevices = true;
+  }
+
+  private get leaseSeconds(): number {
+    return this.deps.config.ingest.sessionLeaseSeconds;
   }
 
   /** Switch a GA/T 947 recorder to mass storage through its SDK (before it mounts). */
@@ -96,20 +114,42 @@ export class DockSessionService {
       };
     });
     const superseded = [...interruptedBefore.values()].filter((f) => files.some((n) => n.fingerprint === f.fingerprint));
-    const busyElsewhere = new Map<string, FileRow>();
+    /** Files whose recording another docking is ingesting: fingerprint → that docking's file. */
+    const followed = new Map<string, FileRow>();
+    /** Abandoned dockings of this workstation that this process takes over (their jobs run here). */
+    const adopted = new Map<string, { session: SessionRow; lease: LeaseState & { state: 'abandoned' } }>();
+    /** Files of abandoned dockings of other workstations (their spool is there): read again here. */
+    const takenOver = new Map<string, { file: FileRow; lease: LeaseState & { state: 'abandoned' } }>();
 
     const events = await this.deps.db.transaction(async (tx) => {
       // One docking of a recorder at a time: two dockings of the same volume at once (a
       // mount event and an import, two USB events) would otherwise both see no copy in
       // progress and both copy into the same spool file. Under the lock the other docking
-      // has committed, so its files are seen as in progress and skipped here.
+      // has committed, so its files are seen as in progress.
       await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`dock:${identity.serial}`]);
+      const sessions = new Map<string, SessionRow>();
       for (const f of files) {
-        const live = await catalog.liveFilesWithFingerprint(f.fingerprint, sessionId, tx);
-        if (!live[0]) continue;
-        busyElsewhere.set(f.fingerprint, live[0]);
+        // Locked: the other docking's record step (which links its followers) waits for this one.
+        const [live] = await catalog.liveFilesWithFingerprint(f.fingerprint, sessionId, tx, true);
+        if (!live) continue;
+        let other = sessions.get(live.sessionId);
+        if (!other) {
+          other = (await catalog.lockSession(tx, live.sessionId))!;
+          sessions.set(other.id, other);
+        }
+        const lease = leaseStateOf(other, this.deps.owner, this.deps.processAlive);
+        if (lease.state === 'abandoned' && other.workstationId !== config.workstationId) {
+          takenOver.set(f.fingerprint, { file: live, lease });
+          f.bytesAcquired = 0;
+          continue;
+        }
+        // Abandoned here: its jobs, spool and stages carry on under this process, and this
+        // docking follows it. Held: a live process is ingesting it; this docking follows it.
+        if (lease.state === 'abandoned' && this.servingDevices) adopted.set(other.id, { session: other, lease });
+        followed.set(f.fingerprint, live);
         f.stage = 'skipped';
         f.bytesAcquired = 0;
+        f.handledBy = live.id;
       }
       const out: CustodyEvent[] = [];
       const append = async (e: Omit<CustodyEventInput, 'actor' | 'sessionId'> & { sessionId?: string }) =>
@@ -127,6 +167,8 @@ export class DockSessionService {
         skipped: listing.skipped,
         gaps,
         fileCount: files.length,
+        owner: this.servingDevices ? this.ownerId : null,
+        leaseSeconds: this.leaseSeconds,
       });
       await catalog.insertFiles(tx, sessionId, identity.serial, files);
       await append({
@@ -147,14 +189,31 @@ export class DockSessionService {
       if (clock) await append({ type: 'CLOCK_OFFSET', details: { ...clock } });
       for (const s of listing.skipped) await append({ type: 'FILE_SKIPPED', details: { ...s } });
       for (const g of gaps) await append({ type: 'GAP_DETECTED', details: g as unknown as JsonValue as { [k: string]: JsonValue } });
-      for (const f of files.filter((n) => n.stage === 'skipped')) {
-        const other = busyElsewhere.get(f.fingerprint)!;
-        await catalog.updateFile(tx, f.id, { error: `already being ingested in session ${other.sessionId}` });
-        await append({
-          type: 'FILE_SKIPPED',
-          fileId: f.id,
-          details: { displayPath: f.displayPath, reason: 'in-progress-elsewhere', detail: `session ${other.sessionId}` },
-        });
+      for (const { session, lease } of adopted.values()) out.push(await this.claimAbandoned(tx, session, lease, sessionId));
+      for (const f of files) {
+        const other = followed.get(f.fingerprint);
+        if (other) {
+          await catalog.updateFile(tx, f.id, { error: `being ingested in session ${other.sessionId}` });
+          await append({
+            type: 'FILE_SKIPPED',
+            fileId: f.id,
+            details: { displayPath: f.displayPath, reason: 'in-progress-elsewhere', detail: `session ${other.sessionId}`, handledBy: other.id },
+          });
+          // Already catalogued: nothing will link this docking's fields later, so link them now.
+          if (other.stage === 'recorded' && other.evidenceId) {
+            const link = await this.deps.ingest.linkDocking(tx, other.evidenceId, options.defaults ?? {}, { sessionId, fileId: f.id });
+            if (link) out.push(link);
+          }
+        }
+        const taken = takenOver.get(f.fingerprint);
+        if (taken) {
+          await catalog.updateFile(tx, taken.file.id, { stage: 'superseded', error: `taken over by session ${sessionId} (${taken.lease.reason})` });
+          await append({
+            type: 'FILE_TAKEN_OVER',
+            fileId: f.id,
+            details: { fromSession: taken.file.sessionId, fromFile: taken.file.id, fromStage: taken.file.stage, previousOwner: taken.lease.owner, reason: taken.lease.reason },
+          });
+        }
       }
       for (const old of superseded) {
         await catalog.updateFile(tx, old.id, { stage: 'superseded', error: `docked again in session ${sessionId}` });
@@ -162,7 +221,13 @@ export class DockSessionService {
       return out;
     });
     await ledger.mirror(events);
-    for (const sessionOfOld of new Set(superseded.map((f) => f.sessionId))) await this.deps.ingest.afterStep(sessionOfOld);
+    const settleElsewhere = new Set([...superseded, ...[...takenOver.values()].map((t) => t.file)].map((f) => f.sessionId));
+    for (const other of settleElsewhere) await this.deps.ingest.afterStep(other);
+    for (const { session } of adopted.values()) {
+      // The same recorder, docked here now: the adopted docking's jobs read it through this volume.
+      this.deps.remember(session.id, volume);
+      await this.requeue(session, true);
+    }
 
     this.deps.remember(sessionId, volume);
     // Priority by position within the session: with several recorders docked, their first
@@ -180,22 +245,80 @@ export class DockSessionService {
   }
 
   /**
-   * Re-queues what an interrupted process left: every unfinished file of this workstation's
-   * open sessions gets the job for its stage again. Job ids are deterministic, so a job
-   * that still exists is not duplicated.
+   * Re-queues what a stopped process left (at start, and every half minute in the daemon):
+   * renews this process's claims, takes over the abandoned dockings of this workstation, and
+   * gives every unfinished file of the dockings it holds the job for its stage again. Job ids
+   * are deterministic, so a job that still exists is not duplicated. Returns the jobs queued.
    */
   async resumeOpenSessions(): Promise<number> {
-    const { catalog, config } = this.deps;
+    const takenOver = await this.keepLeases();
     let count = 0;
-    for (const session of await catalog.openSessions(config.workstationId)) {
-      for (const f of await catalog.filesOfSession(session.id)) {
-        const job = jobForStage(f.stage);
-        if (!job) continue;
-        await this.deps.queue.enqueue(job, { fileId: f.id, sessionId: session.id, serial: session.recorderSerial });
-        count++;
-      }
-      await this.deps.ingest.afterStep(session.id);
+    for (const session of await this.deps.catalog.openSessions(this.deps.config.workstationId)) {
+      if (session.owner !== this.ownerId) continue;
+      count += await this.requeue(session, false);
     }
+    return count + takenOver;
+  }
+
+  /**
+   * What this process does every third of the lease while it serves the device queues:
+   * renews its claims (and claims dockings handed to it), then takes over every docking of
+   * this workstation that nobody is working any more. Returns the jobs it queued for those.
+   */
+  async keepLeases(): Promise<number> {
+    const { catalog, config, db, ledger } = this.deps;
+    if (!this.servingDevices) return 0;
+    await catalog.renewLeases(config.workstationId, this.ownerId, this.leaseSeconds);
+    let queued = 0;
+    for (const open of await catalog.openSessions(config.workstationId)) {
+      if (leaseStateOf(open, this.deps.owner, this.deps.processAlive).state !== 'abandoned') continue;
+      const event = await db.transaction(async (tx) => {
+        // Seen abandoned a moment ago; another process may have taken it since.
+        const session = await catalog.lockSession(tx, open.id);
+        const lease = session ? leaseStateOf(session, this.deps.owner, this.deps.processAlive) : null;
+        return session && lease?.state === 'abandoned' ? this.claimAbandoned(tx, session, lease, null) : null;
+      });
+      if (!event) continue;
+      await ledger.mirror([event]);
+      queued += await this.requeue(open, true);
+    }
+    return queued;
+  }
+
+  /** Gives up this process's claims (a clean stop): the next process takes its dockings over at once. */
+  async releaseLeases(): Promise<void> {
+    if (!this.servingDevices) return;
+    await this.deps.db.query(`UPDATE dock_sessions SET lease_until = now() WHERE owner = $1 AND status IN ('acquiring', 'acquired', 'interrupted')`, [this.ownerId]);
+  }
+
+  /** Claims a docking this transaction has locked and found abandoned, with its custody event. */
+  private async claimAbandoned(tx: Queryable, session: SessionRow, lease: LeaseState & { state: 'abandoned' }, byDocking: string | null): Promise<CustodyEvent> {
+    await this.deps.catalog.claimSession(tx, session.id, this.ownerId, this.leaseSeconds);
+    log.warn({ sessionId: session.id, serial: session.recorderSerial, previousOwner: lease.owner, reason: lease.reason }, 'docking abandoned by its process: taken over');
+    return this.deps.ledger.append(tx, {
+      type: 'SESSION_TAKEN_OVER',
+      actor: { kind: 'workstation', id: this.deps.config.workstationId },
+      sessionId: session.id,
+      details: { previousOwner: lease.owner, reason: lease.reason, owner: this.ownerId, byDocking },
+    });
+  }
+
+  /**
+   * Queues the job for each unfinished file's stage. `fresh`: under new job ids, for a
+   * docking taken over, whose dead owner's jobs may sit in BullMQ as active until their locks
+   * lapse; if one of them runs later it finds the work done (each step checks the stage, and
+   * a file is acquired by one job at a time).
+   */
+  private async requeue(session: SessionRow, fresh: boolean): Promise<number> {
+    const generation = fresh ? `t${Date.now().toString(36)}` : undefined;
+    let count = 0;
+    for (const f of await this.deps.catalog.filesOfSession(session.id)) {
+      const job = jobForStage(f.stage);
+      if (!job) continue;
+      await this.deps.queue.enqueue(job, { fileId: f.id, sessionId: session.id, serial: session.recorderSerial, ...(generation ? { generation } : {}) });
+      count++;
+    }
+    await this.deps.ingest.afterStep(session.id);
     return count;
   }
 

@@ -28,6 +28,7 @@ const messages = {
   'file.status.superseded': { 'zh-CN': '已由后续接入接管', en: 'taken over by a later docking' },
   'file.status.pending': { 'zh-CN': '处理中', en: 'in progress' },
   'file.duplicate': { 'zh-CN': '（重复，未再次存储）', en: ' (duplicate, not stored again)' },
+  'file.handled_by': { 'zh-CN': '（由接入 {session} 采集）', en: '(ingested by docking {session})' },
   'search.none': { 'zh-CN': '没有符合条件的证据', en: 'No evidence matches' },
   'search.header': { 'zh-CN': '证据编号  案件编号  采集人  采集时间  文件', en: 'evidence  case  collector  captured  file' },
   'show.notfound': { 'zh-CN': '找不到证据 {id}', en: 'No evidence {id}' },

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { keyDirOf, secretsOf, spoolDirOf, workDirOf } from '../config/config.loader.ts';
 import type { EvidockConfig } from '../config/config.schema.ts';
-import { configureLogging } from '../config/logger.ts';
+import { configureLogging, moduleLogger } from '../config/logger.ts';
 import { DirectoryDriver } from '../drivers/directory.driver.ts';
 import { MassStorageDriver } from '../drivers/mass-storage.driver.ts';
 import { CatalogRepository } from '../storage/catalog.repository.ts';
@@ -22,6 +22,7 @@ import { DockSessionService } from './dock-session.service.ts';
 import { EvidenceService } from './evidence.service.ts';
 import { setLocale } from './i18n.ts';
 import { VerifyService } from './verify.service.ts';
+import { processAlive, thisProcessOwner } from './this-process.adapter.ts';
 import { VolumeRegistry } from './volume.resolver.ts';
 import type { SessionRow } from '../storage/catalog.repository.ts';
 
@@ -53,6 +54,8 @@ export interface Runtime {
 }
 
 const TRANSCODE_SANDBOX = fileURLToPath(new URL('../workers/transcode.sandbox.js', import.meta.url));
+
+const log = moduleLogger('runtime');
 
 /** The level this process logs at; sandboxed children inherit it, so a quiet command stays quiet. */
 let effectiveLogLevel: EvidockConfig['logLevel'] | null = null;
@@ -113,7 +116,18 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
     queue,
     onProgress: (id, percent, speed) => mediaProgress(id, percent, speed),
   });
-  const dock = new DockSessionService({ config, db, catalog, ledger, queue, ingest, remember: (id, v) => volumes.remember(id, v) });
+  const dock = new DockSessionService({
+    config,
+    db,
+    catalog,
+    ledger,
+    queue,
+    ingest,
+    remember: (id, v) => volumes.remember(id, v),
+    owner: thisProcessOwner(config.workstationId),
+    processAlive,
+  });
+  let leaseTimer: NodeJS.Timeout | null = null;
 
   const runtime: Runtime = {
     config,
@@ -159,6 +173,16 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
         },
       );
       pool.start();
+      if (queues.includes(QueueName.Acquire)) {
+        // This process runs the device jobs: it claims its dockings, keeps them claimed, and
+        // takes over those whose process is gone (session-lease.ts).
+        dock.serveDeviceQueues();
+        const keep = () =>
+          void dock.keepLeases().catch((error: Error) => log.warn({ err: error.message }, 'could not renew docking leases; retrying'));
+        keep();
+        leaseTimer = setInterval(keep, (config.ingest.sessionLeaseSeconds * 1000) / 3);
+        leaseTimer.unref();
+      }
       return pool;
     },
     onMilestone(listener) {
@@ -169,7 +193,10 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
       };
     },
     async close() {
+      if (leaseTimer) clearInterval(leaseTimer);
       await pool?.close();
+      // Its jobs went back to their queues: the next process may take its dockings at once.
+      await dock.releaseLeases().catch((error: Error) => log.warn({ err: error.message }, 'could not release docking leases; they lapse by themselves'));
       await ingest.settle();
       await metadata.close();
       await queue.close();

@@ -297,7 +297,9 @@ export class DirectoryVolume implements RecorderVolume {
     try {
       await unlink(abs);
     } catch (err) {
-      throw goneOr(err, displayPath);
+      // Removed between the lstat and here (a second clear of the same file, after a takeover).
+      if (errorCode(err) !== 'ENOENT') throw goneOr(err, displayPath);
+      log.warn({ root: this.root, file: displayPath }, 'recording to remove was already gone');
     }
     await fsyncDirectory(parentAbs, this.root, displayPath);
   }

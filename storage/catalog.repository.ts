@@ -54,6 +54,10 @@ export interface SessionRow {
   startedAt: Date;
   acquiredAt: Date | null;
   finishedAt: Date | null;
+  /** The process running this docking's device jobs (session-lease.ts); null until one claims it. */
+  owner: string | null;
+  /** Whether the owner's claim has run out, by the database's clock (one clock for every host). */
+  leaseLapsed: boolean;
 }
 
 export interface FileRow {
@@ -75,6 +79,8 @@ export interface FileRow {
   duplicate: boolean;
   error: string | null;
   attempts: number;
+  /** Another docking's file that is ingesting this same recording: its outcome is this file's. */
+  handledBy: string | null;
   acquiredAt: Date | null;
   storedAt: Date | null;
   verifiedAt: Date | null;
@@ -165,6 +171,7 @@ export interface NewFile {
   stage: FileStage;
   /** Bytes already checkpointed in the spool by an interrupted earlier docking. */
   bytesAcquired: number;
+  handledBy?: string | null;
 }
 
 export interface SearchFilter {
@@ -179,6 +186,10 @@ export interface SearchFilter {
   late?: boolean;
   limit?: number;
 }
+
+/** Session columns, with whether the lease ran out by the database's clock. */
+const SESSION = `*, (lease_until IS NULL OR lease_until < now()) AS lease_lapsed`;
+const OPEN_SESSION = `status IN ('acquiring', 'acquired', 'interrupted')`;
 
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -200,6 +211,8 @@ function toSession(r: Record<string, unknown>): SessionRow {
     startedAt: r.started_at as Date,
     acquiredAt: (r.acquired_at as Date | null) ?? null,
     finishedAt: (r.finished_at as Date | null) ?? null,
+    owner: (r.owner as string | null) ?? null,
+    leaseLapsed: r.lease_lapsed === true,
   };
 }
 
@@ -223,6 +236,7 @@ function toFile(r: Record<string, unknown>): FileRow {
     duplicate: r.duplicate as boolean,
     error: (r.error as string | null) ?? null,
     attempts: num(r.attempts),
+    handledBy: (r.handled_by as string | null) ?? null,
     acquiredAt: (r.acquired_at as Date | null) ?? null,
     storedAt: (r.stored_at as Date | null) ?? null,
     verifiedAt: (r.verified_at as Date | null) ?? null,
@@ -342,20 +356,50 @@ export class CatalogRepository {
 
   async createSession(
     tx: Queryable,
-    s: Pick<SessionRow, 'id' | 'workstationId' | 'recorderSerial' | 'driver' | 'mountPath' | 'identity' | 'defaults' | 'clockOffsetMs' | 'skipped' | 'gaps'> & {
+    s: Pick<SessionRow, 'id' | 'workstationId' | 'recorderSerial' | 'driver' | 'mountPath' | 'identity' | 'defaults' | 'clockOffsetMs' | 'skipped' | 'gaps' | 'owner'> & {
       fileCount: number;
+      /** The claim holds this long from now, owner or not: a docking handed to a daemon is not free for the taking before the daemon claims it. */
+      leaseSeconds: number;
     },
   ): Promise<void> {
     await tx.query(
-      `INSERT INTO dock_sessions (id, workstation_id, recorder_serial, driver, mount_path, identity, defaults, clock_offset_ms, status, file_count, skipped, gaps)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'acquiring', $9, $10, $11)`,
-      [s.id, s.workstationId, s.recorderSerial, s.driver, s.mountPath, JSON.stringify(s.identity), JSON.stringify(s.defaults), s.clockOffsetMs, s.fileCount, JSON.stringify(s.skipped), JSON.stringify(s.gaps)],
+      `INSERT INTO dock_sessions (id, workstation_id, recorder_serial, driver, mount_path, identity, defaults, clock_offset_ms, status, file_count, skipped, gaps, owner, lease_until)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'acquiring', $9, $10, $11, $12, now() + make_interval(secs => $13))`,
+      [
+        s.id, s.workstationId, s.recorderSerial, s.driver, s.mountPath, JSON.stringify(s.identity), JSON.stringify(s.defaults), s.clockOffsetMs,
+        s.fileCount, JSON.stringify(s.skipped), JSON.stringify(s.gaps), s.owner, s.leaseSeconds,
+      ],
     );
   }
 
   async getSession(id: string, tx: Queryable = this.db): Promise<SessionRow | null> {
-    const r = await tx.query('SELECT * FROM dock_sessions WHERE id = $1', [id]);
+    const r = await tx.query(`SELECT ${SESSION} FROM dock_sessions WHERE id = $1`, [id]);
     return r.rows[0] ? toSession(r.rows[0]) : null;
+  }
+
+  /** Locks a session row for the rest of the transaction (a takeover decides on what it saw). */
+  async lockSession(tx: Queryable, id: string): Promise<SessionRow | null> {
+    const r = await tx.query(`SELECT ${SESSION} FROM dock_sessions WHERE id = $1 FOR UPDATE`, [id]);
+    return r.rows[0] ? toSession(r.rows[0]) : null;
+  }
+
+  /**
+   * Renews the claims of `owner` on its open sessions of this workstation, and claims the open
+   * ones nobody has claimed yet (dockings an import handed to the daemon). Returns how many
+   * sessions it holds now.
+   */
+  async renewLeases(workstationId: string, owner: string, seconds: number): Promise<number> {
+    const r = await this.db.query(
+      `UPDATE dock_sessions SET owner = $2, lease_until = now() + make_interval(secs => $3)
+        WHERE workstation_id = $1 AND ${OPEN_SESSION} AND (owner = $2 OR owner IS NULL)`,
+      [workstationId, owner, seconds],
+    );
+    return r.rowCount ?? 0;
+  }
+
+  /** Makes `owner` the holder of a session this transaction has locked. */
+  async claimSession(tx: Queryable, id: string, owner: string, seconds: number): Promise<void> {
+    await tx.query(`UPDATE dock_sessions SET owner = $2, lease_until = now() + make_interval(secs => $3) WHERE id = $1`, [id, owner, seconds]);
   }
 
   async setSessionStatus(tx: Queryable, id: string, status: SessionStatus): Promise<void> {
@@ -370,15 +414,12 @@ export class CatalogRepository {
 
   /** Sessions of this workstation that were still working when the process last stopped. */
   async openSessions(workstationId: string): Promise<SessionRow[]> {
-    const r = await this.db.query(
-      `SELECT * FROM dock_sessions WHERE workstation_id = $1 AND status IN ('acquiring', 'acquired', 'interrupted') ORDER BY started_at`,
-      [workstationId],
-    );
+    const r = await this.db.query(`SELECT ${SESSION} FROM dock_sessions WHERE workstation_id = $1 AND ${OPEN_SESSION} ORDER BY started_at`, [workstationId]);
     return r.rows.map(toSession);
   }
 
   async sessionsOfRecorder(serial: string, statuses: SessionStatus[]): Promise<SessionRow[]> {
-    const r = await this.db.query(`SELECT * FROM dock_sessions WHERE recorder_serial = $1 AND status = ANY($2) ORDER BY started_at`, [serial, statuses]);
+    const r = await this.db.query(`SELECT ${SESSION} FROM dock_sessions WHERE recorder_serial = $1 AND status = ANY($2) ORDER BY started_at`, [serial, statuses]);
     return r.rows.map(toSession);
   }
 
@@ -387,9 +428,9 @@ export class CatalogRepository {
   async insertFiles(tx: Queryable, sessionId: string, serial: string, files: NewFile[]): Promise<void> {
     for (const f of files) {
       await tx.query(
-        `INSERT INTO session_files (id, session_id, recorder_serial, raw_path, display_path, size, mtime_ms, kind, parsed, fingerprint, stage, bytes_acquired)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-        [f.id, sessionId, serial, f.rawPath, f.displayPath, f.size, f.mtimeMs, f.kind, f.parsed ? JSON.stringify(f.parsed) : null, f.fingerprint, f.stage, f.bytesAcquired],
+        `INSERT INTO session_files (id, session_id, recorder_serial, raw_path, display_path, size, mtime_ms, kind, parsed, fingerprint, stage, bytes_acquired, handled_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+        [f.id, sessionId, serial, f.rawPath, f.displayPath, f.size, f.mtimeMs, f.kind, f.parsed ? JSON.stringify(f.parsed) : null, f.fingerprint, f.stage, f.bytesAcquired, f.handledBy ?? null],
       );
     }
   }
@@ -416,6 +457,24 @@ export class CatalogRepository {
       [sessionId],
     );
     return new Map(r.rows.map((row) => [row.stage, { files: Number(row.files), duplicates: Number(row.duplicates) }]));
+  }
+
+  /** Files by id (the files other dockings' files are handled by). */
+  async filesById(ids: readonly string[], tx: Queryable = this.db): Promise<Map<string, FileRow>> {
+    if (ids.length === 0) return new Map();
+    const r = await tx.query('SELECT * FROM session_files WHERE id = ANY($1::uuid[])', [ids]);
+    return new Map(r.rows.map((row) => [row.id as string, toFile(row)]));
+  }
+
+  /** Files of other dockings that wait on this one's outcome (handledBy), with their dockings. */
+  async followersOf(tx: Queryable, fileId: string): Promise<Array<{ file: FileRow; session: SessionRow }>> {
+    const r = await tx.query(`SELECT * FROM session_files WHERE handled_by = $1 ORDER BY updated_at`, [fileId]);
+    const out = [];
+    for (const row of r.rows) {
+      const file = toFile(row);
+      out.push({ file, session: (await this.getSession(file.sessionId, tx))! });
+    }
+    return out;
   }
 
   async filesOfSession(sessionId: string, tx: Queryable = this.db): Promise<FileRow[]> {
@@ -473,10 +532,10 @@ export class CatalogRepository {
    * Files of the same recording (fingerprint) in other sessions that are not finished:
    * a re-dock while the previous session is still running must not start a second copy.
    */
-  async liveFilesWithFingerprint(fingerprint: string, excludeSessionId: string, tx: Queryable = this.db): Promise<FileRow[]> {
+  async liveFilesWithFingerprint(fingerprint: string, excludeSessionId: string, tx: Queryable = this.db, lock = false): Promise<FileRow[]> {
     const r = await tx.query(
       `SELECT * FROM session_files WHERE fingerprint = $1 AND session_id <> $2
-         AND stage IN ('queued', 'acquiring', 'acquired', 'stored', 'recorded')`,
+         AND stage IN ('queued', 'acquiring', 'acquired', 'stored', 'recorded') ORDER BY updated_at DESC${lock ? ' FOR UPDATE' : ''}`,
       [fingerprint, excludeSessionId],
     );
     return r.rows.map(toFile);

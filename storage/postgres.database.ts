@@ -92,6 +92,19 @@ export class Database implements Queryable {
    * hosts never do the same thing at once (e.g. upload the same bytes twice).
    */
   async withLock<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const held = await this.holding(key, false, work);
+    return (held as { result: T }).result;
+  }
+
+  /**
+   * Like withLock, but does not wait: when another session holds `key`, returns
+   * `{ locked: false }` at once without running `work`.
+   */
+  tryWithLock<T>(key: string, work: () => Promise<T>): Promise<{ locked: true; result: T } | { locked: false }> {
+    return this.holding(key, true, work);
+  }
+
+  private async holding<T>(key: string, tryOnly: boolean, work: () => Promise<T>): Promise<{ locked: true; result: T } | { locked: false }> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -100,7 +113,12 @@ export class Database implements Queryable {
     }
     const lost = watchCheckedOut(client);
     try {
-      await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [key]);
+      if (tryOnly) {
+        const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok', [key]);
+        if (!got.rows[0]?.ok) return { locked: false };
+      } else {
+        await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [key]);
+      }
       let result: T;
       try {
         result = await work();
@@ -110,7 +128,7 @@ export class Database implements Queryable {
       // The server released the lock when the connection died: whatever `work` did, it did
       // without exclusion. Report it so the (idempotent) job runs again.
       if (lost.error) throw new DatabaseUnavailableError(`PostgreSQL connection holding lock ${key} was lost: ${lost.error.message}`, { cause: lost.error });
-      return result;
+      return { locked: true, result };
     } catch (error) {
       throw wrap(error);
     } finally {

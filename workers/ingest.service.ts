@@ -156,9 +156,18 @@ export class IngestService {
     const reservedByOthers = [...this.spoolReservations].reduce((n, [id, bytes]) => (id === file.id ? n : n + bytes), 0);
     const reserve = this.deps.config.ingest.spoolMinFreeMiB * 1024 * 1024;
     if (free - reservedByOthers - needed < reserve) return this.spoolFull(file, { freeBytes: free, neededBytes: needed, reserveBytes: reserve, reservedBytes: reservedByOthers });
+    // One copy of a file at a time, on any host: after a takeover (session-lease.ts) the
+    // dead owner's stalled job is handed out again by BullMQ beside the new owner's, and two
+    // copies into one spool file would spoil both.
     this.spoolReservations.set(file.id, needed);
     try {
-      return await this.acquireReserved(file, session, volume, resumeFrom, stopping);
+      const copy = await this.deps.db.tryWithLock(`acquire:${file.id}`, async () => {
+        const current = await catalog.getFile(file.id);
+        if (!current || !['queued', 'acquiring', 'interrupted'].includes(current.stage)) return JobStatus.Skipped;
+        return this.acquireReserved(current, session, volume, resumeFrom, stopping);
+      });
+      if (!copy.locked) log.child({ fileId: file.id, serial: file.recorderSerial }).info('another job is acquiring this file; this one stands down');
+      return copy.locked ? copy.result : JobStatus.Skipped;
     } finally {
       this.spoolReservations.delete(file.id);
     }
@@ -468,9 +477,13 @@ export class IngestService {
           : { alreadyCatalogued: true, firstSessionId: row.firstSessionId },
       });
       this.pendingMirror.push(event);
-      // Docked before: this docking's case, subject and place are the item's too.
-      const link = created ? null : await this.linkDocking(tx, row.id, session.defaults, { sessionId: file.sessionId, fileId: file.id });
-      if (link) this.pendingMirror.push(link);
+      // Docked before: this docking's case, subject and place are the item's too. So are
+      // those of dockings that waited on this file (the same recording, docked twice at once).
+      const links = created ? [] : [await this.linkDocking(tx, row.id, session.defaults, { sessionId: file.sessionId, fileId: file.id })];
+      for (const follower of await catalog.followersOf(tx, file.id)) {
+        links.push(await this.linkDocking(tx, row.id, follower.session.defaults, { sessionId: follower.session.id, fileId: follower.file.id }));
+      }
+      for (const link of links) if (link) this.pendingMirror.push(link);
       return created;
     });
     await this.flushMirror();
@@ -561,10 +574,13 @@ export class IngestService {
       return JobStatus.Skipped;
     }
     if (now) await volume.remove(file.rawPath);
-    await this.transition(file, { stage: 'cleared', clearedAt: this.now() }, {
-      type: 'RECORDER_CLEARED',
-      details: { devicePath: file.displayPath, sha256: file.sha256, alreadyAbsent: now === null },
-    });
+    const cleared = await this.transition(
+      file,
+      { stage: 'cleared', clearedAt: this.now() },
+      { type: 'RECORDER_CLEARED', details: { devicePath: file.displayPath, sha256: file.sha256, alreadyAbsent: now === null } },
+      'recorded',
+    );
+    if (!cleared) return JobStatus.Skipped;
     flog.info('cleared from recorder');
     await this.afterStep(session.id);
     return JobStatus.Success;
@@ -682,20 +698,28 @@ export class IngestService {
     return session;
   }
 
-  /** One state change and its custody events, atomically; then mirrored. */
+  /**
+   * One state change and its custody events, atomically; then mirrored. With `from`, only if
+   * the file is still at that stage (false otherwise, and nothing is written): for a step
+   * that two jobs of one file may reach at once (a takeover's and the dead owner's).
+   */
   private async transition(
     file: FileRow,
     patch: Parameters<CatalogRepository['updateFile']>[2],
     events: Omit<CustodyEventInput, 'actor'> | Array<Omit<CustodyEventInput, 'actor'>>,
-  ): Promise<void> {
+    from?: FileRow['stage'],
+  ): Promise<boolean> {
     const list = Array.isArray(events) ? events : [events];
     const written = await this.deps.db.transaction(async (tx) => {
+      if (from && (await this.deps.catalog.lockFile(tx, file.id))?.stage !== from) return null;
       await this.deps.catalog.updateFile(tx, file.id, patch);
       const out: CustodyEvent[] = [];
       for (const e of list) out.push(await this.deps.ledger.append(tx, this.fileEvent(file, e)));
       return out;
     });
+    if (!written) return false;
     await this.deps.ledger.mirror(written);
+    return true;
   }
 
   private async event(file: FileRow, e: Omit<CustodyEventInput, 'actor'>): Promise<void> {
