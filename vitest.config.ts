@@ -24,7 +24,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['{config,daemon,drivers,storage,workers}/**/*.spec.ts'],
+          include: ['{archive,config,daemon,drivers,server,storage,workers}/**/*.spec.ts'],
           exclude: excluded,
         },
       },

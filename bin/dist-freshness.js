@@ -4,9 +4,10 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The folders whose sources dist/ is built from (scripts: the demo imports scripts/make-footage.ts). */
-export const SOURCE_DIRS = ['config', 'daemon', 'drivers', 'storage', 'workers', 'scripts'];
+export const SOURCE_DIRS = ['archive', 'config', 'daemon', 'drivers', 'server', 'storage', 'workers', 'scripts'];
 
 function newestSource(dir) {
+  if (!existsSync(dir)) return 0;
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);

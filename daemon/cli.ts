@@ -7,15 +7,15 @@ import type { EvidenceRow, FileRow, SessionRow } from '../storage/catalog.reposi
 import { SAFE_TO_UNDOCK_STAGES, TERMINAL_STAGES } from '../storage/catalog.repository.ts';
 import { isDatabaseUnavailable } from '../storage/postgres.database.ts';
 import { ObjectStoreUnavailableError } from '../storage/object-store.ts';
-import { ReportRepository, type ReportGrouping } from '../storage/report.repository.ts';
+import type { ReportGrouping } from '../storage/report.repository.ts';
 import { QueueUnavailableError } from '../workers/bullmq.job-queue.ts';
 import { QueueName } from '../workers/job.types.ts';
-import { EvidenceNotFoundError } from './evidence.service.ts';
-import { CaseExportService, CaseNotFoundError, ExportIntegrityError } from './case-export.service.ts';
+import { EvidenceNotFoundError } from '../archive/evidence.service.ts';
+import { CaseNotFoundError, ExportIntegrityError } from '../archive/case-export.service.ts';
 import { formatEvidence } from './evidence-text.formatter.ts';
 import { ExportDestinationError, ExportFolder } from './export-folder.adapter.ts';
 import { formatReport } from './report-text.formatter.ts';
-import { parsePeriod, ReportPeriodError, ReportService, type ReportPeriod } from './report.service.ts';
+import { parsePeriod, ReportPeriodError, type ReportPeriod } from '../archive/report.service.ts';
 import { formatBytes, formatLocalTime, mediaProblemText, setLocale, t, type Locale } from './i18n.ts';
 import { ProgressReporter } from './progress.reporter.ts';
 import { createRuntime, initLogging, type Runtime } from './runtime.ts';
@@ -497,7 +497,7 @@ export function buildProgram(): Command {
         process.stderr.write(`${t('error.generic', { message: error.message })}\n`);
         throw new CliExit(EXIT_FAILURE);
       }
-      const report = await withRuntime(cfg, true, (rt) => new ReportService(new ReportRepository(rt.db)).build(period, o.by));
+      const report = await withRuntime(cfg, true, (rt) => rt.reports.build(period, o.by));
       if (o.json) {
         return out(JSON.stringify({ period: { label: period.label, from: period.from.toISOString(), to: period.to.toISOString() }, by: report.by, rows: report.rows, total: report.total }));
       }
@@ -516,10 +516,9 @@ export function buildProgram(): Command {
     .action(async (o: { case: string; to: string; by: string; reason?: string; withProxies?: boolean; json?: boolean }) => {
       const cfg = config(lang());
       try {
-        const result = await withRuntime(cfg, true, (rt) => {
-          const service = new CaseExportService({ workstationId: cfg.workstationId, db: rt.db, catalog: rt.catalog, ledger: rt.ledger, objects: rt.objects });
-          return service.export({ caseNumber: o.case, by: o.by, reason: o.reason ?? null, withProxies: o.withProxies === true }, ExportFolder.create(o.to));
-        });
+        const result = await withRuntime(cfg, true, (rt) =>
+          rt.exports.export({ caseNumber: o.case, by: o.by, reason: o.reason ?? null, withProxies: o.withProxies === true }, ExportFolder.create(o.to)),
+        );
         if (o.json) return out(JSON.stringify(result));
         out(t('export.done', { case: result.caseNumber, items: result.items.length, proxies: result.proxies, dir: result.root }));
       } catch (error) {

@@ -1,6 +1,6 @@
 import type { ReportRow } from '../storage/report.repository.ts';
 import { fitColumns, displayWidth, t, type MessageKey } from './i18n.ts';
-import { onTimeRate, type Report } from './report.service.ts';
+import { onTimeRate, type Report } from '../archive/report.service.ts';
 
 const COLUMNS: Array<[MessageKey, (r: ReportRow) => string]> = [
   ['report.col.items', (r) => String(r.items)],

@@ -1,30 +1,32 @@
 import { fileURLToPath } from 'node:url';
+import { CaseExportService } from '../archive/case-export.service.ts';
+import { EvidenceService } from '../archive/evidence.service.ts';
+import { ReportService } from '../archive/report.service.ts';
+import { VerifyService } from '../archive/verify.service.ts';
 import { keyDirOf, secretsOf, spoolDirOf, workDirOf } from '../config/config.loader.ts';
 import type { EvidockConfig } from '../config/config.schema.ts';
 import { configureLogging, moduleLogger } from '../config/logger.ts';
 import { DirectoryDriver } from '../drivers/directory.driver.ts';
 import { MassStorageDriver } from '../drivers/mass-storage.driver.ts';
-import { CatalogRepository } from '../storage/catalog.repository.ts';
+import { CatalogRepository, type SessionRow } from '../storage/catalog.repository.ts';
 import { CustodyLedger } from '../storage/custody-ledger.service.ts';
 import { loadOrCreateWorkstationKey } from '../storage/ledger-key.store.ts';
 import { MinioObjectStore } from '../storage/minio.object-store.ts';
 import { Database } from '../storage/postgres.database.ts';
+import { ReportRepository } from '../storage/report.repository.ts';
 import { SpoolStore } from '../storage/spool.store.ts';
 import { copyWithDigests, endIdleCopyThreads } from '../workers/acquire.copier.ts';
 import { BullJobQueue, WorkerPool } from '../workers/bullmq.job-queue.ts';
 import { FfmpegTranscoder, FfprobeProber } from '../workers/ffmpeg.adapter.ts';
 import { IngestService } from '../workers/ingest.service.ts';
-import { LazyImageTool, LazyMetadataReader } from '../workers/lazy-media.adapter.ts';
 import { JobName, QueueName } from '../workers/job.types.ts';
+import { LazyImageTool, LazyMetadataReader } from '../workers/lazy-media.adapter.ts';
 import { MediaWorkspaces } from '../workers/media-workspace.ts';
 import { MediaService } from '../workers/media.service.ts';
 import { DockSessionService } from './dock-session.service.ts';
-import { EvidenceService } from './evidence.service.ts';
 import { setLocale } from './i18n.ts';
-import { VerifyService } from './verify.service.ts';
 import { processAlive, thisProcessOwner } from './this-process.adapter.ts';
 import { VolumeRegistry } from './volume.resolver.ts';
-import type { SessionRow } from '../storage/catalog.repository.ts';
 
 /**
  * The composition root: the one place where adapters are built from config and handed to
@@ -43,6 +45,8 @@ export interface Runtime {
   dock: DockSessionService;
   evidence: EvidenceService;
   verify: VerifyService;
+  reports: ReportService;
+  exports: CaseExportService;
   media: MediaService;
   pool: WorkerPool | null;
   /** Where media job progress goes (a sandboxed child points it at its current job). */
@@ -142,6 +146,8 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
     dock,
     evidence: new EvidenceService(db, catalog, ledger),
     verify: new VerifyService(db, catalog, ledger, objects),
+    reports: new ReportService(new ReportRepository(db)),
+    exports: new CaseExportService({ workstationId: config.workstationId, db, catalog, ledger, objects }),
     media,
     setMediaProgress(sink) {
       mediaProgress = sink;

@@ -4,7 +4,7 @@
 // writes dist/BUILD last. bin/evidock.js runs dist/ only while BUILD is newer than every
 // source file: an edited checkout is told to build rather than run stale code.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SOURCE_DIRS } from '../bin/dist-freshness.js';
@@ -28,6 +28,6 @@ const copyAssets = (dir) => {
     }
   }
 };
-for (const dir of SOURCE_DIRS) copyAssets(join(root, dir));
+for (const dir of SOURCE_DIRS) if (existsSync(join(root, dir))) copyAssets(join(root, dir));
 writeFileSync(join(dist, 'BUILD'), `${new Date().toISOString()}\n`);
 console.log(`build: dist/ compiled from ${SOURCE_DIRS.join(', ')} (+${copied} plain files)`);

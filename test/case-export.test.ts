@@ -3,7 +3,7 @@ import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CaseExportService, CaseNotFoundError } from '../daemon/case-export.service.ts';
+import { CaseExportService, CaseNotFoundError } from '../archive/case-export.service.ts';
 import { importFolder } from '../daemon/cli.ts';
 import { ExportDestinationError, ExportFolder } from '../daemon/export-folder.adapter.ts';
 import type { Runtime } from '../daemon/runtime.ts';

@@ -3,7 +3,7 @@ import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importFolder } from '../daemon/cli.ts';
-import { parsePeriod, ReportService } from '../daemon/report.service.ts';
+import { parsePeriod, ReportService } from '../archive/report.service.ts';
 import type { Runtime } from '../daemon/runtime.ts';
 import { ReportRepository } from '../storage/report.repository.ts';
 import { createTestEnv, type TestEnv } from './support/test-env.ts';

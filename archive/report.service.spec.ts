@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ReportRow } from '../storage/report.repository.ts';
-import { setLocale } from './i18n.ts';
-import { formatReport } from './report-text.formatter.ts';
+import { setLocale } from '../daemon/i18n.ts';
+import { formatReport } from '../daemon/report-text.formatter.ts';
 import { emptyRow, onTimeRate, parsePeriod, ReportPeriodError, ReportService, sumRows, type ReportSource } from './report.service.ts';
 
 const row = (over: Partial<ReportRow>): ReportRow => ({ ...emptyRow(), ...over });
