@@ -40,6 +40,11 @@ export class VerifyService {
     return { ok: ledger.problems.length === 0 && items.every((i) => i.ok), ledger, items };
   }
 
+  /** One item against its ledger events and stored bytes, without auditing the whole ledger. */
+  verifyItem(id: string, rehash: boolean): Promise<ItemVerification> {
+    return this.item(id, rehash);
+  }
+
   private async item(id: string, rehash: boolean): Promise<ItemVerification> {
     const problems: string[] = [];
     const row = await this.catalog.getEvidence(id);

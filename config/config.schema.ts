@@ -295,7 +295,92 @@ export const configSchema = z
       .strict()
       .default({}),
 
-    recorders: z.array(recorderRegistrationSchema).max(10000).default([]).describe('Known recorders (serial → officer, unit). Unknown recorders are still ingested, flagged unregistered.'),
+    recorders: z
+      .array(recorderRegistrationSchema)
+      .max(10000)
+      .default([])
+      .describe(
+        'Recorders to register (serial → officer, unit), imported into the catalog\'s registry once, at start; afterwards `evidock recorder add|remove` and the API manage the registry. Unknown recorders are still ingested, flagged unregistered.',
+      ),
+
+    server: z
+      .object({
+        host: hostname.default('127.0.0.1').describe('Address `evidock serve` listens on. 127.0.0.1 unless the archive server is meant for the bureau\'s network (then with TLS, or behind nginx).'),
+        port: port.default(8480).describe('Port of the archive server.'),
+        tls: z
+          .object({
+            certFile: z.string().min(1).describe('PEM certificate (chain) the server presents.'),
+            keyFile: z.string().min(1).describe('PEM private key of that certificate (never logged; the file must not be world-readable).'),
+          })
+          .strict()
+          .optional()
+          .describe('Serve HTTPS. Without it the server speaks plain HTTP (loopback, or behind a TLS-terminating proxy).'),
+        trustProxy: z
+          .union([z.boolean(), z.string().min(1), z.array(z.string().min(1)).max(32)])
+          .default(false)
+          .describe('Trust X-Forwarded-For/-Proto from these proxies (true: any; a string or list: addresses/CIDRs), for the client address in the access log and Secure cookies behind nginx.'),
+        shutdownSeconds: z.number().min(1).max(600).default(10).describe('On SIGTERM, how long requests in flight may still finish before the server exits.'),
+        requestTimeoutSeconds: z.number().int().min(1).max(3600).default(120).describe('A request (not a streamed download) that takes longer is cut off.'),
+        dependencyTimeoutMs: z.number().int().min(100).max(60000).default(3000).describe('How long a request waits for PostgreSQL, Redis or MinIO before it answers 503 naming the one that did not answer.'),
+        documentMaxMiB: z.number().int().min(1).max(10240).default(200).describe('Largest case document (PDF, scan, photo, office file) an upload may carry.'),
+        sessionIdleMinutes: z.number().int().min(1).max(24 * 60).default(30).describe('A login session unused this long ends.'),
+        sessionMaxHours: z.number().int().min(1).max(24 * 7).default(12).describe('A login session ends this long after the login, however busy.'),
+        loginMaxFailures: z.number().int().min(1).max(100).default(5).describe('Wrong passwords in a row that lock an account.'),
+        lockoutMinutes: z.number().int().min(1).max(24 * 60).default(15).describe('How long a locked account stays locked.'),
+        loginRatePerMinute: z.number().int().min(1).max(10000).default(20).describe('Login attempts one client address may make per minute (shared by all servers through Redis).'),
+        passwordMinLength: z.number().int().min(8).max(128).default(12).describe('Shortest password accepted; it must also mix three of: lower case, upper case, digits, other characters.'),
+      })
+      .strict()
+      .default({}),
+
+    access: z
+      .object({
+        rules: z
+          .record(
+            z.enum(['officer', 'custodian', 'supervisor', 'auditor', 'case-system', 'admin']),
+            z.record(z.enum(['view', 'play', 'download', 'export']), z.enum(['allow', 'approval', 'deny'])),
+          )
+          .default({})
+          .describe(
+            'Overrides of which role may view, play, download or export the items of its own units without an approved access request (allow), only with one (approval), or not at all (deny). The defaults follow the rules: see archive/access-policy.ts.',
+          ),
+        ledgerEvents: z
+          .enum(['batched', 'immediate'])
+          .default('batched')
+          .describe(
+            'How item views, playbacks and downloads reach each item\'s signed custody chain. batched: the access record is written at once and a sealer adds one ACCESSED event per item every sealSeconds, naming the records and their hash; immediate: one ACCESSED event per access, in the request.',
+          ),
+        sealSeconds: z.number().int().min(1).max(3600).default(5).describe('How often access records are sealed into the custody ledger (batched).'),
+        maxApprovalDays: z.number().int().min(1).max(3650).default(90).describe('Longest an approved access request may last.'),
+      })
+      .strict()
+      .default({}),
+
+    cases: z
+      .object({
+        actionMarginMinutes: z
+          .number()
+          .int()
+          .min(0)
+          .max(24 * 60)
+          .default(30)
+          .describe('A recording of an action\'s officers that overlaps the action\'s window widened by this much on both sides is suggested for the case.'),
+      })
+      .strict()
+      .default({}),
+
+    webhooks: z
+      .object({
+        attempts: z.number().int().min(1).max(100).default(10).describe('Deliveries tried per event and subscriber before it is left failed.'),
+        backoffSeconds: z.number().min(0.1).max(3600).default(5).describe('First retry delay of a failed delivery; doubles each try, capped at one hour.'),
+        timeoutSeconds: z.number().int().min(1).max(120).default(10).describe('How long a subscriber may take to answer a delivery.'),
+        allowPrivateTargets: z
+          .boolean()
+          .default(true)
+          .describe('Whether subscribers may be on loopback or private addresses (a bureau\'s case system usually is); off for servers reachable from outside.'),
+      })
+      .strict()
+      .default({}),
 
     stack: z
       .object({

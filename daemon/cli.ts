@@ -258,7 +258,7 @@ export async function importFolder(rt: Runtime, dir: string, options: ImportOpti
   });
   if (!options.json) {
     out(t('dock.docked', { serial: session.recorderSerial, files: session.fileCount, size: formatBytes((await rt.catalog.filesOfSession(session.id)).reduce((n, f) => n + f.size, 0)) }));
-    if (!rt.config.recorders.some((r) => r.serial === session.recorderSerial)) out(t('dock.unregistered', { serial: session.recorderSerial }));
+    if (!(await rt.catalog.registration(session.recorderSerial))) out(t('dock.unregistered', { serial: session.recorderSerial }));
     if (session.skipped.length > 0) out(t('dock.skipped', { count: session.skipped.length }));
   }
   if (daemonRunning && !options.wait) {

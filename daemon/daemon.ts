@@ -63,7 +63,7 @@ export async function runDaemon(config: EvidockConfig, options: { deviceOnly?: b
       const session = await rt.dock.dock(volume);
       const files = await rt.catalog.filesOfSession(session.id);
       say(t('dock.docked', { serial: session.recorderSerial, files: files.length, size: formatBytes(files.reduce((n, f) => n + f.size, 0)) }));
-      if (!config.recorders.some((r) => r.serial === session.recorderSerial)) say(t('dock.unregistered', { serial: session.recorderSerial }));
+      if (!(await rt.catalog.registration(session.recorderSerial))) say(t('dock.unregistered', { serial: session.recorderSerial }));
       if (session.gaps.length > 0) say(t('dock.gaps', { count: session.gaps.length }));
     } catch (error) {
       // The recorder stays docked and untouched; try again until it docks or is removed.

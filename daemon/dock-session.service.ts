@@ -73,7 +73,7 @@ export class DockSessionService {
     const { config, catalog, ledger } = this.deps;
     const actor: Actor = options.actor ?? { kind: 'workstation', id: config.workstationId };
     const identity = await volume.identify();
-    const registration = config.recorders.find((r) => r.serial === identity.serial);
+    const registration = (await catalog.registration(identity.serial)) ?? undefined;
     const effective: RecorderIdentity = {
       ...identity,
       officerId: registration?.officerId ?? identity.officerId,

@@ -1,5 +1,9 @@
 import { fileURLToPath } from 'node:url';
+import { AccessService } from '../archive/access.service.ts';
 import { CaseExportService } from '../archive/case-export.service.ts';
+import { CaseService } from '../archive/case.service.ts';
+import { IdentityService } from '../archive/identity.service.ts';
+import { WebhookService } from '../archive/webhook.service.ts';
 import { EvidenceService } from '../archive/evidence.service.ts';
 import { ReportService } from '../archive/report.service.ts';
 import { VerifyService } from '../archive/verify.service.ts';
@@ -8,7 +12,11 @@ import type { EvidockConfig } from '../config/config.schema.ts';
 import { configureLogging, moduleLogger } from '../config/logger.ts';
 import { DirectoryDriver } from '../drivers/directory.driver.ts';
 import { MassStorageDriver } from '../drivers/mass-storage.driver.ts';
+import { AccessRepository } from '../storage/access.repository.ts';
+import { CaseRepository } from '../storage/case.repository.ts';
 import { CatalogRepository, type SessionRow } from '../storage/catalog.repository.ts';
+import { IdentityRepository } from '../storage/identity.repository.ts';
+import { WebhookRepository } from '../storage/webhook.repository.ts';
 import { CustodyLedger } from '../storage/custody-ledger.service.ts';
 import { loadOrCreateWorkstationKey } from '../storage/ledger-key.store.ts';
 import { MinioObjectStore } from '../storage/minio.object-store.ts';
@@ -23,6 +31,8 @@ import { JobName, QueueName } from '../workers/job.types.ts';
 import { LazyImageTool, LazyMetadataReader } from '../workers/lazy-media.adapter.ts';
 import { MediaWorkspaces } from '../workers/media-workspace.ts';
 import { MediaService } from '../workers/media.service.ts';
+import { WebhookDeliveryService } from '../workers/webhook-delivery.service.ts';
+import { FetchWebhookSender } from '../workers/webhook.http-sender.ts';
 import { DockSessionService } from './dock-session.service.ts';
 import { setLocale } from './i18n.ts';
 import { processAlive, thisProcessOwner } from './this-process.adapter.ts';
@@ -47,6 +57,10 @@ export interface Runtime {
   verify: VerifyService;
   reports: ReportService;
   exports: CaseExportService;
+  identity: IdentityService;
+  access: AccessService;
+  cases: CaseService;
+  webhooks: WebhookService;
   media: MediaService;
   pool: WorkerPool | null;
   /** Where media job progress goes (a sandboxed child points it at its current job). */
@@ -83,12 +97,22 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
   await spool.init();
   const key = loadOrCreateWorkstationKey(keyDirOf(config), config.workstationId);
   const catalog = new CatalogRepository(db);
+  // The registry is the catalog's; the config file's entries are taken into it once.
+  const imported = await catalog.importRegistrations(config.recorders);
+  if (imported.length > 0) log.info({ serials: imported }, 'recorder registrations imported from the config file');
   const ledger = new CustodyLedger(db, objects, key, config.workstationId);
   await ledger.registerKey();
   const queue = new BullJobQueue(config);
   const volumes = new VolumeRegistry([new MassStorageDriver(), new DirectoryDriver()]);
   const listeners: Array<(session: SessionRow, milestone: 'safe-to-undock' | 'done') => void> = [];
   let pool: WorkerPool | null = null;
+
+  const identityRepo = new IdentityRepository(db);
+  const hooks = new WebhookRepository(db);
+  const webhooks = new WebhookService({ config, hooks, queue });
+  const webhookDelivery = new WebhookDeliveryService({ config, hooks, sender: new FetchWebhookSender() });
+  const access = new AccessService({ config, db, access: new AccessRepository(db), catalog, identity: identityRepo, ledger });
+  const cases = new CaseService({ config, db, cases: new CaseRepository(db), catalog, ledger, objects, spool, access, webhooks });
 
   const ingest = new IngestService({
     config,
@@ -103,6 +127,11 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
     endIdleCopyThreads,
     onProgress: (fileId, percent, bytes) => pool?.reportProgress(fileId, percent, bytes),
     onSessionMilestone: (session, milestone) => listeners.forEach((l) => l(session, milestone)),
+    onCatalogued: async (tx, item) => [
+      ...(await webhooks.publish(tx, 'evidence.stored', item.unitId, { evidenceId: item.id, sha256: item.sha256, caseNumbers: item.caseNumbers, officerId: item.officerId })),
+      ...(await cases.matchArrival(tx, item)),
+    ],
+    announce: (ids) => webhooks.dispatch(ids),
   });
   const metadata = new LazyMetadataReader();
   let mediaProgress: (evidenceId: string, percent: number, speed: number | null) => void = (id, percent) => pool?.reportProgress(id, percent, 0);
@@ -144,10 +173,14 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
     volumes,
     ingest,
     dock,
-    evidence: new EvidenceService(db, catalog, ledger),
+    evidence: new EvidenceService(db, catalog, ledger, { access, webhooks }),
     verify: new VerifyService(db, catalog, ledger, objects),
     reports: new ReportService(new ReportRepository(db)),
     exports: new CaseExportService({ workstationId: config.workstationId, db, catalog, ledger, objects }),
+    identity: new IdentityService({ config, db, identity: identityRepo, catalog, ledger }),
+    access,
+    cases,
+    webhooks,
     media,
     setMediaProgress(sink) {
       mediaProgress = sink;
@@ -168,11 +201,17 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
           // started without the sandbox.
           [JobName.Proxy]: (p, stopping) => media.handleProxy(p, stopping),
           [JobName.Thumbnails]: (p, stopping) => media.handleThumbnails(p, stopping),
+          [JobName.Webhook]: (p) => webhookDelivery.handleWebhook(p),
         },
         {
           queues,
           next: queue,
-          onExhausted: (name, payload, reason) => ('fileId' in payload ? ingest.markFailed(payload, name, reason) : media.markFailed(payload, name, reason)),
+          onExhausted: (name, payload, reason) =>
+            'fileId' in payload
+              ? ingest.markFailed(payload, name, reason)
+              : 'deliveryId' in payload
+                ? webhookDelivery.markFailed(payload, reason)
+                : media.markFailed(payload, name, reason),
           sandboxed: { [QueueName.Transcode]: TRANSCODE_SANDBOX },
           // The sandboxed children rebuild this exact configuration.
           forkEnv: { EVIDOCK_CONFIG_JSON: JSON.stringify({ ...config, logLevel: effectiveLogLevel ?? config.logLevel }) },

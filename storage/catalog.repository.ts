@@ -1,3 +1,4 @@
+import type { RecorderRegistration } from '../config/config.schema.ts';
 import type { MediaKind, ParsedRecordingName, RecorderIdentity, SkippedEntry } from '../drivers/recorder.driver.ts';
 import type { Queryable } from './postgres.database.ts';
 
@@ -184,6 +185,27 @@ export interface SearchFilter {
   flag?: string;
   /** Only items transferred after their deadline. */
   late?: boolean;
+  unitId?: string;
+  /** Words in the subject or place (case-insensitive substring). */
+  subject?: string;
+  place?: string;
+  mediaType?: MediaKind;
+  /**
+   * What the caller may see (the archive server): items of these units, the recordings of
+   * this officer, items with these ids, of these cases in these units (approved requests),
+   * and with `unassigned`, items no unit claims. Absent: everything (a workstation's CLI).
+   */
+  scope?: {
+    unitIds: readonly string[];
+    unassigned: boolean;
+    officerId: string | null;
+    /** With officerId: only its own recordings (and the approved ids), not its colleagues'. */
+    ownOnly: boolean;
+    evidenceIds: readonly string[];
+    cases: ReadonlyArray<{ caseNumber: string; unitIds: readonly string[] }>;
+  };
+  /** Resume after this item of the previous page (capture order). */
+  after?: { captureStart: Date | null; id: string };
   limit?: number;
 }
 
@@ -191,8 +213,21 @@ export interface SearchFilter {
 const SESSION = `*, (lease_until IS NULL OR lease_until < now()) AS lease_lapsed`;
 const OPEN_SESSION = `status IN ('acquiring', 'acquired', 'interrupted')`;
 
+/** Newest capture first, items without a capture time last (004-archive.sql indexes it). */
+const CAPTURE_ORDER = `coalesce(capture_start, '-infinity'::timestamptz)`;
+const likeEscape = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+function toRegistration(r: Record<string, unknown>): RecorderRegistration {
+  const reg: RecorderRegistration = { serial: r.serial as string };
+  if (r.officer_id) reg.officerId = r.officer_id as string;
+  if (r.officer_name) reg.officerName = r.officer_name as string;
+  if (r.unit_id) reg.unitId = r.unit_id as string;
+  if (r.unit_name) reg.unitName = r.unit_name as string;
+  return reg;
+}
 
 function toSession(r: Record<string, unknown>): SessionRow {
   return {
@@ -350,6 +385,55 @@ export class CatalogRepository {
          registered = EXCLUDED.registered OR recorders.registered, last_seen_at = now()`,
       [identity.serial, identity.vendor, identity.model, identity.officerId, identity.officerName, identity.unitId, identity.unitName, registered],
     );
+  }
+
+  // ---- the recorder registry ---------------------------------------------------------
+
+  /** The registration of a recorder: whose it is, and which unit's. Null when not registered. */
+  async registration(serial: string, tx: Queryable = this.db): Promise<RecorderRegistration | null> {
+    const r = await tx.query(`SELECT * FROM recorders WHERE serial = $1 AND registered AND removed_at IS NULL`, [serial]);
+    return r.rows[0] ? toRegistration(r.rows[0]) : null;
+  }
+
+  async registeredRecorders(): Promise<Array<RecorderRegistration & { registeredBy: string | null; registeredAt: Date | null; lastSeenAt: Date }>> {
+    const r = await this.db.query(`SELECT * FROM recorders WHERE registered AND removed_at IS NULL ORDER BY serial`);
+    return r.rows.map((row) => ({ ...toRegistration(row), registeredBy: (row.registered_by as string | null) ?? null, registeredAt: (row.registered_at as Date | null) ?? null, lastSeenAt: row.last_seen_at as Date }));
+  }
+
+  /** Registers (or re-registers) a recorder to an officer and unit. */
+  async register(tx: Queryable, reg: RecorderRegistration, by: string): Promise<void> {
+    await tx.query(
+      `INSERT INTO recorders (serial, officer_id, officer_name, unit_id, unit_name, registered, registered_by, registered_at)
+       VALUES ($1, $2, $3, $4, $5, true, $6, now())
+       ON CONFLICT (serial) DO UPDATE SET officer_id = EXCLUDED.officer_id, officer_name = EXCLUDED.officer_name, unit_id = EXCLUDED.unit_id,
+         unit_name = EXCLUDED.unit_name, registered = true, registered_by = EXCLUDED.registered_by, registered_at = now(), removed_at = NULL`,
+      [reg.serial, reg.officerId ?? null, reg.officerName ?? null, reg.unitId ?? null, reg.unitName ?? null, by],
+    );
+  }
+
+  async unregister(tx: Queryable, serial: string): Promise<boolean> {
+    const r = await tx.query(`UPDATE recorders SET registered = false, removed_at = now() WHERE serial = $1 AND registered AND removed_at IS NULL`, [serial]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  /**
+   * The config file's registrations, taken into the registry once: a recorder the registry
+   * has ever registered or removed is left as the registry has it. Returns the serials taken.
+   */
+  async importRegistrations(regs: readonly RecorderRegistration[]): Promise<string[]> {
+    const taken: string[] = [];
+    for (const reg of regs) {
+      const r = await this.db.query(
+        `INSERT INTO recorders (serial, officer_id, officer_name, unit_id, unit_name, registered, registered_by, registered_at)
+         VALUES ($1, $2, $3, $4, $5, true, 'config', now())
+         ON CONFLICT (serial) DO UPDATE SET officer_id = EXCLUDED.officer_id, officer_name = EXCLUDED.officer_name, unit_id = EXCLUDED.unit_id,
+           unit_name = EXCLUDED.unit_name, registered = true, registered_by = 'config', registered_at = now()
+         WHERE recorders.registered_at IS NULL AND recorders.removed_at IS NULL`,
+        [reg.serial, reg.officerId ?? null, reg.officerName ?? null, reg.unitId ?? null, reg.unitName ?? null],
+      );
+      if ((r.rowCount ?? 0) > 0) taken.push(reg.serial);
+    }
+    return taken;
   }
 
   // ---- sessions --------------------------------------------------------------------
@@ -646,6 +730,10 @@ export class CatalogRepository {
   async search(filter: SearchFilter): Promise<EvidenceRow[]> {
     const where: string[] = [];
     const values: unknown[] = [];
+    const param = (value: unknown) => {
+      values.push(value);
+      return `$${values.length}`;
+    };
     const add = (clause: (n: number) => string, value: unknown) => {
       values.push(value);
       where.push(clause(values.length));
@@ -657,9 +745,29 @@ export class CatalogRepository {
     if (filter.to) add((n) => `capture_start < $${n}`, filter.to);
     if (filter.flag) add((n) => `flags @> ARRAY[$${n}::text]`, filter.flag);
     if (filter.late) add((n) => `transfer_late = $${n}`, true);
+    if (filter.unitId) add((n) => `unit_id = $${n}`, filter.unitId);
+    if (filter.mediaType) add((n) => `media_type = $${n}`, filter.mediaType);
+    if (filter.subject) add((n) => `subject ILIKE $${n}`, `%${likeEscape(filter.subject)}%`);
+    if (filter.place) add((n) => `place ILIKE $${n}`, `%${likeEscape(filter.place)}%`);
+    if (filter.scope) {
+      const s = filter.scope;
+      const any: string[] = [];
+      if (s.officerId !== null) any.push(`officer_id = ${param(s.officerId)}`);
+      if (!s.ownOnly) {
+        any.push(`unit_id = ANY(${param(s.unitIds)}::text[])`);
+        if (s.unassigned) any.push('unit_id IS NULL');
+      }
+      if (s.evidenceIds.length > 0) any.push(`id = ANY(${param(s.evidenceIds)}::uuid[])`);
+      for (const c of s.cases) any.push(`(case_numbers @> ARRAY[${param(c.caseNumber)}::text] AND unit_id = ANY(${param(c.unitIds)}::text[]))`);
+      where.push(any.length > 0 ? `(${any.join(' OR ')})` : 'false');
+    }
+    if (filter.after) {
+      // Keyset pagination in the order below: a page costs the same however deep it is.
+      where.push(`(${CAPTURE_ORDER}, id) < (${param(filter.after.captureStart ?? '-infinity')}::timestamptz, ${param(filter.after.id)}::uuid)`);
+    }
     values.push(Math.min(filter.limit ?? 1000, 10000));
     const r = await this.db.query(
-      `SELECT * FROM evidence ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY capture_start DESC NULLS LAST, id LIMIT $${values.length}`,
+      `SELECT * FROM evidence ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${CAPTURE_ORDER} DESC, id DESC LIMIT $${values.length}`,
       values,
     );
     return r.rows.map(toEvidence);

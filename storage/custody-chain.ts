@@ -40,6 +40,24 @@ export const CUSTODY_EVENT_TYPES = [
   'SESSION_TAKEN_OVER',
   /** A file of an abandoned docking on another workstation, ingested again by this docking. */
   'FILE_TAKEN_OVER',
+  /** A change to who may see evidence: a unit, user, API key or recorder registration. */
+  'ADMINISTERED',
+  /** An item removed from a case, with the reason. */
+  'UNLINKED',
+  /** A text record of a case (PDF, scan, photo, office file), stored write-once. */
+  'DOCUMENT_ADDED',
+  /** An enforcement action registered for a case (officers, window, subject, place). */
+  'ACTION_REGISTERED',
+  /** A stored original re-hashed on request, and the result. */
+  'FIXITY_CHECKED',
+  'ACCESS_REQUESTED',
+  'ACCESS_APPROVED',
+  'ACCESS_REFUSED',
+  'ACCESS_EXPIRED',
+  /** Views, playbacks and downloads of the item, sealed from the access log (names the records and their hash). */
+  'ACCESSED',
+  /** A batch of access-log records (searches included), sealed by hash. */
+  'ACCESS_LOG_SEALED',
 ] as const;
 
 export type CustodyEventType = (typeof CUSTODY_EVENT_TYPES)[number];

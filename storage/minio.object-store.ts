@@ -647,6 +647,11 @@ export class MinioObjectStore implements ObjectStore {
     return this.call('read', bucket, key, () => this.client.getObject(bucket, key));
   }
 
+  async readRange(role: BucketRole, key: string, offset: number, length: number): Promise<Readable> {
+    const bucket = this.bucketName(role);
+    return this.call('readRange', bucket, key, () => this.client.getPartialObject(bucket, key, offset, length));
+  }
+
   async readDocument(role: BucketRole, key: string): Promise<Buffer | null> {
     const bucket = this.bucketName(role);
     let stream: Readable;

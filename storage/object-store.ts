@@ -104,6 +104,8 @@ export interface ObjectStore {
   /** Small write-once documents (ledger events, public keys). Refuses to overwrite an existing key. */
   putDocument(bucket: BucketRole, key: string, body: Buffer, contentType: string): Promise<{ etag: string; versionId: string | null }>;
   read(bucket: BucketRole, key: string): Promise<Readable>;
+  /** `length` bytes from `offset` (HTTP range requests of the archive server). */
+  readRange(bucket: BucketRole, key: string, offset: number, length: number): Promise<Readable>;
   readDocument(bucket: BucketRole, key: string): Promise<Buffer | null>;
   list(bucket: BucketRole, prefix: string): AsyncIterable<{ key: string; size: number }>;
   /** Attempts a delete (of the current version). Used only by retention jobs and tamper tests. */

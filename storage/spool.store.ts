@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rm, stat, statfs, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -69,9 +69,61 @@ export class SpoolStore {
     await rm(this.pathOf(fingerprint), { force: true });
   }
 
+  /**
+   * Receives an upload body into a private file, hashing it on the way: never whole in
+   * memory. Throws UploadTooLargeError past `maxBytes`, and whatever the body stream throws
+   * when the client goes away; the partial file is removed either way.
+   */
+  async receive(body: AsyncIterable<Buffer>, maxBytes: number, headBytes: number): Promise<ReceivedUpload> {
+    const path = join(this.dir, `upload-${randomUUID()}.part`);
+    const handle = await open(path, 'wx', 0o600);
+    const hash = createHash('sha256');
+    let size = 0;
+    const head: Buffer[] = [];
+    let headSize = 0;
+    try {
+      for await (const chunk of body) {
+        size += chunk.length;
+        if (size > maxBytes) throw new UploadTooLargeError(maxBytes);
+        if (headSize < headBytes) {
+          head.push(chunk.subarray(0, headBytes - headSize));
+          headSize += Math.min(chunk.length, headBytes - headSize);
+        }
+        hash.update(chunk);
+        await handle.write(chunk);
+      }
+      await handle.sync();
+      await handle.close();
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      await rm(path, { force: true });
+      throw error;
+    }
+    return { path, size, sha256: hash.digest('hex'), head: Buffer.concat(head) };
+  }
+
+  async discard(path: string): Promise<void> {
+    await rm(path, { force: true });
+  }
+
   async freeBytes(): Promise<number> {
     const s = await statfs(this.dir);
     return Number(s.bavail) * Number(s.bsize);
+  }
+}
+
+export interface ReceivedUpload {
+  path: string;
+  size: number;
+  sha256: string;
+  /** The first bytes, to tell what the file is. */
+  head: Buffer;
+}
+
+export class UploadTooLargeError extends Error {
+  constructor(readonly maxBytes: number) {
+    super(`upload larger than ${maxBytes} bytes`);
+    this.name = 'UploadTooLargeError';
   }
 }
 

@@ -5,7 +5,7 @@ import type { EvidockConfig } from '../config/config.schema.ts';
 import { moduleLogger } from '../config/logger.ts';
 import type { JobQueuePort } from './ingest.service.ts';
 import { parentDeathLaunch } from './parent-death.ts';
-import { JOB_QUEUE, JobName, NEXT_JOB, JobStatus, jobIdOf, queueNameOf, QueueName, type AnyJobPayload, type FileJobPayload, type JobPayloads } from './job.types.ts';
+import { JOB_QUEUE, JobName, NEXT_JOB, JobStatus, jobIdOf, queueNameOf, QueueName, subjectOf, type AnyJobPayload, type FileJobPayload, type JobPayloads } from './job.types.ts';
 
 /**
  * The BullMQ adapter: the only file that touches bullmq. Services see JobQueuePort and
@@ -90,11 +90,11 @@ export class BullJobQueue implements JobQueuePort {
   }
 
   async enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options: { priority?: number } = {}): Promise<void> {
-    const ingest = this.config.ingest;
+    const retry = retryOf(this.config, JOB_QUEUE[name]);
     await this.queue(JOB_QUEUE[name]).add(name, payload, {
       jobId: jobIdOf(name, payload),
-      attempts: ingest.attempts,
-      backoff: { type: 'capped-exponential', delay: Math.round(ingest.backoffSeconds * 1000) },
+      attempts: retry.attempts,
+      backoff: { type: 'capped-exponential', delay: retry.delayMs },
       // Completed jobs are kept a week: their ids stop a replayed enqueue from running a step twice.
       removeOnComplete: { age: 7 * 24 * 3600 },
       removeOnFail: false,
@@ -181,13 +181,11 @@ export interface WorkerPoolOptions {
   forkEnv?: Record<string, string>;
 }
 
-function subjectOf(payload: AnyJobPayload): string {
-  return 'fileId' in payload ? payload.fileId : payload.evidenceId;
-}
-
 function logFieldsOf(job: Job): Record<string, unknown> {
   const data = job.data as AnyJobPayload;
-  return 'fileId' in data ? { jobId: job.id, fileId: data.fileId, serial: data.serial } : { jobId: job.id, evidenceId: data.evidenceId };
+  if ('fileId' in data) return { jobId: job.id, fileId: data.fileId, serial: data.serial };
+  if ('deliveryId' in data) return { jobId: job.id, deliveryId: data.deliveryId };
+  return { jobId: job.id, evidenceId: data.evidenceId };
 }
 
 /** Runs the handlers of the given queues in this process, with per-queue concurrency from config. */
@@ -222,7 +220,7 @@ export class WorkerPool {
         stalledInterval: 10_000,
         settings: {
           backoffStrategy: (attemptsMade: number, _type?: string, _error?: Error) =>
-            Math.min(Math.round(this.config.ingest.backoffSeconds * 1000) * 2 ** Math.max(0, attemptsMade - 1), MAX_BACKOFF_MS),
+            Math.min(retryOf(this.config, queue).delayMs * 2 ** Math.max(0, attemptsMade - 1), MAX_BACKOFF_MS),
         },
       });
       worker.on('error', (error) => log.warn({ queue, err: error.message }, 'worker connection problem'));
@@ -290,6 +288,12 @@ export class WorkerPool {
       this.active.delete(subject);
     }
   }
+}
+
+/** How often a queue's jobs are tried, and the first retry delay (doubling, capped). */
+export function retryOf(config: EvidockConfig, queue: QueueName): { attempts: number; delayMs: number } {
+  const from = queue === QueueName.Webhook ? config.webhooks : config.ingest;
+  return { attempts: from.attempts, delayMs: Math.round(from.backoffSeconds * 1000) };
 }
 
 /** Jobs of a queue this process runs at once. Media work defaults to the cores it has. */

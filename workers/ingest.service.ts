@@ -49,6 +49,13 @@ export interface IngestDeps {
   onProgress?: (fileId: string, percent: number, bytes: number) => void;
   /** The session reached a milestone the operator must hear about. */
   onSessionMilestone?: (session: SessionRow, milestone: 'safe-to-undock' | 'done') => void;
+  /**
+   * A new item is catalogued, in the record step's transaction: what the archive does with it
+   * (suggest it for registered enforcement actions, write webhook deliveries). Returns what
+   * `announce` is handed after commit.
+   */
+  onCatalogued?: (tx: Queryable, item: EvidenceRow) => Promise<string[]>;
+  announce?: (ids: readonly string[]) => Promise<void>;
 }
 
 /** A recording changed or shrank while it was read: the copy cannot be trusted. */
@@ -412,7 +419,7 @@ export class IngestService {
       return JobStatus.Skipped;
     }
     const session = await this.session(file.sessionId);
-    const registration = config.recorders.find((r) => r.serial === session.recorderSerial);
+    const registration = (await catalog.registration(session.recorderSerial)) ?? undefined;
     const fields = captureFields(file, session, registration, config.ingest.recorderTimeZone);
     const verifiedAt = file.verifiedAt ?? this.now();
     const transfer = fields.captureEnd ? assessTransfer(fields.captureEnd, verifiedAt, config.ingest.deadline) : null;
@@ -420,6 +427,7 @@ export class IngestService {
     if (transfer?.late) flags.push('transfer-late');
 
     // Media work is asked for once, by the docking that first catalogued these bytes.
+    const announced: string[] = [];
     const catalogued = await this.deps.db.transaction(async (tx) => {
       const locked = await catalog.lockFile(tx, file.id);
       if (locked?.stage !== 'stored') return false;
@@ -484,9 +492,11 @@ export class IngestService {
         links.push(await this.linkDocking(tx, row.id, follower.session.defaults, { sessionId: follower.session.id, fileId: follower.file.id }));
       }
       for (const link of links) if (link) this.pendingMirror.push(link);
+      if (created && this.deps.onCatalogued) announced.push(...(await this.deps.onCatalogued(tx, row)));
       return created;
     });
     await this.flushMirror();
+    if (announced.length > 0) await this.deps.announce?.(announced);
     if (catalogued) await this.deps.queue.enqueue(JobName.Metadata, { evidenceId: file.evidenceId!, objectKey: originalKey(file.sha256!) });
     return JobStatus.Success;
   }

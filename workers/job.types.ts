@@ -12,6 +12,8 @@ export enum JobName {
   Metadata = 'metadata',
   Proxy = 'proxy',
   Thumbnails = 'thumbnails',
+  /** One delivery of an archive event to one case system's webhook. */
+  Webhook = 'webhook',
 }
 
 export enum JobStatus {
@@ -52,6 +54,11 @@ export interface MediaJobPayload {
   generation?: string;
 }
 
+/** A row of webhook_deliveries: the event's body is there, not in Redis. */
+export interface WebhookJobPayload {
+  deliveryId: string;
+}
+
 export interface JobPayloads {
   [JobName.Acquire]: FileJobPayload;
   [JobName.Store]: FileJobPayload;
@@ -60,6 +67,7 @@ export interface JobPayloads {
   [JobName.Metadata]: MediaJobPayload;
   [JobName.Proxy]: MediaJobPayload;
   [JobName.Thumbnails]: MediaJobPayload;
+  [JobName.Webhook]: WebhookJobPayload;
 }
 
 export type AnyJobPayload = JobPayloads[JobName];
@@ -77,6 +85,8 @@ export enum QueueName {
   Metadata = 'metadata',
   /** ffmpeg and sharp, in sandboxed processes: any host. */
   Transcode = 'transcode',
+  /** Webhook deliveries to case systems: any host that reaches them (the archive server runs it). */
+  Webhook = 'webhook',
 }
 
 /** Queues whose jobs need this workstation's recorder or spool. */
@@ -84,6 +94,9 @@ export const DEVICE_QUEUES: ReadonlySet<QueueName> = new Set([QueueName.Acquire,
 
 /** Queues any worker host can serve (`evidock workers`). */
 export const SHARED_QUEUES: readonly QueueName[] = [QueueName.Catalog, QueueName.Metadata, QueueName.Transcode];
+
+/** The queues `evidock serve` runs. */
+export const SERVER_QUEUES: readonly QueueName[] = [QueueName.Webhook];
 
 export const JOB_QUEUE: Readonly<Record<JobName, QueueName>> = {
   [JobName.Acquire]: QueueName.Acquire,
@@ -93,6 +106,7 @@ export const JOB_QUEUE: Readonly<Record<JobName, QueueName>> = {
   [JobName.Metadata]: QueueName.Metadata,
   [JobName.Proxy]: QueueName.Transcode,
   [JobName.Thumbnails]: QueueName.Transcode,
+  [JobName.Webhook]: QueueName.Webhook,
 };
 
 /** What follows a file job that succeeded, with the same payload. Media jobs are queued by the services that know whether they apply. */
@@ -101,6 +115,13 @@ export const NEXT_JOB: Readonly<Partial<Record<JobName, JobName>>> = {
   [JobName.Store]: JobName.Record,
   [JobName.Record]: JobName.Clear,
 };
+
+/** The id a job's logs and progress are about. */
+export function subjectOf(payload: AnyJobPayload): string {
+  if ('fileId' in payload) return payload.fileId;
+  if ('deliveryId' in payload) return payload.deliveryId;
+  return payload.evidenceId;
+}
 
 /** BullMQ queue name: device queues are suffixed with the workstation id. */
 export function queueNameOf(queue: QueueName, workstationId: string): string {
@@ -112,6 +133,7 @@ export function queueNameOf(queue: QueueName, workstationId: string): string {
  * re-run (`evidock derive`) carries a `generation` in its payload and so gets fresh ids.
  */
 export function jobIdOf(name: JobName, payload: AnyJobPayload): string {
+  if ('deliveryId' in payload) return `${name}-${payload.deliveryId}`;
   if ('fileId' in payload) return payload.generation ? `${name}-${payload.fileId}-${payload.generation}` : `${name}-${payload.fileId}`;
   return payload.generation ? `${name}-${payload.evidenceId}-${payload.generation}` : `${name}-${payload.evidenceId}`;
 }
