@@ -198,6 +198,10 @@ export class AccessService {
     return count;
   }
 
+  async unsealedCount(): Promise<number> {
+    return this.deps.access.unsealedCount();
+  }
+
   /** The access log, as far as the caller's units reach. */
   async query(p: Principal, filter: Omit<AccessLogFilter, 'unitIds'>): Promise<AccessLogRow[]> {
     if (!can(p.role, 'access.log')) throw forbidden('查看访问日志');

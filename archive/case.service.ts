@@ -65,9 +65,7 @@ export class CaseService {
   async link(caller: Caller, caseNumber: string, evidenceIds: readonly string[], reason: string | null): Promise<LinkResult> {
     CaseService.checkCaseNumber(caseNumber);
     const p = caller.principal;
-    const grants = await this.deps.access.grants(p);
     const items = await this.items(p, evidenceIds);
-    for (const item of items) this.deps.access.authorize(p, item, 'link', grants);
     const result: LinkResult = { linked: [], unchanged: [] };
     const events: CustodyEvent[] = [];
     const deliveries: string[] = [];
@@ -103,9 +101,7 @@ export class CaseService {
     CaseService.checkCaseNumber(caseNumber);
     if (reason.trim().length < 2) throw invalid(['reason: say why the item is taken off the case']);
     const p = caller.principal;
-    const grants = await this.deps.access.grants(p);
     const items = await this.items(p, evidenceIds);
-    for (const item of items) this.deps.access.authorize(p, item, 'link', grants);
     const out = { unlinked: [] as string[], unchanged: [] as string[] };
     const events: CustodyEvent[] = [];
     await this.deps.db.transaction(async (tx) => {
@@ -240,8 +236,7 @@ export class CaseService {
     if (!can(p.role, 'case.decide')) throw forbidden('确认关联');
     const action = await this.deps.cases.action(actionId);
     if (!action || action.caseNumber !== caseNumber) throw notFound('action', actionId);
-    const [item] = await this.items(p, [evidenceId]);
-    this.deps.access.authorize(p, item!, 'link', await this.deps.access.grants(p));
+    await this.items(p, [evidenceId]);
     await this.deps.db.transaction(async (tx) => {
       const match = await this.deps.cases.lockMatch(tx, actionId, evidenceId);
       if (!match) throw notFound('evidence', evidenceId);
@@ -331,7 +326,10 @@ export class CaseService {
     return doc;
   }
 
-  /** Items by id as the caller may know them: 404 for any it may not (and no hint which). */
+  /**
+   * Items by id that the caller may link: 404 for any it may not know of (and no hint which),
+   * 403 for any it sees but may not link; nothing changes unless every one may be.
+   */
   private async items(p: Principal, ids: readonly string[]): Promise<EvidenceRow[]> {
     const problems = ids.length === 0 ? ['evidenceIds: at least one'] : ids.length > 1000 ? ['evidenceIds: at most 1000'] : [];
     if (problems.length > 0) throw invalid(problems);
@@ -340,8 +338,7 @@ export class CaseService {
     for (const id of new Set(ids)) {
       const item = /^[0-9a-f-]{36}$/i.test(id) ? await this.deps.catalog.getEvidence(id.toLowerCase()) : null;
       if (!item) throw notFound('evidence', id);
-      // authorize throws 404 for items outside the caller's units, before anything changes.
-      this.deps.access.authorize(p, item, 'view', grants);
+      this.deps.access.authorize(p, item, 'link', grants);
       out.push(item);
     }
     return out;

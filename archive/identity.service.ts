@@ -145,6 +145,7 @@ export class IdentityService {
   }
 
   /** The user changes its own password (required at first login). Other sessions end. */
+  /** `keepSession`: the session cookie's token of the caller, which stays logged in. */
   async changePassword(principal: Principal, current: string, next: string, keepSession: string | null): Promise<void> {
     if (principal.kind !== 'user') throw new ArchiveError('NOT_A_USER', 400, 'API keys have no password', 'API 密钥没有密码');
     const user = (await this.deps.identity.userById(principal.id))!;
@@ -155,7 +156,7 @@ export class IdentityService {
     const hash = await hashPassword(next);
     await this.deps.db.transaction(async (tx) => {
       await this.deps.identity.setPassword(tx, user.id, hash, false);
-      await this.deps.identity.endSessionsOf(tx, user.id, keepSession ?? undefined);
+      await this.deps.identity.endSessionsOf(tx, user.id, keepSession ? sha256(keepSession) : undefined);
     });
     log.info({ user: user.name }, 'password changed');
   }

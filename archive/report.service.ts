@@ -59,15 +59,16 @@ export interface Report {
 }
 
 export interface ReportSource {
-  statistics(period: { from: Date; to: Date }, by: ReportGrouping): Promise<ReportRow[]>;
+  statistics(period: { from: Date; to: Date }, by: ReportGrouping, units?: { ids: readonly string[]; unassigned: boolean }): Promise<ReportRow[]>;
 }
 
 /** Quarterly and yearly enforcement-recording statistics: per group, and the bureau's total. */
 export class ReportService {
   constructor(private readonly source: ReportSource) {}
 
-  async build(period: ReportPeriod, by: ReportGrouping): Promise<Report> {
-    const rows = await this.source.statistics(period, by);
+  /** `units`: a report of these units only (the archive server's callers see only theirs). */
+  async build(period: ReportPeriod, by: ReportGrouping, units?: { ids: readonly string[]; unassigned: boolean }): Promise<Report> {
+    const rows = await this.source.statistics(period, by, units);
     return { period, by, rows, total: sumRows(rows) };
   }
 }

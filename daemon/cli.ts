@@ -10,13 +10,14 @@ import { ObjectStoreUnavailableError } from '../storage/object-store.ts';
 import type { ReportGrouping } from '../storage/report.repository.ts';
 import { QueueUnavailableError } from '../workers/bullmq.job-queue.ts';
 import { QueueName } from '../workers/job.types.ts';
+import { ArchiveError } from '../archive/archive.errors.ts';
 import { EvidenceNotFoundError } from '../archive/evidence.service.ts';
 import { CaseNotFoundError, ExportIntegrityError } from '../archive/case-export.service.ts';
 import { formatEvidence } from './evidence-text.formatter.ts';
 import { ExportDestinationError, ExportFolder } from './export-folder.adapter.ts';
 import { formatReport } from './report-text.formatter.ts';
 import { parsePeriod, ReportPeriodError, type ReportPeriod } from '../archive/report.service.ts';
-import { formatBytes, formatLocalTime, mediaProblemText, setLocale, t, type Locale } from './i18n.ts';
+import { currentLocale, formatBytes, formatLocalTime, mediaProblemText, setLocale, t, type Locale } from './i18n.ts';
 import { ProgressReporter } from './progress.reporter.ts';
 import { createRuntime, initLogging, type Runtime } from './runtime.ts';
 import { runStack } from './stack.adapter.ts';
@@ -539,6 +540,16 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('serve')
+    .description('run the archive server (HTTP API for custodians and case systems)')
+    .action(async () => {
+      const { runServer } = await import('./serve.ts');
+      await runServer(config(lang()));
+    });
+
+  registerAdminCommands(program, lang);
+
+  program
     .command('jobs')
     .description('queue depths, active jobs and failures')
     .option('--json')
@@ -568,6 +579,153 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Units, users, API keys and the recorder registry, from a trusted workstation (as `cli@<workstation>`). */
+function registerAdminCommands(program: Command, lang: () => string | undefined): void {
+  const by = (cfg: EvidockConfig) => `cli@${cfg.workstationId}`;
+  const json = (value: unknown) => out(JSON.stringify(value, null, 2));
+
+  const unit = program.command('unit').description('enforcement units (执法单位)');
+  unit
+    .command('add')
+    .argument('<id>')
+    .argument('<name>')
+    .option('--parent <id>', 'the unit it belongs to (none: a root, e.g. a province)')
+    .action(async (id: string, name: string, o: { parent?: string }) => {
+      const cfg = config(lang());
+      await withRuntime(cfg, true, (rt) => rt.identity.addUnit({ id, name, parentId: o.parent ?? null }, by(cfg)));
+      out(t('admin.unitAdded', { id, name }));
+    });
+  unit
+    .command('list')
+    .option('--json')
+    .action(async (o: { json?: boolean }) => {
+      const units = await withRuntime(config(lang()), true, (rt) => rt.identity.units());
+      if (o.json) return json(units.map((u) => ({ id: u.id, name: u.name, parentId: u.parentId, path: u.path })));
+      for (const u of units) out(`${'  '.repeat(u.path.split('/').length - 3)}${u.id}  ${u.name}`);
+    });
+
+  const user = program.command('user').description('people who log in to the archive server');
+  user
+    .command('add')
+    .argument('<name>')
+    .requiredOption('--role <role>', 'officer | custodian | supervisor | auditor | admin')
+    .requiredOption('--unit <id>', 'a unit it is scoped to (repeat for more)', collect)
+    .option('--officer <number>', 'officer number (role officer: its own recordings)')
+    .option('--display-name <text>')
+    .requiredOption('--password-stdin', 'read the first password from standard input (never from the command line)')
+    .action(async (name: string, o: { role: string; unit: string[]; officer?: string; displayName?: string }) => {
+      const cfg = config(lang());
+      const password = await readSecret();
+      await withRuntime(cfg, true, (rt) =>
+        rt.identity.addUser({ name, role: o.role, unitIds: o.unit, officerId: o.officer ?? null, displayName: o.displayName ?? null, password }, by(cfg)),
+      );
+      out(t('admin.userAdded', { name, role: o.role }));
+    });
+  user
+    .command('list')
+    .option('--json')
+    .action(async (o: { json?: boolean }) => {
+      const users = await withRuntime(config(lang()), true, (rt) => rt.identity.users());
+      const rows = users.map((u) => ({ name: u.name, role: u.role, officerId: u.officerId, units: u.unitIds, disabled: u.disabledAt !== null, locked: (u.lockedUntil?.getTime() ?? 0) > Date.now() }));
+      if (o.json) return json(rows);
+      for (const r of rows) out(`${r.name}  ${r.role}  ${r.units.join(',')}${r.officerId ? `  ${r.officerId}` : ''}${r.disabled ? '  (disabled)' : ''}${r.locked ? '  (locked)' : ''}`);
+    });
+  for (const [command, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
+    user
+      .command(command)
+      .argument('<name>')
+      .action(async (name: string) => {
+        const cfg = config(lang());
+        await withRuntime(cfg, true, (rt) => rt.identity.setDisabled(name, disabled, by(cfg)));
+        out(t('admin.userChanged', { name }));
+      });
+  }
+  user
+    .command('passwd')
+    .argument('<name>')
+    .requiredOption('--password-stdin', 'read the new password from standard input; the user changes it at next login')
+    .action(async (name: string) => {
+      const cfg = config(lang());
+      const password = await readSecret();
+      await withRuntime(cfg, true, (rt) => rt.identity.resetPassword(name, password, by(cfg)));
+      out(t('admin.userChanged', { name }));
+    });
+
+  const apikey = program.command('apikey').description('API keys of case-management systems');
+  apikey
+    .command('create')
+    .argument('<name>')
+    .option('--role <role>', 'case-system | auditor', 'case-system')
+    .requiredOption('--unit <id>', 'a unit it is scoped to (repeat for more)', collect)
+    .option('--json')
+    .action(async (name: string, o: { role: string; unit: string[]; json?: boolean }) => {
+      const cfg = config(lang());
+      const key = await withRuntime(cfg, true, (rt) => rt.identity.createKey({ name, role: o.role, unitIds: o.unit }, by(cfg)));
+      if (o.json) return json(key);
+      out(t('admin.keyCreated', { id: key.id }));
+      out(key.key);
+    });
+  apikey
+    .command('list')
+    .option('--json')
+    .action(async (o: { json?: boolean }) => {
+      const keys = await withRuntime(config(lang()), true, (rt) => rt.identity.keys());
+      const rows = keys.map((k) => ({ id: k.id, name: k.name, role: k.role, units: k.unitIds, revoked: k.revokedAt !== null, lastUsedAt: k.lastUsedAt?.toISOString() ?? null }));
+      if (o.json) return json(rows);
+      for (const r of rows) out(`${r.id}  ${r.name}  ${r.role}  ${r.units.join(',')}${r.revoked ? '  (revoked)' : ''}`);
+    });
+  apikey
+    .command('revoke')
+    .argument('<id>')
+    .action(async (id: string) => {
+      const cfg = config(lang());
+      await withRuntime(cfg, true, (rt) => rt.identity.revokeKey(id, by(cfg)));
+      out(t('admin.keyRevoked', { id }));
+    });
+
+  const recorder = program.command('recorder').description('the recorder registry (serial → officer, unit)');
+  recorder
+    .command('add')
+    .argument('<serial>')
+    .option('--officer <number>')
+    .option('--officer-name <name>')
+    .option('--unit <id>')
+    .action(async (serial: string, o: { officer?: string; officerName?: string; unit?: string }) => {
+      const cfg = config(lang());
+      await withRuntime(cfg, true, (rt) =>
+        rt.identity.registerRecorder({ serial, ...(o.officer ? { officerId: o.officer } : {}), ...(o.officerName ? { officerName: o.officerName } : {}), ...(o.unit ? { unitId: o.unit } : {}) }, by(cfg)),
+      );
+      out(t('admin.recorderAdded', { serial }));
+    });
+  recorder
+    .command('list')
+    .option('--json')
+    .action(async (o: { json?: boolean }) => {
+      const regs = await withRuntime(config(lang()), true, (rt) => rt.catalog.registeredRecorders());
+      const rows = regs.map((r) => ({ serial: r.serial, officerId: r.officerId ?? null, officerName: r.officerName ?? null, unitId: r.unitId ?? null }));
+      if (o.json) return json(rows);
+      for (const r of rows) out(`${r.serial}  ${r.officerId ?? '-'}  ${r.officerName ?? '-'}  ${r.unitId ?? '-'}`);
+    });
+  recorder
+    .command('remove')
+    .argument('<serial>')
+    .action(async (serial: string) => {
+      const cfg = config(lang());
+      await withRuntime(cfg, true, (rt) => rt.identity.unregisterRecorder(serial, by(cfg)));
+      out(t('admin.recorderRemoved', { serial }));
+    });
+}
+
+/** A password from standard input (its first line), so it never shows in `ps` or shell history. */
+async function readSecret(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv);
@@ -585,6 +743,10 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof QueueUnavailableError) {
       process.stderr.write(`${t('error.unavailable', { service: 'Redis' })}\n`);
       return EXIT_UNAVAILABLE;
+    }
+    if (error instanceof ArchiveError) {
+      process.stderr.write(`${t('admin.refused', { message: currentLocale() === 'en' ? error.message : error.messageZh })}\n`);
+      return EXIT_FAILURE;
     }
     if (error instanceof EvidenceNotFoundError) {
       process.stderr.write(`${t(error.ambiguous ? 'show.ambiguous' : 'show.notfound', { id: error.id })}\n`);

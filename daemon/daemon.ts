@@ -89,6 +89,7 @@ export async function runDaemon(config: EvidockConfig, options: { deviceOnly?: b
       void rt.ingest
         .recorderUndocked(sessionId)
         .catch((error: Error) => log.warn({ sessionId, err: error.message }, 'could not make the spool copies durable after undocking; the kernel writes them back within half a minute'));
+      void rt.catalog.markUndocked(sessionId).catch((error: Error) => log.warn({ sessionId, err: error.message }, 'could not mark the docking undocked'));
       void rt.ledger
         .record({ type: 'UNDOCKED', actor: { kind: 'workstation', id: config.workstationId }, sessionId, details: { mountPath } })
         .catch((error: Error) => log.warn({ sessionId, err: error.message }, 'could not record undocking'));

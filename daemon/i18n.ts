@@ -42,6 +42,16 @@ const messages = {
   'import.notdir': { 'zh-CN': '不是目录：{path}', en: 'Not a directory: {path}' },
   'daemon.started': { 'zh-CN': '后台服务已启动（工作站 {ws}），正在监视 {roots}', en: 'Daemon started (workstation {ws}), watching {roots}' },
   'workers.started': { 'zh-CN': '工作进程已启动（{ws}），处理队列：{queues}', en: 'Workers started ({ws}), serving queues: {queues}' },
+  'serve.started': { 'zh-CN': '证据档案服务已启动：{url}（接口文档 {url}/api/v1/openapi.json）', en: 'Archive server listening on {url} (API document {url}/api/v1/openapi.json)' },
+  'serve.stopping': { 'zh-CN': '证据档案服务正在停止，等待进行中的请求完成', en: 'Archive server stopping; letting requests in flight finish' },
+  'admin.unitAdded': { 'zh-CN': '已添加单位 {id}（{name}）', en: 'Unit {id} ({name}) added' },
+  'admin.userAdded': { 'zh-CN': '已添加用户 {name}（{role}），首次登录须修改密码', en: 'User {name} ({role}) added; the password must be changed at first login' },
+  'admin.userChanged': { 'zh-CN': '已更新用户 {name}', en: 'User {name} changed' },
+  'admin.keyCreated': { 'zh-CN': 'API 密钥 {id} 已创建。密钥只显示这一次，请妥善保存：', en: 'API key {id} created. The key is shown this once; keep it safe:' },
+  'admin.keyRevoked': { 'zh-CN': '已吊销 API 密钥 {id}', en: 'API key {id} revoked' },
+  'admin.recorderAdded': { 'zh-CN': '已登记记录仪 {serial}', en: 'Recorder {serial} registered' },
+  'admin.recorderRemoved': { 'zh-CN': '已注销记录仪 {serial}', en: 'Recorder {serial} taken off the registry' },
+  'admin.refused': { 'zh-CN': '未执行：{message}', en: 'Not done: {message}' },
   'daemon.undocked': { 'zh-CN': '记录仪已拔出：{mount}', en: 'Recorder removed: {mount}' },
   'derive.queued': { 'zh-CN': '已为 {count} 件证据重新排队生成元数据、播放副本和缩略图', en: 'Queued metadata, playback proxy and thumbnails for {count} evidence items' },
   'media.progress': { 'zh-CN': '转码 {job}：{percent}%（{speed}）', en: 'transcode {job}: {percent}% ({speed})' },
@@ -106,6 +116,10 @@ const messages = {
 export type MessageKey = keyof typeof messages;
 
 let current: Locale = 'zh-CN';
+
+export function currentLocale(): Locale {
+  return current;
+}
 
 export function setLocale(locale: Locale): void {
   current = locale;

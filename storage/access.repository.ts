@@ -204,6 +204,11 @@ export class AccessRepository {
     return r.rows.map(toAccessLog);
   }
 
+  async unsealedCount(): Promise<number> {
+    const r = await this.db.query<{ n: string }>('SELECT count(*) AS n FROM access_log WHERE sealed_seq IS NULL');
+    return Number(r.rows[0]!.n);
+  }
+
   async markSealed(tx: Queryable, ids: readonly number[], seq: number): Promise<void> {
     await tx.query('UPDATE access_log SET sealed_seq = $2 WHERE id = ANY($1::bigint[])', [ids, seq]);
   }

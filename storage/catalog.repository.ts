@@ -719,6 +719,13 @@ export class CatalogRepository {
   }
 
   /** The current derivative of each kind (the newest generation). */
+  /** Which of these items have a derivative of this kind (result lists show posters). */
+  async derivativeKinds(evidenceIds: readonly string[], kind: string): Promise<Set<string>> {
+    if (evidenceIds.length === 0) return new Set();
+    const r = await this.db.query<{ evidence_id: string }>('SELECT DISTINCT evidence_id FROM derivatives WHERE evidence_id = ANY($1::uuid[]) AND kind = $2', [evidenceIds, kind]);
+    return new Set(r.rows.map((row) => row.evidence_id));
+  }
+
   async derivativesOf(evidenceId: string): Promise<DerivativeRow[]> {
     const r = await this.db.query(
       `SELECT DISTINCT ON (kind) * FROM derivatives WHERE evidence_id = $1 ORDER BY kind, created_at DESC, id`,
@@ -771,6 +778,34 @@ export class CatalogRepository {
       values,
     );
     return r.rows.map(toEvidence);
+  }
+
+  /** The daemon saw the recorder go: the dock board stops showing it as docked. */
+  async markUndocked(sessionId: string): Promise<void> {
+    await this.db.query('UPDATE dock_sessions SET undocked_at = now() WHERE id = $1 AND undocked_at IS NULL', [sessionId]);
+  }
+
+  /**
+   * The dock board: dockings still docked (not undocked, started in the last day) and the most
+   * recent others, with each one's files per stage.
+   */
+  async dockBoard(recent: number): Promise<Array<{ session: SessionRow; undockedAt: Date | null; stages: Record<string, number>; bytes: number }>> {
+    const r = await this.db.query(
+      `WITH chosen AS (
+         (SELECT id FROM dock_sessions WHERE undocked_at IS NULL AND started_at > now() - interval '1 day')
+         UNION (SELECT id FROM dock_sessions ORDER BY started_at DESC LIMIT $1))
+       SELECT s.${SESSION}, s.undocked_at AS board_undocked_at,
+              coalesce((SELECT jsonb_object_agg(stage, n) FROM (SELECT stage, count(*) AS n FROM session_files f WHERE f.session_id = s.id GROUP BY stage) c), '{}') AS board_stages,
+              coalesce((SELECT sum(size) FROM session_files f WHERE f.session_id = s.id), 0) AS board_bytes
+         FROM dock_sessions s JOIN chosen ON chosen.id = s.id ORDER BY s.started_at DESC`,
+      [recent],
+    );
+    return r.rows.map((row) => ({
+      session: toSession(row),
+      undockedAt: (row.board_undocked_at as Date | null) ?? null,
+      stages: row.board_stages as Record<string, number>,
+      bytes: num(row.board_bytes),
+    }));
   }
 
   async allEvidenceIds(): Promise<string[]> {

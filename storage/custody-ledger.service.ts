@@ -197,6 +197,15 @@ export class CustodyLedger {
     return count;
   }
 
+  /** A page of the whole ledger in order (auditors), optionally one item's events. */
+  async page(afterSeq: number, limit: number, evidenceId?: string): Promise<CustodyEvent[]> {
+    const rows = await this.db.query<EventRow>(
+      `SELECT * FROM custody_events WHERE seq > $1 AND ($2::uuid IS NULL OR evidence_id = $2::uuid) ORDER BY seq LIMIT $3`,
+      [afterSeq, evidenceId ?? null, limit],
+    );
+    return rows.rows.map(rowToEvent);
+  }
+
   async eventsFor(filter: { evidenceId?: string; sessionId?: string; fileIds?: string[] }): Promise<CustodyEvent[]> {
     const rows = await this.db.query<EventRow>(
       `SELECT * FROM custody_events

@@ -41,7 +41,8 @@ export interface ReportRow {
 export class ReportRepository {
   constructor(private readonly db: Queryable) {}
 
-  async statistics(period: { from: Date; to: Date }, by: ReportGrouping): Promise<ReportRow[]> {
+  /** `units`: only items of these units (with `unassigned`, also those no unit claims); absent: all. */
+  async statistics(period: { from: Date; to: Date }, by: ReportGrouping, units?: { ids: readonly string[]; unassigned: boolean }): Promise<ReportRow[]> {
     const column = GROUP_COLUMN[by];
     const r = await this.db.query(
       `SELECT ${column} AS key,
@@ -63,9 +64,10 @@ export class ReportRepository {
               count(*) FILTER (WHERE media_status = 'unplayable') AS unplayable
          FROM evidence
         WHERE coalesce(capture_start, recorded_at) >= $1 AND coalesce(capture_start, recorded_at) < $2
+          AND ($3::text[] IS NULL OR unit_id = ANY($3::text[]) OR ($4 AND unit_id IS NULL))
         GROUP BY ${column}
         ORDER BY ${column} NULLS LAST`,
-      [period.from, period.to],
+      [period.from, period.to, units ? [...units.ids] : null, units?.unassigned ?? false],
     );
     return r.rows.map((row: Record<string, unknown>) => ({
       key: (row.key as string | null) ?? null,

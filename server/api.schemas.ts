@@ -1,0 +1,399 @@
+import { Type, type Static, type TSchema } from 'typebox';
+
+/**
+ * The archive API's request and response schemas: Fastify validates with them, serializes
+ * with them, and @fastify/swagger turns them into the OpenAPI document. One place.
+ */
+
+const time = Type.String({ format: 'date-time' });
+const nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+const id = Type.String({ format: 'uuid' });
+
+export const ErrorBody = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String({ description: 'Stable machine-readable code, e.g. EVIDENCE_NOT_FOUND.' }),
+      message: Type.String(),
+      messageZh: Type.String(),
+      problems: Type.Optional(Type.Array(Type.String(), { description: 'Every problem with the request (400).' })),
+      retryAfterSeconds: Type.Optional(Type.Integer()),
+      dependency: Type.Optional(Type.String({ description: 'The server that did not answer (503): postgres, redis or minio.' })),
+    }),
+  },
+  { $id: 'Error', title: 'Error' },
+);
+
+export const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, Type.Ref('Error')]));
+
+export const FIVE_FIELDS = ['caseNumber', 'captureTime', 'place', 'collector', 'subject'] as const;
+
+export const EvidenceItem = Type.Object(
+  {
+    evidenceId: id,
+    sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+    sm3: nullable(Type.String()),
+    size: Type.Integer({ minimum: 0 }),
+    mediaType: Type.String(),
+    mediaStatus: Type.String(),
+    durationSeconds: nullable(Type.Number()),
+    originalName: Type.String(),
+    caseNumbers: Type.Array(Type.String()),
+    capturedAt: nullable(time),
+    capturedUntil: nullable(time),
+    captureTimeSource: nullable(Type.String()),
+    place: nullable(Type.String()),
+    collector: Type.Object({ officerId: nullable(Type.String()), name: nullable(Type.String()) }),
+    subject: nullable(Type.String()),
+    unit: nullable(Type.String()),
+    recorderSerial: Type.String(),
+    missing: Type.Array(Type.Union([Type.Literal('caseNumber'), Type.Literal('captureTime'), Type.Literal('place'), Type.Literal('collector'), Type.Literal('subject')]), {
+      description: 'Which of the five required fields are empty.',
+    }),
+    flags: Type.Array(Type.String()),
+    recordedAt: time,
+    transferLate: nullable(Type.Boolean()),
+    thumbnailUrl: nullable(Type.String()),
+  },
+  { $id: 'EvidenceItem', title: 'EvidenceItem' },
+);
+
+export const EvidencePage = Type.Object({ items: Type.Array(Type.Ref('EvidenceItem')), next: nullable(Type.String()) });
+
+export const SearchQuery = Type.Object(
+  {
+    case: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    officer: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    serial: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    unit: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    subject: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    place: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    from: Type.Optional(time),
+    to: Type.Optional(time),
+    mediaType: Type.Optional(Type.Union([Type.Literal('video'), Type.Literal('audio'), Type.Literal('photo'), Type.Literal('other')])),
+    flag: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    late: Type.Optional(Type.Boolean()),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+
+export const CustodyEventItem = Type.Object(
+  {
+    seq: Type.Integer(),
+    at: time,
+    type: Type.String(),
+    workstationId: Type.String(),
+    actor: Type.Object({ kind: Type.String(), id: Type.String() }),
+    evidenceId: nullable(Type.String()),
+    sessionId: nullable(Type.String()),
+    details: Type.Record(Type.String(), Type.Unknown()),
+    hash: Type.String(),
+    prevHash: Type.String(),
+    keyId: Type.String(),
+    signature: Type.String(),
+  },
+  { $id: 'CustodyEvent', title: 'CustodyEvent' },
+);
+
+export const Derivative = Type.Object({
+  kind: Type.String(),
+  contentType: Type.String(),
+  size: Type.Integer(),
+  sha256: Type.String(),
+  partial: Type.Boolean(),
+  width: nullable(Type.Integer()),
+  height: nullable(Type.Integer()),
+  durationSeconds: nullable(Type.Number()),
+  url: Type.String(),
+});
+
+export const EvidenceDetail = Type.Object({
+  item: Type.Ref('EvidenceItem'),
+  derivatives: Type.Array(Derivative),
+  verification: Type.Object({ verifiedAt: time, lastFixityCheck: nullable(Type.Object({ at: time, ok: Type.Boolean() })) }),
+  timeline: Type.Array(Type.Ref('CustodyEvent')),
+});
+
+export const TagBody = Type.Object(
+  {
+    caseNumbers: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: 50 })),
+    subject: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+    place: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+    officerId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    reason: Type.String({ minLength: 2, maxLength: 1000, description: 'Why the fields change (kept in the TAGGED event).' }),
+  },
+  { additionalProperties: false },
+);
+
+export const Verification = Type.Object({ evidenceId: id, ok: Type.Boolean(), rehashed: Type.Boolean(), problems: Type.Array(Type.String()), at: time });
+
+export const IdParam = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+export const CaseParam = Type.Object({ caseNumber: Type.String({ minLength: 1, maxLength: 128 }) });
+
+export const LinkBody = Type.Object(
+  { evidenceIds: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 1000 }), reason: Type.Optional(Type.String({ minLength: 2, maxLength: 1000 })) },
+  { additionalProperties: false },
+);
+export const UnlinkBody = Type.Object(
+  { evidenceIds: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 1000 }), reason: Type.String({ minLength: 2, maxLength: 1000 }) },
+  { additionalProperties: false },
+);
+export const LinkResult = Type.Object({ linked: Type.Array(Type.String()), unchanged: Type.Array(Type.String()) });
+export const UnlinkResult = Type.Object({ unlinked: Type.Array(Type.String()), unchanged: Type.Array(Type.String()) });
+
+export const Match = Type.Object({ evidenceId: Type.String(), state: Type.String(), decidedBy: nullable(Type.String()), decidedAt: nullable(time), reason: nullable(Type.String()) });
+export const Action = Type.Object({
+  id: Type.String(),
+  officerIds: Type.Array(Type.String()),
+  startsAt: time,
+  endsAt: time,
+  subject: nullable(Type.String()),
+  place: nullable(Type.String()),
+  createdBy: Type.String(),
+  createdAt: time,
+  matches: Type.Array(Match),
+});
+export const Document = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  contentType: Type.String(),
+  size: Type.Integer(),
+  sha256: Type.String(),
+  uploadedBy: Type.String(),
+  createdAt: time,
+  url: Type.String(),
+});
+export const CaseBody = Type.Object({
+  caseNumber: Type.String(),
+  createdAt: nullable(time),
+  endedAt: nullable(time),
+  archivedAt: nullable(time),
+  items: Type.Array(Type.Ref('EvidenceItem')),
+  documents: Type.Array(Document),
+  actions: Type.Array(Action),
+});
+export const ActionBody = Type.Object(
+  {
+    officerIds: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 50 }),
+    startsAt: time,
+    endsAt: time,
+    subject: Type.Optional(Type.String({ maxLength: 500 })),
+    place: Type.Optional(Type.String({ maxLength: 500 })),
+  },
+  { additionalProperties: false },
+);
+export const ActionCreated = Type.Object({ action: Action, suggested: Type.Array(Type.String()) });
+export const MatchDecisionBody = Type.Object({ confirm: Type.Boolean(), reason: Type.Optional(Type.String({ minLength: 2, maxLength: 1000 })) }, { additionalProperties: false });
+
+export const AccessRequestBody = Type.Object(
+  {
+    evidenceId: Type.Optional(Type.String({ format: 'uuid' })),
+    caseNumber: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    actions: Type.Array(Type.Union([Type.Literal('view'), Type.Literal('play'), Type.Literal('download'), Type.Literal('export')]), { minItems: 1, maxItems: 4 }),
+    purpose: Type.String({ minLength: 4, maxLength: 1000 }),
+  },
+  { additionalProperties: false },
+);
+export const AccessRequest = Type.Object(
+  {
+    id: Type.String(),
+    requester: Type.String(),
+    evidenceId: nullable(Type.String()),
+    caseNumber: nullable(Type.String()),
+    actions: Type.Array(Type.String()),
+    purpose: Type.String(),
+    state: Type.String(),
+    decidedBy: nullable(Type.String()),
+    decidedAt: nullable(time),
+    reason: nullable(Type.String()),
+    expiresAt: nullable(time),
+    createdAt: time,
+  },
+  { $id: 'AccessRequest', title: 'AccessRequest' },
+);
+export const DecisionBody = Type.Object(
+  { approve: Type.Boolean(), reason: Type.String({ minLength: 2, maxLength: 1000 }), expiresAt: Type.Optional(time) },
+  { additionalProperties: false },
+);
+export const AccessRecord = Type.Object({
+  id: Type.Integer(),
+  at: time,
+  principal: Type.String(),
+  principalKind: Type.String(),
+  role: Type.String(),
+  units: Type.Array(Type.String()),
+  action: Type.String(),
+  evidenceId: nullable(Type.String()),
+  evidenceIds: nullable(Type.Array(Type.String())),
+  caseNumber: nullable(Type.String()),
+  purpose: nullable(Type.String()),
+  approvalId: nullable(Type.String()),
+  ip: nullable(Type.String()),
+  userAgent: nullable(Type.String()),
+  sealedSeq: nullable(Type.Integer()),
+});
+export const AccessLogQuery = Type.Object(
+  {
+    evidenceId: Type.Optional(Type.String({ format: 'uuid' })),
+    user: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    action: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
+    from: Type.Optional(time),
+    to: Type.Optional(time),
+    before: Type.Optional(Type.Integer({ minimum: 1, description: 'Records older than this id (the next page).' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+  },
+  { additionalProperties: false },
+);
+
+export const LoginBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false });
+export const Me = Type.Object({
+  kind: Type.String(),
+  name: Type.String(),
+  role: Type.String(),
+  officerId: nullable(Type.String()),
+  units: Type.Array(Type.String()),
+  mustChangePassword: Type.Boolean(),
+  csrfToken: nullable(Type.String()),
+  expiresAt: nullable(time),
+});
+export const PasswordBody = Type.Object({ current: Type.String({ minLength: 1, maxLength: 256 }), next: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false });
+
+export const Health = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
+  dependencies: Type.Record(Type.String(), Type.Object({ ok: Type.Boolean(), ms: nullable(Type.Number()), error: Type.Optional(Type.String()) })),
+  unsealedAccessRecords: nullable(Type.Integer()),
+});
+
+export const Unit = Type.Object({ id: Type.String(), name: Type.String(), parentId: nullable(Type.String()), path: Type.String() });
+export const UnitBody = Type.Object(
+  { id: Type.String({ minLength: 1, maxLength: 64 }), name: Type.String({ minLength: 1, maxLength: 200 }), parentId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) },
+  { additionalProperties: false },
+);
+export const User = Type.Object({
+  name: Type.String(),
+  displayName: nullable(Type.String()),
+  role: Type.String(),
+  officerId: nullable(Type.String()),
+  units: Type.Array(Type.String()),
+  disabled: Type.Boolean(),
+  locked: Type.Boolean(),
+  mustChangePassword: Type.Boolean(),
+  createdAt: time,
+});
+export const UserBody = Type.Object(
+  {
+    name: Type.String({ minLength: 2, maxLength: 64 }),
+    displayName: Type.Optional(Type.String({ maxLength: 200 })),
+    role: Type.String({ minLength: 1, maxLength: 32 }),
+    officerId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    units: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 100 }),
+    password: Type.String({ minLength: 1, maxLength: 256 }),
+  },
+  { additionalProperties: false },
+);
+export const UserPatch = Type.Object(
+  {
+    role: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
+    officerId: Type.Optional(nullable(Type.String({ minLength: 1, maxLength: 64 }))),
+    units: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 100 })),
+    disabled: Type.Optional(Type.Boolean()),
+    password: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  },
+  { additionalProperties: false },
+);
+export const NameParam = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) });
+export const ApiKey = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  role: Type.String(),
+  units: Type.Array(Type.String()),
+  createdBy: Type.String(),
+  createdAt: time,
+  revokedAt: nullable(time),
+  lastUsedAt: nullable(time),
+});
+export const ApiKeyBody = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 128 }), role: Type.String({ minLength: 1, maxLength: 32 }), units: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 100 }) },
+  { additionalProperties: false },
+);
+export const ApiKeyCreated = Type.Object({ id: Type.String(), key: Type.String({ description: 'Shown once: only its hash is kept.' }) });
+export const Recorder = Type.Object({
+  serial: Type.String(),
+  officerId: nullable(Type.String()),
+  officerName: nullable(Type.String()),
+  unitId: nullable(Type.String()),
+  registeredBy: nullable(Type.String()),
+  registeredAt: nullable(time),
+});
+export const RecorderBody = Type.Object(
+  {
+    serial: Type.String({ minLength: 1, maxLength: 64 }),
+    officerId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    officerName: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    unitId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+export const SerialParam = Type.Object({ serial: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export const Webhook = Type.Object({ id: Type.String(), url: Type.String(), events: Type.Array(Type.String()), units: Type.Array(Type.String()), createdAt: time });
+export const WebhookCreated = Type.Object({ ...Webhook.properties, secret: Type.String({ description: 'HMAC-SHA256 key of the signatures; shown once.' }) });
+export const WebhookBody = Type.Object(
+  { url: Type.String({ minLength: 8, maxLength: 2000 }), events: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 10 }) },
+  { additionalProperties: false },
+);
+export const Delivery = Type.Object({
+  id: Type.String(),
+  event: Type.String(),
+  state: Type.String(),
+  attempts: Type.Integer(),
+  lastStatus: nullable(Type.Integer()),
+  lastError: nullable(Type.String()),
+  createdAt: time,
+  deliveredAt: nullable(time),
+});
+
+export const Dock = Type.Object({
+  sessionId: Type.String(),
+  workstationId: Type.String(),
+  recorderSerial: Type.String(),
+  status: Type.String(),
+  docked: Type.Boolean(),
+  safeToUndock: Type.Boolean(),
+  files: Type.Integer(),
+  bytes: Type.Integer(),
+  stages: Type.Record(Type.String(), Type.Integer()),
+  gaps: Type.Integer(),
+  startedAt: time,
+  acquiredAt: nullable(time),
+  finishedAt: nullable(time),
+  undockedAt: nullable(time),
+});
+
+export const ReportQuery = Type.Object(
+  {
+    quarter: Type.Optional(Type.String({ pattern: '^\\d{4}-Q[1-4]$' })),
+    year: Type.Optional(Type.String({ pattern: '^\\d{4}$' })),
+    month: Type.Optional(Type.String({ pattern: '^\\d{4}-(0[1-9]|1[0-2])$' })),
+    by: Type.Optional(Type.Union([Type.Literal('unit'), Type.Literal('officer'), Type.Literal('recorder')])),
+  },
+  { additionalProperties: false },
+);
+
+export const LedgerQuery = Type.Object(
+  {
+    evidenceId: Type.Optional(Type.String({ format: 'uuid' })),
+    after: Type.Optional(Type.Integer({ minimum: 0 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 200 })),
+  },
+  { additionalProperties: false },
+);
+
+/** A streamed body (media, documents): described for OpenAPI, not serialized. */
+export const binary = (description: string, contentType = 'application/octet-stream') =>
+  Type.Unsafe<unknown>({ description, content: { [contentType]: { schema: { type: 'string', format: 'binary' } } } });
+
+export const SHARED_SCHEMAS = [ErrorBody, EvidenceItem, CustodyEventItem, AccessRequest];
+
+export type TSearchQuery = Static<typeof SearchQuery>;

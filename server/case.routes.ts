@@ -1,0 +1,154 @@
+import { Type } from 'typebox';
+import * as S from './api.schemas.ts';
+import { presentAction, presentDocument, presentItem, presentMatch } from './api.presenters.ts';
+import { callerOf, type Api, type RouteDeps } from './request-context.ts';
+
+/** Cases: links, the case view, enforcement actions and their suggestions, documents. */
+export function caseRoutes(app: Api, { rt }: RouteDeps): void {
+  app.put(
+    '/cases/:caseNumber/links',
+    {
+      schema: {
+        tags: ['cases'],
+        summary: 'Link items to a case (idempotent: the same body again changes nothing); a LINKED event each',
+        params: S.CaseParam,
+        body: S.LinkBody,
+        response: { 200: S.LinkResult, ...S.errors(400, 401, 403, 404, 503) },
+      },
+    },
+    async (req) => rt.cases.link(callerOf(req), req.params.caseNumber, req.body.evidenceIds, req.body.reason ?? null),
+  );
+
+  app.delete(
+    '/cases/:caseNumber/links',
+    {
+      schema: {
+        tags: ['cases'],
+        summary: 'Take items off a case, with a reason; an UNLINKED event each',
+        params: S.CaseParam,
+        body: S.UnlinkBody,
+        response: { 200: S.UnlinkResult, ...S.errors(400, 401, 403, 404, 503) },
+      },
+    },
+    async (req) => rt.cases.unlink(callerOf(req), req.params.caseNumber, req.body.evidenceIds, req.body.reason),
+  );
+
+  app.get(
+    '/cases/:caseNumber',
+    {
+      schema: {
+        tags: ['cases'],
+        summary: 'The case: its items, documents, actions (with suggested links) and dates, as far as the caller may see',
+        params: S.CaseParam,
+        response: { 200: S.CaseBody, ...S.errors(400, 401, 403, 404, 503) },
+      },
+    },
+    async (req) => {
+      const c = await rt.cases.view(callerOf(req), req.params.caseNumber);
+      const withPoster = await rt.catalog.derivativeKinds(
+        c.items.map((i) => i.id),
+        'poster',
+      );
+      return {
+        caseNumber: c.caseNumber,
+        createdAt: c.createdAt?.toISOString() ?? null,
+        endedAt: c.endedAt?.toISOString() ?? null,
+        archivedAt: c.archivedAt?.toISOString() ?? null,
+        items: c.items.map((i) => presentItem(i, withPoster.has(i.id))),
+        documents: c.documents.map(presentDocument),
+        actions: c.actions.map((a) => presentAction(a, a.matches)),
+      };
+    },
+  );
+
+  app.post(
+    '/cases/:caseNumber/actions',
+    {
+      schema: {
+        tags: ['cases'],
+        summary: "Register an enforcement action; recordings of its officers overlapping its window (with the margin) are suggested",
+        params: S.CaseParam,
+        body: S.ActionBody,
+        response: { 201: S.ActionCreated, ...S.errors(400, 401, 403, 503) },
+      },
+    },
+    async (req, reply) => {
+      const b = req.body;
+      const out = await rt.cases.registerAction(callerOf(req), req.params.caseNumber, {
+        officerIds: b.officerIds,
+        startsAt: new Date(b.startsAt),
+        endsAt: new Date(b.endsAt),
+        subject: b.subject ?? null,
+        place: b.place ?? null,
+      });
+      return reply.code(201).send({ action: presentAction(out.action, []), suggested: out.suggested });
+    },
+  );
+
+  app.post(
+    '/cases/:caseNumber/actions/:actionId/matches/:evidenceId',
+    {
+      schema: {
+        tags: ['cases'],
+        summary: 'Confirm (links the item) or reject a suggested recording',
+        params: Type.Object({ caseNumber: Type.String({ minLength: 1, maxLength: 128 }), actionId: Type.String({ format: 'uuid' }), evidenceId: Type.String({ format: 'uuid' }) }),
+        body: S.MatchDecisionBody,
+        response: { 200: S.Match, ...S.errors(400, 401, 403, 404, 409, 503) },
+      },
+    },
+    async (req) => {
+      const m = await rt.cases.decideMatch(callerOf(req), req.params.caseNumber, req.params.actionId, req.params.evidenceId, req.body.confirm, req.body.reason ?? null);
+      return presentMatch(m);
+    },
+  );
+
+  // Document bodies are streamed to the spool as they come, whatever their type; the service
+  // checks the declared type against the bytes.
+  app.register(async (docs) => {
+    docs.removeAllContentTypeParsers();
+    docs.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
+    (docs as unknown as Api).post(
+      '/cases/:caseNumber/documents',
+      {
+        schema: {
+          tags: ['cases'],
+          summary: 'Upload a text record of the case (PDF, OFD, scan, photo, office file): the body is the file; the name is ?name=',
+          params: S.CaseParam,
+          querystring: Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) }, { additionalProperties: false }),
+          headers: Type.Object({ 'content-type': Type.String({ minLength: 1, maxLength: 200 }) }),
+          response: { 201: S.Document, ...S.errors(400, 401, 403, 413, 415, 503) },
+        },
+      },
+      async (req, reply) => {
+        const doc = await rt.cases.addDocument(callerOf(req), req.params.caseNumber, {
+          name: req.query.name,
+          contentType: req.headers['content-type'],
+          body: req.body as AsyncIterable<Buffer>,
+        });
+        return reply.code(201).send(presentDocument(doc));
+      },
+    );
+  });
+
+  app.get(
+    '/cases/:caseNumber/documents/:documentId',
+    {
+      schema: {
+        tags: ['cases'],
+        summary: 'Download a case document',
+        params: Type.Object({ caseNumber: Type.String({ minLength: 1, maxLength: 128 }), documentId: Type.String({ format: 'uuid' }) }),
+        response: { 200: S.binary('The document'), ...S.errors(401, 404, 503) },
+      },
+    },
+    async (req, reply) => {
+      const doc = await rt.cases.document(callerOf(req), req.params.caseNumber, req.params.documentId);
+      const body = await rt.objects.read('originals', doc.objectKey);
+      return reply
+        .header('content-type', doc.contentType)
+        .header('content-length', String(doc.size))
+        .header('etag', `"${doc.sha256}"`)
+        .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(doc.originalName)}`)
+        .send(body);
+    },
+  );
+}
