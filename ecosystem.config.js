@@ -7,6 +7,9 @@
 // shared queues (catalog, metadata, transcode); each runs its transcodes in sandboxed
 // children, `media.transcodeConcurrency` at a time. On a 2-core workstation, 1 is enough;
 // a dedicated worker host runs only the workers app, with more processes.
+// The archive server (evidock-serve) needs no recorder: run it on the workstation that
+// custodians reach, or on its own hosts: any number of them may run against the same
+// stack (behind nginx, each on its own address or port: EVIDOCK__server__port).
 import { supportedNodePath } from './config/node-runtime.js';
 
 const cwd = import.meta.dirname;
@@ -44,5 +47,15 @@ export const apps = [
     exec_mode: 'fork',
     max_memory_restart: '1G',
     ...restartPolicy,
+  },
+  {
+    name: 'evidock-serve',
+    script: 'bin/evidock.js',
+    args: 'serve',
+    exec_mode: 'fork',
+    max_memory_restart: '600M',
+    ...restartPolicy,
+    // SIGTERM: requests in flight finish within server.shutdownSeconds.
+    kill_timeout: 15000,
   },
 ];

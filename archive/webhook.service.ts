@@ -72,14 +72,23 @@ export class WebhookService {
     return ids;
   }
 
-  /** After commit. A Redis that is away loses nothing: the rows wait for `redispatchStale`. */
+  /**
+   * After commit. A Redis that is away neither holds up the request (the wait is bounded by
+   * server.dependencyTimeoutMs) nor loses a delivery: the rows wait for `redispatchStale`.
+   */
   async dispatch(deliveryIds: readonly string[]): Promise<void> {
+    const timeoutMs = this.deps.config.server.dependencyTimeoutMs;
     for (const deliveryId of deliveryIds) {
+      let timer: NodeJS.Timeout | undefined;
+      const queued = this.deps.queue.enqueue(JobName.Webhook, { deliveryId });
+      queued.catch(() => undefined);
       try {
-        await this.deps.queue.enqueue(JobName.Webhook, { deliveryId });
+        await Promise.race([queued, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`Redis did not answer within ${timeoutMs} ms`)), timeoutMs)))]);
       } catch (error) {
         log.warn({ deliveryId, err: (error as Error).message }, 'webhook delivery not queued yet; it is queued again later');
         return;
+      } finally {
+        clearTimeout(timer);
       }
     }
   }

@@ -374,6 +374,13 @@ export const configSchema = z
         attempts: z.number().int().min(1).max(100).default(10).describe('Deliveries tried per event and subscriber before it is left failed.'),
         backoffSeconds: z.number().min(0.1).max(3600).default(5).describe('First retry delay of a failed delivery; doubles each try, capped at one hour.'),
         timeoutSeconds: z.number().int().min(1).max(120).default(10).describe('How long a subscriber may take to answer a delivery.'),
+        requeueSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(3600)
+          .default(60)
+          .describe('A delivery still pending this long without an attempt (its job lost with Redis) is queued again by the archive server, under the same delivery id.'),
         allowPrivateTargets: z
           .boolean()
           .default(true)

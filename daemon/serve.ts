@@ -39,7 +39,7 @@ export async function runServer(config: EvidockConfig, stop?: AbortSignal): Prom
   const timers = [
     every(config.access.sealSeconds * 1000, 'sealing the access log', () => rt.access.seal()),
     every(60_000, 'expiring approvals', () => rt.access.expireLapsed()),
-    every(60_000, 'queueing webhook deliveries again', () => rt.webhooks.redispatchStale()),
+    every(config.webhooks.requeueSeconds * 1000, 'queueing webhook deliveries again', () => rt.webhooks.redispatchStale(config.webhooks.requeueSeconds)),
   ];
 
   const address = await app.listen({ host: config.server.host, port: config.server.port });
