@@ -3,6 +3,7 @@ import { moduleLogger } from '../config/logger.ts';
 import { buildArchiveServer, rateLimitRedis } from '../server/archive.server.ts';
 import { SERVER_QUEUES } from '../workers/job.types.ts';
 import { t } from './i18n.ts';
+import { processAlive } from './this-process.adapter.ts';
 import { createRuntime, initLogging } from './runtime.ts';
 
 const log = moduleLogger('serve');
@@ -20,6 +21,8 @@ function say(text: string): void {
 export async function runServer(config: EvidockConfig, stop?: AbortSignal): Promise<void> {
   initLogging(config, false);
   const rt = await createRuntime(config);
+  const swept = await rt.spool.sweepUploads(processAlive);
+  if (swept > 0) log.warn({ files: swept }, 'removed the partial uploads of a server that died mid-upload (nothing of them was catalogued)');
   rt.startWorkers(SERVER_QUEUES);
   const redis = rateLimitRedis(rt);
   const app = await buildArchiveServer(rt, { rateLimitRedis: redis });

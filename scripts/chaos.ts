@@ -13,7 +13,9 @@
  * run, 27 of them for the hostile recorder while other work shared the machine; --tiny 2000
  * saves most of that). --quick: one round, short outages,
  * 2 × 64 MiB load, 300 tiny files. Scenarios: kill, redis, minio, postgres, spool, unplug, dock, load,
- * hostile, tamper, secrets. Exit code 1 if any scenario failed.
+ * hostile, tamper, secrets, api (the archive server: SIGKILL during uploads and webhook
+ * deliveries, a wrong-password burst, its log grepped for secrets). Exit code 1 if any
+ * scenario failed.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,6 +38,7 @@ import {
   type LoadFigures,
   type ScenarioRow,
 } from '../test/support/chaos-scenarios.ts';
+import { apiScenario } from '../test/support/api-chaos.ts';
 
 const { values } = parseArgs({
   options: {
@@ -127,6 +130,13 @@ async function main(): Promise<number> {
   await run('hostile', () => hostileScenario(ctx, { tinyFiles: settings.tinyFiles }));
   await run('tamper', () => tamperScenario(ctx));
   await run('secrets', () => secretsScenario(ctx));
+  if (want('api')) {
+    log('api…');
+    for (const r of await apiScenario(ctx)) {
+      rows.push(r);
+      log(`api: ${r.fault}: ${r.ok ? 'ok' : 'FAILED'}${r.ok ? '' : `\n    ${r.notes.join('\n    ')}`}`);
+    }
+  }
   rmSync(join(work, `kill-template-${seed}`), { recursive: true, force: true });
 
   const minutes = (Date.now() - started) / 60_000;

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rm, stat, statfs, truncate } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, stat, statfs, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 
@@ -75,7 +75,8 @@ export class SpoolStore {
    * when the client goes away; the partial file is removed either way.
    */
   async receive(body: AsyncIterable<Buffer>, maxBytes: number, headBytes: number): Promise<ReceivedUpload> {
-    const path = join(this.dir, `upload-${randomUUID()}.part`);
+    // The pid in the name says whose it is: `sweepUploads` removes those of dead processes.
+    const path = join(this.dir, `upload-${process.pid}-${randomUUID()}.part`);
     const handle = await open(path, 'wx', 0o600);
     const hash = createHash('sha256');
     let size = 0;
@@ -100,6 +101,18 @@ export class SpoolStore {
       throw error;
     }
     return { path, size, sha256: hash.digest('hex'), head: Buffer.concat(head) };
+  }
+
+  /** Upload files left by processes that died mid-upload (SIGKILL, power cut). Returns how many. */
+  async sweepUploads(alive: (pid: number) => boolean): Promise<number> {
+    let removed = 0;
+    for (const name of await readdir(this.dir)) {
+      const m = /^upload-(\d+)-[0-9a-f-]{36}\.part$/.exec(name);
+      if (!m || alive(Number(m[1]))) continue;
+      await rm(join(this.dir, name), { force: true });
+      removed++;
+    }
+    return removed;
   }
 
   async discard(path: string): Promise<void> {

@@ -412,6 +412,22 @@ describe('archive server', () => {
     }
   });
 
+  it('limits login attempts per client address', async () => {
+    // A fresh server: its limiter (in memory here, Redis in `evidock serve`) has counted nothing.
+    const fresh = await buildArchiveServer(rt);
+    try {
+      const codes: string[] = [];
+      for (let i = 0; i < rt.config.server.loginRatePerMinute + 3; i++) {
+        const res = await fresh.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { name: `nobody-${i}`, password: 'Wrong-Guess-2026!' } });
+        codes.push(res.json().error.code);
+      }
+      expect(codes.filter((c) => c === 'BAD_CREDENTIALS')).toHaveLength(rt.config.server.loginRatePerMinute);
+      expect(codes.slice(-3)).toEqual(['RATE_LIMITED', 'RATE_LIMITED', 'RATE_LIMITED']);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('serves an OpenAPI 3.1 document of every route, generated from the schemas', async () => {
     const doc = (await call(null, 'GET', '/openapi.json')).json<{ openapi: string; paths: Record<string, Record<string, unknown>> }>();
     expect(doc.openapi).toBe('3.1.0');

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../config/config.loader.ts';
+import { apiScenario } from './support/api-chaos.ts';
 import { cleanupDir, dockingScenario, killScenario, secretsScenario, spoolFullScenario, tamperScenario, type ChaosContext, type ScenarioRow } from './support/chaos-scenarios.ts';
 
 /**
@@ -64,4 +65,14 @@ describe('chaos (quick subset)', () => {
     expect(r.detected).toBe(2);
     expect(r.ok, r.notes.join('\n')).toBe(true);
   }, 240_000);
+
+  it('the archive server: SIGKILL mid-upload and mid-delivery lose and duplicate nothing, the lockout holds, no secret in its log', async () => {
+    const rows = await apiScenario(ctx);
+    expect(rows).toHaveLength(4);
+    for (const r of rows) {
+      expect(r.notes.filter((n) => n.startsWith('scenario error')), r.fault).toEqual([]);
+      expect(r.tries, r.fault).toBeGreaterThan(0);
+      expect(r.ok, `${r.fault}: ${r.notes.join('\n')}`).toBe(true);
+    }
+  }, 300_000);
 });
