@@ -151,7 +151,7 @@ export class AccessService {
         type: 'ACCESSED',
         actor: actorOf(p),
         evidenceId: written.evidenceId,
-        details: { records: seal!.recordIds, actions: seal!.actions, principals: seal!.principals, digest: seal!.digest },
+        details: { records: seal!.recordIds, actions: seal!.actions, principals: seal!.principals, digest: seal!.digest, sealed: 'immediate' },
       });
       await this.deps.access.markSealed(tx, [written.id], event.seq);
       return { ...written, sealedSeq: event.seq };

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { CatalogRepository, DerivativeRow, EvidenceRow } from '../storage/catalog.repository.ts';
 import type { CustodyEvent } from '../storage/custody-chain.ts';
-import type { CustodyLedger, LedgerVerification } from '../storage/custody-ledger.service.ts';
+import type { AccessRepository } from '../storage/access.repository.ts';
+import type { CustodyLedger, LedgerProblem, LedgerVerification } from '../storage/custody-ledger.service.ts';
+import { sealDigest } from './access-seal.ts';
 import { originalKey, type ObjectStore } from '../storage/object-store.ts';
 import type { Database } from '../storage/postgres.database.ts';
 
@@ -29,15 +31,36 @@ export class VerifyService {
     private readonly catalog: CatalogRepository,
     private readonly ledger: CustodyLedger,
     private readonly objects: ObjectStore,
+    private readonly access: Pick<AccessRepository, 'sealedBy'>,
   ) {}
 
   async run(options: { evidenceId?: string; rehash: boolean }): Promise<VerificationReport> {
     const ledger = await this.ledger.verify();
+    ledger.problems.push(...(await this.accessSeals()));
     const ids = options.evidenceId ? [options.evidenceId] : await this.catalog.allEvidenceIds();
     const items: ItemVerification[] = [];
     for (const id of ids) items.push(await this.item(id, options.rehash));
     if (!options.evidenceId) items.push(...(await this.orphans()));
     return { ok: ledger.problems.length === 0 && items.every((i) => i.ok), ledger, items };
+  }
+
+  /**
+   * The access log against its seals: each ACCESS_LOG_SEALED (and each ACCESSED written in
+   * the request, `access.ledgerEvents: immediate`) names the digest of the records it
+   * sealed; a record edited, removed, or moved under the seal changes it.
+   */
+  async accessSeals(): Promise<LedgerProblem[]> {
+    const problems: LedgerProblem[] = [];
+    for (const event of await this.ledger.eventsOfTypes(['ACCESS_LOG_SEALED', 'ACCESSED'])) {
+      const rows = await this.access.sealedBy(event.seq);
+      // A batched item seal: its records carry the batch's seq, checked with the batch.
+      if (event.type === 'ACCESSED' && event.details.sealed !== 'immediate') continue;
+      const count = event.type === 'ACCESS_LOG_SEALED' ? Number(event.details.count) : (event.details.records as unknown[]).length;
+      if (rows.length !== count || sealDigest(rows) !== event.details.digest) {
+        problems.push({ seq: event.seq, kind: 'access-log-altered', detail: `the access records sealed by event #${event.seq} (${rows.length} now, ${count} sealed) no longer match its digest` });
+      }
+    }
+    return problems;
   }
 
   /** One item against its ledger events and stored bytes, without auditing the whole ledger. */

@@ -111,7 +111,8 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
   const hooks = new WebhookRepository(db);
   const webhooks = new WebhookService({ config, hooks, queue });
   const webhookDelivery = new WebhookDeliveryService({ config, hooks, sender: new FetchWebhookSender() });
-  const access = new AccessService({ config, db, access: new AccessRepository(db), catalog, identity: identityRepo, ledger });
+  const accessRepo = new AccessRepository(db);
+  const access = new AccessService({ config, db, access: accessRepo, catalog, identity: identityRepo, ledger });
   const cases = new CaseService({ config, db, cases: new CaseRepository(db), catalog, ledger, objects, spool, access, webhooks });
 
   const ingest = new IngestService({
@@ -174,7 +175,7 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
     ingest,
     dock,
     evidence: new EvidenceService(db, catalog, ledger, { access, webhooks }),
-    verify: new VerifyService(db, catalog, ledger, objects),
+    verify: new VerifyService(db, catalog, ledger, objects, accessRepo),
     reports: new ReportService(new ReportRepository(db)),
     exports: new CaseExportService({ workstationId: config.workstationId, db, catalog, ledger, objects }),
     identity: new IdentityService({ config, db, identity: identityRepo, catalog, ledger }),

@@ -66,7 +66,7 @@ function rowToEvent(row: EventRow): CustodyEvent {
 
 export interface LedgerProblem {
   seq: number | null;
-  kind: ChainProblem['kind'] | 'missing-mirror' | 'mirror-differs' | 'row-deleted' | 'key-not-mirrored' | 'key-differs' | 'cleared-unverified';
+  kind: ChainProblem['kind'] | 'missing-mirror' | 'mirror-differs' | 'row-deleted' | 'key-not-mirrored' | 'key-differs' | 'cleared-unverified' | 'access-log-altered';
   detail: string;
 }
 
@@ -203,6 +203,12 @@ export class CustodyLedger {
       `SELECT * FROM custody_events WHERE seq > $1 AND ($2::uuid IS NULL OR evidence_id = $2::uuid) ORDER BY seq LIMIT $3`,
       [afterSeq, evidenceId ?? null, limit],
     );
+    return rows.rows.map(rowToEvent);
+  }
+
+  /** Every event of these types, in order (for checks that concern one kind of event). */
+  async eventsOfTypes(types: readonly string[]): Promise<CustodyEvent[]> {
+    const rows = await this.db.query<EventRow>('SELECT * FROM custody_events WHERE type = ANY($1::text[]) ORDER BY seq', [types]);
     return rows.rows.map(rowToEvent);
   }
 

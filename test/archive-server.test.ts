@@ -412,6 +412,19 @@ describe('archive server', () => {
     }
   });
 
+  it('names an access record edited or removed after it was sealed (evidock verify)', async () => {
+    await rt.access.seal();
+    expect((await rt.verify.accessSeals())).toEqual([]);
+    const [first] = (await rt.db.query<{ id: string; sealed_seq: string }>('SELECT id, sealed_seq FROM access_log WHERE sealed_seq IS NOT NULL ORDER BY id LIMIT 1')).rows;
+    await rt.db.query(`UPDATE access_log SET purpose = 'nothing to see' WHERE id = $1`, [first!.id]);
+    const edited = await rt.verify.accessSeals();
+    expect(edited.map((p) => [p.seq, p.kind])).toEqual([[Number(first!.sealed_seq), 'access-log-altered']]);
+    await rt.db.query('DELETE FROM access_log WHERE id = $1', [first!.id]);
+    const report = await rt.verify.run({ evidenceId: items.unit.id, rehash: false });
+    expect(report.ok).toBe(false);
+    expect(report.ledger.problems.filter((p) => p.kind === 'access-log-altered').map((p) => p.seq)).toEqual([Number(first!.sealed_seq)]);
+  });
+
   it('limits login attempts per client address', async () => {
     // A fresh server: its limiter (in memory here, Redis in `evidock serve`) has counted nothing.
     const fresh = await buildArchiveServer(rt);
