@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import { makeRecorderFootage } from '../scripts/make-footage.ts';
 import { buildArchiveServer } from '../server/archive.server.ts';
 import type { EvidenceRow } from '../storage/catalog.repository.ts';
 import { QueueName, SERVER_QUEUES, SHARED_QUEUES } from '../workers/job.types.ts';
+import { makeTestCertificates } from './support/private-services.ts';
 import { createTestEnv, eventually, type TestEnv } from './support/test-env.ts';
 
 /**
@@ -423,6 +425,37 @@ describe('archive server', () => {
     const report = await rt.verify.run({ evidenceId: items.unit.id, rehash: false });
     expect(report.ok).toBe(false);
     expect(report.ledger.problems.filter((p) => p.kind === 'access-log-altered').map((p) => p.seq)).toEqual([Number(first!.sealed_seq)]);
+  });
+
+  it('serves HTTPS with the configured certificate, with Secure session cookies', async () => {
+    const certs = makeTestCertificates(join(env.dir, 'tls'));
+    const tlsRt = { ...rt, config: { ...rt.config, server: { ...rt.config.server, tls: { certFile: certs.certFile, keyFile: certs.keyFile } } } } as Runtime;
+    const tlsApp = await buildArchiveServer(tlsRt);
+    try {
+      await tlsApp.listen({ host: '127.0.0.1', port: 0 });
+      const port = (tlsApp.server.address() as AddressInfo).port;
+      const ask = (path: string, method = 'GET', body?: string) =>
+        new Promise<{ status: number; headers: IncomingMessage['headers']; body: string }>((resolveAnswer, reject) => {
+          const req = httpsRequest({ host: '127.0.0.1', port, path, method, ca: readFileSync(certs.caFile), headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
+            let text = '';
+            res.on('data', (d: Buffer) => (text += d.toString()));
+            res.on('end', () => resolveAnswer({ status: res.statusCode!, headers: res.headers, body: text }));
+          });
+          req.on('error', reject);
+          req.end(body);
+        });
+      expect((await ask('/api/v1/health')).status).toBe(200);
+      await rt.identity.addUser({ name: 'tls-user', role: 'auditor', unitIds: ['SZ'], password: PASSWORD }, 'test-admin');
+      const login = await ask('/api/v1/auth/login', 'POST', JSON.stringify({ name: 'tls-user', password: PASSWORD }));
+      expect(login.status).toBe(200);
+      expect(String(login.headers['set-cookie'])).toMatch(/HttpOnly; .*Secure; SameSite=Strict|HttpOnly.*Secure.*SameSite=Strict/);
+      expect(login.headers['strict-transport-security']).toMatch(/max-age=/);
+      // Plain HTTP to the TLS port gets no API answer.
+      const plain = await fetch(`http://127.0.0.1:${port}/api/v1/health`).then((r) => r.status).catch(() => 'refused');
+      expect(plain).not.toBe(200);
+    } finally {
+      await tlsApp.close();
+    }
   });
 
   it('limits login attempts per client address', async () => {
