@@ -1,7 +1,7 @@
 import * as S from './api.schemas.ts';
 import { Type } from 'typebox';
 import { presentAccess, presentRequest } from './api.presenters.ts';
-import { IdParam } from './api.schemas.ts';
+import { UuidParam } from './api.schemas.ts';
 import { callerOf, type Api, type RouteDeps } from './request-context.ts';
 
 /** Access requests (调阅/复制申请), their decisions, and the access log. */
@@ -44,7 +44,7 @@ export function accessRoutes(app: Api, { rt }: RouteDeps): void {
       schema: {
         tags: ['access'],
         summary: "Approve (with an expiry) or refuse (with a reason) a request about the custodian's units",
-        params: IdParam,
+        params: UuidParam,
         body: S.DecisionBody,
         response: { 200: Type.Ref('AccessRequest'), ...S.errors(400, 401, 403, 404, 409, 503) },
       },

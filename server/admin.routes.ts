@@ -49,7 +49,7 @@ export function adminRoutes(app: Api, { rt }: RouteDeps): void {
     return reply.code(201).send(await rt.identity.createKey({ name: req.body.name, role: req.body.role, unitIds: req.body.units }, admin(req).name));
   });
 
-  app.delete('/admin/keys/:id', { schema: { tags: ['admin'], summary: 'Revoke an API key', params: S.IdParam, response: { 200: ok, ...S.errors(401, 403, 404, 503) } } }, async (req) => {
+  app.delete('/admin/keys/:id', { schema: { tags: ['admin'], summary: 'Revoke an API key', params: S.UuidParam, response: { 200: ok, ...S.errors(401, 403, 404, 503) } } }, async (req) => {
     await rt.identity.revokeKey(req.params.id, admin(req).name);
     return { ok: true as const };
   });

@@ -128,7 +128,10 @@ export const TagBody = Type.Object(
 
 export const Verification = Type.Object({ evidenceId: id, ok: Type.Boolean(), rehashed: Type.Boolean(), problems: Type.Array(Type.String()), at: time });
 
+/** An evidence id, or a unique prefix of one (custodians read ids off a screen). */
 export const IdParam = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+/** Ids that are always whole UUIDs (requests, keys, webhooks). */
+export const UuidParam = Type.Object({ id: Type.String({ format: 'uuid' }) });
 export const CaseParam = Type.Object({ caseNumber: Type.String({ minLength: 1, maxLength: 128 }) });
 
 export const LinkBody = Type.Object(

@@ -6,7 +6,7 @@ import fastifySwagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Redis } from 'ioredis';
-import { ArchiveError } from '../archive/archive.errors.ts';
+import { ArchiveError, invalid } from '../archive/archive.errors.ts';
 import { EvidenceNotFoundError } from '../archive/evidence.service.ts';
 import { moduleLogger } from '../config/logger.ts';
 import type { Runtime } from '../daemon/runtime.ts';
@@ -106,6 +106,13 @@ export async function buildArchiveServer(rt: Runtime, options: { health?: Health
     await authenticate(rt, req);
   });
 
+  // PostgreSQL text cannot hold U+0000: such input is refused as bad input, not met as a 500.
+  app.addHook('preValidation', async (req) => {
+    const where = [['params', req.params], ['querystring', req.query], ['body', req.body]] as const;
+    const problems = where.filter(([, v]) => holdsNul(v)).map(([name]) => `${name} contains a NUL character`);
+    if (problems.length > 0) throw invalid(problems);
+  });
+
   app.addHook('onSend', async (req, reply, payload) => {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('x-request-id', req.id);
@@ -143,6 +150,12 @@ export async function buildArchiveServer(rt: Runtime, options: { health?: Health
   );
   void api;
   return app;
+}
+
+function holdsNul(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (depth > 32 || value === null || typeof value !== 'object' || typeof (value as { pipe?: unknown }).pipe === 'function') return false;
+  return Object.entries(value as Record<string, unknown>).some(([k, v]) => k.includes('\u0000') || holdsNul(v, depth + 1));
 }
 
 /** Who is calling: an API key (Authorization: Bearer) or a session cookie (with CSRF on unsafe methods). */

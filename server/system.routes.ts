@@ -178,7 +178,7 @@ export function systemRoutes(app: Api, { rt, health, secureCookies }: RouteDeps 
     (await rt.webhooks.list(callerOf(req).principal)).map(presentWebhook),
   );
 
-  app.delete('/webhooks/:id', { schema: { tags: ['webhooks'], summary: 'Unsubscribe', params: S.IdParam, response: { 200: Type.Object({ ok: Type.Literal(true) }), ...S.errors(401, 403, 404, 503) } } }, async (req) => {
+  app.delete('/webhooks/:id', { schema: { tags: ['webhooks'], summary: 'Unsubscribe', params: S.UuidParam, response: { 200: Type.Object({ ok: Type.Literal(true) }), ...S.errors(401, 403, 404, 503) } } }, async (req) => {
     await rt.webhooks.remove(callerOf(req).principal, req.params.id);
     return { ok: true as const };
   });
@@ -189,7 +189,7 @@ export function systemRoutes(app: Api, { rt, health, secureCookies }: RouteDeps 
       schema: {
         tags: ['webhooks'],
         summary: 'Deliveries of a subscription: state, attempts, last answer',
-        params: S.IdParam,
+        params: S.UuidParam,
         querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })) }, { additionalProperties: false }),
         response: { 200: Type.Array(S.Delivery), ...S.errors(401, 404, 503) },
       },
