@@ -12,6 +12,10 @@
  *             with each recorder's finish time
  *   dock      one recorder of --dock-files × --dock-mb, dock to all verified, vs max(cp, mc cp)
  *   search    CatalogRepository.search p95 over --search-rows generated catalog rows
+ *   api       the archive server (HTTP, in process) on such a catalog: search p50/p95 at
+ *             --api-clients concurrent clients, time to first byte of a proxy range request,
+ *             an item view with access logging batched / immediate / none and the seal rate,
+ *             a --upload-mb case document POSTed vs `mc cp` of the same file
  *   transcode MediaService.handleProxy on a 1080p30 clip stored as evidence vs the same ffmpeg
  *             argument list (proxyVideoArgs) spawned directly; speed as a multiple of real time
  *   memory    peak RSS of `evidock daemon` while `evidock import --wait` ingests one big file
@@ -39,14 +43,17 @@
  *   --bus-mbps N,M         read limits of the bus section's recorder disk, MB/s (40,400:
  *                          USB 2.0 and USB 3 mass storage in practice)
  *   --search-rows N        catalog rows of the search run (1000000)
- *   --search-queries N     timed queries per kind (200)
+ *   --search-queries N     timed queries per kind (200); the api section times at least
+ *                          8 × clients requests per measurement
+ *   --api-clients N,M      concurrent clients of the api section's searches (1,16,64)
+ *   --upload-mb N          size of the api section's uploaded document, MiB (256)
  *   --recorders N          recorders docked at once in the concurrency run (8); they share
  *                          the --files × --size-mb data set
  *   --dock-files N         files of the one recorder of the dock run (8)
  *   --dock-mb N            size of each of those, MiB (512)
  *   --skip-4g              skip the memory run
  *   --only LIST            comma-separated subset of
- *                          acquire,throttle,bus,store,e2e,concurrency,dock,search,transcode,memory
+ *                          acquire,throttle,bus,store,e2e,concurrency,dock,search,api,transcode,memory
  *                          (no doc unless --out)
  *   --out PATH             where to write the report (docs/benchmarks.md)
  *   --fresh                do not keep sections of the existing report that this run skips
@@ -57,17 +64,21 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { loadConfig, REPO_ROOT } from '../config/config.loader.ts';
 import { configSchema, type EvidockConfig } from '../config/config.schema.ts';
 import { importFolder } from '../daemon/cli.ts';
-import { initLogging } from '../daemon/runtime.ts';
+import { initLogging, type Runtime } from '../daemon/runtime.ts';
+import { buildArchiveServer } from '../server/archive.server.ts';
 import { openDirectoryVolume } from '../drivers/directory.driver.ts';
 import { MinioObjectStore } from '../storage/minio.object-store.ts';
 import { originalKey } from '../storage/object-store.ts';
@@ -97,8 +108,13 @@ const TARGETS = {
   searchOfficerMs: 50,
   concurrencyVsBottleneck: 0.8,
   dockVsMaxTool: 1.15,
+  /** Archive server (the API issue): search p95 at this many concurrent clients, proxy range TTFB p95, document upload vs mc cp. */
+  apiSearchMs: 50,
+  apiSearchClients: 16,
+  proxyTtfbMs: 50,
+  uploadVsMc: 0.9,
 };
-const SECTIONS = ['acquire', 'throttle', 'bus', 'store', 'e2e', 'concurrency', 'dock', 'search', 'transcode', 'memory'] as const;
+const SECTIONS = ['acquire', 'throttle', 'bus', 'store', 'e2e', 'concurrency', 'dock', 'search', 'api', 'transcode', 'memory'] as const;
 type Section = (typeof SECTIONS)[number];
 
 // ---- options -----------------------------------------------------------------------------
@@ -114,6 +130,8 @@ interface Options {
   busMBps: number[];
   searchRows: number;
   searchQueries: number;
+  apiClients: number[];
+  uploadMiB: number;
   recorders: number;
   dockFiles: number;
   dockMiB: number;
@@ -137,6 +155,8 @@ function parseOptions(argv: string[]): Options {
       'bus-mbps': { type: 'string', default: '40,400' },
       'search-rows': { type: 'string', default: '1000000' },
       'search-queries': { type: 'string', default: '200' },
+      'api-clients': { type: 'string', default: '1,16,64' },
+      'upload-mb': { type: 'string', default: '256' },
       recorders: { type: 'string', default: '8' },
       'dock-files': { type: 'string', default: '8' },
       'dock-mb': { type: 'string', default: '512' },
@@ -178,6 +198,8 @@ function parseOptions(argv: string[]): Options {
     busMBps: (values['bus-mbps'] ?? '').split(',').map((v) => int('bus-mbps', v, 1)),
     searchRows: int('search-rows', values['search-rows'], 1000),
     searchQueries: int('search-queries', values['search-queries'], 20),
+    apiClients: (values['api-clients'] ?? '').split(',').map((v) => int('api-clients', v, 1)),
+    uploadMiB: int('upload-mb', values['upload-mb'], 1),
     recorders: int('recorders', values.recorders, 1),
     dockFiles: int('dock-files', values['dock-files'], 1),
     dockMiB: int('dock-mb', values['dock-mb'], 1),
@@ -1531,30 +1553,56 @@ async function benchBus(ctx: Context): Promise<SectionBody> {
 
 // ---- 7. search over a large catalog -----------------------------------------------------------
 
-async function benchSearch(ctx: Context): Promise<SectionBody> {
-  const rows = ctx.options.searchRows;
-  const { env, dispose } = await benchEnv(ctx, 'benchsearch');
-  const rt = await env.runtime();
+/** Units of the generated catalog: a root and UNITS children, items spread over the children. */
+const CATALOG_UNITS = 20;
+const CATALOG_ROOT = 'BENCH';
+
+interface Catalog {
+  rows: number;
+  officers: number;
+  cases: number;
+  spanSeconds: number;
+  loadSeconds: number;
+}
+
+/**
+ * Bulk-generates `rows` evidence rows (generate_series) in the shape of a real archive: ~500
+ * items per officer over three years, ~20 per case, one item in seven in two cases, items
+ * spread over the units U0..U19 (children of BENCH, created first through the identity service
+ * so their paths are maintained), then ANALYZE.
+ */
+async function generateCatalog(rt: Runtime, rows: number): Promise<Catalog> {
   const officers = Math.max(1, Math.round(rows / 500));
   const cases = Math.max(1, Math.round(rows / 20));
   const spanSeconds = 3 * 365 * 86400;
   const t0 = performance.now();
-  // Realistic shape: ~500 items per officer over three years, ~20 per case, some with two cases.
+  await rt.identity.addUnit({ id: CATALOG_ROOT, name: 'bench root', parentId: null }, 'bench');
+  for (let u = 0; u < CATALOG_UNITS; u++) await rt.identity.addUnit({ id: `U${u}`, name: `bench unit ${u}`, parentId: CATALOG_ROOT }, 'bench');
   await rt.db.query(
     `INSERT INTO evidence (id, sha256, size, media_type, object_key, object_etag, original_name, original_path, recorder_serial,
-        officer_id, case_numbers, subject, place, capture_start, capture_end, first_session_id, acquired_at, verified_at)
+        officer_id, unit_id, case_numbers, subject, place, capture_start, capture_end, first_session_id, acquired_at, verified_at)
      SELECT gen_random_uuid(), md5(i::text) || md5((-i)::text), 100000000 + i, 'video', 'sha256/' || i, md5(i::text), 'REC_' || i || '.MP4', 'DCIM/REC_' || i || '.MP4',
-        'SN' || (i % $2), 'P' || (i % $2),
+        'SN' || (i % $2), 'P' || (i % $2), 'U' || (i % $5),
         CASE WHEN i % 7 = 0 THEN ARRAY['C' || (i % $3), 'C' || ((i * 31) % $3)] ELSE ARRAY['C' || (i % $3)] END,
         'subject ' || i, 'place ' || (i % 1000),
         timestamptz '2024-01-01 00:00:00+00' + ((i::bigint * $4 / $1) * interval '1 second'),
         timestamptz '2024-01-01 00:10:00+00' + ((i::bigint * $4 / $1) * interval '1 second'),
         gen_random_uuid(), now(), now()
      FROM generate_series(1, $1::int) AS i`,
-    [rows, officers, cases, spanSeconds],
+    [rows, officers, cases, spanSeconds, CATALOG_UNITS],
   );
   await rt.db.query('ANALYZE evidence');
-  const loadSeconds = (performance.now() - t0) / 1000;
+  return { rows, officers, cases, spanSeconds, loadSeconds: (performance.now() - t0) / 1000 };
+}
+
+/** The ORDER BY of CatalogRepository.search (storage/catalog.repository.ts), for the EXPLAINs. */
+const SEARCH_ORDER = `coalesce(capture_start, '-infinity'::timestamptz) DESC, id DESC`;
+
+async function benchSearch(ctx: Context): Promise<SectionBody> {
+  const rows = ctx.options.searchRows;
+  const { env, dispose } = await benchEnv(ctx, 'benchsearch');
+  const rt = await env.runtime();
+  const { officers, cases, spanSeconds, loadSeconds } = await generateCatalog(rt, rows);
   log(`search: ${rows} catalog rows generated in ${fmtS(loadSeconds)}`);
 
   const queries = ctx.options.searchQueries;
@@ -1592,8 +1640,8 @@ async function benchSearch(ctx: Context): Promise<SectionBody> {
       .filter((l) => /Scan|Sort/.test(l))
       .map((l) => l.trim().replace(/\s+\(cost.*$/, ''))
       .join(' → ');
-  const casePlan = await plan(`SELECT * FROM evidence WHERE case_numbers @> ARRAY[$1::text] ORDER BY capture_start DESC NULLS LAST, id LIMIT 1000`, ['C1']);
-  const officerPlan = await plan(`SELECT * FROM evidence WHERE officer_id = $1 AND capture_start >= $2 AND capture_start < $3 ORDER BY capture_start DESC NULLS LAST, id LIMIT 1000`, ['P1', new Date('2025-01-01'), new Date('2025-01-31')]);
+  const casePlan = await plan(`SELECT * FROM evidence WHERE case_numbers @> ARRAY[$1::text] ORDER BY ${SEARCH_ORDER} LIMIT 1000`, ['C1']);
+  const officerPlan = await plan(`SELECT * FROM evidence WHERE officer_id = $1 AND capture_start >= $2 AND capture_start < $3 ORDER BY ${SEARCH_ORDER} LIMIT 1000`, ['P1', new Date('2025-01-01'), new Date('2025-01-31')]);
   rt.objects.close();
   await dispose();
   const row = (what: string, m: typeof c, target: number, explain: string): Row => ({
@@ -1614,13 +1662,462 @@ async function benchSearch(ctx: Context): Promise<SectionBody> {
       row(`Search by officer + 30-day range, ${n} items`, o, TARGETS.searchOfficerMs, `CatalogRepository.search({ officerId, from, to }) with a random officer and a random 30-day window, ${queries} queries after 20 warm-up; ${o.found.toFixed(1)} items per answer on average.`),
     ],
     notes: [
-      `${n} evidence rows bulk-generated with generate_series into an isolated database (${fmtS(loadSeconds)} including index builds and ANALYZE): ${officers} officers (~500 items each over three years), ${cases} cases (~20 items each, one item in seven in two cases). Latency is measured in the bench process around the pg round trip and row mapping, over the local socket to PostgreSQL.`,
-      `Plans: by case ${casePlan}; by officer + range ${officerPlan}. The indexes are the ones of migration 001 (GIN on case_numbers, btree on (officer_id, capture_start)); no new index was needed.`,
+      `${n} evidence rows bulk-generated with generate_series into an isolated database (${fmtS(loadSeconds)} including index builds and ANALYZE): ${officers} officers (~500 items each over three years), ${cases} cases (~20 items each, one item in seven in two cases), spread over ${CATALOG_UNITS} units. Latency is measured in the bench process around the pg round trip and row mapping, over the local socket to PostgreSQL.`,
+      `Plans (EXPLAIN of the query search() sends, ORDER BY ${SEARCH_ORDER} LIMIT 1000): by case ${casePlan}; by officer + range ${officerPlan}. Indexes: the GIN on case_numbers and the btree on (officer_id, capture_start) of migration 001 find the rows; migration 004 adds evidence_capture_order on (coalesce(capture_start, '-infinity'), id) DESC, the search order itself, for unfiltered and keyset-paged listings. Migration 005 turns GIN fast update off, so a search never scans a pending list of new entries (on a freshly loaded catalog it cost a case search about 1 ms). A filtered search sorts its matches (a case has ~20, an officer ~14 in 30 days), so the order index is not needed for these two.`,
     ],
   };
 }
 
-// ---- 8. pipeline vs the tools on one data set: N recorders at once, or one big recorder -----
+// ---- 8. the archive server's API ---------------------------------------------------------------
+
+/**
+ * The load generator of the api section, run in a worker thread so that the clients do not
+ * share the event loop of the server under test: `concurrency` clients on keep-alive
+ * connections (node:http), each taking the next request of the list; the warm-up list first,
+ * untimed. Per request: time to the first body byte and to the end of the response.
+ */
+const LOAD_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const http = require('node:http');
+const { performance } = require('node:perf_hooks');
+const { origin, warmup, timed, concurrency, countItems } = workerData;
+const url = new URL(origin);
+const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+function one(r) {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    let first = null;
+    let bytes = 0;
+    const chunks = [];
+    const failed = (e) => resolve({ status: 0, ttfb: 0, total: 0, bytes, found: 0, error: String(e && e.message || e) });
+    const req = http.request({ hostname: url.hostname, port: url.port, path: r.path, method: 'GET', headers: r.headers, agent }, (res) => {
+      res.on('data', (d) => {
+        if (first === null) first = performance.now();
+        bytes += d.length;
+        if (countItems || res.statusCode >= 300) chunks.push(d);
+      });
+      res.on('end', () => {
+        const t1 = performance.now();
+        const text = chunks.length ? Buffer.concat(chunks).toString('utf8') : '';
+        let found = 0;
+        let error = null;
+        if (res.statusCode >= 300) error = res.statusCode + ' ' + text.slice(0, 300);
+        else if (countItems) {
+          try { found = JSON.parse(text).items.length; } catch { error = 'not JSON: ' + text.slice(0, 100); }
+        }
+        resolve({ status: res.statusCode, ttfb: (first === null ? t1 : first) - t0, total: t1 - t0, bytes, found, error });
+      });
+      res.on('error', failed);
+    });
+    req.on('error', failed);
+    req.end();
+  });
+}
+async function phase(list) {
+  let next = 0;
+  const out = [];
+  const client = async () => { for (let i = next++; i < list.length; i = next++) out.push(await one(list[i])); };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, client));
+  return { out, seconds: (performance.now() - t0) / 1000 };
+}
+(async () => {
+  await phase(warmup);
+  const { out, seconds } = await phase(timed);
+  agent.destroy();
+  parentPort.postMessage({ seconds, results: out });
+})().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));
+`;
+
+interface LoadRequest {
+  path: string;
+  headers: Record<string, string>;
+}
+
+interface Latency {
+  n: number;
+  /** Whole response, ms. */
+  p50: number;
+  p95: number;
+  max: number;
+  /** To the first body byte, ms. */
+  ttfb50: number;
+  ttfb95: number;
+  rps: number;
+  /** Items per answer (searches), bytes per answer. */
+  found: number;
+  bytes: number;
+}
+
+interface LoadResult {
+  status: number;
+  ttfb: number;
+  total: number;
+  bytes: number;
+  found: number;
+  error: string | null;
+}
+
+/** Nearest-rank percentile of sorted values. */
+const pct = (sorted: readonly number[], q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(sorted.length * q) - 1))]!;
+
+function latencyOf(results: readonly LoadResult[], seconds: number): Latency {
+  const total = results.map((r) => r.total).sort((a, b) => a - b);
+  const ttfb = results.map((r) => r.ttfb).sort((a, b) => a - b);
+  return {
+    n: results.length,
+    p50: pct(total, 0.5),
+    p95: pct(total, 0.95),
+    max: total.at(-1)!,
+    ttfb50: pct(ttfb, 0.5),
+    ttfb95: pct(ttfb, 0.95),
+    rps: results.length / seconds,
+    found: results.reduce((s, r) => s + r.found, 0) / results.length,
+    bytes: results.reduce((s, r) => s + r.bytes, 0) / results.length,
+  };
+}
+
+/** Runs `timed` (after `warmup`) at `concurrency` clients in a worker thread; throws on any error answer. */
+async function load(origin: string, warmup: LoadRequest[], timed: LoadRequest[], concurrency: number, countItems = false): Promise<{ results: LoadResult[]; seconds: number }> {
+  const worker = new Worker(LOAD_WORKER, { eval: true, workerData: { origin, warmup, timed, concurrency, countItems } });
+  try {
+    const answer = await new Promise<{ seconds: number; results: LoadResult[]; error?: string }>((resolveLoad, reject) => {
+      worker.once('message', resolveLoad);
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`load worker exited ${code} before it answered`)));
+    });
+    if (answer.error) throw new Error(`load worker: ${answer.error}`);
+    const bad = answer.results.find((r) => r.error !== null);
+    if (bad) throw new Error(`${answer.results.filter((r) => r.error !== null).length} of ${answer.results.length} requests failed, e.g. ${bad.error}`);
+    return answer;
+  } finally {
+    await worker.terminate();
+  }
+}
+
+async function startArchiveServer(rt: Runtime): Promise<{ origin: string; close: () => Promise<void> }> {
+  const app = await buildArchiveServer(rt);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address() as AddressInfo;
+  return { origin: `http://127.0.0.1:${address.port}`, close: () => app.close() };
+}
+
+/** An archive (isolated evidock, generated catalog, archive server) and a case-system key scoped to the catalog's root unit. */
+async function apiArchive(ctx: Context, label: string, overrides: Record<string, unknown>): Promise<{ rt: Runtime; catalog: Catalog; origin: string; keyAuth: Record<string, string>; close: () => Promise<void> }> {
+  const { env, dispose } = await benchEnv(ctx, label, overrides);
+  const rt = await env.runtime();
+  const catalog = await generateCatalog(rt, ctx.options.searchRows);
+  const server = await startArchiveServer(rt);
+  const key = await rt.identity.createKey({ name: `${label} case system`, role: 'case-system', unitIds: [CATALOG_ROOT] }, 'bench');
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await server.close().catch((e: Error) => log(`closing the archive server: ${e.message}`));
+    rt.objects.close();
+    await dispose();
+  };
+  ctx.cleanups.push(close);
+  return { rt, catalog, origin: server.origin, keyAuth: { authorization: `Bearer ${key.key}` }, close };
+}
+
+/** Seals every unsealed access record; how many, in how long. */
+async function sealAll(rt: Runtime): Promise<{ records: number; seconds: number }> {
+  const t0 = performance.now();
+  let records = 0;
+  for (let n = await rt.access.seal(); n > 0; n = await rt.access.seal()) records += n;
+  return { records, seconds: (performance.now() - t0) / 1000 };
+}
+
+async function benchApi(ctx: Context): Promise<SectionBody> {
+  const o = ctx.options;
+  const dir = join(BENCH_DIR, 'api');
+  mkdirSync(dir, { recursive: true });
+  ctx.cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+  const uploadBytes = o.uploadMiB * MiB;
+  // Batched access logging is the default; the document limit must let the upload in.
+  const a = await apiArchive(ctx, 'benchapi', { server: { documentMaxMiB: Math.max(200, o.uploadMiB + 16) } });
+  const { rt, catalog, origin, keyAuth } = a;
+  const { officers, cases, spanSeconds } = catalog;
+  const n = catalog.rows.toLocaleString('en-US');
+  log(`api: ${catalog.rows} catalog rows generated in ${fmtS(catalog.loadSeconds)}; archive server at ${origin}`);
+  let seed = 424242;
+  const rand = (k: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % k;
+  };
+  const countFor = (clients: number) => Math.max(o.searchQueries, 8 * clients);
+  const warmFor = (clients: number) => Math.max(20, 2 * clients);
+  const rows: Row[] = [];
+  const notes: string[] = [];
+
+  // ---- 1. search through the API ----
+  const byCase = (): LoadRequest => ({ path: `/api/v1/evidence?case=C${rand(cases)}&limit=50`, headers: keyAuth });
+  const byOfficer = (): LoadRequest => {
+    const from = new Date(Date.UTC(2024, 0, 1) + rand(spanSeconds - 30 * 86400) * 1000);
+    const to = new Date(from.getTime() + 30 * 86400_000);
+    return { path: `/api/v1/evidence?officer=P${rand(officers)}&from=${from.toISOString()}&to=${to.toISOString()}&limit=50`, headers: keyAuth };
+  };
+  const searchRow = (what: string, m: Latency, clients: number, explain: string): Row => {
+    const target = clients === TARGETS.apiSearchClients ? TARGETS.apiSearchMs : null;
+    return {
+      what,
+      evidock: `p95 ${m.p95.toFixed(1)} ms (p50 ${m.p50.toFixed(1)}, max ${m.max.toFixed(1)}; ${m.rps.toFixed(0)} req/s)`,
+      baseline: '—',
+      ratio: target === null ? '—' : `${(m.p95 / target).toFixed(2)}× target`,
+      target: target === null ? '—' : `p95 ≤ ${target} ms`,
+      met: target === null ? null : m.p95 <= target,
+      explain,
+    };
+  };
+  const found: string[] = [];
+  for (const [kind, make, label] of [
+    ['case', byCase, 'by case number'],
+    ['officer', byOfficer, 'by officer + 30-day range'],
+  ] as const) {
+    for (const clients of o.apiClients) {
+      const r = await load(origin, Array.from({ length: warmFor(clients) }, make), Array.from({ length: countFor(clients) }, make), clients, true);
+      const m = latencyOf(r.results, r.seconds);
+      log(`api search ${kind} at ${clients} clients: p50 ${m.p50.toFixed(1)} ms  p95 ${m.p95.toFixed(1)} ms  ${m.rps.toFixed(0)} req/s  ${m.found.toFixed(1)} items/answer`);
+      if (clients === o.apiClients[0]) found.push(`${label} ${m.found.toFixed(1)}`);
+      rows.push(
+        searchRow(
+          `API search ${label}, ${clients} client${clients === 1 ? '' : 's'}, ${n} items`,
+          m,
+          clients,
+          `GET /api/v1/evidence?${kind === 'case' ? 'case=C<n>' : 'officer=P<n>&from=…&to=… (random 30-day window)'}&limit=50 with a case-system API key scoped to the root of ${CATALOG_UNITS} units, ${clients} concurrent keep-alive client${clients === 1 ? '' : 's'}, ${countFor(clients)} requests after ${warmFor(clients)} warm-up; from sending the request to the end of the JSON page (authentication, scoped search, poster lookup, access-log record, serialization).`,
+        ),
+      );
+    }
+  }
+  notes.push(
+    `Latency figures are the bench's own: a load generator in a worker thread (node:http, keep-alive, one connection per client; autocannon is not used because it gives no p95) records each request's time to the end of the response and to the first body byte; p50/p95 are nearest-rank percentiles of every timed request. The server (buildArchiveServer, Fastify) runs in the bench's main thread, PostgreSQL pool ${rt.config.postgres.maxConnections} connections; clients, server, PostgreSQL and MinIO share the machine's ${os.availableParallelism()} CPUs, so the 64-client figures measure queueing on them as much as the server.`,
+    `The catalog: ${n} rows generated as for the search section, unit_id U0..U${CATALOG_UNITS - 1} (children of ${CATALOG_ROOT}); the key's scope adds \`unit_id = ANY(21 units) OR unit_id IS NULL\` to every search. Items per page on average: ${found.join(', ')}. Every search page also writes its access-log record (action search, the ids listed).`,
+  );
+
+  // ---- 2. time to first byte of a proxy range request ----
+  const password = `Bench-${randomBytes(6).toString('hex')}-Aa1!`;
+  await rt.identity.addUser({ name: 'bench-custodian', role: 'custodian', unitIds: [CATALOG_ROOT], password }, 'bench');
+  await rt.db.query('UPDATE users SET must_change_password = false WHERE name = $1', ['bench-custodian']);
+  const login = await fetch(`${origin}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench-custodian', password }) });
+  if (!login.ok) throw new Error(`login failed: ${login.status} ${await login.text()}`);
+  const cookie = login.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0]!)
+    .find((c) => c.startsWith('evidock_session='));
+  if (!cookie) throw new Error('the login set no evidock_session cookie');
+  const proxyBytes = 20 * MiB;
+  const proxyFile = join(dir, 'proxy.mp4');
+  await writeRandomFile(proxyFile, proxyBytes);
+  const proxySha = await sha256File(proxyFile);
+  const [target] = (await rt.db.query<{ id: string }>(`SELECT id FROM evidence WHERE unit_id = 'U1' LIMIT 1`)).rows;
+  if (!target) throw new Error('no evidence row for the proxy');
+  const proxyKey = `proxies/bench/${target.id}.mp4`;
+  await rt.objects.putFile('derivatives', proxyKey, proxyFile, proxyBytes, {});
+  await rt.db.query(
+    `INSERT INTO derivatives (id, evidence_id, kind, object_key, content_type, sha256, size, width, height, duration_seconds, tool, tool_version, arguments)
+     VALUES (gen_random_uuid(), $1, 'proxy', $2, 'video/mp4', $3, $4, 1280, 720, 60, 'bench', '0', '[]'::jsonb)`,
+    [target.id, proxyKey, proxySha, proxyBytes],
+  );
+  const span = 64 * 1024;
+  const offsets: number[] = [];
+  const rangeReq = (): LoadRequest => {
+    const start = 1 + rand(proxyBytes - span - 1);
+    offsets.push(start);
+    return { path: `/api/v1/evidence/${target.id}/proxy`, headers: { cookie, range: `bytes=${start}-${start + span - 1}` } };
+  };
+  // The same ranges read from MinIO directly (ObjectStore.readRange), one at a time: what the server adds.
+  const direct: number[] = [];
+  for (let i = 0; i < 20 + o.searchQueries; i++) {
+    const start = 1 + rand(proxyBytes - span - 1);
+    const t0 = performance.now();
+    const body = await rt.objects.readRange('derivatives', proxyKey, start, span);
+    let first = 0;
+    let got = 0;
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      if (got === 0) first = performance.now() - t0;
+      got += chunk.length;
+    }
+    if (got !== span) throw new Error(`readRange gave ${got} bytes, expected ${span}`);
+    if (i >= 20) direct.push(first);
+  }
+  direct.sort((x, y) => x - y);
+  const proxyClients = [1, TARGETS.apiSearchClients];
+  for (const clients of proxyClients) {
+    const r = await load(origin, Array.from({ length: warmFor(clients) }, rangeReq), Array.from({ length: countFor(clients) }, rangeReq), clients);
+    if (r.results.some((x) => x.status !== 206 || x.bytes !== span)) throw new Error('a proxy range request was not answered 206 with 64 KiB');
+    const m = latencyOf(r.results, r.seconds);
+    log(`api proxy range at ${clients} clients: ttfb p50 ${m.ttfb50.toFixed(1)} ms  p95 ${m.ttfb95.toFixed(1)} ms  whole p95 ${m.p95.toFixed(1)} ms`);
+    const withTarget = clients === 1;
+    rows.push({
+      what: `Proxy range request, time to first byte, ${clients} client${clients === 1 ? '' : 's'}`,
+      evidock: `p95 ${m.ttfb95.toFixed(1)} ms (p50 ${m.ttfb50.toFixed(1)}; 64 KiB complete: p95 ${m.p95.toFixed(1)} ms)`,
+      baseline: clients === 1 ? `readRange from MinIO directly: p95 ${pct(direct, 0.95).toFixed(1)} ms (p50 ${pct(direct, 0.5).toFixed(1)})` : '—',
+      ratio: withTarget ? `${(m.ttfb95 / TARGETS.proxyTtfbMs).toFixed(2)}× target` : '—',
+      target: withTarget ? `p95 ≤ ${TARGETS.proxyTtfbMs} ms` : '—',
+      met: withTarget ? m.ttfb95 <= TARGETS.proxyTtfbMs : null,
+      explain: `GET /api/v1/evidence/{id}/proxy with Range: bytes=<random offset>-<+64 KiB> on a 20 MiB proxy object in the derivatives bucket, as a logged-in custodian (session cookie), ${clients} concurrent client${clients === 1 ? '' : 's'}, ${countFor(clients)} requests after ${warmFor(clients)} warm-up; time from sending the request to the first body byte (session check, authorization, derivative lookup, MinIO range GET, 206 headers). The baseline is the same 64 KiB range read through MinioObjectStore.readRange in the bench process, one at a time (time to its first byte).`,
+    });
+  }
+  notes.push('Proxy range requests start past byte 0, so none of them writes an access record (a playback is logged once, by the request that starts it at byte 0).');
+
+  // ---- 3. access logging: batched vs immediate vs none ----
+  const b = await apiArchive(ctx, 'benchapiimm', { access: { ledgerEvents: 'immediate' } });
+  log(`api: immediate-logging archive ready (${catalog.rows} rows in ${fmtS(b.catalog.loadSeconds)}) at ${b.origin}`);
+  const pool = async (r: Runtime) => (await r.db.query<{ id: string }>('SELECT id FROM evidence ORDER BY random() LIMIT 2000')).rows.map((x) => x.id);
+  const poolA = await pool(rt);
+  const poolB = await pool(b.rt);
+  const searchSeal = await sealAll(rt);
+  notes.push(
+    `Sealing the ${searchSeal.records} access records of the search pages above (batched; no ACCESSED event, one ACCESS_LOG_SEALED per 2000): ${fmtS(searchSeal.seconds)}, ${(searchSeal.records / searchSeal.seconds).toFixed(0)} records/s.`,
+  );
+  const viewed = new Set<string>();
+  const viewReq = (ids: readonly string[], auth: Record<string, string>, remember: boolean) => (): LoadRequest => {
+    const id = ids[rand(ids.length)]!;
+    if (remember) viewed.add(id);
+    return { path: `/api/v1/evidence/${id}`, headers: auth };
+  };
+  const recordProp = rt.access as unknown as Record<string, unknown>;
+  const logSides = [
+    { label: 'batched', origin, make: (remember: boolean) => viewReq(poolA, keyAuth, remember), before: () => undefined, after: () => undefined },
+    {
+      label: 'no logging',
+      origin,
+      make: () => viewReq(poolA, keyAuth, false),
+      // The same handler with AccessService.record a no-op (an own property over the prototype's method).
+      before: () => void (recordProp.record = async () => null),
+      after: () => void delete recordProp.record,
+    },
+    { label: 'immediate', origin: b.origin, make: () => viewReq(poolB, b.keyAuth, false), before: () => undefined, after: () => undefined },
+  ];
+  const logClients = [1, TARGETS.apiSearchClients];
+  const merged = new Map<string, LoadResult[]>();
+  const mergedSeconds = new Map<string, number>();
+  let batchedViews = 0;
+  for (let i = 0; i < o.runs; i++) {
+    for (const side of rotated(logSides, i)) {
+      for (const clients of logClients) {
+        side.before();
+        try {
+          const make = side.make(true);
+          const r = await load(side.origin, Array.from({ length: warmFor(clients) }, make), Array.from({ length: countFor(clients) }, make), clients);
+          if (side.label === 'batched') batchedViews += warmFor(clients) + countFor(clients);
+          const k = `${side.label}@${clients}`;
+          merged.set(k, [...(merged.get(k) ?? []), ...r.results]);
+          mergedSeconds.set(k, (mergedSeconds.get(k) ?? 0) + r.seconds);
+          const m = latencyOf(r.results, r.seconds);
+          log(`api item view run ${i + 1}/${o.runs}: ${side.label.padEnd(10)} ${clients} clients  p50 ${m.p50.toFixed(2)} ms  p95 ${m.p95.toFixed(2)} ms  ${m.rps.toFixed(0)} req/s`);
+        } finally {
+          side.after();
+        }
+      }
+    }
+  }
+  const view = (label: string, clients: number) => latencyOf(merged.get(`${label}@${clients}`)!, mergedSeconds.get(`${label}@${clients}`)!);
+  for (const clients of logClients) {
+    const none = view('no logging', clients);
+    for (const label of ['batched', 'immediate']) {
+      const m = view(label, clients);
+      rows.push({
+        what: `Item view, access logging ${label} vs none, ${clients} client${clients === 1 ? '' : 's'}`,
+        evidock: `p50 ${m.p50.toFixed(2)} ms, p95 ${m.p95.toFixed(2)} ms; ${m.rps.toFixed(0)} req/s`,
+        baseline: `no logging: p50 ${none.p50.toFixed(2)} ms, p95 ${none.p95.toFixed(2)} ms; ${none.rps.toFixed(0)} req/s`,
+        ratio: `+${(m.p50 - none.p50).toFixed(2)} ms p50 (${(m.p50 / none.p50).toFixed(2)}× time), ${(m.rps / none.rps).toFixed(2)}× req/s`,
+        target: '—',
+        met: null,
+        explain:
+          label === 'batched'
+            ? `GET /api/v1/evidence/{id} (a random one of 2000 items) with the case-system key, access.ledgerEvents batched (the default): one access_log INSERT in the request, the item's ACCESSED event later from AccessService.seal(); vs the same handler with AccessService.record replaced by a no-op on the same server. ${o.runs} runs of ${countFor(clients)} requests per side, sides alternated, percentiles over all of them.`
+            : `The same item view on a second archive with the same generated catalog and access.ledgerEvents immediate: the access_log INSERT, the item's signed ACCESSED event appended to the custody chain and marked sealed in one transaction, then the event mirrored to the write-once ledger bucket, all before the answer.`,
+      });
+    }
+  }
+  const viewSeal = await sealAll(rt);
+  rows.push({
+    what: 'Access-log seal, batched item views',
+    evidock: `${(viewSeal.records / viewSeal.seconds).toFixed(0)} records/s (${viewSeal.records} records over ${viewed.size} items in ${fmtS(viewSeal.seconds)})`,
+    baseline: '—',
+    ratio: '—',
+    target: '—',
+    met: null,
+    explain: `rt.access.seal() called until nothing is left, after the batched item views: per batch of up to 2000 records one signed ACCESSED event per item looked at (naming its records and their SHA-256) and one ACCESS_LOG_SEALED, in one transaction, then mirrored to the ledger bucket.`,
+  });
+  notes.push(
+    `Access logging: ${batchedViews} batched item views (warm-up included) were sealed; the immediate side's chain grows by one ACCESSED event per view, spread over 2000 items, so each item's timeline (which the view returns) gains only a few events during the run. Authentication is the same on every side (key lookup, unit subtree); the "no logging" side is the batched server with AccessService.record stubbed out for its runs.`,
+  );
+  await b.close();
+
+  // ---- 4. document upload vs mc cp ----
+  const docPath = join(dir, 'upload.pdf');
+  await writeRandomFile(docPath, uploadBytes);
+  const stamp = async () => {
+    // A different file each time (documents are content-addressed: the same bytes are stored once).
+    const h = await open(docPath, 'r+');
+    try {
+      await h.write(Buffer.from(`%PDF-1.7\n%${randomBytes(8).toString('hex')}\n`), 0, undefined, 0);
+    } finally {
+      await h.close();
+    }
+  };
+  const plainBucket = `bench-${randomBytes(3).toString('hex')}-doc`;
+  await ctx.mc.exec(['mb', `${ctx.mc.alias}/${plainBucket}`]);
+  ctx.cleanups.push(() => ctx.mc.removeBuckets([plainBucket]));
+  const up = newSide('POST documents', uploadBytes);
+  const mcSide = newSide('mc cp', uploadBytes);
+  const upload = async (run: number) => {
+    const url = new URL(`${origin}/api/v1/cases/BENCH-DOC-${run}/documents?name=x.pdf`);
+    const answer = await new Promise<{ status: number; body: string }>((resolveUp, reject) => {
+      const req = httpRequest(
+        { hostname: url.hostname, port: url.port, path: `${url.pathname}${url.search}`, method: 'POST', headers: { ...keyAuth, 'content-type': 'application/pdf', 'content-length': String(uploadBytes) } },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (body += d));
+          res.on('end', () => resolveUp({ status: res.statusCode ?? 0, body }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      createReadStream(docPath, { highWaterMark: MiB }).on('error', reject).pipe(req);
+    });
+    if (answer.status !== 201) throw new Error(`document upload answered ${answer.status}: ${answer.body.slice(0, 300)}`);
+    const doc = JSON.parse(answer.body) as { size?: number };
+    if (doc.size !== uploadBytes) throw new Error(`document stored with ${doc.size} bytes, sent ${uploadBytes}`);
+  };
+  const uploadSides = [
+    { side: up, work: upload, clean: async () => undefined },
+    {
+      side: mcSide,
+      work: async (run: number) => void (await ctx.mc.exec(['cp', '--quiet', docPath, `${ctx.mc.alias}/${plainBucket}/r${run}/x.pdf`])),
+      clean: async (run: number) => void (await ctx.mc.exec(['rm', '--recursive', '--force', `${ctx.mc.alias}/${plainBucket}/r${run}/`], true)),
+    },
+  ];
+  for (let i = 0; i < o.runs; i++) {
+    for (const { side, work, clean } of rotated(uploadSides, i)) {
+      await stamp();
+      await ctx.cache.prepare([docPath]);
+      const s = await timed(side, ctx.minioPid, () => work(i));
+      log(`api upload run ${i + 1}/${o.runs}: ${side.label.padEnd(14)} ${fmtS(s.seconds)}  ${fmtRate(mibps(side.bytes, s.seconds))}  cpu ${s.cpu.toFixed(2)} s  minio cpu ${s.serverCpu?.toFixed(2) ?? '?'} s`);
+      await clean(i);
+    }
+  }
+  rows.push(
+    rateRatioRow(
+      `Document upload ${o.uploadMiB} MiB, POST /cases/…/documents vs mc cp`,
+      up,
+      mcSide,
+      TARGETS.uploadVsMc,
+      `POST /api/v1/cases/<case>/documents?name=x.pdf (Content-Type application/pdf, case-system key), the body streamed from disk with node:http (a read stream piped into the request) until the 201 answer: the server spools the body while hashing it (SHA-256, fsync), checks the type, stores it with MinioObjectStore.putFile (multipart, checksums) in the originals bucket, and appends DOCUMENT_ADDED; vs \`mc cp\` of the same file to a plain bucket of the same MinIO.`,
+    ),
+  );
+  notes.push(
+    `Document upload: the file starts with %PDF- and is otherwise pseudo-random; a few bytes of its head change before every run (documents are content-addressed, the same bytes would be stored once). The upload writes the body twice (spool, then MinIO) where mc cp writes it once, and the server's CPU is the bench process's (CPU s per run below).`,
+  );
+  await a.close();
+  return { title: 'API', sides: [up, mcSide], rows, notes };
+}
+
+// ---- 9. pipeline vs the tools on one data set: N recorders at once, or one big recorder -----
 
 interface PipelineRun {
   seconds: number;
@@ -1931,7 +2428,8 @@ function renderMarkdown(ctx: Context, machine: Array<[string, string]>, results:
   const what = [
     ...(has('acquire') || has('store') || has('e2e') || has('concurrency') || has('throttle') || has('bus') ? [`data set ${o.files} × ${o.sizeMiB} MiB of pseudo-random (incompressible) bytes`] : []),
     ...(has('dock') ? [`dock run ${o.dockFiles} × ${o.dockMiB} MiB`] : []),
-    ...(has('search') ? [`search over ${o.searchRows.toLocaleString('en-US')} catalog rows`] : []),
+    ...(has('search') || has('api') ? [`search${has('api') ? ' and API' : ''} over ${o.searchRows.toLocaleString('en-US')} catalog rows`] : []),
+    ...(has('api') ? [`API clients ${o.apiClients.join(', ')}, uploaded document ${o.uploadMiB} MiB`] : []),
     ...(has('transcode') ? [`transcode clip ${o.transcodeSeconds} s of 1080p30`] : []),
     ...(has('memory') ? [`memory run one ${o.bigMiB} MiB file`] : []),
   ];
@@ -1966,6 +2464,7 @@ function renderMarkdown(ctx: Context, machine: Array<[string, string]>, results:
     `- dock to all verified (${o.dockFiles} × ${o.dockMiB} MiB) ≤ ${TARGETS.dockVsMaxTool.toFixed(2)} × max(cp time, mc cp time);`,
     `- ${o.recorders} recorders at once ≥ ${TARGETS.concurrencyVsBottleneck.toFixed(2)} × the aggregate throughput of the bottleneck the tools measure, each recorder's finish time reported;`,
     `- search p95 ≤ ${TARGETS.searchCaseMs} ms by case number and ≤ ${TARGETS.searchOfficerMs} ms by officer + time range over 1,000,000 items;`,
+    `- archive server: search p95 ≤ ${TARGETS.apiSearchMs} ms at ${TARGETS.apiSearchClients} concurrent clients; time to first byte of a proxy range request p95 ≤ ${TARGETS.proxyTtfbMs} ms; a case document upload ≥ ${TARGETS.uploadVsMc.toFixed(2)} × the throughput of \`mc cp\`;`,
     `- transcode: a proxy in ≤ ${TARGETS.transcodeOverhead.toFixed(2)} × the wall time of the same ffmpeg command run directly;`,
     '- peak RSS of the daemon ≤ 200 MB while ingesting a 4 GB file.',
     '',
@@ -2066,6 +2565,7 @@ async function main(): Promise<number> {
       concurrency: benchConcurrency,
       dock: benchDock,
       search: benchSearch,
+      api: benchApi,
       transcode: benchTranscode,
       memory: benchMemory,
     };
