@@ -6,7 +6,11 @@ import { FIELD_FLAGS } from '../workers/docking-link.ts';
 import type { Actor } from '../storage/custody-chain.ts';
 import { can, type EvidenceAction } from './access-policy.ts';
 import type { AccessService, Authorized, Caller } from './access.service.ts';
-import { forbidden, invalid, notFound } from './archive.errors.ts';
+import { ArchiveError, forbidden, invalid, notFound } from './archive.errors.ts';
+
+export const MAY_ACTIONS = ['play', 'download', 'export', 'tag', 'link', 'verify'] as const satisfies readonly EvidenceAction[];
+export type MayAction = (typeof MAY_ACTIONS)[number];
+export type Permission = 'allow' | 'approval' | 'deny';
 import { actorOf } from './principal.ts';
 import type { WebhookService } from './webhook.service.ts';
 
@@ -86,10 +90,24 @@ export class EvidenceService {
     return { item, authorized };
   }
 
-  async showFor(caller: Caller, id: string, purpose: string | null): Promise<{ evidence: EvidenceRow; events: CustodyEvent[]; derivatives: DerivativeRow[] }> {
-    const { item, authorized } = await this.authorizedItem(caller, id, 'view');
+  async showFor(caller: Caller, id: string, purpose: string | null): Promise<{ evidence: EvidenceRow; events: CustodyEvent[]; derivatives: DerivativeRow[]; may: Record<MayAction, Permission> }> {
+    const item = /^[0-9a-f-]{36}$/i.test(id) ? await this.catalog.getEvidence(id.toLowerCase()) : null;
+    if (!item) throw notFound('evidence', id);
+    const grants = await this.access.grants(caller.principal);
+    const authorized = this.access.authorize(caller.principal, item, 'view', grants);
     await this.access.record(caller, { action: 'view', evidenceId: item.id, purpose, approvalId: authorized.approvalId });
-    return this.show(item.id);
+    // What else the caller may do to it, so that a page offers only what will work.
+    const may = Object.fromEntries(
+      MAY_ACTIONS.map((action) => {
+        try {
+          this.access.authorize(caller.principal, item, action, grants);
+          return [action, 'allow'];
+        } catch (error) {
+          return [action, error instanceof ArchiveError && error.code === 'APPROVAL_REQUIRED' ? 'approval' : 'deny'];
+        }
+      }),
+    ) as Record<MayAction, Permission>;
+    return { ...(await this.show(item.id)), may };
   }
 
   async tagFor(caller: Caller, id: string, patch: TagPatch, reason: string): Promise<{ evidence: EvidenceRow; event: CustodyEvent }> {

@@ -328,6 +328,12 @@ export const configSchema = z
         loginMaxFailures: z.number().int().min(1).max(100).default(5).describe('Wrong passwords in a row that lock an account.'),
         lockoutMinutes: z.number().int().min(1).max(24 * 60).default(15).describe('How long a locked account stays locked.'),
         loginRatePerMinute: z.number().int().min(1).max(10000).default(20).describe('Login attempts one client address may make per minute (shared by all servers through Redis).'),
+        dockBoardRefreshMs: z.number().int().min(200).max(60000).default(1000).describe('How often the live dock board (server-sent events) reads the dockings for its open pages; a change is pushed at the next read.'),
+        webRoot: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('Folder of the built web interface (index.html and assets/). Default: dist/web of this checkout, where `npm run build` puts it.'),
         passwordMinLength: z.number().int().min(8).max(128).default(12).describe('Shortest password accepted; it must also mix three of: lower case, upper case, digits, other characters.'),
       })
       .strict()

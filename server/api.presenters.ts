@@ -78,6 +78,7 @@ export function presentDerivative(d: DerivativeRow): Static<typeof S.Derivative>
     height: d.height,
     durationSeconds: d.durationSeconds,
     url: `${BASE}/evidence/${d.evidenceId}/${d.kind}`,
+    storyboard: storyboardOf(d),
   };
 }
 
@@ -181,5 +182,42 @@ export function presentDelivery(d: DeliveryRow): Static<typeof S.Delivery> {
     lastError: d.lastError,
     createdAt: d.createdAt.toISOString(),
     deliveredAt: iso(d.deliveredAt),
+  };
+}
+
+/** The sprite geometry the media worker recorded in the derivative's arguments (media.service.ts). */
+function storyboardOf(d: DerivativeRow): Static<typeof S.Derivative>['storyboard'] {
+  if (d.kind !== 'storyboard' || d.width === null || d.height === null) return null;
+  const a = (d.arguments ?? {}) as { intervalSeconds?: unknown; frames?: unknown; sharp?: { columns?: unknown; tileWidth?: unknown } };
+  const frames = Number(a.frames);
+  const columns = Number(a.sharp?.columns);
+  const interval = Number(a.intervalSeconds);
+  if (!(frames > 0 && columns > 0 && interval > 0)) return null;
+  const rows = Math.ceil(frames / columns);
+  return { columns, rows, frames, tileWidth: Math.floor(d.width / columns), tileHeight: Math.floor(d.height / rows), intervalSeconds: interval };
+}
+
+/**
+ * ffprobe names a demuxer by every format it reads ("mov,mp4,m4a,3gp,3g2,mj2"); a reader wants
+ * the one this file is, which its extension says when it is in the list.
+ */
+export function containerName(formatName: string | null, originalName: string): string | null {
+  if (!formatName) return null;
+  const names = formatName.split(',');
+  const ext = /\.([a-z0-9]+)$/i.exec(originalName)?.[1]?.toLowerCase();
+  return (ext && names.includes(ext) ? ext : names[0]) ?? null;
+}
+
+export function presentMedia(e: EvidenceRow): Static<typeof S.EvidenceDetail>['media'] {
+  const m = e.media;
+  return {
+    container: containerName(m.container, e.originalName),
+    videoCodec: m.videoCodec,
+    audioCodec: m.audioCodec,
+    width: m.width,
+    height: m.height,
+    frameRate: m.frameRate,
+    device: { make: m.deviceMake, model: m.deviceModel, serial: m.deviceSerial },
+    gps: m.gpsLatitude !== null && m.gpsLongitude !== null ? { latitude: m.gpsLatitude, longitude: m.gpsLongitude } : null,
   };
 }

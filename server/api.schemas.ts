@@ -106,12 +106,34 @@ export const Derivative = Type.Object({
   height: nullable(Type.Integer()),
   durationSeconds: nullable(Type.Number()),
   url: Type.String(),
+  storyboard: nullable(
+    Type.Object(
+      { columns: Type.Integer(), rows: Type.Integer(), frames: Type.Integer(), tileWidth: Type.Integer(), tileHeight: Type.Integer(), intervalSeconds: Type.Number() },
+      { description: 'Geometry of a storyboard sprite: frame n (every intervalSeconds from 0) is at column n % columns, row ⌊n / columns⌋.' },
+    ),
+  ),
 });
+
+const permission = Type.Union([Type.Literal('allow'), Type.Literal('approval'), Type.Literal('deny')]);
 
 export const EvidenceDetail = Type.Object({
   item: Type.Ref('EvidenceItem'),
   derivatives: Type.Array(Derivative),
   verification: Type.Object({ verifiedAt: time, lastFixityCheck: nullable(Type.Object({ at: time, ok: Type.Boolean() })) }),
+  media: Type.Object({
+    container: nullable(Type.String()),
+    videoCodec: nullable(Type.String()),
+    audioCodec: nullable(Type.String()),
+    width: nullable(Type.Integer()),
+    height: nullable(Type.Integer()),
+    frameRate: nullable(Type.Number()),
+    device: Type.Object({ make: nullable(Type.String()), model: nullable(Type.String()), serial: nullable(Type.String()) }),
+    gps: nullable(Type.Object({ latitude: Type.Number(), longitude: Type.Number() })),
+  }),
+  may: Type.Object(
+    { play: permission, download: permission, export: permission, tag: permission, link: permission, verify: permission },
+    { description: "What the caller may do to the item now: allowed, after an approved request, or not at all." },
+  ),
   timeline: Type.Array(Type.Ref('CustodyEvent')),
 });
 
@@ -366,12 +388,17 @@ export const Dock = Type.Object({
   safeToUndock: Type.Boolean(),
   files: Type.Integer(),
   bytes: Type.Integer(),
+  bytesAcquired: Type.Integer({ description: 'Bytes read off the recorder so far, of `bytes`.' }),
   stages: Type.Record(Type.String(), Type.Integer()),
   gaps: Type.Integer(),
   startedAt: time,
   acquiredAt: nullable(time),
   finishedAt: nullable(time),
   undockedAt: nullable(time),
+  fileList: Type.Array(
+    Type.Object({ name: Type.String(), size: Type.Integer(), bytesAcquired: Type.Integer(), stage: Type.String(), duplicate: Type.Boolean(), error: nullable(Type.String()) }),
+    { description: 'Each file of a recorder still docked (empty for past dockings).' },
+  ),
 });
 
 export const ReportQuery = Type.Object(

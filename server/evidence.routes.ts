@@ -5,7 +5,7 @@ import { notFound } from '../archive/archive.errors.ts';
 import type { EvidenceRow } from '../storage/catalog.repository.ts';
 import type { BucketRole } from '../storage/object-store.ts';
 import * as S from './api.schemas.ts';
-import { presentDerivative, presentEvent, presentItem } from './api.presenters.ts';
+import { presentDerivative, presentEvent, presentItem, presentMedia } from './api.presenters.ts';
 import { answerRange, entityTag } from './byte-range.ts';
 import { callerOf, type Api, type RouteDeps } from './request-context.ts';
 
@@ -72,6 +72,8 @@ export function evidenceRoutes(app: Api, { rt }: RouteDeps): void {
           verifiedAt: shown.evidence.verifiedAt.toISOString(),
           lastFixityCheck: fixity ? { at: fixity.at, ok: fixity.details.ok === true } : null,
         },
+        media: presentMedia(shown.evidence),
+        may: shown.may,
         timeline: shown.events.map(presentEvent),
       };
     },

@@ -1,21 +1,78 @@
 import type { FastifyReply } from 'fastify';
-import { Type } from 'typebox';
+import type { ServerResponse } from 'node:http';
+import { Type, type Static } from 'typebox';
+import type { Principal } from '../archive/principal.ts';
 import { invalid } from '../archive/archive.errors.ts';
 import { parsePeriod, ReportPeriodError } from '../archive/report.service.ts';
 import { inScope } from '../archive/principal.ts';
-import { SAFE_TO_UNDOCK_STAGES } from '../storage/catalog.repository.ts';
+import { READ_STAGES, SAFE_TO_UNDOCK_STAGES } from '../storage/catalog.repository.ts';
 import * as S from './api.schemas.ts';
+import { PollingFeed } from './polling.feed.ts';
 import { presentDelivery, presentEvent, presentWebhook } from './api.presenters.ts';
 import { callerOf, callerWith, type Api, type RouteDeps } from './request-context.ts';
 
 export const SESSION_COOKIE = 'evidock_session';
+const BOARD_RECENT = 20;
+
+export interface DockEntry {
+  dock: Static<typeof S.Dock>;
+  officerId: string | null;
+  unitId: string | null;
+}
 
 export interface HealthProbe {
   (): Promise<{ status: 'ok' | 'degraded'; dependencies: Record<string, { ok: boolean; ms: number | null; error?: string }>; unsealedAccessRecords: number | null }>;
 }
 
+type Dock = Static<typeof S.Dock>;
+
+/** Every dock on the board, with whose recorder it is (who may see it is decided per caller). */
+export async function loadDockBoard(rt: RouteDeps['rt'], recent: number): Promise<DockEntry[]> {
+  const board = await rt.catalog.dockBoard(recent);
+  const registrations = new Map((await rt.catalog.registeredRecorders()).map((r) => [r.serial, r]));
+  return Promise.all(
+    board.map(async (b) => {
+      const reg = registrations.get(b.session.recorderSerial);
+      const files = Object.values(b.stages).reduce((a, n) => a + Number(n), 0);
+      const safe = Object.entries(b.stages).every(([stage]) => (SAFE_TO_UNDOCK_STAGES as readonly string[]).includes(stage));
+      const docked = b.undockedAt === null;
+      // Per-file progress only for recorders still docked: that is what the officer watches.
+      const fileList = docked
+        ? (await rt.catalog.filesOfSession(b.session.id)).map((f) => ({ name: f.displayPath, size: f.size, bytesAcquired: READ_STAGES.includes(f.stage) ? f.size : Math.min(f.bytesAcquired, f.size), stage: f.stage, duplicate: f.duplicate, error: f.error }))
+        : [];
+      const dock: Dock = {
+        sessionId: b.session.id,
+        workstationId: b.session.workstationId,
+        recorderSerial: b.session.recorderSerial,
+        status: b.session.status,
+        docked,
+        safeToUndock: b.session.status !== 'acquiring' && safe,
+        files,
+        bytes: b.bytes,
+        bytesAcquired: b.bytesAcquired,
+        stages: Object.fromEntries(Object.entries(b.stages).map(([k, v]) => [k, Number(v)])),
+        gaps: b.session.gaps.length,
+        startedAt: b.session.startedAt.toISOString(),
+        acquiredAt: b.session.acquiredAt?.toISOString() ?? null,
+        finishedAt: b.session.finishedAt?.toISOString() ?? null,
+        undockedAt: b.undockedAt?.toISOString() ?? null,
+        fileList,
+      };
+      return { dock, officerId: reg?.officerId ?? null, unitId: reg?.unitId ?? null };
+    }),
+  );
+}
+
+/** The docks the principal may see: its units' recorders (an officer: its own). */
+export function docksVisibleTo(p: Principal, board: readonly DockEntry[]): Dock[] {
+  return board.filter((e) => (p.role === 'officer' ? e.officerId !== null && e.officerId === p.officerId : inScope(p, e.unitId))).map((e) => e.dock);
+}
+
 /** Logins, health, the dock board, reports, the ledger and webhooks. */
-export function systemRoutes(app: Api, { rt, health, secureCookies }: RouteDeps & { health: HealthProbe; secureCookies: boolean }): void {
+export function systemRoutes(
+  app: Api,
+  { rt, health, secureCookies, streams }: RouteDeps & { health: HealthProbe; secureCookies: boolean; /** Open event streams, ended when the server closes. */ streams: Set<ServerResponse> },
+): void {
   app.get(
     '/health',
     { config: { public: true }, schema: { tags: ['system'], summary: 'Each dependency, answered within the dependency timeout', response: { 200: S.Health, 503: S.Health } } },
@@ -24,6 +81,9 @@ export function systemRoutes(app: Api, { rt, health, secureCookies }: RouteDeps 
       return reply.code(h.status === 'ok' ? 200 : 503).send(h);
     },
   );
+
+  // One poll of the board per server, however many pages watch it.
+  const dockFeed = new PollingFeed(() => loadDockBoard(rt, BOARD_RECENT), rt.config.server.dockBoardRefreshMs);
 
   const setCookie = (reply: FastifyReply, token: string, expiresAt: Date) =>
     reply.setCookie(SESSION_COOKIE, token, { path: '/api/', httpOnly: true, sameSite: 'strict', secure: secureCookies, expires: expiresAt });
@@ -85,39 +145,51 @@ export function systemRoutes(app: Api, { rt, health, secureCookies }: RouteDeps 
         response: { 200: Type.Object({ docks: Type.Array(S.Dock) }), ...S.errors(401, 403, 503) },
       },
     },
-    async (req) => {
-      const p = callerWith(req, 'docks', '查看采集站').principal;
-      const board = await rt.catalog.dockBoard(req.query.recent ?? 20);
-      const registrations = new Map((await rt.catalog.registeredRecorders()).map((r) => [r.serial, r]));
-      const docks = board
-        .filter((b) => {
-          const reg = registrations.get(b.session.recorderSerial);
-          // An officer sees its own recorders' dockings; others those of their units' recorders.
-          if (p.role === 'officer') return reg?.officerId !== undefined && reg.officerId === p.officerId;
-          return inScope(p, reg?.unitId ?? null);
-        })
-        .map((b) => {
-          const files = Object.values(b.stages).reduce((a, n) => a + Number(n), 0);
-          const safe = Object.entries(b.stages).every(([stage]) => (SAFE_TO_UNDOCK_STAGES as readonly string[]).includes(stage));
-          return {
-            sessionId: b.session.id,
-            workstationId: b.session.workstationId,
-            recorderSerial: b.session.recorderSerial,
-            status: b.session.status,
-            docked: b.undockedAt === null && b.session.finishedAt === null ? true : b.undockedAt === null,
-            safeToUndock: b.session.status !== 'acquiring' && safe,
-            files,
-            bytes: b.bytes,
-            stages: Object.fromEntries(Object.entries(b.stages).map(([k, v]) => [k, Number(v)])),
-            gaps: b.session.gaps.length,
-            startedAt: b.session.startedAt.toISOString(),
-            acquiredAt: b.session.acquiredAt?.toISOString() ?? null,
-            finishedAt: b.session.finishedAt?.toISOString() ?? null,
-            undockedAt: b.undockedAt?.toISOString() ?? null,
-          };
-        });
-      return { docks };
+    async (req) => ({ docks: docksVisibleTo(callerWith(req, 'docks', '查看采集站').principal, await loadDockBoard(rt, req.query.recent ?? 20)) }),
+  );
+
+  app.get(
+    '/docks/events',
+    {
+      schema: {
+        tags: ['docks'],
+        summary: 'The dock board as server-sent events: an event `board` ({ docks }) at once and whenever it changes',
+        response: { 200: S.binary('text/event-stream', 'text/event-stream'), ...S.errors(401, 403, 503) },
+      },
     },
+    async (req, reply) => {
+      const p = callerWith(req, 'docks', '查看采集站').principal;
+      // The first board is read before the stream opens, so a dead database is a 503, not an empty stream.
+      let last = JSON.stringify({ docks: docksVisibleTo(p, await loadDockBoard(rt, BOARD_RECENT)) });
+      reply.hijack();
+      const out = reply.raw;
+      out.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no', 'x-content-type-options': 'nosniff' });
+      out.write(`retry: 2000\nevent: board\ndata: ${last}\n\n`);
+      const unsubscribe = dockFeed.subscribe((board) => {
+        // A database that went away: the stream ends and the browser reconnects (retry: 2000).
+        if (board instanceof Error) return void out.end();
+        const now = JSON.stringify({ docks: docksVisibleTo(p, board) });
+        out.write(now !== last ? `event: board\ndata: ${now}\n\n` : ': keep-alive\n\n');
+        last = now;
+      });
+      req.raw.on('close', unsubscribe);
+      out.on('close', unsubscribe);
+      streams.add(out);
+      out.on('close', () => streams.delete(out));
+    },
+  );
+
+  app.get(
+    '/settings',
+    {
+      config: { public: true },
+      schema: {
+        tags: ['system'],
+        summary: "What the web interface needs before login: the bureau's time zone and the languages",
+        response: { 200: Type.Object({ timeZone: Type.String(), locales: Type.Array(Type.String()), defaultLocale: Type.String() }) },
+      },
+    },
+    async () => ({ timeZone: rt.config.ingest.recorderTimeZone, locales: ['zh-CN', 'en'], defaultLocale: 'zh-CN' }),
   );
 
   app.get(

@@ -26,6 +26,9 @@ export type FileStage =
   | 'skipped'
   | 'superseded';
 
+/** Stages whose file has been read off the recorder in full (the dock board's progress). */
+export const READ_STAGES: readonly FileStage[] = ['acquired', 'stored', 'recorded', 'cleared', 'kept'];
+
 /** `superseded`: an interrupted file whose recording was docked again in a later session. */
 export const TERMINAL_STAGES: readonly FileStage[] = ['cleared', 'kept', 'failed', 'skipped', 'superseded'];
 /** Stages from which the recorder may be undocked: the bytes are safe in the spool or beyond. */
@@ -789,22 +792,25 @@ export class CatalogRepository {
    * The dock board: dockings still docked (not undocked, started in the last day) and the most
    * recent others, with each one's files per stage.
    */
-  async dockBoard(recent: number): Promise<Array<{ session: SessionRow; undockedAt: Date | null; stages: Record<string, number>; bytes: number }>> {
+  async dockBoard(recent: number): Promise<Array<{ session: SessionRow; undockedAt: Date | null; stages: Record<string, number>; bytes: number; bytesAcquired: number }>> {
     const r = await this.db.query(
       `WITH chosen AS (
          (SELECT id FROM dock_sessions WHERE undocked_at IS NULL AND started_at > now() - interval '1 day')
          UNION (SELECT id FROM dock_sessions ORDER BY started_at DESC LIMIT $1))
        SELECT s.${SESSION}, s.undocked_at AS board_undocked_at,
               coalesce((SELECT jsonb_object_agg(stage, n) FROM (SELECT stage, count(*) AS n FROM session_files f WHERE f.session_id = s.id GROUP BY stage) c), '{}') AS board_stages,
-              coalesce((SELECT sum(size) FROM session_files f WHERE f.session_id = s.id), 0) AS board_bytes
+              coalesce((SELECT sum(size) FROM session_files f WHERE f.session_id = s.id), 0) AS board_bytes,
+              -- bytes_acquired is what a resume may trust (the spool's durable prefix), not what was read.
+              coalesce((SELECT sum(CASE WHEN stage = ANY($2::text[]) THEN size ELSE least(bytes_acquired, size) END) FROM session_files f WHERE f.session_id = s.id), 0) AS board_bytes_acquired
          FROM dock_sessions s JOIN chosen ON chosen.id = s.id ORDER BY s.started_at DESC`,
-      [recent],
+      [recent, READ_STAGES],
     );
     return r.rows.map((row) => ({
       session: toSession(row),
       undockedAt: (row.board_undocked_at as Date | null) ?? null,
       stages: row.board_stages as Record<string, number>,
       bytes: num(row.board_bytes),
+      bytesAcquired: num(row.board_bytes_acquired),
     }));
   }
 

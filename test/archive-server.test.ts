@@ -496,4 +496,37 @@ describe('archive server', () => {
     expect(report.total.items).toBe(2);
     expect((await call(who.get('officer1')!, 'GET', '/reports?quarter=2026-Q4')).statusCode).toBe(403);
   });
+
+  it('streams the dock board as server-sent events, each watcher seeing only its own scope', async () => {
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const origin = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    async function firstEvents(w: Who, count: number): Promise<string[]> {
+      const res = await fetch(`${origin}/api/v1/docks/events`, { headers: w.headers });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toContain('text/event-stream');
+      const reader = res.body!.getReader();
+      const decoder = new TextDecoder();
+      let text = '';
+      // Events are separated by a blank line; the board first, then changes or keep-alives.
+      while (text.split('\n\n').length <= count) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += decoder.decode(value, { stream: true });
+      }
+      await reader.cancel();
+      return text.split('\n\n').slice(0, count);
+    }
+    const [officerFirst] = await firstEvents(who.get('officer1')!, 1);
+    expect(officerFirst).toMatch(/^retry: \d+\nevent: board\ndata: /);
+    const officerBoard = JSON.parse(officerFirst!.slice(officerFirst!.indexOf('data: ') + 6)) as { docks: Array<{ recorderSerial: string }> };
+    expect(officerBoard.docks.map((d) => d.recorderSerial)).toEqual(['ZFYA01']);
+    const [first, second] = await firstEvents(who.get('custodian')!, 2);
+    const board = JSON.parse(first!.slice(first!.indexOf('data: ') + 6)) as { docks: Array<{ recorderSerial: string; bytes: number; bytesAcquired: number }> };
+    expect(board.docks.map((d) => d.recorderSerial).sort()).toEqual(['ZFYA01', 'ZFYB02']);
+    // Every file is read off its recorder: the progress is whole.
+    expect(board.docks.every((d) => d.bytes > 0 && d.bytesAcquired === d.bytes)).toBe(true);
+    // Nothing changed since: the stream stays open with a keep-alive comment.
+    expect(second).toBe(': keep-alive');
+    expect((await fetch(`${origin}/api/v1/docks/events`)).status).toBe(401);
+  });
 });
