@@ -4,7 +4,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The folders whose sources dist/ is built from (scripts: the demo imports scripts/make-footage.ts). */
-export const SOURCE_DIRS = ['archive', 'config', 'daemon', 'drivers', 'server', 'storage', 'workers', 'scripts'];
+export const SOURCE_DIRS = ['archive', 'config', 'daemon', 'drivers', 'server', 'storage', 'workers', 'scripts', 'web'];
 
 function newestSource(dir) {
   if (!existsSync(dir)) return 0;

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
 import fastifyRateLimit from '@fastify/rate-limit';
@@ -21,6 +22,7 @@ import { caseRoutes } from './case.routes.ts';
 import { evidenceRoutes } from './evidence.routes.ts';
 import type { Api } from './request-context.ts';
 import { SESSION_COOKIE, systemRoutes, type HealthProbe } from './system.routes.ts';
+import { registerWebUi, wantsPage } from './web-ui.plugin.ts';
 
 const log = moduleLogger('server');
 
@@ -102,7 +104,8 @@ export async function buildArchiveServer(rt: Runtime, options: { health?: Health
 
   app.addHook('onRequest', async (req) => {
     (req as FastifyRequest & { startedAt: number }).startedAt = performance.now();
-    if (req.routeOptions.config?.public) return;
+    // Pages and their assets are public (they hold no data); the API decides per route.
+    if (req.routeOptions.config?.public || !req.url.startsWith('/api/')) return;
     await authenticate(rt, req);
   });
 
@@ -128,18 +131,25 @@ export async function buildArchiveServer(rt: Runtime, options: { health?: Health
     else log.debug(fields, 'request');
   });
 
+  const sendPage = await registerWebUi(app, cfg.webRoot);
   app.setNotFoundHandler((req, reply) => {
+    if (wantsPage(req)) return sendPage(req, reply);
     void reply.code(404).send(errorBody('ROUTE_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`, '没有这个接口'));
   });
 
   app.setErrorHandler((error: FastifyError, req, reply) => sendError(error, req, reply));
 
   const health = options.health ?? healthProbe(rt);
+  // Event streams never go idle: ended at close, so that a graceful stop is not held up by open pages.
+  const streams = new Set<ServerResponse>();
+  app.addHook('preClose', async () => {
+    for (const s of streams) s.end();
+  });
   const api = app as unknown as Api;
   await app.register(
     async (v1) => {
       const scoped = v1 as unknown as Api;
-      systemRoutes(scoped, { rt, health, secureCookies: Boolean(cfg.tls) || cfg.trustProxy !== false });
+      systemRoutes(scoped, { rt, health, secureCookies: Boolean(cfg.tls) || cfg.trustProxy !== false, streams });
       evidenceRoutes(scoped, { rt });
       caseRoutes(scoped, { rt });
       accessRoutes(scoped, { rt });

@@ -1,0 +1,304 @@
+/// <reference lib="dom" />
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../config/config.loader.ts';
+import { importFolder } from '../daemon/cli.ts';
+import type { Runtime } from '../daemon/runtime.ts';
+import { makeRecorderFootage } from '../scripts/make-footage.ts';
+import { buildArchiveServer } from '../server/archive.server.ts';
+import { QueueName, SERVER_QUEUES, SHARED_QUEUES } from '../workers/job.types.ts';
+import { createTestEnv, eventually, type TestEnv } from './support/test-env.ts';
+
+/**
+ * The web interface in a real headless Chromium (Debian's, driven by playwright-core), served
+ * by the archive server on the real stack: what officers, custodians and auditors do in it.
+ * Every page is also photographed at 1366×768 (docs/screenshots/ has the README's copies).
+ */
+
+const PASSWORD = 'Web-Archive-2026!';
+const READY = `${PASSWORD}x`;
+const CASE = 'YB-SZ-2026-107';
+// Photographed into var/ (not tracked); `npm run screenshots` refreshes the README's copies.
+const SHOTS = resolve(REPO_ROOT, 'var', 'screenshots');
+
+describe('the web interface in Chromium', () => {
+  let env: TestEnv;
+  let rt: Runtime;
+  let app: FastifyInstance;
+  let browser: Browser;
+  let base = '';
+  const ids: Record<string, string> = {};
+  const contexts: BrowserContext[] = [];
+
+  async function importRecorder(serial: string, officer: string, seconds: number, extra: { case?: string[]; subject?: string; place?: string } = {}): Promise<string> {
+    const root = join(env.dir, `${serial}-${Date.now()}`);
+    mkdirSync(root, { recursive: true });
+    await makeRecorderFootage(root, { files: 1, seconds, serial, officer, audio: false, photo: false, width: 320, height: 180, seed: serial.length + seconds });
+    const r = await importFolder(rt, root, { serial, json: true, ...extra });
+    return r.files[0]!.evidenceId!;
+  }
+
+  async function pageFor(): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.setDefaultTimeout(30_000);
+    return page;
+  }
+
+  async function login(page: Page, name: string, password = READY): Promise<void> {
+    await page.goto(`${base}/login`);
+    await page.getByLabel('用户名').fill(name);
+    await page.getByLabel('密码').fill(password);
+    await page.getByRole('button', { name: '登录' }).click();
+    await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+  }
+
+  async function shot(page: Page, name: string): Promise<void> {
+    await page.evaluate(() => document.fonts.ready);
+    await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+  }
+
+  beforeAll(async () => {
+    // Fails here, loudly, if Chromium cannot be installed: never a silent skip.
+    const executablePath = execFileSync('bash', [resolve(REPO_ROOT, 'scripts/chromium.sh')], { encoding: 'utf8' }).trim();
+    // The pages are the build's (npm run build puts them in dist/web); scripts/run.sh builds first.
+    expect(existsSync(resolve(REPO_ROOT, 'dist', 'web', 'index.html')), 'dist/web is built').toBe(true);
+    mkdirSync(SHOTS, { recursive: true });
+    env = await createTestEnv('webui', { media: { proxyPreset: 'ultrafast', proxyCrf: 35, transcodeConcurrency: 2 } });
+    rt = await env.runtime();
+    rt.startWorkers([QueueName.Acquire, QueueName.Store, QueueName.Clear, ...SHARED_QUEUES, ...SERVER_QUEUES]);
+    const by = 'web-test';
+    await rt.identity.addUnit({ id: 'GD', name: '广东省医疗保障局', parentId: null }, by);
+    await rt.identity.addUnit({ id: 'SZ', name: '深圳市医疗保障局', parentId: 'GD' }, by);
+    const users: Array<[string, 'officer' | 'custodian' | 'auditor' | 'admin', string | null, boolean]> = [
+      ['zhang.wei', 'officer', 'O1', true],
+      ['li.na', 'custodian', null, false],
+      ['wang.audit', 'auditor', null, true],
+      ['admin', 'admin', null, true],
+    ];
+    for (const [name, role, officerId, ready] of users) {
+      await rt.identity.addUser({ name, role, unitIds: [role === 'admin' ? 'GD' : 'SZ'], officerId, password: PASSWORD }, by);
+      // All but the custodian have changed their first password already; she does it in the browser.
+      if (ready) await rt.identity.changePassword(await rt.identity.principalOfUser(await rt.identity.user(name)), PASSWORD, READY, null);
+    }
+    await rt.identity.registerRecorder({ serial: 'ZFYA01', officerId: 'O1', unitId: 'SZ' }, by);
+    await rt.identity.registerRecorder({ serial: 'ZFYA09', officerId: 'O1', unitId: 'SZ' }, by);
+    await rt.identity.registerRecorder({ serial: 'ZFYB02', officerId: 'O2', officerName: '陈刚', unitId: 'SZ' }, by);
+    ids.own = await importRecorder('ZFYA01', 'O1', 3, { case: ['YB-SZ-2026-100'], subject: '某诊所', place: '深圳市南山区' });
+    // The other officer's recording: in the case, its subject missing (the custodian fills it in).
+    ids.other = await importRecorder('ZFYB02', 'O2', 12, { case: [CASE], place: '深圳市福田区' });
+    await eventually(async () => ((await rt.catalog.derivativesOf(ids.other!)).some((d) => d.kind === 'proxy') && (await rt.catalog.derivativesOf(ids.other!)).some((d) => d.kind === 'storyboard') ? true : undefined), 180_000, 'the proxy and storyboard');
+    app = await buildArchiveServer(rt);
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--lang=zh-CN', '--autoplay-policy=no-user-gesture-required'] });
+  }, 300_000);
+
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => undefined);
+    await browser?.close();
+    await app?.close();
+    await env?.cleanup();
+  });
+
+  it('serves the pages with a strict CSP, and every page path gets the app', async () => {
+    const res = await fetch(`${base}/search?case=x`, { headers: { accept: 'text/html' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const html = await res.text();
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    expect(script).toBeDefined();
+    const js = await fetch(`${base}${script}`, { headers: { 'accept-encoding': 'br, gzip' } });
+    expect(js.status).toBe(200);
+    expect(js.headers.get('cache-control')).toContain('immutable');
+    // Sent compressed as built (fetch decodes it): the bytes are the script.
+    expect(js.headers.get('content-encoding')).toBe('br');
+    expect(await js.text()).toContain('evidock');
+    // Under /api/ nothing falls back to the page: an unknown route is the API's JSON error.
+    const api = await fetch(`${base}/api/v1/nope`, { headers: { accept: 'text/html' } });
+    expect(api.headers.get('content-type')).toContain('application/json');
+    expect(((await api.json()) as { error: { code: string } }).error.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('an officer logs in and sees only their own recordings', async () => {
+    const page = await pageFor();
+    await page.goto(`${base}/`);
+    await page.waitForURL(/\/login/);
+    await shot(page, 'login');
+    await login(page, 'zhang.wei');
+    await page.getByRole('link', { name: '证据检索' }).click();
+    await page.locator('tr[data-evidence]').first().waitFor();
+    const shown = await page.locator('tr[data-evidence]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-evidence')));
+    expect(shown).toEqual([ids.own]);
+  });
+
+  it('a recorder docked while the dock board is open appears on it live, with 可以拔出', async () => {
+    const page = await pageFor();
+    await login(page, 'zhang.wei');
+    await page.goto(`${base}/docks`);
+    await page.locator('.live.on').waitFor();
+    expect(await page.locator('[data-serial="ZFYA09"]').count()).toBe(0);
+    const imported = importRecorder('ZFYA09', 'O1', 2, { case: ['YB-SZ-2026-101'] });
+    const card = page.locator('.card.dock[data-serial="ZFYA09"]');
+    await card.locator('.undock.safe').waitFor({ timeout: 90_000 });
+    expect(await card.locator('.undock.safe').innerText()).toBe('可以拔出');
+    expect(await card.getByRole('progressbar').first().getAttribute('aria-valuenow')).toBe('100');
+    await imported;
+    await shot(page, 'dock-board');
+  });
+
+  it('a custodian changes her first password, finds the recording by case number, plays it and seeks', async () => {
+    const page = await pageFor();
+    await login(page, 'li.na', PASSWORD);
+    await page.getByText('首次登录请先修改密码').waitFor();
+    await page.getByLabel('当前密码').fill(PASSWORD);
+    await page.getByLabel('新密码', { exact: true }).fill(READY);
+    await page.getByLabel('再次输入新密码').fill(READY);
+    await page.getByRole('button', { name: '保存' }).click();
+    // Done when the forced change gives way to her home page (the dock board).
+    await page.getByText('首次登录请先修改密码').waitFor({ state: 'detached' });
+
+    await page.goto(`${base}/search`);
+    await page.getByLabel('案件编号', { exact: true }).fill(CASE);
+    await page.getByRole('button', { name: '检索' }).click();
+    await page.waitForURL(/case=/);
+    const row = page.locator(`tr[data-evidence="${ids.other}"]`);
+    await row.waitFor();
+    expect(await page.locator('tr[data-evidence]').count()).toBe(1);
+    // The missing subject is highlighted in the row.
+    expect(await row.locator('.missing-field').count()).toBeGreaterThan(0);
+    await shot(page, 'search');
+    await page.getByRole('tab', { name: '缩略图' }).click();
+    await page.locator('.grid .tile').first().waitFor();
+    await shot(page, 'search-grid');
+    await page.getByRole('tab', { name: '列表' }).click();
+
+    await row.locator('a').first().click();
+    await page.waitForURL(new RegExp(`/evidence/${ids.other}`));
+    const video = page.locator('video');
+    await video.waitFor();
+    await page.evaluate(() => document.querySelector('video')!.play());
+    await page.waitForFunction(() => {
+      const v = document.querySelector('video')!;
+      return v.currentTime > 0.5 && v.getVideoPlaybackQuality().totalVideoFrames > 0;
+    });
+    // Seek by clicking three quarters along the scrub bar (range requests bring that part).
+    const bar = await page.getByTestId('scrub').boundingBox();
+    await page.mouse.click(bar!.x + bar!.width * 0.75, bar!.y + bar!.height / 2);
+    await page.waitForFunction(() => {
+      const v = document.querySelector('video')!;
+      return v.currentTime > 8 && v.readyState >= 2;
+    });
+    const frames = await page.evaluate(() => document.querySelector('video')!.getVideoPlaybackQuality().totalVideoFrames);
+    expect(frames).toBeGreaterThan(0);
+    // Hovering the bar shows the storyboard tile of that moment.
+    await page.mouse.move(bar!.x + bar!.width * 0.3, bar!.y + bar!.height / 2);
+    await page.locator('.scrub-tile').waitFor();
+    // The keyboard: space pauses.
+    await page.keyboard.press(' ');
+    await page.waitForFunction(() => document.querySelector('video')!.paused);
+    await shot(page, 'item');
+
+    // Fill in the missing subject, with a reason; the TAGGED event appears in the timeline.
+    await page.getByRole('button', { name: '修改' }).click();
+    await page.getByLabel('证明对象').fill('某定点零售药店');
+    await page.getByLabel(/原因/).fill('现场笔录补录证明对象');
+    await page.getByRole('button', { name: '保存修改' }).click();
+    await page.locator('li[data-type="TAGGED"]').waitFor();
+    expect(await page.locator('li[data-type="TAGGED"]').innerText()).toContain('现场笔录补录证明对象');
+    expect((await rt.catalog.getEvidence(ids.other!))!.subject).toBe('某定点零售药店');
+    await page.getByRole('button', { name: '立即校验' }).click();
+    await page.locator('.verify-result.ok').waitFor();
+  });
+
+  it('an auditor asks to play, the custodian approves, the auditor plays', async () => {
+    const auditor = await pageFor();
+    await login(auditor, 'wang.audit');
+    await auditor.goto(`${base}/evidence/${ids.other}`);
+    await auditor.getByText('播放需要审批').waitFor();
+    expect(await auditor.locator('video').count()).toBe(0);
+    await auditor.getByRole('button', { name: '申请访问' }).click();
+    await auditor.getByLabel('用途（必填）').fill('季度执法音视频记录抽查');
+    await auditor.locator('form').getByRole('button', { name: '申请访问' }).click();
+    await auditor.getByText('申请已提交').waitFor();
+
+    const custodian = await pageFor();
+    await login(custodian, 'li.na');
+    await custodian.goto(`${base}/approvals`);
+    const request = custodian.locator('article.request').first();
+    await request.waitFor();
+    expect(await request.innerText()).toContain('季度执法音视频记录抽查');
+    await shot(custodian, 'approvals');
+    await request.getByLabel('审批意见').fill('同意抽查');
+    await request.getByRole('button', { name: '批准', exact: true }).click();
+    await custodian.locator('article.request').waitFor({ state: 'detached' });
+
+    await auditor.reload();
+    await auditor.locator('video').waitFor();
+    await auditor.evaluate(() => document.querySelector('video')!.play());
+    await auditor.waitForFunction(() => document.querySelector('video')!.currentTime > 0.3);
+    const plays = await rt.db.query<{ n: string }>(`SELECT count(*) AS n FROM access_log WHERE action = 'play' AND evidence_id = $1 AND approval_id IS NOT NULL`, [ids.other]);
+    expect(Number(plays.rows[0]!.n)).toBeGreaterThan(0);
+
+    await auditor.goto(`${base}/audit`);
+    await auditor.locator('table.data tbody tr').first().waitFor();
+    await shot(auditor, 'access-log');
+    await auditor.getByRole('tab', { name: '监管链账本' }).click();
+    await auditor.locator('code', { hasText: 'RECORDED' }).first().waitFor();
+    await shot(auditor, 'ledger');
+    await auditor.goto(`${base}/reports`);
+    await auditor.locator('table.data, .empty').first().waitFor();
+    await shot(auditor, 'reports');
+  });
+
+  it('a document uploaded on the case page joins the case timeline', async () => {
+    const page = await pageFor();
+    await login(page, 'li.na');
+    await page.goto(`${base}/cases/${CASE}`);
+    await page.locator('.case-timeline li.item').waitFor();
+    const pdf = join(env.dir, '现场检查笔录.pdf');
+    writeFileSync(pdf, '%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
+    await page.locator('input[name="document"]').setInputFiles(pdf);
+    await page.getByText('已上传：现场检查笔录.pdf').waitFor();
+    await page.locator('.case-timeline li.doc', { hasText: '现场检查笔录.pdf' }).waitFor();
+    await shot(page, 'case');
+  });
+
+  it('switches to English and back, remembering the choice', async () => {
+    const page = await pageFor();
+    await login(page, 'admin');
+    await page.goto(`${base}/admin`);
+    await page.locator('table.data').first().waitFor();
+    await shot(page, 'admin');
+    await page.getByRole('button', { name: '切换语言' }).click();
+    await page.getByRole('link', { name: 'Administration' }).waitFor();
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe('en');
+    await page.reload();
+    await page.getByRole('link', { name: 'Administration' }).waitFor();
+    await shot(page, 'admin-en');
+    await page.getByRole('button', { name: 'Switch language' }).click();
+    await page.getByRole('link', { name: '系统管理' }).waitFor();
+  });
+
+  it('an expired session returns to the login page, then to where the user was', async () => {
+    const page = await pageFor();
+    await login(page, 'li.na');
+    await page.goto(`${base}/search?case=${CASE}`);
+    await page.locator('tr[data-evidence]').first().waitFor();
+    const cookie = (await page.context().cookies()).find((c) => c.name === 'evidock_session')!;
+    await rt.identity.logout(cookie.value);
+    await page.locator(`tr[data-evidence="${ids.other}"] a`).first().click();
+    await page.waitForURL(/\/login\?expired=1/);
+    await page.getByText('登录已过期，请重新登录').waitFor();
+    await page.getByLabel('用户名').fill('li.na');
+    await page.getByLabel('密码').fill(READY);
+    await page.getByRole('button', { name: '登录' }).click();
+    await page.waitForURL(new RegExp(`/evidence/${ids.other}`));
+  });
+});

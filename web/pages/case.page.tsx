@@ -1,0 +1,208 @@
+import { useState } from 'preact/hooks';
+import { api, type EvidenceItem } from '../api.client.ts';
+import { bytes, dateTime } from '../format.ts';
+import { t } from '../i18n.ts';
+import { navigate } from '../router.ts';
+import { A, Empty, errorLine, FlagBadges, Page, Show, useLoad } from '../ui.tsx';
+
+interface Match {
+  evidenceId: string;
+  state: string;
+  decidedBy: string | null;
+  reason: string | null;
+}
+interface Action {
+  id: string;
+  officerIds: string[];
+  startsAt: string;
+  endsAt: string;
+  subject: string | null;
+  place: string | null;
+  matches: Match[];
+}
+interface Doc {
+  id: string;
+  name: string;
+  contentType: string;
+  size: number;
+  sha256: string;
+  uploadedBy: string;
+  createdAt: string;
+  url: string;
+}
+interface CaseBody {
+  caseNumber: string;
+  items: EvidenceItem[];
+  documents: Doc[];
+  actions: Action[];
+}
+
+/** File name extensions the server accepts as case documents (archive/document-type.ts). */
+const TYPES: Record<string, string> = {
+  pdf: 'application/pdf',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  tif: 'image/tiff',
+  tiff: 'image/tiff',
+  ofd: 'application/ofd',
+  docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  doc: 'application/msword',
+  xls: 'application/vnd.ms-excel',
+  txt: 'text/plain',
+};
+
+export function CasesPage() {
+  const [n, setN] = useState('');
+  return (
+    <Page title={t('casesTitle')}>
+      <form
+        class="card narrow row"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (n.trim()) navigate(`/cases/${encodeURIComponent(n.trim())}`);
+        }}
+      >
+        <label>
+          {t('filterCase')}
+          <input name="caseNumber" value={n} onInput={(e) => setN(e.currentTarget.value)} required />
+        </label>
+        <button type="submit" class="primary">
+          {t('openCase')}
+        </button>
+      </form>
+    </Page>
+  );
+}
+
+type Entry = { at: string; kind: 'item'; item: EvidenceItem } | { at: string; kind: 'doc'; doc: Doc } | { at: string; kind: 'action'; action: Action };
+
+export function CasePage({ caseNumber }: { caseNumber: string }) {
+  const loaded = useLoad(() => api.get<CaseBody>(`/cases/${encodeURIComponent(caseNumber)}`), [caseNumber]);
+  return (
+    <Page title={t('caseTitle', { n: caseNumber })}>
+      <Show loaded={loaded}>{(c) => <CaseView c={c} reload={loaded.reload} />}</Show>
+    </Page>
+  );
+}
+
+function CaseView({ c, reload }: { c: CaseBody; reload: () => void }) {
+  const entries: Entry[] = [
+    ...c.items.map((item): Entry => ({ at: item.capturedAt ?? item.recordedAt, kind: 'item', item })),
+    ...c.documents.map((doc): Entry => ({ at: doc.createdAt, kind: 'doc', doc })),
+    ...c.actions.map((action): Entry => ({ at: action.startsAt, kind: 'action', action })),
+  ].sort((a, b) => a.at.localeCompare(b.at));
+  return (
+    <>
+      <Upload caseNumber={c.caseNumber} onDone={reload} />
+      <h2>{t('caseTimeline')}</h2>
+      {entries.length === 0 ? (
+        <Empty text={t('noCaseContent')} />
+      ) : (
+        <ol class="case-timeline">
+          {entries.map((e) => (
+            <li key={e.kind + (e.kind === 'item' ? e.item.evidenceId : e.kind === 'doc' ? e.doc.id : e.action.id)} class={`entry ${e.kind}`}>
+              <span class="when">{dateTime(e.at)}</span>
+              {e.kind === 'item' && (
+                <span>
+                  <span class="kind">{t('caseItems')}</span> <A href={`/evidence/${e.item.evidenceId}`}>{e.item.originalName}</A> · {e.item.collector.name ?? e.item.collector.officerId ?? '—'} · {e.item.place ?? '—'}{' '}
+                  <FlagBadges flags={e.item.flags} />
+                </span>
+              )}
+              {e.kind === 'doc' && (
+                <span>
+                  <span class="kind">{t('caseDocuments')}</span>{' '}
+                  <a href={e.doc.url} download={e.doc.name}>
+                    {e.doc.name}
+                  </a>{' '}
+                  · {bytes(e.doc.size)} · {e.doc.uploadedBy}
+                </span>
+              )}
+              {e.kind === 'action' && <ActionEntry caseNumber={c.caseNumber} action={e.action} onDone={reload} />}
+            </li>
+          ))}
+        </ol>
+      )}
+    </>
+  );
+}
+
+function ActionEntry({ caseNumber, action, onDone }: { caseNumber: string; action: Action; onDone: () => void }) {
+  const [problem, setProblem] = useState<string | null>(null);
+  const decide = async (m: Match, confirm: boolean) => {
+    setProblem(null);
+    try {
+      await api.post(`/cases/${encodeURIComponent(caseNumber)}/actions/${action.id}/matches/${m.evidenceId}`, { confirm, ...(confirm ? {} : { reason: 'not this action' }) });
+      onDone();
+    } catch (error) {
+      setProblem(errorLine(error));
+    }
+  };
+  return (
+    <span>
+      <span class="kind">{t('caseActions')}</span> {dateTime(action.startsAt)} – {dateTime(action.endsAt)} · {action.officerIds.join(', ')} · {action.place ?? ''} {action.subject ?? ''}
+      <ul class="plain">
+        {action.matches.map((m) => (
+          <li key={m.evidenceId}>
+            <A href={`/evidence/${m.evidenceId}`}>{m.evidenceId.slice(0, 8)}</A> · {m.state === 'suggested' ? t('suggested') : m.state === 'confirmed' ? t('confirmed') : t('rejected')}
+            {m.state === 'suggested' && (
+              <>
+                {' '}
+                <button type="button" class="small" onClick={() => decide(m, true)}>
+                  {t('confirm')}
+                </button>{' '}
+                <button type="button" class="small" onClick={() => decide(m, false)}>
+                  {t('reject')}
+                </button>
+              </>
+            )}
+          </li>
+        ))}
+      </ul>
+      {problem && <span class="error">{problem}</span>}
+    </span>
+  );
+}
+
+function Upload({ caseNumber, onDone }: { caseNumber: string; onDone: () => void }) {
+  const [state, setState] = useState<{ busy: boolean; text: string | null; ok: boolean }>({ busy: false, text: null, ok: true });
+  const [over, setOver] = useState(false);
+  const send = async (file: File) => {
+    const ext = /\.([A-Za-z0-9]+)$/.exec(file.name)?.[1]?.toLowerCase() ?? '';
+    const type = TYPES[ext] ?? (file.type || 'application/octet-stream');
+    setState({ busy: true, text: t('uploading'), ok: true });
+    try {
+      await api.upload(`/cases/${encodeURIComponent(caseNumber)}/documents`, file, type, { name: file.name });
+      setState({ busy: false, text: t('uploaded', { name: file.name }), ok: true });
+      onDone();
+    } catch (error) {
+      setState({ busy: false, text: errorLine(error), ok: false });
+    }
+  };
+  return (
+    <label
+      class={over ? 'dropzone over' : 'dropzone'}
+      onDragOver={(e) => {
+        e.preventDefault();
+        setOver(true);
+      }}
+      onDragLeave={() => setOver(false)}
+      onDrop={(e) => {
+        e.preventDefault();
+        setOver(false);
+        const f = e.dataTransfer?.files[0];
+        if (f) void send(f);
+      }}
+    >
+      <input type="file" name="document" class="visually-hidden" onChange={(e) => e.currentTarget.files?.[0] && void send(e.currentTarget.files[0])} disabled={state.busy} />
+      <span>{t('uploadDocument')}</span>
+      {state.text && (
+        <span class={state.ok ? 'ok' : 'error'} role="status">
+          {state.text}
+        </span>
+      )}
+      <span class="muted small">{Object.keys(TYPES).join(' · ')}</span>
+    </label>
+  );
+}
