@@ -286,6 +286,62 @@ describe('the web interface in Chromium', () => {
     await page.getByRole('link', { name: '系统管理' }).waitFor();
   });
 
+  it('keeps text contrast at 4.5:1 (3:1 for large text) and reaches the content by keyboard', async () => {
+    const page = await pageFor();
+    await login(page, 'li.na');
+    // The first Tab lands on the skip link, which leads past the navigation.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('跳到正文');
+    const failures: string[] = [];
+    for (const path of ['/docks', `/search?case=${CASE}`, `/evidence/${ids.other}`, `/cases/${CASE}`, '/approvals', '/audit', '/reports']) {
+      await page.goto(`${base}${path}`);
+      await page.locator('main h1').waitFor();
+      await page.waitForLoadState('networkidle');
+      const bad = await page.evaluate(() => {
+        type Rgba = [number, number, number, number];
+        const parse = (c: string): Rgba => {
+          const m = /rgba?\(([^)]+)\)/.exec(c);
+          if (!m) return [0, 0, 0, 0];
+          const [r, g, b, a] = m[1]!.split(',').map((x) => Number.parseFloat(x));
+          return [r!, g!, b!, a ?? 1];
+        };
+        const over = (top: Rgba, under: Rgba): Rgba => [0, 1, 2].map((i) => top[i]! * top[3] + under[i]! * (1 - top[3])).concat(1) as Rgba;
+        const lum = ([r, g, b]: Rgba) =>
+          [r, g, b].map((v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)).reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i]!, 0);
+        const background = (el: Element | null): Rgba => {
+          const layers: Rgba[] = [];
+          for (let e = el; e; e = e.parentElement) {
+            const c = parse(getComputedStyle(e).backgroundColor);
+            if (c[3] > 0) layers.push(c);
+            if (c[3] >= 1) break;
+          }
+          return layers.reduceRight<Rgba>((under, top) => over(top, under), [255, 255, 255, 1]);
+        };
+        const out: string[] = [];
+        let checked = 0;
+        for (const el of document.querySelectorAll('body *')) {
+          const own = [...el.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent!.trim() !== '');
+          if (!own || el.closest('[disabled], video, svg, .skip') || el.getClientRects().length === 0) continue;
+          const style = getComputedStyle(el);
+          if (style.visibility === 'hidden' || Number(style.opacity) === 0) continue;
+          const bg = background(el);
+          const fg = over(parse(style.color), bg);
+          const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+          const ratio = (hi! + 0.05) / (lo! + 0.05);
+          const size = Number.parseFloat(style.fontSize);
+          const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+          checked += 1;
+          if (ratio < (large ? 3 : 4.5)) out.push(`${el.tagName.toLowerCase()}.${el.className} "${el.textContent!.trim().slice(0, 30)}" ${ratio.toFixed(2)}:1`);
+        }
+        return { out, checked };
+      });
+      // The check saw the page's text (a page of nothing would pass any threshold).
+      expect(bad.checked, path).toBeGreaterThan(10);
+      failures.push(...bad.out.map((b) => `${path}: ${b}`));
+    }
+    expect(failures).toEqual([]);
+  });
+
   it('an expired session returns to the login page, then to where the user was', async () => {
     const page = await pageFor();
     await login(page, 'li.na');

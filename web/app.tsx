@@ -122,7 +122,7 @@ function Shell({ user, children }: { user: Me; children: preact.ComponentChildre
   return (
     <div class="shell">
       <a class="skip" href="#main">
-        {t('appName')}
+        {t('skipToContent')}
       </a>
       <header class="top">
         <span class="brand">{t('appName')}</span>

@@ -11,6 +11,7 @@ const STORE = 'evidock.locale';
 
 const zh = {
   appName: 'evidock 执法音视频记录管理',
+  skipToContent: '跳到正文',
   loading: '正在加载…',
   empty: '没有内容',
   retry: '重试',
@@ -294,6 +295,7 @@ export type MessageKey = keyof typeof zh;
 
 const en: Record<MessageKey, string> = {
   appName: 'evidock evidence archive',
+  skipToContent: 'Skip to content',
   loading: 'Loading…',
   empty: 'Nothing here',
   retry: 'Retry',
