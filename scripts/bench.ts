@@ -16,6 +16,8 @@
  *             --api-clients concurrent clients, time to first byte of a proxy range request,
  *             an item view with access logging batched / immediate / none and the seal rate,
  *             a --upload-mb case document POSTed vs `mc cp` of the same file
+ *   web       the web interface in headless Chromium on such a catalog: the first page's
+ *             compressed JavaScript, the search page's first result list, play to first frame
  *   transcode MediaService.handleProxy on a 1080p30 clip stored as evidence vs the same ffmpeg
  *             argument list (proxyVideoArgs) spawned directly; speed as a multiple of real time
  *   memory    peak RSS of `evidock daemon` while `evidock import --wait` ingests one big file
@@ -53,14 +55,14 @@
  *   --dock-mb N            size of each of those, MiB (512)
  *   --skip-4g              skip the memory run
  *   --only LIST            comma-separated subset of
- *                          acquire,throttle,bus,store,e2e,concurrency,dock,search,api,transcode,memory
+ *                          acquire,throttle,bus,store,e2e,concurrency,dock,search,api,web,transcode,memory
  *                          (no doc unless --out)
  *   --out PATH             where to write the report (docs/benchmarks.md)
  *   --fresh                do not keep sections of the existing report that this run skips
  *   --no-doc               print the table only
  *   --keep                 keep var/bench (data, logs) for inspection
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -70,6 +72,7 @@ import os from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { Redis } from 'ioredis';
@@ -79,6 +82,7 @@ import { configSchema, type EvidockConfig } from '../config/config.schema.ts';
 import { importFolder } from '../daemon/cli.ts';
 import { initLogging, type Runtime } from '../daemon/runtime.ts';
 import { buildArchiveServer } from '../server/archive.server.ts';
+import { makeRecorderFootage } from './make-footage.ts';
 import { openDirectoryVolume } from '../drivers/directory.driver.ts';
 import { MinioObjectStore } from '../storage/minio.object-store.ts';
 import { originalKey } from '../storage/object-store.ts';
@@ -89,7 +93,7 @@ import { checkpointsOf } from '../workers/ingest.service.ts';
 import { distIsFresh } from '../bin/dist-freshness.js';
 import { proxyVideoArgs } from '../workers/ffmpeg-args.ts';
 import { FfmpegTranscoder, FfprobeProber } from '../workers/ffmpeg.adapter.ts';
-import { JobStatus, QueueName } from '../workers/job.types.ts';
+import { JobStatus, QueueName, SHARED_QUEUES } from '../workers/job.types.ts';
 import type { ProbeInfo } from '../workers/media-tools.ts';
 import type { Workspace } from '../workers/media-workspace.ts';
 import type { MediaDeps } from '../workers/media.service.ts';
@@ -113,8 +117,12 @@ const TARGETS = {
   apiSearchClients: 16,
   proxyTtfbMs: 50,
   uploadVsMc: 0.9,
+  /** The web interface (its issue): the first page's compressed JavaScript, the search page's first result list, play to first frame. */
+  webJsKiB: 250,
+  webSearchMs: 1000,
+  webFirstFrameMs: 500,
 };
-const SECTIONS = ['acquire', 'throttle', 'bus', 'store', 'e2e', 'concurrency', 'dock', 'search', 'api', 'transcode', 'memory'] as const;
+const SECTIONS = ['acquire', 'throttle', 'bus', 'store', 'e2e', 'concurrency', 'dock', 'search', 'api', 'web', 'transcode', 'memory'] as const;
 type Section = (typeof SECTIONS)[number];
 
 // ---- options -----------------------------------------------------------------------------
@@ -2125,6 +2133,205 @@ interface PipelineRun {
 }
 
 /** Writes `count` files of `sizeMiB` into `dir` (unless present) and returns their paths. */
+/** The little of the DOM the web bench touches inside the page (bench.ts is compiled without lib.dom). */
+interface BenchDocument {
+  querySelector(selector: '.results'): { dataset: Record<string, string | undefined> } | null;
+  querySelector(selector: 'video'): { readyState: number; duration: number; currentTime: number; play(): Promise<void>; requestVideoFrameCallback(cb: () => void): number } | null;
+  querySelector(selector: string): object | null;
+}
+
+/**
+ * The web interface as a custodian meets it, in Debian's headless Chromium (playwright-core)
+ * against the archive server on the generated catalog: what the first page costs to download,
+ * how long the search page takes to show its first result list, how long from pressing play
+ * to the first decoded frame of a real proxy.
+ */
+async function benchWeb(ctx: Context): Promise<SectionBody> {
+  const o = ctx.options;
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  const kib = (b: number) => (b / 1024).toFixed(1);
+
+  // ---- 1. the first page's JavaScript, as built and as sent ----
+  const webDir = resolve(REPO_ROOT, 'dist', 'web');
+  const html = readFileSync(join(webDir, 'index.html'), 'utf8');
+  const scripts = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+\.js)"/g)].map((m) => m[1]!);
+  if (scripts.length === 0) throw new Error('dist/web/index.html names no script: is the web interface built?');
+  const size = { raw: 0, gz: 0, br: 0 };
+  for (const path of scripts) {
+    const body = readFileSync(join(webDir, path));
+    size.raw += body.length;
+    size.gz += gzipSync(body, { level: 9 }).length;
+    size.br += brotliCompressSync(body).length;
+  }
+  const css = [...html.matchAll(/href="(\/assets\/[^"]+\.css)"/g)].reduce((a, m) => a + gzipSync(readFileSync(join(webDir, m[1]!)), { level: 9 }).length, 0);
+  rows.push({
+    what: 'Web interface: JavaScript of the first page, compressed',
+    evidock: `${kib(size.gz)} KiB gzip (${kib(size.br)} KiB brotli, ${kib(size.raw)} KiB uncompressed)`,
+    baseline: '—',
+    ratio: `${(size.gz / 1024 / TARGETS.webJsKiB).toFixed(2)}× target`,
+    target: `≤ ${TARGETS.webJsKiB} KiB`,
+    met: size.gz / 1024 <= TARGETS.webJsKiB,
+    explain: `Every script dist/web/index.html loads (${scripts.length}: the whole app, Preact and @preact/signals in one Vite bundle; there are no lazy chunks), gzip level 9; the server sends the brotli copy that scripts/build.mjs writes beside it to browsers that accept it. CSS: ${kib(css)} KiB gzip more.`,
+  });
+
+  // ---- 2. the archive, a real recording with its proxy, and a custodian ----
+  const a = await apiArchive(ctx, 'benchweb', {});
+  const { rt, catalog, origin } = a;
+  log(`web: ${catalog.rows} catalog rows generated in ${fmtS(catalog.loadSeconds)}; archive server at ${origin}`);
+  rt.startWorkers([QueueName.Acquire, QueueName.Store, QueueName.Clear, ...SHARED_QUEUES]);
+  const dir = join(BENCH_DIR, 'web');
+  mkdirSync(dir, { recursive: true });
+  ctx.cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+  const serial = 'BENCHWEB01';
+  await rt.identity.registerRecorder({ serial, officerId: 'P1', unitId: 'U1' }, 'bench');
+  await makeRecorderFootage(dir, { files: 1, seconds: 60, serial, officer: 'P1', audio: true, photo: false, width: 1920, height: 1080, seed: 17 });
+  const imported = await importFolder(rt, dir, { serial, case: ['WEB-BENCH-1'], subject: 'bench', place: 'bench', json: true });
+  const evidenceId = imported.files[0]?.evidenceId;
+  if (!evidenceId) throw new Error('the web bench recording was not stored');
+  const proxyStarted = performance.now();
+  for (;;) {
+    if ((await rt.catalog.derivativesOf(evidenceId)).some((d) => d.kind === 'proxy')) break;
+    if (performance.now() - proxyStarted > 600_000) throw new Error('no proxy of the web bench recording after 10 minutes');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const proxy = (await rt.catalog.derivativesOf(evidenceId)).find((d) => d.kind === 'proxy')!;
+  const password = `Bench-${randomBytes(6).toString('hex')}-Aa1!`;
+  await rt.identity.addUser({ name: 'bench-web', role: 'custodian', unitIds: [CATALOG_ROOT], password }, 'bench');
+  await rt.db.query('UPDATE users SET must_change_password = false WHERE name = $1', ['bench-web']);
+
+  // ---- 3. the browser ----
+  const { chromium } = await import('playwright-core');
+  const executablePath = execFileSync('bash', [resolve(REPO_ROOT, 'scripts', 'chromium.sh')], { encoding: 'utf8' }).trim();
+  const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--lang=zh-CN', '--autoplay-policy=no-user-gesture-required'] });
+  ctx.cleanups.push(async () => browser.close());
+  const version = browser.version();
+  const page = await (await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' })).newPage();
+  page.setDefaultTimeout(60_000);
+  await page.goto(`${origin}/login`);
+  await page.getByLabel('用户名').fill('bench-web');
+  await page.getByLabel('密码').fill(password);
+  await page.getByRole('button', { name: '登录' }).click();
+  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+
+  let seed = 8080;
+  const rand = (k: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % k;
+  };
+  const latencyRow = (what: string, xs: number[], target: number, explain: string): Row => {
+    const sorted = [...xs].sort((x, y) => x - y);
+    const p95 = pct(sorted, 0.95);
+    return {
+      what,
+      evidock: `p95 ${p95.toFixed(0)} ms (p50 ${pct(sorted, 0.5).toFixed(0)}, max ${sorted.at(-1)!.toFixed(0)}; ${sorted.length} loads)`,
+      baseline: '—',
+      ratio: `${(p95 / target).toFixed(2)}× target`,
+      target: `p95 ≤ ${target} ms`,
+      met: p95 <= target,
+      explain,
+    };
+  };
+
+  // The search page opened at an address with a case number: from navigation to the first row.
+  const searches: number[] = [];
+  const warm = 3;
+  for (let i = 0; i < warm + o.searchQueries; i++) {
+    const caseNumber = `C${rand(catalog.cases)}`;
+    const t0 = performance.now();
+    await page.goto(`${origin}/search?case=${caseNumber}`);
+    await page.locator('tr[data-evidence]').first().waitFor();
+    const ms = performance.now() - t0;
+    if (i >= warm) searches.push(ms);
+  }
+  // And a search typed into the filter on the open page: from the click to the new rows.
+  const typed: number[] = [];
+  for (let i = 0; i < o.searchQueries; i++) {
+    const caseNumber = `C${rand(catalog.cases)}`;
+    await page.getByLabel('案件编号', { exact: true }).fill(caseNumber);
+    const t0 = performance.now();
+    await page.getByRole('button', { name: '检索' }).click();
+    await page.waitForFunction((q) => {
+      const d = (globalThis as unknown as { document: BenchDocument }).document;
+      return d.querySelector('.results')?.dataset.query === q && d.querySelector('tr[data-evidence]') !== null;
+    }, `case=${caseNumber}`);
+    typed.push(performance.now() - t0);
+  }
+  log(`web: search page first results p95 ${pct([...searches].sort((x, y) => x - y), 0.95).toFixed(0)} ms, typed search p95 ${pct([...typed].sort((x, y) => x - y), 0.95).toFixed(0)} ms`);
+  rows.push(
+    latencyRow(
+      `Web: search page to its first result list, ${catalog.rows.toLocaleString('en-US')} items`,
+      searches,
+      TARGETS.webSearchMs,
+      `page.goto(/search?case=C<random>) as a custodian scoped to the root of ${CATALOG_UNITS} units, until the first result row is in the DOM: the page's HTML, the app (from the browser cache after the ${warm} warm-up loads), /auth/me and /settings, the search request and rendering its rows with their posters. Chromium ${version}, 1366×768.`,
+    ),
+    latencyRow(
+      'Web: a search typed into the open search page',
+      typed,
+      TARGETS.webSearchMs,
+      'The case-number filter filled in on the open page, then the click on 检索 until the rows of the new query are rendered (the search request and the render, no page load).',
+    ),
+  );
+
+  // Play to first frame: the item page loaded (metadata only, as it preloads), then play().
+  const firstFrames: number[] = [];
+  const seeks: number[] = [];
+  for (let i = 0; i < 3 + Math.min(o.searchQueries, 20); i++) {
+    await page.goto(`${origin}/evidence/${evidenceId}`);
+    // Functions, not strings: the pages' CSP forbids eval, and Playwright sends these as functions.
+    await page.waitForFunction(() => {
+      const v = (globalThis as unknown as { document: BenchDocument }).document.querySelector('video');
+      return v !== null && v.readyState >= 1;
+    });
+    const ms = await page.evaluate(async () => {
+      const v = (globalThis as unknown as { document: BenchDocument }).document.querySelector('video')!;
+      const t0 = performance.now();
+      await new Promise<void>((done, fail) => {
+        v.requestVideoFrameCallback(() => done());
+        v.play().catch(fail);
+      });
+      return performance.now() - t0;
+    });
+    const seekMs = await page.evaluate(async () => {
+      const v = (globalThis as unknown as { document: BenchDocument }).document.querySelector('video')!;
+      const t0 = performance.now();
+      await new Promise<void>((done) => {
+        v.requestVideoFrameCallback(() => done());
+        v.currentTime = v.duration * 0.75;
+      });
+      return performance.now() - t0;
+    });
+    if (i >= 3) {
+      firstFrames.push(ms);
+      seeks.push(seekMs);
+    }
+  }
+  rows.push(
+    latencyRow(
+      'Web: play to the first decoded frame of a proxy',
+      firstFrames,
+      TARGETS.webFirstFrameMs,
+      `On the item page (the <video> preloads metadata only), from video.play() to the first requestVideoFrameCallback: the range requests for the first seconds of the proxy (session check, authorization, the access record of a playback, MinIO), demuxing and decoding. Proxy: ${fmtMiB(proxy.size)}, ${proxy.width}×${proxy.height}, ${proxy.durationSeconds?.toFixed(0) ?? '?'} s, made by the pipeline from a 60 s 1080p recording (make-footage).`,
+    ),
+  );
+  const seekSorted = [...seeks].sort((x, y) => x - y);
+  rows.push({
+    what: 'Web: seek to three quarters of a playing proxy, to its frame',
+    evidock: `p95 ${pct(seekSorted, 0.95).toFixed(0)} ms (p50 ${pct(seekSorted, 0.5).toFixed(0)})`,
+    baseline: '—',
+    ratio: '—',
+    target: '—',
+    met: null,
+    explain: 'currentTime set to 75 % of the duration while playing, until the next frame is presented: a range request into the part not yet loaded, and decoding from the keyframe before it (proxies have a keyframe every 2 s).',
+  });
+  notes.push(
+    `The browser, the archive server (in the bench process), PostgreSQL and MinIO share the machine's ${os.availableParallelism()} CPUs. Timings are wall time seen from the bench (performance.now around the Playwright calls), so they include Playwright's round trips to the browser (about a millisecond each).`,
+  );
+  await browser.close();
+  await a.close();
+  return { title: 'Web interface', rows, sides: [], notes };
+}
+
 async function dataSet(dir: string, prefix: string, count: number, sizeMiB: number): Promise<string[]> {
   mkdirSync(dir, { recursive: true });
   const paths = Array.from({ length: count }, (_, i) => join(dir, `${prefix}_${String(i + 1).padStart(4, '0')}.MP4`));
@@ -2566,6 +2773,7 @@ async function main(): Promise<number> {
       dock: benchDock,
       search: benchSearch,
       api: benchApi,
+      web: benchWeb,
       transcode: benchTranscode,
       memory: benchMemory,
     };
