@@ -1,4 +1,5 @@
 /// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -168,6 +169,8 @@ describe('the web interface in Chromium', () => {
     await page.getByLabel('案件编号', { exact: true }).fill(CASE);
     await page.getByRole('button', { name: '检索' }).click();
     await page.waitForURL(/case=/);
+    // The rows of this query (the list of the page's first, unfiltered query must be gone).
+    await page.locator(`.results[data-query="${new URLSearchParams({ case: CASE })}"]`).waitFor();
     const row = page.locator(`tr[data-evidence="${ids.other}"]`);
     await row.waitFor();
     expect(await page.locator('tr[data-evidence]').count()).toBe(1);

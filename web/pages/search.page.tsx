@@ -42,26 +42,30 @@ export function SearchPage() {
   const query = route.value.query;
   const filters = Object.fromEntries(FILTER_KEYS.map((k) => [k, query.get(k) ?? ''])) as Record<string, string>;
   const [draft, setDraft] = useState(filters);
-  const [items, setItems] = useState<EvidenceItem[] | null>(null);
+  // The rows remember the query they answer: in the render between a new URL and the effect
+  // that fetches it, the old rows must not show (or be labelled) as the new query's.
+  const [shown, setShown] = useState<{ key: string; items: EvidenceItem[] } | null>(null);
   const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [loadingMore, setLoadingMore] = useState(false);
   const [view, setView] = useState<'table' | 'grid'>(() => (localStorage.getItem('evidock.searchView') === 'grid' ? 'grid' : 'table'));
   const [worklists, setWorklists] = useState<Worklist[]>(loadWorklists);
   const key = query.toString();
+  const items = shown?.key === key ? shown.items : null;
 
   const fetchPage = (cursor: string | null) =>
     api.get<{ items: EvidenceItem[]; next: string | null }>('/evidence', { ...Object.fromEntries(Object.entries(filters).filter(([, v]) => v)), limit: 50, ...(cursor ? { cursor } : {}) });
 
   useEffect(() => {
     setDraft(filters);
-    setItems(null);
+    setShown(null);
+    setNext(null);
     setError(null);
     let stale = false;
     fetchPage(null).then(
       (p) => {
         if (stale) return;
-        setItems(p.items);
+        setShown({ key, items: p.items });
         setNext(p.next);
       },
       (e: unknown) => !stale && setError(e),
@@ -76,7 +80,7 @@ export function SearchPage() {
     setLoadingMore(true);
     try {
       const p = await fetchPage(next);
-      setItems((old) => [...(old ?? []), ...p.items]);
+      setShown((old) => ({ key, items: [...(old?.key === key ? old.items : []), ...p.items] }));
       setNext(p.next);
     } catch (e) {
       setError(e);
@@ -200,7 +204,7 @@ export function SearchPage() {
           </div>
           {error ? <ErrorLine error={error} /> : items === null ? <Loading /> : items.length === 0 ? <Empty text={t('noResults')} /> : view === 'table' ? <ResultTable items={items} /> : <ResultGrid items={items} />}
           <div id="search-end" />
-          {next && (
+          {items && next && (
             <button type="button" class="more" onClick={more} disabled={loadingMore}>
               {loadingMore ? t('loading') : t('more')}
             </button>
