@@ -50,6 +50,10 @@ export interface CaseExportRequest {
   reason: string | null;
   /** Add the playback proxies (the legal office watches those; the originals are the evidence). */
   withProxies: boolean;
+  /** Where the copy goes, for the EXPORTED events (default: the target folder). */
+  destination?: string;
+  /** The approval each item was exported under, when one was needed. */
+  approvals?: ReadonlyMap<string, string | null>;
 }
 
 export interface CaseExportResult {
@@ -166,14 +170,23 @@ export class CaseExportService {
             type: 'EXPORTED',
             actor,
             evidenceId: w.evidenceId,
-            details: { exportId, caseNumber: request.caseNumber, reason: request.reason, destination: target.root, file: w.file, sha256: w.sha256, withProxies: request.withProxies },
+            details: {
+              exportId,
+              caseNumber: request.caseNumber,
+              reason: request.reason,
+              destination: request.destination ?? target.root,
+              file: w.file,
+              sha256: w.sha256,
+              withProxies: request.withProxies,
+              ...(request.approvals?.get(w.evidenceId) ? { approvalId: request.approvals.get(w.evidenceId)! } : {}),
+            },
           }),
         );
       }
       return out;
     });
     await ledger.mirror(events);
-    elog.info({ items: written.length, proxies, destination: target.root }, 'case exported');
+    elog.info({ items: written.length, proxies, destination: request.destination ?? target.root }, 'case exported');
     return { exportId, caseNumber: request.caseNumber, root: target.root, items: written, proxies, events: events.length };
   }
 }

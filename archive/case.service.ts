@@ -9,6 +9,7 @@ import type { ObjectStore } from '../storage/object-store.ts';
 import type { Database, Queryable } from '../storage/postgres.database.ts';
 import { UploadTooLargeError, type SpoolStore } from '../storage/spool.store.ts';
 import { can } from './access-policy.ts';
+import type { CaseExportResult, CaseExportService, ExportTarget } from './case-export.service.ts';
 import type { AccessService, Caller } from './access.service.ts';
 import { ArchiveError, forbidden, invalid, notFound } from './archive.errors.ts';
 import { CASE_NUMBER, actionProblems, actionWindow, linkPatch, unlinkPatch } from './case-links.ts';
@@ -54,6 +55,7 @@ export class CaseService {
       spool: SpoolStore;
       access: AccessService;
       webhooks: WebhookService;
+      exports: CaseExportService;
     },
   ) {}
 
@@ -151,6 +153,38 @@ export class CaseService {
       documents,
       actions: actions.map((a) => ({ ...a, matches: matches.filter((m) => m.actionId === a.id && visible.has(m.evidenceId)) })),
     };
+  }
+
+  /**
+   * The case's evidence package for a caller of the archive server, written to `target`.
+   * All of the case or nothing: a package that silently left out items the caller may not
+   * export would look complete. Every item must be exportable by the caller (its units and
+   * role, or an approval); each export is logged and is an EXPORTED event naming its approval.
+   */
+  async exportFor(caller: Caller, caseNumber: string, request: { reason: string; withProxies: boolean }, target: ExportTarget): Promise<CaseExportResult> {
+    CaseService.checkCaseNumber(caseNumber);
+    const p = caller.principal;
+    const grants = await this.deps.access.grants(p);
+    const items = await this.deps.catalog.search({ caseNumber, limit: 10000 });
+    if (items.length === 0) throw notFound('case', caseNumber);
+    const approvals = new Map<string, string | null>();
+    for (const item of items) {
+      try {
+        approvals.set(item.id, this.deps.access.authorize(p, item, 'export', grants).approvalId);
+      } catch (error) {
+        // Not the item's id (it is outside what the caller may know of): what to do instead.
+        if (error instanceof ArchiveError && error.status === 404) {
+          throw new ArchiveError('CASE_NOT_EXPORTABLE', 403, 'the case holds items outside your units: a custodian of a unit above yours can export it', '本案含有您所在单位以外的证据，请由上级单位的证据管理员导出');
+        }
+        throw error;
+      }
+    }
+    const result = await this.deps.exports.export(
+      { caseNumber, by: p.name, reason: request.reason, withProxies: request.withProxies, destination: `download by ${p.kind} ${p.name} from ${caller.ip ?? 'unknown address'}`, approvals },
+      target,
+    );
+    for (const item of items) await this.deps.access.record(caller, { action: 'export', evidenceId: item.id, caseNumber, purpose: request.reason, approvalId: approvals.get(item.id) ?? null });
+    return result;
   }
 
   // ---- enforcement actions ---------------------------------------------------------

@@ -1,9 +1,10 @@
-import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { open, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { open, rm, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { tarHeader, tarPadding, tarSize, TAR_BLOCK } from '../archive/tar-format.ts';
 
 export class ExportDestinationError extends Error {
   constructor(message: string) {
@@ -26,6 +27,54 @@ export class ExportFolder {
     if (existsSync(root) && readdirSync(root).length > 0) throw new ExportDestinationError(`${root} is not empty`);
     mkdirSync(root, { recursive: true });
     return new ExportFolder(root);
+  }
+
+  /** A fresh folder under `parent` for a package that is downloaded, then removed. */
+  static temporary(parent: string): ExportFolder {
+    return ExportFolder.create(join(parent, randomUUID()));
+  }
+
+  /** The files written, relative and sorted (manifest and sums beside the media). */
+  files(): Array<{ name: string; size: number; mtimeSeconds: number }> {
+    const out: Array<{ name: string; size: number; mtimeSeconds: number }> = [];
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (entry.isFile()) {
+          const st = statSync(path);
+          out.push({ name: relative(this.root, path).split('\\').join('/'), size: st.size, mtimeSeconds: st.mtimeMs / 1000 });
+        }
+      }
+    };
+    walk(this.root);
+    return out.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** The folder as one ustar archive: its length, and a stream of it read file by file (never all in memory). */
+  tar(): { size: number; stream: Readable } {
+    const files = this.files();
+    const root = this.root;
+    async function* blocks(): AsyncGenerator<Buffer> {
+      for (const f of files) {
+        yield tarHeader(f);
+        let sent = 0;
+        for await (const chunk of createReadStream(join(root, f.name))) {
+          sent += (chunk as Buffer).length;
+          yield chunk as Buffer;
+        }
+        // A file that changed under us would corrupt every entry after it.
+        if (sent !== f.size) throw new ExportDestinationError(`${f.name} changed while it was being sent (${sent} of ${f.size} bytes)`);
+        const pad = tarPadding(f.size);
+        if (pad > 0) yield Buffer.alloc(pad);
+      }
+      yield Buffer.alloc(2 * TAR_BLOCK);
+    }
+    return { size: tarSize(files.map((f) => f.size)), stream: Readable.from(blocks(), { objectMode: false }) };
+  }
+
+  async remove(): Promise<void> {
+    await rm(this.root, { recursive: true, force: true });
   }
 
   async writeStream(relPath: string, source: Readable): Promise<{ sha256: string; size: number }> {

@@ -113,7 +113,8 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
   const webhookDelivery = new WebhookDeliveryService({ config, hooks, sender: new FetchWebhookSender() });
   const accessRepo = new AccessRepository(db);
   const access = new AccessService({ config, db, access: accessRepo, catalog, identity: identityRepo, ledger });
-  const cases = new CaseService({ config, db, cases: new CaseRepository(db), catalog, ledger, objects, spool, access, webhooks });
+  const exports = new CaseExportService({ workstationId: config.workstationId, db, catalog, ledger, objects });
+  const cases = new CaseService({ config, db, cases: new CaseRepository(db), catalog, ledger, objects, spool, access, webhooks, exports });
 
   const ingest = new IngestService({
     config,
@@ -177,7 +178,7 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
     evidence: new EvidenceService(db, catalog, ledger, { access, webhooks }),
     verify: new VerifyService(db, catalog, ledger, objects, accessRepo),
     reports: new ReportService(new ReportRepository(db)),
-    exports: new CaseExportService({ workstationId: config.workstationId, db, catalog, ledger, objects }),
+    exports,
     identity: new IdentityService({ config, db, identity: identityRepo, catalog, ledger }),
     access,
     cases,

@@ -164,6 +164,13 @@ export const UnlinkBody = Type.Object(
   { evidenceIds: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 1000 }), reason: Type.String({ minLength: 2, maxLength: 1000 }) },
   { additionalProperties: false },
 );
+export const ExportBody = Type.Object(
+  {
+    reason: Type.String({ minLength: 2, maxLength: 1000, description: 'Why the copy is made (审批事由), in the EXPORTED events and the access log' }),
+    withProxies: Type.Optional(Type.Boolean({ default: false, description: 'Add the playback proxies beside the originals' })),
+  },
+  { additionalProperties: false },
+);
 export const LinkResult = Type.Object({ linked: Type.Array(Type.String()), unchanged: Type.Array(Type.String()) });
 export const UnlinkResult = Type.Object({ unlinked: Type.Array(Type.String()), unchanged: Type.Array(Type.String()) });
 

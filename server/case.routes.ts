@@ -1,7 +1,12 @@
+import { join } from 'node:path';
 import { Type } from 'typebox';
+import { moduleLogger } from '../config/logger.ts';
+import { ExportFolder } from '../daemon/export-folder.adapter.ts';
 import * as S from './api.schemas.ts';
 import { presentAction, presentDocument, presentItem, presentMatch } from './api.presenters.ts';
 import { callerOf, type Api, type RouteDeps } from './request-context.ts';
+
+const log = moduleLogger('server');
 
 /** Cases: links, the case view, enforcement actions and their suggestions, documents. */
 export function caseRoutes(app: Api, { rt }: RouteDeps): void {
@@ -58,6 +63,42 @@ export function caseRoutes(app: Api, { rt }: RouteDeps): void {
         documents: c.documents.map(presentDocument),
         actions: c.actions.map((a) => presentAction(a, a.matches)),
       };
+    },
+  );
+
+  app.post(
+    '/cases/:caseNumber/export',
+    {
+      schema: {
+        tags: ['cases'],
+        summary:
+          "The case's evidence package as one tar file: every original read back from storage and checked against its SHA-256, manifest.json with the five fields and each item's signed custody events and the public keys, SHA256SUMS; all of the case or nothing, an EXPORTED event per item",
+        params: S.CaseParam,
+        body: S.ExportBody,
+        response: { 200: S.binary('A ustar archive (tar -xf; then sha256sum -c SHA256SUMS)', 'application/x-tar'), ...S.errors(400, 401, 403, 404, 503) },
+      },
+    },
+    async (req, reply) => {
+      // Assembled on this server's disk (hashed as it is written), then streamed and removed.
+      const folder = ExportFolder.temporary(join(rt.config.dataDir, 'exports'));
+      let exportId: string;
+      try {
+        exportId = (await rt.cases.exportFor(callerOf(req), req.params.caseNumber, { reason: req.body.reason, withProxies: req.body.withProxies ?? false }, folder)).exportId;
+      } catch (error) {
+        await folder.remove();
+        throw error;
+      }
+      const tar = folder.tar();
+      const cleanup = () => void folder.remove().catch((e: Error) => log.warn({ exportId, err: e.message }, 'could not remove a sent export'));
+      tar.stream.once('close', cleanup);
+      const name = `${req.params.caseNumber}-${exportId.slice(0, 8)}.tar`;
+      return reply
+        .header('content-type', 'application/x-tar')
+        .header('content-length', tar.size)
+        .header('content-disposition', `attachment; filename="case-${exportId.slice(0, 8)}.tar"; filename*=UTF-8''${encodeURIComponent(name)}`)
+        .header('x-evidock-export-id', exportId)
+        .header('cache-control', 'no-store')
+        .send(tar.stream);
     },
   );
 

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -495,6 +496,51 @@ describe('archive server', () => {
     expect(report.rows).toEqual([expect.objectContaining({ key: 'SZ', items: 2 })]);
     expect(report.total.items).toBe(2);
     expect((await call(who.get('officer1')!, 'GET', '/reports?quarter=2026-Q4')).statusCode).toBe(403);
+  });
+
+  it('hands over the case as one tar package that checks out, all of the case or nothing', async () => {
+    const exported = async () => Number((await rt.db.query<{ n: string }>(`SELECT count(*) AS n FROM custody_events WHERE type = 'EXPORTED'`)).rows[0]!.n);
+    // Callers of their own, without the approvals the role matrix granted the others.
+    const fresh = async (name: string, role: Role, unit: string): Promise<Who> => {
+      await rt.identity.addUser({ name, role, unitIds: [unit], password: PASSWORD }, 'test-admin');
+      return { name, role, headers: await login(name), principal: null as never };
+    };
+    const before = await exported();
+    // The city custodian may not export the Guangzhou item of the case: nothing is exported.
+    const partial = await call(await fresh('custodian-sz2', 'custodian', 'SZ'), 'POST', `/cases/${encodeURIComponent(CASE)}/export`, { reason: '移送法制审核' });
+    expect(partial.statusCode).toBe(403);
+    expect(partial.json()).toMatchObject({ error: { code: 'CASE_NOT_EXPORTABLE' } });
+    expect(partial.body).not.toContain(items.outside.id);
+    // A supervisor needs an approval to copy.
+    const supervisor = await call(await fresh('supervisor-gd', 'supervisor', 'GD'), 'POST', `/cases/${encodeURIComponent(CASE)}/export`, { reason: '移送法制审核' });
+    expect(supervisor.statusCode).toBe(403);
+    expect(supervisor.json()).toMatchObject({ error: { code: 'APPROVAL_REQUIRED' } });
+    expect(await exported()).toBe(before);
+    expect(readdirSync(join(rt.config.dataDir, 'exports'))).toEqual([]);
+
+    const gd = await fresh('custodian-gd', 'custodian', 'GD');
+    const res = await call(gd, 'POST', `/cases/${encodeURIComponent(CASE)}/export`, { reason: '移送法制审核', withProxies: true });
+    expect(res.statusCode, res.body.slice(0, 300)).toBe(200);
+    expect(res.headers['content-type']).toBe('application/x-tar');
+    expect(Number(res.headers['content-length'])).toBe(res.rawPayload.length);
+    const exportId = String(res.headers['x-evidock-export-id']);
+    const dir = join(env.dir, `export-${exportId}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'package.tar'), res.rawPayload);
+    execFileSync('tar', ['-xf', 'package.tar'], { cwd: dir });
+    // Every file of the package is what SHA256SUMS says (coreutils' own check).
+    execFileSync('sha256sum', ['--check', '--strict', '--quiet', 'SHA256SUMS'], { cwd: dir });
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { exportId: string; items: Array<{ evidenceId: string; sha256: string; derivatives: unknown[] }> };
+    expect(manifest.exportId).toBe(exportId);
+    expect(manifest.items.map((i) => i.evidenceId).sort()).toEqual(Object.values(items).map((i) => i.id).sort());
+    expect(manifest.items.every((i) => i.derivatives.length === 1)).toBe(true);
+    const events = await rt.db.query<{ details: { exportId: string; destination: string } }>(`SELECT details FROM custody_events WHERE type = 'EXPORTED' AND details->>'exportId' = $1`, [exportId]);
+    expect(events.rows).toHaveLength(3);
+    expect(events.rows[0]!.details.destination).toMatch(/^download by user custodian-gd from /);
+    const logged = await rt.db.query<{ n: string }>(`SELECT count(*) AS n FROM access_log WHERE action = 'export' AND principal_name = 'custodian-gd' AND purpose = '移送法制审核'`);
+    expect(Number(logged.rows[0]!.n)).toBe(3);
+    // The server's copy is gone once sent.
+    await eventually(async () => (readdirSync(join(rt.config.dataDir, 'exports')).length === 0 ? true : undefined), 10_000, 'the sent export removed');
   });
 
   it('streams the dock board as server-sent events, each watcher seeing only its own scope', async () => {
