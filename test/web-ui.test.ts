@@ -271,6 +271,18 @@ describe('the web interface in Chromium', () => {
     await page.getByText('已上传：现场检查笔录.pdf').waitFor();
     await page.locator('.case-timeline li.doc', { hasText: '现场检查笔录.pdf' }).waitFor();
     await shot(page, 'case');
+    // The case's evidence package, downloaded by the browser: a tar whose SHA256SUMS hold.
+    await page.getByLabel('导出事由（必填）').fill('移送法制审核');
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: '导出', exact: true }).click();
+    const file = await download;
+    expect(file.suggestedFilename()).toMatch(new RegExp(`^${CASE}-[0-9a-f]{8}\\.tar$`));
+    const dir = join(env.dir, 'browser-export');
+    mkdirSync(dir, { recursive: true });
+    await file.saveAs(join(dir, 'package.tar'));
+    execFileSync('tar', ['-xf', 'package.tar'], { cwd: dir });
+    execFileSync('sha256sum', ['--check', '--strict', '--quiet', 'SHA256SUMS'], { cwd: dir });
+    await page.getByText(/^已导出：/).waitFor();
   });
 
   it('switches to English and back, remembering the choice', async () => {

@@ -74,16 +74,54 @@ async function request<T>(method: string, path: string, body?: unknown, init: { 
   } catch {
     json = null;
   }
-  if (!res.ok) {
-    const err = (json as { error?: { code?: string; message?: string; messageZh?: string; problems?: string[]; retryAfterSeconds?: number } } | null)?.error;
-    if (res.status === 401 && me.value !== null && path !== '/auth/login') sessionExpired.value = true;
-    const retry = err?.retryAfterSeconds ?? (Number(res.headers.get('retry-after')) || null);
-    throw new ApiError(res.status, err?.code ?? `HTTP_${res.status}`, err?.message ?? res.statusText, err?.messageZh ?? err?.message ?? res.statusText, err?.problems ?? [], retry);
-  }
+  if (!res.ok) throw apiError(res, json, path);
   return json as T;
 }
 
+function apiError(res: Response, json: unknown, path: string): ApiError {
+  const err = (json as { error?: { code?: string; message?: string; messageZh?: string; problems?: string[]; retryAfterSeconds?: number } } | null)?.error;
+  if (res.status === 401 && me.value !== null && path !== '/auth/login') sessionExpired.value = true;
+  const retry = err?.retryAfterSeconds ?? (Number(res.headers.get('retry-after')) || null);
+  return new ApiError(res.status, err?.code ?? `HTTP_${res.status}`, err?.message ?? res.statusText, err?.messageZh ?? err?.message ?? res.statusText, err?.problems ?? [], retry);
+}
+
+/** A POST whose answer is a file (an export package): saved by the browser under the server's name. */
+async function postForFile(path: string, body: unknown): Promise<{ name: string; size: number }> {
+  const headers: Record<string, string> = { accept: 'application/x-tar, application/json', 'content-type': 'application/json' };
+  if (me.value?.csrfToken) headers['x-csrf-token'] = me.value.csrfToken;
+  let res: Response;
+  try {
+    res = await fetch(`${BASE}${path}`, { method: 'POST', headers, body: JSON.stringify(body), credentials: 'same-origin' });
+  } catch (e) {
+    throw new NetworkError(e instanceof Error ? e.message : String(e));
+  }
+  if (!res.ok) {
+    const text = await res.text();
+    let json: unknown = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      json = null;
+    }
+    throw apiError(res, json, path);
+  }
+  const disposition = res.headers.get('content-disposition') ?? '';
+  const star = /filename\*=UTF-8''([^;]+)/i.exec(disposition)?.[1];
+  const name = star ? decodeURIComponent(star) : (/filename="([^"]+)"/.exec(disposition)?.[1] ?? 'export.tar');
+  const blob = await res.blob();
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  return { name, size: blob.size };
+}
+
 export const api = {
+  postForFile,
   get: <T>(path: string, query?: Query) => request<T>('GET', path, undefined, { query: query ?? {} }),
   post: <T>(path: string, body?: unknown, query?: Query) => request<T>('POST', path, body ?? {}, { query: query ?? {} }),
   put: <T>(path: string, body: unknown) => request<T>('PUT', path, body),

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { api, type EvidenceItem } from '../api.client.ts';
+import { api, me, type EvidenceItem } from '../api.client.ts';
 import { bytes, dateTime } from '../format.ts';
 import { t } from '../i18n.ts';
 import { navigate } from '../router.ts';
@@ -95,7 +95,10 @@ function CaseView({ c, reload }: { c: CaseBody; reload: () => void }) {
   ].sort((a, b) => a.at.localeCompare(b.at));
   return (
     <>
-      <Upload caseNumber={c.caseNumber} onDone={reload} />
+      <div class="case-tools">
+        <Upload caseNumber={c.caseNumber} onDone={reload} />
+        {EXPORTERS.has(me.value?.role ?? '') && <ExportPackage caseNumber={c.caseNumber} />}
+      </div>
       <h2>{t('caseTimeline')}</h2>
       {entries.length === 0 ? (
         <Empty text={t('noCaseContent')} />
@@ -162,6 +165,47 @@ function ActionEntry({ caseNumber, action, onDone }: { caseNumber: string; actio
       </ul>
       {problem && <span class="error">{problem}</span>}
     </span>
+  );
+}
+
+/** Roles that may copy a case's evidence (custodians at once; supervisors and auditors with an approval). */
+const EXPORTERS = new Set(['custodian', 'supervisor', 'auditor']);
+
+function ExportPackage({ caseNumber }: { caseNumber: string }) {
+  const [reason, setReason] = useState('');
+  const [withProxies, setWithProxies] = useState(false);
+  const [state, setState] = useState<{ busy: boolean; text: string | null; ok: boolean }>({ busy: false, text: null, ok: true });
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setState({ busy: true, text: t('exporting'), ok: true });
+    try {
+      const file = await api.postForFile(`/cases/${encodeURIComponent(caseNumber)}/export`, { reason, withProxies });
+      setState({ busy: false, text: t('exported', { name: file.name, size: bytes(file.size) }), ok: true });
+    } catch (error) {
+      setState({ busy: false, text: errorLine(error), ok: false });
+    }
+  };
+  return (
+    <form class="card export" onSubmit={submit} aria-label={t('exportPackage')}>
+      <h2>{t('exportPackage')}</h2>
+      <label>
+        {t('exportReason')}
+        <input name="reason" required minLength={2} maxLength={1000} value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
+      </label>
+      <label class="check">
+        <input type="checkbox" name="withProxies" checked={withProxies} onChange={(e) => setWithProxies(e.currentTarget.checked)} />
+        {t('exportWithProxies')}
+      </label>
+      <button type="submit" class="primary" disabled={state.busy}>
+        {t('exportButton')}
+      </button>
+      {state.text && (
+        <p class={state.ok ? 'ok' : 'error'} role="status">
+          {state.text}
+        </p>
+      )}
+      <p class="muted small">{t('exportHint')}</p>
+    </form>
   );
 }
 
