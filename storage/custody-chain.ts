@@ -167,6 +167,21 @@ export interface ChainProblem {
   detail: string;
 }
 
+/** What one event proves on its own: its body hashes to its hash, and a known key signed it. */
+function eventProblems(event: CustodyEvent, keys: ReadonlyMap<string, KeyObject>): ChainProblem[] {
+  const problems: ChainProblem[] = [];
+  if (hashEventBody(bodyOf(event)) !== event.hash) {
+    problems.push({ seq: event.seq, kind: 'hash-mismatch', detail: 'event content does not match its hash (edited)' });
+  }
+  const key = keys.get(event.keyId);
+  if (!key) {
+    problems.push({ seq: event.seq, kind: 'unknown-key', detail: `signed by unregistered key ${event.keyId}` });
+  } else if (!verifySignature(event.hash, event.signature, key)) {
+    problems.push({ seq: event.seq, kind: 'bad-signature', detail: `signature does not verify with key ${event.keyId}` });
+  }
+  return problems;
+}
+
 /**
  * Checks that events (sorted by seq, starting at `from`) form one unbroken, signed chain.
  * Every problem is reported, not just the first, so an auditor sees the whole damage.
@@ -183,21 +198,34 @@ export function verifyChain(
     if (event.seq !== expectedSeq) {
       problems.push({ seq: event.seq, kind: 'sequence-gap', detail: `expected event ${expectedSeq}, found ${event.seq}` });
     }
-    const recomputed = hashEventBody(bodyOf(event));
-    if (recomputed !== event.hash) {
-      problems.push({ seq: event.seq, kind: 'hash-mismatch', detail: 'event content does not match its hash (edited)' });
-    }
+    const own = eventProblems(event, keys);
+    problems.push(...own.filter((p) => p.kind === 'hash-mismatch'));
     if (event.prevHash !== prevHash) {
       problems.push({ seq: event.seq, kind: 'broken-link', detail: 'previous-hash link does not match the event before it' });
     }
-    const key = keys.get(event.keyId);
-    if (!key) {
-      problems.push({ seq: event.seq, kind: 'unknown-key', detail: `signed by unregistered key ${event.keyId}` });
-    } else if (!verifySignature(event.hash, event.signature, key)) {
-      problems.push({ seq: event.seq, kind: 'bad-signature', detail: `signature does not verify with key ${event.keyId}` });
-    }
+    problems.push(...own.filter((p) => p.kind !== 'hash-mismatch'));
     prevHash = event.hash;
     expectedSeq = event.seq + 1;
+  }
+  return problems;
+}
+
+/**
+ * Checks a selection from the chain (one record's events, as a package carries them): each
+ * event's hash and signature, ascending order, and the link wherever two events are
+ * consecutive in the chain. Gaps between them are other records' events, not damage.
+ */
+export function verifyEventSelection(events: readonly CustodyEvent[], keys: ReadonlyMap<string, KeyObject>): ChainProblem[] {
+  const problems: ChainProblem[] = [];
+  let previous: CustodyEvent | null = null;
+  for (const event of events) {
+    if (previous && event.seq <= previous.seq) {
+      problems.push({ seq: event.seq, kind: 'sequence-gap', detail: `event ${event.seq} follows event ${previous.seq}` });
+    } else if (previous && event.seq === previous.seq + 1 && event.prevHash !== previous.hash) {
+      problems.push({ seq: event.seq, kind: 'broken-link', detail: 'previous-hash link does not match the event before it' });
+    }
+    problems.push(...eventProblems(event, keys));
+    previous = event;
   }
   return problems;
 }

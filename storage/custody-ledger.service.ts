@@ -5,6 +5,7 @@ import {
   GENESIS_HASH,
   publicKeyFromPem,
   sealEvent,
+  signHash,
   verifyChain,
   type ChainProblem,
   type CustodyEvent,
@@ -90,6 +91,11 @@ export class CustodyLedger {
     private readonly workstationId: string,
     private readonly now: () => Date = () => new Date(),
   ) {}
+
+  /** Signs other records (an export's tag manifest) with the key that signs this workstation's events. */
+  signer(): { keyId: string; signHash(sha256Hex: string): string } {
+    return { keyId: this.key.keyId, signHash: (hash) => signHash(hash, this.key.privateKey) };
+  }
 
   /** Registers this workstation's public key (database and write-once bucket), once. */
   async registerKey(): Promise<void> {
@@ -212,14 +218,16 @@ export class CustodyLedger {
     return rows.rows.map(rowToEvent);
   }
 
-  async eventsFor(filter: { evidenceId?: string; sessionId?: string; fileIds?: string[] }): Promise<CustodyEvent[]> {
+  async eventsFor(filter: { evidenceId?: string; sessionId?: string; fileIds?: string[]; documentId?: string }): Promise<CustodyEvent[]> {
+    // A case document's events name it in their details (it is not an evidence row).
     const rows = await this.db.query<EventRow>(
       `SELECT * FROM custody_events
         WHERE ($1::uuid IS NOT NULL AND evidence_id = $1::uuid)
            OR ($2::uuid IS NOT NULL AND session_id = $2::uuid)
            OR (file_id = ANY($3::uuid[]))
+           OR ($4::text IS NOT NULL AND details->>'documentId' = $4::text)
         ORDER BY seq`,
-      [filter.evidenceId ?? null, filter.sessionId ?? null, filter.fileIds ?? []],
+      [filter.evidenceId ?? null, filter.sessionId ?? null, filter.fileIds ?? [], filter.documentId ?? null],
     );
     return rows.rows.map(rowToEvent);
   }
