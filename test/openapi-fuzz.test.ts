@@ -14,7 +14,7 @@ import { createTestEnv, type TestEnv } from './support/test-env.ts';
 
 /**
  * Property-based fuzzing of every route from the server's own OpenAPI document, with
- * Schemathesis (scripts/schemathesis.sh installs the pinned version): no 5xx, and every
+ * Schemathesis (scripts/python-tool.sh installs the pinned version): no 5xx, and every
  * response matches the schema the document gives for its status. Run as a case system (API
  * key), a custodian (session cookie and CSRF token) and an admin, against the real stack.
  */
@@ -42,7 +42,7 @@ describe('the archive API under property-based fuzzing (Schemathesis)', () => {
 
   beforeAll(async () => {
     // Fails here, loudly, if the tool cannot be installed: never a silent skip.
-    st = execFileSync('bash', [resolve(REPO_ROOT, 'scripts/schemathesis.sh')], { encoding: 'utf8' }).trim();
+    st = execFileSync('bash', [resolve(REPO_ROOT, 'scripts/python-tool.sh'), 'schemathesis'], { encoding: 'utf8' }).trim();
     mkdirSync(REPORTS, { recursive: true });
     env = await createTestEnv('fuzz', { server: { loginRatePerMinute: 10000 } });
     rt = await env.runtime();
