@@ -1,57 +1,183 @@
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import type { CustodyEvent } from '../storage/custody-chain.ts';
+import { keyIdOf, sealEvent, signHash, type CustodyEvent, type CustodyEventInput } from '../storage/custody-chain.ts';
 import { evidenceRow } from '../workers/media.fakes.ts';
-import { CaseExportService, ExportIntegrityError, safeExtension, type CaseExportDeps, type ExportTarget } from './case-export.service.ts';
+import { parseManifest } from './bagit-format.ts';
+import { bagName, CaseExportService, ExportIntegrityError, safeExtension, type CaseExportDeps, type ExportTarget } from './case-export.service.ts';
+import { verifyPackage, type PackageSource } from './package-verify.service.ts';
 
-function deps(storedBytes: string, appended: unknown[]): CaseExportDeps {
-  const forbidden = () => {
-    throw new Error('not expected in this test');
+const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+const ORIGINAL = Buffer.from('the recording itself');
+
+/** A strict in-memory ledger: real Ed25519 signatures and a real hash chain, nothing else. */
+function ledger() {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const keyId = keyIdOf(publicKey);
+  const chain: CustodyEvent[] = [];
+  const append = (input: CustodyEventInput): CustodyEvent => {
+    const prev = chain.at(-1);
+    const event = sealEvent(
+      {
+        seq: chain.length + 1,
+        at: new Date(Date.UTC(2026, 10, 21, 2, 0, chain.length)).toISOString(),
+        workstationId: 'ws-1',
+        type: input.type,
+        actor: input.actor,
+        evidenceId: input.evidenceId ?? null,
+        sessionId: null,
+        fileId: null,
+        details: input.details,
+        prevHash: prev?.hash ?? '0'.repeat(64),
+        keyId,
+      },
+      privateKey,
+    );
+    chain.push(event);
+    return event;
   };
-  return {
+  return { keyId, publicKey, privateKey, chain, append };
+}
+
+function setup(storedBytes: Buffer) {
+  const l = ledger();
+  const item = evidenceRow({ size: ORIGINAL.length, sha256: sha(ORIGINAL) });
+  l.append({ type: 'ACQUIRED', actor: { kind: 'workstation', id: 'ws-1' }, evidenceId: item.id, details: { sha256: item.sha256 } });
+  l.append({ type: 'STORED', actor: { kind: 'workstation', id: 'ws-1' }, evidenceId: item.id, details: {} });
+  l.append({ type: 'KEY_REGISTERED', actor: { kind: 'workstation', id: 'ws-2' }, details: {} });
+  l.append({ type: 'VERIFIED', actor: { kind: 'workstation', id: 'ws-1' }, evidenceId: item.id, details: {} });
+  const appended: CustodyEventInput[] = [];
+  const deps: CaseExportDeps = {
     workstationId: 'ws-1',
-    db: { transaction: (work) => work({ query: forbidden as never }) },
-    catalog: { search: async () => [evidenceRow({ size: 5 })], derivativesOf: async () => [] },
+    softwareAgent: 'evidock test',
+    db: { transaction: (work) => work({ query: (() => Promise.reject(new Error('no SQL in this test'))) as never }) },
+    catalog: { search: async () => [item], derivativesOf: async () => [] },
+    cases: { documentsOf: async () => [] },
     ledger: {
-      eventsFor: async () => [],
-      publicKeys: async () => [],
+      eventsFor: async (f) => l.chain.filter((e) => f.evidenceId !== undefined && e.evidenceId === f.evidenceId),
+      publicKeys: async () => [{ keyId: l.keyId, workstationId: 'ws-1', publicKeyPem: l.publicKey.export({ type: 'spki', format: 'pem' }).toString() }],
       append: async (_tx, input) => {
         appended.push(input);
-        return { seq: appended.length } as CustodyEvent;
+        return l.append(input);
       },
       mirror: async () => undefined,
     },
-    objects: { read: async () => Readable.from([Buffer.from(storedBytes)]) },
+    objects: { read: async () => Readable.from([storedBytes]) },
+    signer: { keyId: l.keyId, signHash: (h) => signHash(h, l.privateKey) },
+    now: () => new Date('2026-12-07T03:00:00Z'),
   };
+  return { deps, item, appended };
 }
 
-function target(): ExportTarget & { files: Map<string, string> } {
-  const files = new Map<string, string>();
+/** The export target and the package source over one map of files. */
+function memoryBag(): ExportTarget & PackageSource & { files: Map<string, Buffer> } {
+  const files = new Map<string, Buffer>();
   return {
     root: '/export',
+    name: 'memory',
     files,
     async writeStream(rel, source) {
       const chunks: Buffer[] = [];
       for await (const c of source) chunks.push(c as Buffer);
       const bytes = Buffer.concat(chunks);
-      files.set(rel, bytes.toString());
-      const { createHash } = await import('node:crypto');
-      return { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
+      files.set(rel, bytes);
+      return { sha256: sha(bytes), size: bytes.length };
     },
     async writeText(rel, text) {
-      files.set(rel, text);
+      files.set(rel, Buffer.from(text));
+    },
+    async list() {
+      return { files: [...files].map(([path, b]) => ({ path, size: b.length })), irregular: [] };
+    },
+    async readText(path) {
+      return files.get(path)!.toString('utf8');
+    },
+    async sha256(path) {
+      return sha(files.get(path)!);
     },
   };
 }
 
+const codes = async (bag: PackageSource) => (await verifyPackage(bag)).problems.map((p) => `${p.code} ${p.file}`);
+
 describe('CaseExportService', () => {
-  it('stops at bytes from storage that are not the evidence, and records no export', async () => {
-    const appended: unknown[] = [];
-    const out = target();
-    await expect(new CaseExportService(deps('tampered', appended)).export({ caseNumber: 'YB-1', by: 'u', reason: null, withProxies: false }, out)).rejects.toThrow(ExportIntegrityError);
+  it('stops at bytes from storage that are not the evidence, and records no export nor bag', async () => {
+    const { deps, appended } = setup(Buffer.from('tampered'));
+    const out = memoryBag();
+    await expect(new CaseExportService(deps).export({ caseNumber: 'YB-1', by: 'u', reason: null, withProxies: false }, out)).rejects.toThrow(ExportIntegrityError);
     expect(appended).toEqual([]);
-    expect(out.files.has('manifest.json')).toBe(false);
+    expect(out.files.has('bagit.txt')).toBe(false);
   });
+
+  it('writes a signed BagIt bag whose manifests list every file, bagit.txt last, then an EXPORTED event per item', async () => {
+    const { deps, item, appended } = setup(ORIGINAL);
+    const out = memoryBag();
+    const result = await new CaseExportService(deps).export({ caseNumber: 'YB-1', by: 'wang', reason: '移送\n法制审核', withProxies: false }, out);
+    expect([...out.files.keys()].at(-1)).toBe('bagit.txt');
+    const payload = parseManifest('m', out.files.get('manifest-sha256.txt')!.toString());
+    expect([...payload.keys()].sort()).toEqual(['data/custody/' + item.id + '.json', 'data/evidence.json', `data/originals/${item.id}.mp4`].sort());
+    expect(payload.get(`data/originals/${item.id}.mp4`)).toBe(item.sha256);
+    const info = out.files.get('bag-info.txt')!.toString();
+    expect(info).toContain(`Payload-Oxum: ${result.payloadOxum}\n`);
+    expect(info).toContain('Reason: 移送 法制审核\n');
+    expect(info).toContain('Bag-Group-Identifier: YB-1\n');
+    expect(appended.map((a) => a.type)).toEqual(['EXPORTED']);
+    expect(appended[0]!.details).toMatchObject({ format: 'evidock-case-export/2', tagManifestSha256: sha(out.files.get('tagmanifest-sha256.txt')!) });
+    expect(out.files.get('custody-report.html')!.toString()).toContain('3 / 3 有效 valid');
+    expect(await verifyPackage(out)).toMatchObject({ ok: true, items: 1, events: 3, signedBy: deps.signer.keyId, problems: [] });
+  });
+
+  it('names what was changed: a byte of a video, a removed custody event, an added file, a forged signature', async () => {
+    const { deps, item } = setup(ORIGINAL);
+    const fresh = async () => {
+      const bag = memoryBag();
+      await new CaseExportService(deps).export({ caseNumber: 'YB-1', by: 'wang', reason: null, withProxies: false }, bag);
+      return bag;
+    };
+    const video = `data/originals/${item.id}.mp4`;
+    const custody = `data/custody/${item.id}.json`;
+
+    const flipped = await fresh();
+    flipped.files.get(video)![0]! ^= 1;
+    expect(await codes(flipped)).toEqual([`checksum-mismatch ${video}`]);
+
+    // An event taken out and the manifests recomputed by whoever did it: the count and the signature say so.
+    const removed = await fresh();
+    const events = JSON.parse(removed.files.get(custody)!.toString()) as CustodyEvent[];
+    removed.files.set(custody, Buffer.from(JSON.stringify(events.filter((e) => e.type !== 'STORED'))));
+    const reseal = (bag: typeof removed) => {
+      const lines = [...bag.files].filter(([p]) => p.startsWith('data/')).map(([p, b]) => ({ path: p, sha256: sha(b) }));
+      bag.files.set('manifest-sha256.txt', Buffer.from(lines.map((l) => `${l.sha256}  ${l.path}\n`).join('')));
+      const tags = [...bag.files].filter(([p]) => !p.startsWith('data/') && p !== 'tagmanifest-sha256.txt' && p !== 'signature.json');
+      bag.files.set('tagmanifest-sha256.txt', Buffer.from(tags.map(([p, b]) => `${sha(b)}  ${p}\n`).join('')));
+    };
+    reseal(removed);
+    expect(await codes(removed)).toEqual(['oxum-mismatch bag-info.txt', 'bad-package-signature signature.json', `custody-count ${custody}`]);
+
+    const added = await fresh();
+    added.files.set('data/originals/extra.mp4', Buffer.from('planted'));
+    expect(await codes(added)).toEqual(['unlisted-file data/originals/extra.mp4', 'oxum-mismatch bag-info.txt']);
+
+    const unfinished = await fresh();
+    unfinished.files.delete('bagit.txt');
+    expect(await codes(unfinished)).toEqual(['not-a-bag bagit.txt']);
+  });
+
+  it('refuses a package signed by a key that is not trusted', async () => {
+    const { deps } = setup(ORIGINAL);
+    const bag = memoryBag();
+    await new CaseExportService(deps).export({ caseNumber: 'YB-1', by: 'wang', reason: null, withProxies: false }, bag);
+    expect((await verifyPackage(bag, { trustedKeyIds: new Set(['0000000000000000']) })).problems.map((p) => p.code)).toEqual(['untrusted-key']);
+    expect((await verifyPackage(bag, { trustedKeyIds: new Set([deps.signer.keyId]) })).ok).toBe(true);
+  });
+});
+
+describe('bagName', () => {
+  it.each([
+    ['深医保罚〔2026〕12号', '深医保罚〔2026〕12号-abcdef01'],
+    ['YB/2026:12?', 'YB_2026_12_-abcdef01'],
+    ['..hidden', '_hidden-abcdef01'],
+  ])('%j → %j', (n, out) => expect(bagName(n, 'abcdef01-2345')).toBe(out));
 });
 
 describe('safeExtension', () => {

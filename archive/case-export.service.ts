@@ -1,10 +1,14 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { moduleLogger } from '../config/logger.ts';
+import type { DocumentRow } from '../storage/case.repository.ts';
 import type { DerivativeRow, EvidenceRow, SearchFilter } from '../storage/catalog.repository.ts';
-import type { CustodyEvent, CustodyEventInput, JsonValue } from '../storage/custody-chain.ts';
+import { publicKeyFromPem, verifyEventSelection, type CustodyEvent, type CustodyEventInput, type JsonValue } from '../storage/custody-chain.ts';
 import type { Queryable } from '../storage/postgres.database.ts';
 import type { BucketRole } from '../storage/object-store.ts';
+
+import { BAGIT_DECLARATION, bagInfoText, manifestText, PAYLOAD_MANIFEST, payloadOxum, SIGNATURE_FILE, TAG_MANIFEST } from './bagit-format.ts';
+import { custodyReportHtml, type ReportDocument, type ReportItem } from './custody-report.ts';
 
 const log = moduleLogger('case-export');
 
@@ -32,15 +36,20 @@ export interface ExportTarget {
 
 export interface CaseExportDeps {
   workstationId: string;
+  /** Names the software in bag-info.txt (Bag-Software-Agent). */
+  softwareAgent?: string;
   db: { transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> };
   catalog: { search(filter: SearchFilter): Promise<EvidenceRow[]>; derivativesOf(evidenceId: string): Promise<DerivativeRow[]> };
+  cases: { documentsOf(caseNumber: string): Promise<DocumentRow[]> };
   ledger: {
-    eventsFor(filter: { evidenceId: string }): Promise<CustodyEvent[]>;
+    eventsFor(filter: { evidenceId?: string; documentId?: string }): Promise<CustodyEvent[]>;
     publicKeys(): Promise<Array<{ keyId: string; workstationId: string; publicKeyPem: string }>>;
     append(tx: Queryable, input: CustodyEventInput): Promise<CustodyEvent>;
     mirror(events: readonly CustodyEvent[]): Promise<void>;
   };
   objects: { read(role: BucketRole, key: string): Promise<Readable> };
+  /** The workstation's ledger key: it signs the package's tag manifest as it signs custody events. */
+  signer: { keyId: string; signHash(sha256Hex: string): string };
   now?: () => Date;
 }
 
@@ -61,16 +70,25 @@ export interface CaseExportResult {
   caseNumber: string;
   root: string;
   items: Array<{ evidenceId: string; file: string; sha256: string; size: number }>;
+  documents: number;
   proxies: number;
   events: number;
+  /** Payload bytes and files, as in bag-info.txt. */
+  payloadOxum: string;
 }
+
+export const PACKAGE_FORMAT = 'evidock-case-export/2';
 
 /**
  * A case's evidence package for archiving with the case file (归档) and for legal review
- * (法制审核): every original of the case, read back from write-once storage and checked
- * against its recorded SHA-256, its five required fields, its whole chain of custody with
- * the signatures and the public keys to check them, and SHA256SUMS for `sha256sum -c`.
- * Copying evidence must be logged, so each item gets an EXPORTED custody event — written
+ * (法制审核), as a BagIt 1.0 bag (RFC 8493) that the Library of Congress validator checks
+ * without evidock: under data/ every original of the case (read back from write-once
+ * storage and checked against its recorded SHA-256), the case's documents (text and AV
+ * records of one case kept together), optional proxies, each record's custody events as
+ * JSON and evidence.json with the five required fields; beside it a bilingual custody
+ * report, the public keys, the manifests, and a detached Ed25519 signature over the tag
+ * manifest. bagit.txt is written last, so an export cut off half-way is not a bag to any
+ * tool. Copying evidence must be logged: each item gets an EXPORTED custody event, written
  * only once the package is complete.
  */
 export class CaseExportService {
@@ -83,17 +101,34 @@ export class CaseExportService {
   async export(request: CaseExportRequest, target: ExportTarget): Promise<CaseExportResult> {
     const { catalog, ledger, objects } = this.deps;
     const items = await catalog.search({ caseNumber: request.caseNumber, limit: 10_000 });
-    if (items.length === 0) throw new CaseNotFoundError(request.caseNumber);
+    const documents = await this.deps.cases.documentsOf(request.caseNumber);
+    if (items.length === 0 && documents.length === 0) throw new CaseNotFoundError(request.caseNumber);
     items.sort((a, b) => (a.captureStart?.getTime() ?? 0) - (b.captureStart?.getTime() ?? 0) || a.id.localeCompare(b.id));
     const exportId = randomUUID();
+    const exportedAt = this.now().toISOString();
     const elog = log.child({ exportId, caseNumber: request.caseNumber });
+    const keys = await ledger.publicKeys();
+    const keyObjects = new Map(keys.map((k) => [k.keyId, publicKeyFromPem(k.publicKeyPem)]));
+
+    const payload: Array<{ path: string; sha256: string; size: number }> = [];
+    const writeFile = async (path: string, source: Readable) => {
+      const out = await target.writeStream(path, source);
+      payload.push({ path, ...out });
+      return out;
+    };
+    const writeJson = async (path: string, value: unknown) => {
+      const bytes = Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
+      await target.writeText(path, bytes.toString('utf8'));
+      payload.push({ path, sha256: sha256Of(bytes), size: bytes.length });
+    };
 
     const written: CaseExportResult['items'] = [];
     const manifestItems: JsonValue[] = [];
+    const reportItems: ReportItem[] = [];
     let proxies = 0;
     for (const e of items) {
-      const file = `originals/${e.id}${safeExtension(e.originalName)}`;
-      const copy = await target.writeStream(file, await objects.read('originals', e.objectKey));
+      const file = `data/originals/${e.id}${safeExtension(e.originalName)}`;
+      const copy = await writeFile(file, await objects.read('originals', e.objectKey));
       if (copy.sha256 !== e.sha256 || copy.size !== e.size) {
         throw new ExportIntegrityError(e.id, `storage returned ${copy.size} bytes with SHA-256 ${copy.sha256}, the catalog says ${e.size} bytes ${e.sha256}`);
       }
@@ -101,21 +136,23 @@ export class CaseExportService {
       const derived: JsonValue[] = [];
       if (request.withProxies) {
         for (const d of latestPerKind(await catalog.derivativesOf(e.id)).filter((x) => x.kind === 'proxy')) {
-          const proxyFile = `proxies/${e.id}${safeExtension(d.objectKey)}`;
-          const out = await target.writeStream(proxyFile, await objects.read('derivatives', d.objectKey));
+          const proxyFile = `data/proxies/${e.id}${safeExtension(d.objectKey)}`;
+          const out = await writeFile(proxyFile, await objects.read('derivatives', d.objectKey));
           if (out.sha256 !== d.sha256) throw new ExportIntegrityError(e.id, `proxy ${d.objectKey} does not hash to its recorded ${d.sha256}`);
           derived.push({ kind: d.kind, file: proxyFile, sha256: out.sha256, size: out.size, partial: d.partial, tool: `${d.tool} ${d.toolVersion}` });
           proxies++;
         }
       }
       const events = await ledger.eventsFor({ evidenceId: e.id });
-      manifestItems.push({
+      const custodyFile = `data/custody/${e.id}.json`;
+      await writeJson(custodyFile, events);
+      // The five fields and the file, as the report and evidence.json both state them.
+      const fields = {
         evidenceId: e.id,
         file,
         sha256: e.sha256,
         sm3: e.sm3,
         size: e.size,
-        mediaType: e.mediaType,
         caseNumbers: e.caseNumbers,
         captureStart: e.captureStart?.toISOString() ?? null,
         captureEnd: e.captureEnd?.toISOString() ?? null,
@@ -125,6 +162,11 @@ export class CaseExportService {
         subject: e.subject,
         recorderSerial: e.recorderSerial,
         originalName: e.originalName,
+      };
+      manifestItems.push({
+        ...fields,
+        mediaType: e.mediaType,
+        unitId: e.unitId,
         originalPath: e.originalPath,
         storedAs: e.objectKey,
         verifiedAt: e.verifiedAt.toISOString(),
@@ -132,34 +174,103 @@ export class CaseExportService {
         transferLate: e.transferLate,
         flags: e.flags,
         derivatives: derived,
-        custody: events as unknown as JsonValue[],
+        custodyFile,
+        // Checked by verify-package, so a custody event taken out of the file is named as such.
+        custodyEvents: events.length,
       });
+      reportItems.push({ ...fields, events, badEvents: new Set(verifyEventSelection(events, keyObjects).map((p) => p.seq)) });
       elog.info({ evidenceId: e.id }, 'exported');
     }
 
-    const manifest = {
-      format: 'evidock-case-export/1',
+    const manifestDocuments: JsonValue[] = [];
+    const reportDocuments: ReportDocument[] = [];
+    for (const d of documents) {
+      const file = `data/documents/${d.id}${safeExtension(d.originalName)}`;
+      const copy = await writeFile(file, await objects.read('originals', d.objectKey));
+      if (copy.sha256 !== d.sha256 || copy.size !== d.size) throw new ExportIntegrityError(d.id, `document ${d.objectKey} does not hash to its recorded ${d.sha256}`);
+      const events = await ledger.eventsFor({ documentId: d.id });
+      const custodyFile = `data/custody/document-${d.id}.json`;
+      await writeJson(custodyFile, events);
+      manifestDocuments.push({
+        documentId: d.id,
+        file,
+        name: d.originalName,
+        contentType: d.contentType,
+        sha256: d.sha256,
+        size: d.size,
+        unitId: d.unitId,
+        uploadedBy: d.uploadedBy,
+        uploadedAt: d.createdAt.toISOString(),
+        custodyFile,
+        custodyEvents: events.length,
+      });
+      reportDocuments.push({ documentId: d.id, file, name: d.originalName, sha256: d.sha256, size: d.size, uploadedBy: d.uploadedBy, uploadedAt: d.createdAt.toISOString() });
+    }
+
+    const approvals = [...new Set([...(request.approvals?.values() ?? [])].filter((a): a is string => Boolean(a)))];
+    await writeJson('data/evidence.json', {
+      format: PACKAGE_FORMAT,
       exportId,
       caseNumber: request.caseNumber,
-      exportedAt: this.now().toISOString(),
+      exportedAt,
       exportedBy: request.by,
       reason: request.reason,
+      approvals,
       workstationId: this.deps.workstationId,
       // A copy, not the record: the originals stay in write-once storage (复制件).
       copy: true,
       signatures: {
-        scheme: 'each custody event: hash = SHA-256 of its body (all fields but hash and signature) as canonical JSON with sorted keys; signature = Ed25519 over the 32 hash bytes, base64',
-        keys: (await ledger.publicKeys()) as unknown as JsonValue,
+        scheme: 'each custody event: hash = SHA-256 of its body (all fields but hash and signature) as canonical JSON with sorted keys; signature = Ed25519 over the 32 hash bytes, base64. The package: signature.json holds Ed25519 over the 32 bytes of the SHA-256 of tagmanifest-sha256.txt',
+        keys: keys as unknown as JsonValue,
       },
       items: manifestItems,
+      documents: manifestDocuments,
+    });
+
+    // Tag files: the hashes of what is written here go into the tag manifest.
+    const tags: Array<{ path: string; sha256: string }> = [];
+    const writeTag = async (path: string, text: string) => {
+      await target.writeText(path, text);
+      tags.push({ path, sha256: sha256Of(Buffer.from(text, 'utf8')) });
     };
-    await target.writeText('manifest.json', `${JSON.stringify(manifest, null, 2)}\n`);
-    const sums = [
-      ...written.map((w) => `${w.sha256}  ${w.file}`),
-      ...(manifestItems as Array<{ derivatives: Array<{ sha256: string; file: string }> }>).flatMap((m) => m.derivatives.map((d) => `${d.sha256}  ${d.file}`)),
-    ];
-    await target.writeText('SHA256SUMS', `${sums.join('\n')}\n`);
-    await target.writeText('README.txt', readme(request.caseNumber, items.length, manifest.exportedAt));
+    const oxum = payloadOxum(payload);
+    const units = [...new Set([...items.map((i) => i.unitId), ...documents.map((d) => d.unitId)].filter((u): u is string => Boolean(u)))];
+    await writeTag(
+      'bag-info.txt',
+      bagInfoText([
+        ['Source-Organization', units.join(', ') || this.deps.workstationId],
+        ['Bagging-Date', exportedAt.slice(0, 10)],
+        ['Bag-Software-Agent', this.deps.softwareAgent ?? 'evidock'],
+        ['External-Identifier', exportId],
+        ['External-Description', `案件 ${request.caseNumber} 音像证据及文书（复制件） / Case ${request.caseNumber} AV records and documents (copy)`],
+        ['Bag-Group-Identifier', request.caseNumber],
+        ['Case-Number', request.caseNumber],
+        ...units.map((u) => ['Unit', u] as const),
+        ['Exported-By', request.by],
+        ['Exported-At', exportedAt],
+        ['Approval-Reference', approvals.join(', ') || 'none'],
+        ['Reason', request.reason ?? ''],
+        ['Evidence-Items', String(items.length)],
+        ['Case-Documents', String(documents.length)],
+        ['Payload-Oxum', oxum],
+      ]),
+    );
+    await writeTag(PAYLOAD_MANIFEST, manifestText(payload));
+    await writeTag('public-keys.json', `${JSON.stringify(keys, null, 2)}\n`);
+    await writeTag(
+      'custody-report.html',
+      custodyReportHtml({ caseNumber: request.caseNumber, exportId, exportedAt, exportedBy: request.by, reason: request.reason, workstationId: this.deps.workstationId, items: reportItems, documents: reportDocuments, keys }),
+    );
+    await writeTag('README.txt', readme(request.caseNumber, items.length, documents.length, exportedAt));
+    tags.push({ path: 'bagit.txt', sha256: sha256Of(Buffer.from(BAGIT_DECLARATION, 'utf8')) });
+    const tagManifest = manifestText(tags);
+    await target.writeText(TAG_MANIFEST, tagManifest);
+    const tagHash = sha256Of(Buffer.from(tagManifest, 'utf8'));
+    await target.writeText(
+      SIGNATURE_FILE,
+      `${JSON.stringify({ signs: TAG_MANIFEST, sha256: tagHash, algorithm: 'Ed25519', keyId: this.deps.signer.keyId, signature: this.deps.signer.signHash(tagHash) }, null, 2)}\n`,
+    );
+    await target.writeText('bagit.txt', BAGIT_DECLARATION);
 
     const actor = { kind: 'user' as const, id: request.by };
     const events = await this.deps.db.transaction(async (tx) => {
@@ -172,12 +283,14 @@ export class CaseExportService {
             evidenceId: w.evidenceId,
             details: {
               exportId,
+              format: PACKAGE_FORMAT,
               caseNumber: request.caseNumber,
               reason: request.reason,
               destination: request.destination ?? target.root,
               file: w.file,
               sha256: w.sha256,
               withProxies: request.withProxies,
+              tagManifestSha256: tagHash,
               ...(request.approvals?.get(w.evidenceId) ? { approvalId: request.approvals.get(w.evidenceId)! } : {}),
             },
           }),
@@ -186,9 +299,13 @@ export class CaseExportService {
       return out;
     });
     await ledger.mirror(events);
-    elog.info({ items: written.length, proxies, destination: request.destination ?? target.root }, 'case exported');
-    return { exportId, caseNumber: request.caseNumber, root: target.root, items: written, proxies, events: events.length };
+    elog.info({ items: written.length, documents: documents.length, proxies, payloadOxum: oxum, destination: request.destination ?? target.root }, 'case exported');
+    return { exportId, caseNumber: request.caseNumber, root: target.root, items: written, documents: documents.length, proxies, events: events.length, payloadOxum: oxum };
   }
+}
+
+function sha256Of(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }
 
 /** The newest derivative of each kind (a regeneration adds rows). */
@@ -201,24 +318,35 @@ function latestPerKind(rows: readonly DerivativeRow[]): DerivativeRow[] {
   return [...latest.values()];
 }
 
+/** The bag's folder name: the case number kept readable, minus what Windows or a shell cannot hold. */
+export function bagName(caseNumber: string, exportId: string): string {
+  const safe = caseNumber.replace(/[\x00-\x1f\x7f<>:"/\\|?*]/g, '_').replace(/^[.\s]+|[.\s]+$/g, '_');
+  return `${safe}-${exportId.slice(0, 8)}`;
+}
+
 /** Only a plain extension from a name the recorder chose; the evidence id names the file. */
 export function safeExtension(name: string): string {
   const match = /\.([A-Za-z0-9]{1,5})$/.exec(name);
   return match ? `.${match[1]!.toLowerCase()}` : '';
 }
 
-function readme(caseNumber: string, count: number, at: string): string {
+function readme(caseNumber: string, items: number, documents: number, at: string): string {
   return [
     `案件 ${caseNumber} 音像证据导出（复制件） / Case ${caseNumber} evidence export (copy)`,
     `导出时间 / exported at: ${at}`,
-    `证据 ${count} 件 / ${count} evidence items`,
+    `音视频记录 ${items} 件，文书 ${documents} 件 / ${items} AV records, ${documents} documents`,
     '',
-    '本目录为复制件，原始记录保存在一次写入存储中，不得修改。',
-    'This folder is a copy; the records themselves stay in write-once storage.',
+    '本证据包为复制件，原始记录保存在一次写入存储中，不得修改。',
+    'This package is a copy; the records themselves stay in write-once storage.',
     '',
-    '核对文件完整性 / check the files:   sha256sum -c SHA256SUMS',
-    'manifest.json：每件证据的案件编号、采集时间、采集地点、采集人、证明对象，以及完整的监管链（含签名与公钥）。',
-    'manifest.json: each item\'s case number, capture time and place, collector and subject, and its whole chain of custody with signatures and public keys.',
+    '格式：BagIt 1.0（RFC 8493）。核验 / check it:',
+    '  bagit.py --validate <本目录 / this folder>        (Library of Congress, pip install bagit)',
+    '  evidock verify-package <本目录 / this folder>     (also the signatures and each custody event)',
+    '',
+    'custody-report.html：每件记录的案件编号、采集时间、采集地点、采集人、证明对象与监管链。',
+    'custody-report.html: each record\'s case number, capture time and place, collector and subject, and its chain of custody.',
+    'data/evidence.json、data/custody/*.json：机器可读的同一内容，含签名；public-keys.json：核验签名的公钥。',
+    'data/evidence.json, data/custody/*.json: the same, machine-readable, with signatures; public-keys.json: the keys to check them.',
     '',
   ].join('\n');
 }

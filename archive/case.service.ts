@@ -8,7 +8,7 @@ import type { CustodyLedger } from '../storage/custody-ledger.service.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { Database, Queryable } from '../storage/postgres.database.ts';
 import { UploadTooLargeError, type SpoolStore } from '../storage/spool.store.ts';
-import { can } from './access-policy.ts';
+import { can, ruleOf } from './access-policy.ts';
 import type { CaseExportResult, CaseExportService, ExportTarget } from './case-export.service.ts';
 import type { AccessService, Caller } from './access.service.ts';
 import { ArchiveError, forbidden, invalid, notFound } from './archive.errors.ts';
@@ -166,16 +166,21 @@ export class CaseService {
     const p = caller.principal;
     const grants = await this.deps.access.grants(p);
     const items = await this.deps.catalog.search({ caseNumber, limit: 10000 });
-    if (items.length === 0) throw notFound('case', caseNumber);
+    const documents = await this.deps.cases.documentsOf(caseNumber);
+    if (items.length === 0 && documents.filter((d) => inScope(p, d.unitId)).length === 0) throw notFound('case', caseNumber);
+    const notExportable = () =>
+      new ArchiveError('CASE_NOT_EXPORTABLE', 403, 'the case holds records outside your units: a custodian of a unit above yours can export it', '本案含有您所在单位以外的记录，请由上级单位的证据管理员导出');
+    // The package holds the case's text records too: all of them, or the export is refused.
+    if (documents.some((d) => !inScope(p, d.unitId))) throw notExportable();
+    // No item to ask approval for: only a role that may export outright takes the documents.
+    if (items.length === 0 && ruleOf(p.role, 'export', 'unit', this.deps.config.access.rules) !== 'allow') throw forbidden('导出证据包');
     const approvals = new Map<string, string | null>();
     for (const item of items) {
       try {
         approvals.set(item.id, this.deps.access.authorize(p, item, 'export', grants).approvalId);
       } catch (error) {
         // Not the item's id (it is outside what the caller may know of): what to do instead.
-        if (error instanceof ArchiveError && error.status === 404) {
-          throw new ArchiveError('CASE_NOT_EXPORTABLE', 403, 'the case holds items outside your units: a custodian of a unit above yours can export it', '本案含有您所在单位以外的证据，请由上级单位的证据管理员导出');
-        }
+        if (error instanceof ArchiveError && error.status === 404) throw notExportable();
         throw error;
       }
     }

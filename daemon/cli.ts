@@ -1,3 +1,4 @@
+import { basename, extname, join } from 'node:path';
 import { userInfo } from 'node:os';
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, REPO_ROOT } from '../config/config.loader.ts';
@@ -15,6 +16,8 @@ import { EvidenceNotFoundError } from '../archive/evidence.service.ts';
 import { CaseNotFoundError, ExportIntegrityError } from '../archive/case-export.service.ts';
 import { formatEvidence } from './evidence-text.formatter.ts';
 import { ExportDestinationError, ExportFolder } from './export-folder.adapter.ts';
+import { openPackage, type OpenedPackage } from './package-source.adapter.ts';
+import { verifyPackage } from '../archive/package-verify.service.ts';
 import { formatReport } from './report-text.formatter.ts';
 import { parsePeriod, ReportPeriodError, type ReportPeriod } from '../archive/report.service.ts';
 import { currentLocale, formatBytes, formatLocalTime, mediaProblemText, setLocale, t, type Locale } from './i18n.ts';
@@ -507,21 +510,32 @@ export function buildProgram(): Command {
 
   program
     .command('export')
-    .description('the evidence package of a case (originals, five fields, signed chain of custody, SHA256SUMS) for archiving or legal review; recorded as a custody event')
+    .description('the evidence package of a case as a BagIt bag (originals, documents, five fields, signed chain of custody, custody report) for archiving or legal review; recorded as a custody event')
     .requiredOption('--case <number>', 'case number')
-    .requiredOption('--to <dir>', 'a new or empty folder')
+    .requiredOption('--to <path>', 'a new or empty folder (with --zip: a .zip file that does not exist)')
     .requiredOption('--by <user>', 'who exports (recorded)')
     .option('--reason <text>', 'why (approval number, archive filing, legal review)')
     .option('--with-proxies', 'add the playback proxies')
+    .option('--zip', 'write the bag as one .zip (a folder named like the bag inside)')
     .option('--json')
-    .action(async (o: { case: string; to: string; by: string; reason?: string; withProxies?: boolean; json?: boolean }) => {
+    .action(async (o: { case: string; to: string; by: string; reason?: string; withProxies?: boolean; zip?: boolean; json?: boolean }) => {
       const cfg = config(lang());
       try {
-        const result = await withRuntime(cfg, true, (rt) =>
-          rt.exports.export({ caseNumber: o.case, by: o.by, reason: o.reason ?? null, withProxies: o.withProxies === true }, ExportFolder.create(o.to)),
-        );
+        const result = await withRuntime(cfg, true, async (rt) => {
+          if (!o.zip) return rt.exports.export({ caseNumber: o.case, by: o.by, reason: o.reason ?? null, withProxies: o.withProxies === true }, ExportFolder.create(o.to));
+          const zipPath = ExportFolder.zipTarget(o.to);
+          // The bag is assembled (and hashed as written) beside evidock's data, then zipped once whole.
+          const folder = ExportFolder.temporary(join(cfg.dataDir, 'exports'));
+          try {
+            const done = await rt.exports.export({ caseNumber: o.case, by: o.by, reason: o.reason ?? null, withProxies: o.withProxies === true, destination: zipPath }, folder);
+            await folder.writeZip(zipPath, basename(zipPath, extname(zipPath)));
+            return { ...done, root: zipPath };
+          } finally {
+            await folder.remove();
+          }
+        });
         if (o.json) return out(JSON.stringify(result));
-        out(t('export.done', { case: result.caseNumber, items: result.items.length, proxies: result.proxies, dir: result.root }));
+        out(t('export.done', { case: result.caseNumber, items: result.items.length, documents: result.documents, proxies: result.proxies, dir: result.root }));
       } catch (error) {
         if (error instanceof CaseNotFoundError) process.stderr.write(`${t('export.nocase', { case: error.caseNumber })}\n`);
         else if (error instanceof ExportDestinationError) process.stderr.write(`${t('export.notempty', { detail: error.message })}\n`);
@@ -529,6 +543,32 @@ export function buildProgram(): Command {
         else throw error;
         throw new CliExit(EXIT_FAILURE);
       }
+    });
+
+  program
+    .command('verify-package')
+    .description('check an exported evidence package (folder or .zip) without the archive: BagIt manifests, the package signature, every custody event')
+    .argument('<path>')
+    .option('--trust <keyIds>', 'comma-separated key ids the package must be signed by (the bureau publishes its workstations\' keys)')
+    .option('--json')
+    .action(async (path: string, o: { trust?: string; json?: boolean }) => {
+      lang();
+      const trustedKeyIds = o.trust ? new Set(o.trust.split(',').map((k) => k.trim()).filter(Boolean)) : undefined;
+      let source: OpenedPackage;
+      try {
+        source = await openPackage(path);
+      } catch (error) {
+        process.stderr.write(`${t('package.unreadable', { path, detail: (error as Error).message })}\n`);
+        throw new CliExit(EXIT_FAILURE);
+      }
+      const report = await verifyPackage(source, { trustedKeyIds }).finally(() => source.close());
+      if (o.json) out(JSON.stringify(report));
+      else if (report.ok) out(t('package.ok', { case: report.caseNumber ?? '?', items: report.items, documents: report.documents, events: report.events, key: report.signedBy ?? '?' }));
+      else {
+        out(t('package.failed', { count: report.problems.length }));
+        for (const p of report.problems) out(`  - ${p.file}: ${t(`package.problem.${p.code}`)} (${p.detail})`);
+      }
+      if (!report.ok) throw new CliExit(EXIT_FAILURE);
     });
 
   program

@@ -1,10 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { open, rm, writeFile } from 'node:fs/promises';
+import { open, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { tarHeader, tarPadding, tarSize, TAR_BLOCK } from '../archive/tar-format.ts';
+import { ZipFile } from 'yazl';
 
 export class ExportDestinationError extends Error {
   constructor(message: string) {
@@ -51,26 +51,41 @@ export class ExportFolder {
     return out.sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  /** The folder as one ustar archive: its length, and a stream of it read file by file (never all in memory). */
-  tar(): { size: number; stream: Readable } {
-    const files = this.files();
-    const root = this.root;
-    async function* blocks(): AsyncGenerator<Buffer> {
-      for (const f of files) {
-        yield tarHeader(f);
-        let sent = 0;
-        for await (const chunk of createReadStream(join(root, f.name))) {
-          sent += (chunk as Buffer).length;
-          yield chunk as Buffer;
-        }
-        // A file that changed under us would corrupt every entry after it.
-        if (sent !== f.size) throw new ExportDestinationError(`${f.name} changed while it was being sent (${sent} of ${f.size} bytes)`);
-        const pad = tarPadding(f.size);
-        if (pad > 0) yield Buffer.alloc(pad);
-      }
-      yield Buffer.alloc(2 * TAR_BLOCK);
+  /**
+   * The folder as one .zip under a top-level folder `top` (how a bag travels, RFC 8493 §4.2),
+   * stored without compression (video does not shrink, and the length is then known before
+   * the first byte: a download shows its progress), read file by file, never all in memory.
+   * UTF-8 names, ZIP64 where a case passes 4 GiB.
+   */
+  zip(top: string): { size: Promise<number>; stream: Readable } {
+    const zip = new ZipFile();
+    for (const f of this.files()) {
+      const path = join(this.root, f.name);
+      zip.addReadStreamLazy(`${top}/${f.name}`, { size: f.size, compress: false, mtime: new Date(f.mtimeSeconds * 1000), mode: 0o100644 }, (cb) => cb(null, createReadStream(path)));
     }
-    return { size: tarSize(files.map((f) => f.size)), stream: Readable.from(blocks(), { objectMode: false }) };
+    // yazl 3 passes the total to this callback (its @types still declare none); -1 if unknown.
+    const finish = zip as unknown as { end(options: { forceZip64Format: boolean; comment: string }, sized: (total: number) => void): void };
+    const size = new Promise<number>((resolveSize) => finish.end({ forceZip64Format: false, comment: '' }, (total) => resolveSize(total)));
+    return { size, stream: zip.outputStream as Readable };
+  }
+
+  /** Where `--zip` may write: a .zip path that does not exist yet (checked before anything is read from storage). */
+  static zipTarget(file: string): string {
+    const target = resolve(file);
+    if (!target.toLowerCase().endsWith('.zip')) throw new ExportDestinationError(`${target} does not end in .zip`);
+    if (existsSync(target)) throw new ExportDestinationError(`${target} exists`);
+    return target;
+  }
+
+  /** Writes the zip to `file` (which must not exist), durably: a crash leaves only `file.partial`. */
+  async writeZip(file: string, top: string): Promise<number> {
+    const target = ExportFolder.zipTarget(file);
+    const partial = `${target}.partial`;
+    const { size, stream } = this.zip(top);
+    await pipeline(stream, createWriteStream(partial, { flags: 'wx' }));
+    await this.fsync(partial);
+    await rename(partial, target);
+    return size;
   }
 
   async remove(): Promise<void> {

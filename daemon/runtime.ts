@@ -35,7 +35,7 @@ import { WebhookDeliveryService } from '../workers/webhook-delivery.service.ts';
 import { FetchWebhookSender } from '../workers/webhook.http-sender.ts';
 import { DockSessionService } from './dock-session.service.ts';
 import { setLocale } from './i18n.ts';
-import { processAlive, thisProcessOwner } from './this-process.adapter.ts';
+import { evidockVersion, processAlive, thisProcessOwner } from './this-process.adapter.ts';
 import { VolumeRegistry } from './volume.resolver.ts';
 
 /**
@@ -113,8 +113,9 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
   const webhookDelivery = new WebhookDeliveryService({ config, hooks, sender: new FetchWebhookSender() });
   const accessRepo = new AccessRepository(db);
   const access = new AccessService({ config, db, access: accessRepo, catalog, identity: identityRepo, ledger });
-  const exports = new CaseExportService({ workstationId: config.workstationId, db, catalog, ledger, objects });
-  const cases = new CaseService({ config, db, cases: new CaseRepository(db), catalog, ledger, objects, spool, access, webhooks, exports });
+  const caseRepo = new CaseRepository(db);
+  const exports = new CaseExportService({ workstationId: config.workstationId, softwareAgent: `evidock ${evidockVersion()}`, db, catalog, cases: caseRepo, ledger, objects, signer: ledger.signer() });
+  const cases = new CaseService({ config, db, cases: caseRepo, catalog, ledger, objects, spool, access, webhooks, exports });
 
   const ingest = new IngestService({
     config,

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Type } from 'typebox';
 import { moduleLogger } from '../config/logger.ts';
+import { bagName } from '../archive/case-export.service.ts';
 import { ExportFolder } from '../daemon/export-folder.adapter.ts';
 import * as S from './api.schemas.ts';
 import { presentAction, presentDocument, presentItem, presentMatch } from './api.presenters.ts';
@@ -72,10 +73,10 @@ export function caseRoutes(app: Api, { rt }: RouteDeps): void {
       schema: {
         tags: ['cases'],
         summary:
-          "The case's evidence package as one tar file: every original read back from storage and checked against its SHA-256, manifest.json with the five fields and each item's signed custody events and the public keys, SHA256SUMS; all of the case or nothing, an EXPORTED event per item",
+          "The case's evidence package, a BagIt 1.0 bag as one .zip: every original and case document read back from storage and checked against its SHA-256, data/evidence.json with the five fields, each record's signed custody events, a bilingual custody report, the public keys and an Ed25519 signature over the tag manifest; all of the case or nothing, an EXPORTED event per item",
         params: S.CaseParam,
         body: S.ExportBody,
-        response: { 200: S.binary('A ustar archive (tar -xf; then sha256sum -c SHA256SUMS)', 'application/x-tar'), ...S.errors(400, 401, 403, 404, 503) },
+        response: { 200: S.binary('A zip holding one folder, the bag (unzip; then bagit.py --validate or evidock verify-package)', 'application/zip'), ...S.errors(400, 401, 403, 404, 503) },
       },
     },
     async (req, reply) => {
@@ -88,17 +89,18 @@ export function caseRoutes(app: Api, { rt }: RouteDeps): void {
         await folder.remove();
         throw error;
       }
-      const tar = folder.tar();
+      const name = bagName(req.params.caseNumber, exportId);
+      const zip = folder.zip(name);
       const cleanup = () => void folder.remove().catch((e: Error) => log.warn({ exportId, err: e.message }, 'could not remove a sent export'));
-      tar.stream.once('close', cleanup);
-      const name = `${req.params.caseNumber}-${exportId.slice(0, 8)}.tar`;
+      zip.stream.once('close', cleanup);
+      const size = await zip.size;
+      if (size >= 0) reply.header('content-length', size);
       return reply
-        .header('content-type', 'application/x-tar')
-        .header('content-length', tar.size)
-        .header('content-disposition', `attachment; filename="case-${exportId.slice(0, 8)}.tar"; filename*=UTF-8''${encodeURIComponent(name)}`)
+        .header('content-type', 'application/zip')
+        .header('content-disposition', `attachment; filename="case-${exportId.slice(0, 8)}.zip"; filename*=UTF-8''${encodeURIComponent(`${name}.zip`)}`)
         .header('x-evidock-export-id', exportId)
         .header('cache-control', 'no-store')
-        .send(tar.stream);
+        .send(zip.stream);
     },
   );
 

@@ -1,12 +1,12 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_ACTIONS, decide, type AccessAction, type EvidenceAction, type Role } from '../archive/access-policy.ts';
+import { bagName } from '../archive/case-export.service.ts';
 import { relationOf, type Principal } from '../archive/principal.ts';
 import { verifyDelivery } from '../archive/webhook-signature.ts';
 import { importFolder } from '../daemon/cli.ts';
@@ -15,6 +15,7 @@ import { makeRecorderFootage } from '../scripts/make-footage.ts';
 import { buildArchiveServer } from '../server/archive.server.ts';
 import type { EvidenceRow } from '../storage/catalog.repository.ts';
 import { QueueName, SERVER_QUEUES, SHARED_QUEUES } from '../workers/job.types.ts';
+import { bagitValidate, unzip } from './support/package-tools.ts';
 import { makeTestCertificates } from './support/private-services.ts';
 import { createTestEnv, eventually, type TestEnv } from './support/test-env.ts';
 
@@ -498,7 +499,7 @@ describe('archive server', () => {
     expect((await call(who.get('officer1')!, 'GET', '/reports?quarter=2026-Q4')).statusCode).toBe(403);
   });
 
-  it('hands over the case as one tar package that checks out, all of the case or nothing', async () => {
+  it('hands over the case as one zipped BagIt bag that validates, all of the case or nothing', async () => {
     const exported = async () => Number((await rt.db.query<{ n: string }>(`SELECT count(*) AS n FROM custody_events WHERE type = 'EXPORTED'`)).rows[0]!.n);
     // Callers of their own, without the approvals the role matrix granted the others.
     const fresh = async (name: string, role: Role, unit: string): Promise<Who> => {
@@ -521,16 +522,20 @@ describe('archive server', () => {
     const gd = await fresh('custodian-gd', 'custodian', 'GD');
     const res = await call(gd, 'POST', `/cases/${encodeURIComponent(CASE)}/export`, { reason: '移送法制审核', withProxies: true });
     expect(res.statusCode, res.body.slice(0, 300)).toBe(200);
-    expect(res.headers['content-type']).toBe('application/x-tar');
+    expect(res.headers['content-type']).toBe('application/zip');
     expect(Number(res.headers['content-length'])).toBe(res.rawPayload.length);
     const exportId = String(res.headers['x-evidock-export-id']);
+    const bag = bagName(CASE, exportId);
+    expect(String(res.headers['content-disposition'])).toContain(`filename*=UTF-8''${encodeURIComponent(`${bag}.zip`)}`);
     const dir = join(env.dir, `export-${exportId}`);
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'package.tar'), res.rawPayload);
-    execFileSync('tar', ['-xf', 'package.tar'], { cwd: dir });
-    // Every file of the package is what SHA256SUMS says (coreutils' own check).
-    execFileSync('sha256sum', ['--check', '--strict', '--quiet', 'SHA256SUMS'], { cwd: dir });
-    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { exportId: string; items: Array<{ evidenceId: string; sha256: string; derivatives: unknown[] }> };
+    writeFileSync(join(dir, 'package.zip'), res.rawPayload);
+    unzip(join(dir, 'package.zip'), dir);
+    // One folder, the bag, valid to the Library of Congress validator.
+    const validated = await bagitValidate(join(dir, bag));
+    expect(validated.output).toContain('is valid');
+    expect(validated.code).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(dir, bag, 'data', 'evidence.json'), 'utf8')) as { exportId: string; items: Array<{ evidenceId: string; sha256: string; derivatives: unknown[] }> };
     expect(manifest.exportId).toBe(exportId);
     expect(manifest.items.map((i) => i.evidenceId).sort()).toEqual(Object.values(items).map((i) => i.id).sort());
     expect(manifest.items.every((i) => i.derivatives.length === 1)).toBe(true);

@@ -1,13 +1,15 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CaseExportService, CaseNotFoundError } from '../archive/case-export.service.ts';
+import { CaseNotFoundError } from '../archive/case-export.service.ts';
+import { REPO_ROOT } from '../config/config.loader.ts';
 import { importFolder } from '../daemon/cli.ts';
 import { ExportDestinationError, ExportFolder } from '../daemon/export-folder.adapter.ts';
 import type { Runtime } from '../daemon/runtime.ts';
 import { canonicalJson } from '../storage/custody-chain.ts';
+import { bagitValidate, unzip } from './support/package-tools.ts';
 import { createTestEnv, type TestEnv } from './support/test-env.ts';
 
 interface ManifestEvent {
@@ -19,16 +21,23 @@ interface ManifestEvent {
   [k: string]: unknown;
 }
 
-describe('case export: the evidence package for the archive and the legal office', () => {
+describe('case export: a BagIt evidence package for the archive and the legal office', () => {
   let env: TestEnv;
   let rt: Runtime;
-  let service: CaseExportService;
+  let service: Runtime['exports'];
+  const run = (cmd: string, args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number; stdout: string; output: string }> =>
+    new Promise((done) =>
+      execFile(cmd, args, { env: { ...process.env, ...extraEnv }, timeout: 120_000, encoding: 'utf8' }, (error, stdout, stderr) =>
+        done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, output: `${stdout}${stderr}` }),
+      ),
+    );
+  const evidock = (args: string[]) => run(process.execPath, [resolve(REPO_ROOT, 'bin/evidock.js'), ...args], env.childEnv);
   const sources = new Map<string, Buffer>();
 
   beforeAll(async () => {
     env = await createTestEnv('export');
     rt = await env.runtime();
-    service = new CaseExportService({ workstationId: env.config.workstationId, db: rt.db, catalog: rt.catalog, ledger: rt.ledger, objects: rt.objects });
+    service = rt.exports;
     const media = join(env.dir, 'rec', 'DCIM', '100MEDIA');
     mkdirSync(media, { recursive: true });
     // A recorder's own name, and one no file system should be trusted with.
@@ -47,20 +56,31 @@ describe('case export: the evidence package for the archive and the legal office
   }, 120_000);
   afterAll(async () => env?.cleanup());
 
-  it('writes every original of the case, checkable with sha256sum and with the signatures in the manifest', async () => {
+  const bagit = bagitValidate;
+
+  it('writes a BagIt bag that bagit.py and verify-package accept, with every original, its five fields and signed custody', async () => {
     const dir = join(env.dir, 'package');
     const result = await service.export({ caseNumber: 'YB-EXP-1', by: 'custodian-wang', reason: '归档', withProxies: false }, ExportFolder.create(dir));
     expect(result.items).toHaveLength(2);
-    expect(readdirSync(join(dir, 'originals')).every((f) => /^[0-9a-f-]{36}\.mp4$/.test(f))).toBe(true);
+    expect(readdirSync(join(dir, 'data', 'originals')).every((f) => /^[0-9a-f-]{36}\.mp4$/.test(f))).toBe(true);
     for (const item of result.items) expect(readFileSync(join(dir, item.file))).toEqual(sources.get(item.sha256));
-    // The tool a reviewer would use.
-    expect(execFileSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: dir, encoding: 'utf8' }).trim().split('\n')).toHaveLength(2);
 
-    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as {
+    const validated = await bagit(dir);
+    expect(validated.output).toContain('is valid');
+    expect(validated.code).toBe(0);
+    const checked = await evidock(['verify-package', dir]);
+    expect(checked.stdout).toContain('证据包校验通过：案件 YB-EXP-1，2 件证据');
+    expect(checked.code).toBe(0);
+
+    const info = readFileSync(join(dir, 'bag-info.txt'), 'utf8');
+    expect(info).toMatch(/^Payload-Oxum: \d+\.5$/m); // two originals, their two custody files, evidence.json
+    expect(info).toContain('Exported-By: custodian-wang\n');
+    expect(info).toContain(`External-Identifier: ${result.exportId}\n`);
+    const manifest = JSON.parse(readFileSync(join(dir, 'data', 'evidence.json'), 'utf8')) as {
       caseNumber: string;
       copy: boolean;
       signatures: { keys: Array<{ keyId: string; publicKeyPem: string }> };
-      items: Array<{ evidenceId: string; caseNumbers: string[]; subject: string; place: string; collector: string; captureStart: string; originalName: string; custody: ManifestEvent[] }>;
+      items: Array<{ evidenceId: string; caseNumbers: string[]; subject: string; place: string; collector: string; captureStart: string; originalName: string; custodyFile: string }>;
     };
     expect(manifest).toMatchObject({ caseNumber: 'YB-EXP-1', copy: true });
     // Names as the catalog shows them: control characters and backslashes escaped.
@@ -68,13 +88,17 @@ describe('case export: the evidence package for the archive and the legal office
     const keys = new Map(manifest.signatures.keys.map((k) => [k.keyId, createPublicKey(k.publicKeyPem)]));
     for (const item of manifest.items) {
       expect(item).toMatchObject({ caseNumbers: ['YB-EXP-1'], subject: '某药店', place: '某区' });
-      expect(item.custody.map((e) => e.type)).toEqual(expect.arrayContaining(['ACQUIRED', 'STORED', 'VERIFIED', 'RECORDED', 'RECORDER_CLEARED']));
-      for (const event of item.custody) {
+      const custody = JSON.parse(readFileSync(join(dir, item.custodyFile), 'utf8')) as ManifestEvent[];
+      expect(custody.map((e) => e.type)).toEqual(expect.arrayContaining(['ACQUIRED', 'STORED', 'VERIFIED', 'RECORDED', 'RECORDER_CLEARED']));
+      for (const event of custody) {
         const { hash, signature, ...body } = event;
         expect(createHash('sha256').update(canonicalJson(body)).digest('hex')).toBe(hash);
         expect(verify(null, Buffer.from(hash, 'hex'), keys.get(event.keyId)!, Buffer.from(signature, 'base64'))).toBe(true);
       }
     }
+    const report = readFileSync(join(dir, 'custody-report.html'), 'utf8');
+    for (const text of ['证明对象 Subject', '某药店', '采集地点 Capture place', '某区', '已从记录仪读取 / Read from recorder']) expect(report).toContain(text);
+    expect(report).not.toContain('无效 INVALID');
 
     // Copying is logged: an EXPORTED event per item, by the custodian, and the chain still verifies.
     for (const item of result.items) {
@@ -82,6 +106,57 @@ describe('case export: the evidence package for the archive and the legal office
       expect(exported).toEqual([expect.objectContaining({ actor: { kind: 'user', id: 'custodian-wang' }, details: expect.objectContaining({ exportId: result.exportId, reason: '归档' }) })]);
     }
     expect((await rt.ledger.verify()).problems).toEqual([]);
+  });
+
+  it('fails both validators, naming the file, for a changed byte of a video, a custody event removed and a file added', async () => {
+    const original = join(env.dir, 'package');
+    const copy = (name: string) => {
+      const dir = join(env.dir, `tampered-${name}`);
+      cpSync(original, dir, { recursive: true });
+      return dir;
+    };
+    const manifest = JSON.parse(readFileSync(join(original, 'data', 'evidence.json'), 'utf8')) as { items: Array<{ file: string; custodyFile: string }> };
+    const { file: video, custodyFile } = manifest.items[0]!;
+
+    const flipped = copy('byte');
+    const bytes = readFileSync(join(flipped, video));
+    bytes[bytes.length >> 1]! ^= 0x01;
+    writeFileSync(join(flipped, video), bytes);
+    const removed = copy('event');
+    const events = JSON.parse(readFileSync(join(removed, custodyFile), 'utf8')) as ManifestEvent[];
+    writeFileSync(join(removed, custodyFile), `${JSON.stringify(events.filter((e) => e.type !== 'STORED'), null, 2)}\n`);
+    const added = copy('added');
+    writeFileSync(join(added, 'data', 'originals', 'planted.mp4'), randomBytes(100));
+
+    // bagit.py stops at the first thing that fails: the payload size when a file grew, shrank or came in.
+    for (const [dir, file, problem, theirs] of [
+      [flipped, video, '文件被修改（哈希不符）', video],
+      [removed, custodyFile, '文件被修改（哈希不符）', 'Payload-Oxum validation failed'],
+      [added, 'data/originals/planted.mp4', '多出的文件（导出后添加）', 'Payload-Oxum validation failed. Expected 5 files'],
+    ] as const) {
+      const lc = await bagit(dir);
+      expect(lc.code).not.toBe(0);
+      expect(lc.output).toContain(theirs);
+      const ours = await evidock(['verify-package', dir]);
+      expect(ours.code).toBe(1);
+      expect(ours.stdout).toContain(`  - ${file}: ${problem}`);
+    }
+  });
+
+  it('writes the bag as one .zip from the command line, which verify-package checks in place and bagit.py after unzipping', async () => {
+    const zip = join(env.dir, 'YB-EXP-1.zip');
+    const made = await evidock(['export', '--case', 'YB-EXP-1', '--to', zip, '--by', 'custodian-li', '--reason', '法制审核', '--zip', '--json']);
+    expect(made.code).toBe(0);
+    expect(JSON.parse(made.stdout)).toMatchObject({ caseNumber: 'YB-EXP-1', root: zip, documents: 0 });
+    expect(existsSync(`${zip}.partial`)).toBe(false);
+    const checked = await evidock(['--lang', 'en', 'verify-package', zip, '--json']);
+    expect(JSON.parse(checked.stdout)).toMatchObject({ ok: true, caseNumber: 'YB-EXP-1', items: 2, problems: [] });
+    const out = join(env.dir, 'unzipped');
+    unzip(zip, out);
+    expect(readdirSync(out)).toEqual(['YB-EXP-1']);
+    expect((await bagit(join(out, 'YB-EXP-1'))).code).toBe(0);
+    // No temporary bag is left behind on the workstation.
+    expect(readdirSync(join(env.config.dataDir, 'exports'))).toEqual([]);
   });
 
   it('refuses a folder that is not empty and a case without evidence, recording nothing', async () => {

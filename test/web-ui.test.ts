@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -13,6 +13,7 @@ import type { Runtime } from '../daemon/runtime.ts';
 import { makeRecorderFootage } from '../scripts/make-footage.ts';
 import { buildArchiveServer } from '../server/archive.server.ts';
 import { QueueName, SERVER_QUEUES, SHARED_QUEUES } from '../workers/job.types.ts';
+import { bagitValidate, unzip } from './support/package-tools.ts';
 import { createTestEnv, eventually, type TestEnv } from './support/test-env.ts';
 
 /**
@@ -271,17 +272,23 @@ describe('the web interface in Chromium', () => {
     await page.getByText('已上传：现场检查笔录.pdf').waitFor();
     await page.locator('.case-timeline li.doc', { hasText: '现场检查笔录.pdf' }).waitFor();
     await shot(page, 'case');
-    // The case's evidence package, downloaded by the browser: a tar whose SHA256SUMS hold.
+    // The case's evidence package, downloaded by the browser: a zipped bag that validates and
+    // keeps the case's text record with its AV records.
     await page.getByLabel('导出事由（必填）').fill('移送法制审核');
     const download = page.waitForEvent('download');
     await page.getByRole('button', { name: '导出', exact: true }).click();
     const file = await download;
-    expect(file.suggestedFilename()).toMatch(new RegExp(`^${CASE}-[0-9a-f]{8}\\.tar$`));
+    const name = file.suggestedFilename();
+    expect(name).toMatch(new RegExp(`^${CASE}-[0-9a-f]{8}\\.zip$`));
     const dir = join(env.dir, 'browser-export');
     mkdirSync(dir, { recursive: true });
-    await file.saveAs(join(dir, 'package.tar'));
-    execFileSync('tar', ['-xf', 'package.tar'], { cwd: dir });
-    execFileSync('sha256sum', ['--check', '--strict', '--quiet', 'SHA256SUMS'], { cwd: dir });
+    await file.saveAs(join(dir, name));
+    unzip(join(dir, name), dir);
+    const bag = join(dir, name.replace(/\.zip$/, ''));
+    expect((await bagitValidate(bag)).code).toBe(0);
+    const packaged = JSON.parse(readFileSync(join(bag, 'data', 'evidence.json'), 'utf8')) as { documents: Array<{ name: string; file: string }> };
+    expect(packaged.documents.map((d) => d.name)).toEqual(['现场检查笔录.pdf']);
+    expect(readFileSync(join(bag, packaged.documents[0]!.file), 'utf8')).toMatch(/^%PDF-1\.7/);
     await page.getByText(/^已导出：/).waitFor();
   });
 

@@ -87,7 +87,7 @@ function apiError(res: Response, json: unknown, path: string): ApiError {
 
 /** A POST whose answer is a file (an export package): saved by the browser under the server's name. */
 async function postForFile(path: string, body: unknown): Promise<{ name: string; size: number }> {
-  const headers: Record<string, string> = { accept: 'application/x-tar, application/json', 'content-type': 'application/json' };
+  const headers: Record<string, string> = { accept: 'application/zip, application/json', 'content-type': 'application/json' };
   if (me.value?.csrfToken) headers['x-csrf-token'] = me.value.csrfToken;
   let res: Response;
   try {
@@ -107,7 +107,7 @@ async function postForFile(path: string, body: unknown): Promise<{ name: string;
   }
   const disposition = res.headers.get('content-disposition') ?? '';
   const star = /filename\*=UTF-8''([^;]+)/i.exec(disposition)?.[1];
-  const name = star ? decodeURIComponent(star) : (/filename="([^"]+)"/.exec(disposition)?.[1] ?? 'export.tar');
+  const name = star ? decodeURIComponent(star) : (/filename="([^"]+)"/.exec(disposition)?.[1] ?? 'export.zip');
   const blob = await res.blob();
   const url = URL.createObjectURL(blob);
   const a = document.createElement('a');

@@ -1,0 +1,178 @@
+import type { CustodyEvent, CustodyEventType } from '../storage/custody-chain.ts';
+
+/**
+ * The readable custody report in a bag (监管链报告): one self-contained, printable HTML page in
+ * Chinese and English, for the archive office or a court that will not parse JSON. It states
+ * the five required fields of every record, its timeline and whether each event's signature
+ * verified when the package was made; the JSON beside it is what a machine checks.
+ */
+
+/** Every event type's name in both languages: a type without one is a compile error here. */
+export const CUSTODY_EVENT_LABELS: Record<CustodyEventType, readonly [zh: string, en: string]> = {
+  KEY_REGISTERED: ['登记签名密钥', 'Signing key registered'],
+  DOCKED: ['记录仪接入', 'Recorder docked'],
+  RECORDER_UNREGISTERED: ['未登记的记录仪', 'Unregistered recorder'],
+  CLOCK_OFFSET: ['记录仪时钟偏差', 'Recorder clock offset'],
+  FILES_LISTED: ['列出文件', 'Files listed'],
+  FILE_SKIPPED: ['跳过文件', 'File skipped'],
+  GAP_DETECTED: ['发现编号缺口', 'Gap detected'],
+  ACQUIRED: ['已从记录仪读取', 'Read from recorder'],
+  ACQUISITION_INTERRUPTED: ['读取中断', 'Reading interrupted'],
+  ACQUISITION_RESUMED: ['读取继续', 'Reading resumed'],
+  HASH_MISMATCH: ['哈希不符', 'Hash mismatch'],
+  SPOOL_FULL: ['暂存空间已满', 'Spool full'],
+  STORED: ['已存储', 'Stored'],
+  DUPLICATE_ACQUIRED: ['重复文件', 'Duplicate read'],
+  VERIFIED: ['存储后校验', 'Verified in storage'],
+  VERIFY_FAILED: ['存储校验失败', 'Storage verification failed'],
+  RECORDED: ['已登记', 'Catalogued'],
+  RECORDER_CLEARED: ['已从记录仪清除', 'Cleared from recorder'],
+  CLEAR_REFUSED: ['拒绝清除记录仪', 'Clearing refused'],
+  FILE_FAILED: ['文件采集失败', 'File failed'],
+  TAGGED: ['修改要素', 'Fields changed'],
+  UNDOCKED: ['记录仪拔出', 'Recorder undocked'],
+  SESSION_COMPLETED: ['采集完成', 'Docking completed'],
+  METADATA_EXTRACTED: ['提取元数据', 'Metadata extracted'],
+  MEDIA_PROBLEM: ['媒体问题', 'Media problem'],
+  DERIVED: ['生成播放副本', 'Derivative made'],
+  EXPORTED: ['导出', 'Exported'],
+  LINKED: ['关联案件', 'Linked to case'],
+  SESSION_TAKEN_OVER: ['接管采集', 'Docking taken over'],
+  FILE_TAKEN_OVER: ['接管文件', 'File taken over'],
+  ADMINISTERED: ['系统管理', 'Administration'],
+  UNLINKED: ['取消关联', 'Unlinked from case'],
+  DOCUMENT_ADDED: ['添加文书', 'Document added'],
+  ACTION_REGISTERED: ['登记执法行为', 'Enforcement action registered'],
+  FIXITY_CHECKED: ['完整性检查', 'Fixity checked'],
+  ACCESS_REQUESTED: ['申请访问', 'Access requested'],
+  ACCESS_APPROVED: ['批准访问', 'Access approved'],
+  ACCESS_REFUSED: ['驳回访问', 'Access refused'],
+  ACCESS_EXPIRED: ['访问授权到期', 'Access expired'],
+  ACCESSED: ['被访问', 'Accessed'],
+  ACCESS_LOG_SEALED: ['访问日志封存', 'Access log sealed'],
+};
+
+export interface ReportItem {
+  evidenceId: string;
+  file: string;
+  sha256: string;
+  sm3: string | null;
+  size: number;
+  caseNumbers: readonly string[];
+  captureStart: string | null;
+  captureEnd: string | null;
+  place: string | null;
+  collector: string | null;
+  collectorName: string | null;
+  subject: string | null;
+  recorderSerial: string | null;
+  originalName: string;
+  events: readonly CustodyEvent[];
+  /** seq of each event whose hash or signature did not verify at export. */
+  badEvents: ReadonlySet<number>;
+}
+
+export interface ReportDocument {
+  documentId: string;
+  file: string;
+  name: string;
+  sha256: string;
+  size: number;
+  uploadedBy: string;
+  uploadedAt: string;
+}
+
+export interface CustodyReportInput {
+  caseNumber: string;
+  exportId: string;
+  exportedAt: string;
+  exportedBy: string;
+  reason: string | null;
+  workstationId: string;
+  items: readonly ReportItem[];
+  documents: readonly ReportDocument[];
+  keys: ReadonlyArray<{ keyId: string; workstationId: string }>;
+}
+
+const escape = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const text = (v: string | null | undefined): string => (v === null || v === undefined || v === '' ? '<span class="missing">未填写 / missing</span>' : escape(v));
+
+function actorOf(e: CustodyEvent): string {
+  return `${e.actor.kind}:${e.actor.id}`;
+}
+
+export function custodyReportHtml(r: CustodyReportInput): string {
+  const bad = r.items.reduce((n, i) => n + i.badEvents.size, 0);
+  const events = r.items.reduce((n, i) => n + i.events.length, 0);
+  const item = (i: ReportItem, n: number) => `
+<section class="item">
+  <h2>${n}. ${escape(i.originalName)} <small><code>${escape(i.evidenceId)}</code></small></h2>
+  <table class="fields">
+    <tr><th>案件编号 Case number</th><td>${i.caseNumbers.length ? escape(i.caseNumbers.join('，')) : text(null)}</td></tr>
+    <tr><th>采集时间 Capture time</th><td>${text(i.captureStart)}${i.captureEnd ? ` — ${escape(i.captureEnd)}` : ''}</td></tr>
+    <tr><th>采集地点 Capture place</th><td>${text(i.place)}</td></tr>
+    <tr><th>采集人 Collector</th><td>${text([i.collectorName, i.collector].filter(Boolean).join(' ') || null)}</td></tr>
+    <tr><th>证明对象 Subject</th><td>${text(i.subject)}</td></tr>
+    <tr><th>记录仪 Recorder</th><td>${text(i.recorderSerial)}</td></tr>
+    <tr><th>文件 File</th><td><code>${escape(i.file)}</code> · ${i.size} B</td></tr>
+    <tr><th>SHA-256</th><td><code>${escape(i.sha256)}</code></td></tr>
+    ${i.sm3 ? `<tr><th>SM3</th><td><code>${escape(i.sm3)}</code></td></tr>` : ''}
+  </table>
+  <table class="timeline">
+    <thead><tr><th>#</th><th>时间 Time</th><th>事件 Event</th><th>操作方 Actor</th><th>签名 Signature</th></tr></thead>
+    <tbody>
+${i.events
+  .map((e) => {
+    const [zh, en] = CUSTODY_EVENT_LABELS[e.type] ?? [e.type, e.type];
+    const ok = !i.badEvents.has(e.seq);
+    return `      <tr><td>${e.seq}</td><td>${escape(e.at)}</td><td>${escape(zh)} / ${escape(en)} <code>${escape(e.type)}</code></td><td>${escape(actorOf(e))}</td><td class="${ok ? 'ok' : 'bad'}">${ok ? '有效 valid' : '无效 INVALID'} <code>${escape(e.keyId)}</code></td></tr>`;
+  })
+  .join('\n')}
+    </tbody>
+  </table>
+</section>`;
+  return `<!doctype html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<title>监管链报告 Custody report — ${escape(r.caseNumber)}</title>
+<style>
+  body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", sans-serif; margin: 2rem; color: #111; }
+  h1 { font-size: 1.4rem; } h2 { font-size: 1.1rem; margin-top: 2rem; }
+  table { border-collapse: collapse; width: 100%; margin: .5rem 0; font-size: .9rem; }
+  th, td { border: 1px solid #999; padding: .25rem .5rem; text-align: left; vertical-align: top; }
+  th { background: #eee; width: 14rem; } .timeline th { width: auto; }
+  code { font-size: .8rem; word-break: break-all; } .missing { color: #a00; }
+  .ok { color: #064; } .bad { color: #a00; font-weight: bold; }
+  @page { size: A4; margin: 15mm; } .item { break-inside: avoid-page; }
+</style>
+</head>
+<body>
+<h1>案件 ${escape(r.caseNumber)} 音像证据监管链报告<br>Chain-of-custody report, case ${escape(r.caseNumber)}</h1>
+<table class="fields">
+  <tr><th>导出编号 Export id</th><td><code>${escape(r.exportId)}</code></td></tr>
+  <tr><th>导出时间 Exported at</th><td>${escape(r.exportedAt)}</td></tr>
+  <tr><th>导出人 Exported by</th><td>${escape(r.exportedBy)}</td></tr>
+  <tr><th>事由 Reason</th><td>${text(r.reason)}</td></tr>
+  <tr><th>导出站 Workstation</th><td>${escape(r.workstationId)}</td></tr>
+  <tr><th>音视频记录 AV records</th><td>${r.items.length}</td></tr>
+  <tr><th>文书 Documents</th><td>${r.documents.length}</td></tr>
+  <tr><th>签名核验 Signatures</th><td class="${bad ? 'bad' : 'ok'}">${events - bad} / ${events} 有效 valid</td></tr>
+</table>
+<p>本证据包为复制件，原始记录保存在一次写入存储中。核验：<code>bagit.py --validate</code> 或 <code>evidock verify-package</code>。<br>
+This package is a copy; the records stay in write-once storage. Check it with <code>bagit.py --validate</code> or <code>evidock verify-package</code>.</p>
+${r.items.map((i, n) => item(i, n + 1)).join('\n')}
+${
+  r.documents.length
+    ? `<section><h2>文书 Documents</h2><table class="timeline"><thead><tr><th>名称 Name</th><th>文件 File</th><th>SHA-256</th><th>上传 Uploaded</th></tr></thead><tbody>
+${r.documents.map((d) => `<tr><td>${escape(d.name)}</td><td><code>${escape(d.file)}</code> · ${d.size} B</td><td><code>${escape(d.sha256)}</code></td><td>${escape(d.uploadedBy)} ${escape(d.uploadedAt)}</td></tr>`).join('\n')}
+</tbody></table></section>`
+    : ''
+}
+<section><h2>签名公钥 Signing keys</h2><ul>
+${r.keys.map((k) => `<li><code>${escape(k.keyId)}</code> — ${escape(k.workstationId)}</li>`).join('\n')}
+</ul></section>
+</body>
+</html>
+`;
+}
