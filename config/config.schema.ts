@@ -155,7 +155,28 @@ export const configSchema = z
     retention: z
       .object({
         mode: z.enum(['COMPLIANCE', 'GOVERNANCE']).default('COMPLIANCE').describe('Object-lock mode of originals. COMPLIANCE: nobody, not even root, can delete before expiry.'),
-        days: z.number().int().min(1).max(36500).default(3650).describe('Default retention of originals and ledger objects, in days.'),
+        days: z
+          .number()
+          .int()
+          .min(0)
+          .max(36500)
+          .default(3650)
+          .describe(
+            'Default retention the write-once buckets give every new object, in days: the floor that protects an original from its first byte, before its class is applied. 0 sets none (each object then has only its class retention, set right after it is recorded): only for test stacks whose purges must be seen.',
+          ),
+        unlinkedDays: z
+          .number()
+          .positive()
+          .max(36500)
+          .default(730)
+          .describe('Class `unlinked`: a record in no case is kept this many days from its capture (fractions allowed, for tests).'),
+        caseDays: z
+          .number()
+          .positive()
+          .max(36500)
+          .default(10950)
+          .describe('Class `case`: a record of a case is kept until the case is archived plus this many days (30 years by default, the long-term period of the Archives Law). Records of a case marked major are kept permanently.'),
+        purgeBatch: z.number().int().min(1).max(100000).default(10000).describe('At most this many expired records in one proposed purge run.'),
       })
       .strict()
       .default({}),
@@ -371,6 +392,14 @@ export const configSchema = z
           .max(24 * 60)
           .default(30)
           .describe('A recording of an action\'s officers that overlaps the action\'s window widened by this much on both sides is suggested for the case.'),
+        archiveDays: z.number().int().min(1).max(365).default(30).describe('A case is archived within this many days after its enforcement action ends (the rules say 30); `evidock case overdue` counts down to it.'),
+        missingFieldsGraceDays: z
+          .number()
+          .int()
+          .min(0)
+          .max(365)
+          .default(7)
+          .describe('A record still missing one of the five required fields this many days after capture is listed by `evidock case overdue`, per officer.'),
       })
       .strict()
       .default({}),

@@ -110,6 +110,14 @@ export interface ObjectStore {
   list(bucket: BucketRole, prefix: string): AsyncIterable<{ key: string; size: number }>;
   /** Attempts a delete (of the current version). Used only by retention jobs and tamper tests. */
   remove(bucket: BucketRole, key: string, versionId?: string): Promise<void>;
+  /**
+   * Moves the object lock of the current version out to `until`, never in (COMPLIANCE
+   * refuses that anyway): returns the retain-until in force afterwards. Write-once buckets only.
+   */
+  extendRetention(bucket: BucketRole, key: string, until: Date): Promise<Date>;
+  /** Sets or clears the S3 legal hold of the current version (no deletion whatever the retention). */
+  setLegalHold(bucket: BucketRole, key: string, on: boolean): Promise<void>;
+  legalHold(bucket: BucketRole, key: string): Promise<boolean>;
   ping(): Promise<void>;
 }
 
