@@ -75,6 +75,8 @@ export interface CaseExportResult {
   events: number;
   /** Payload bytes and files, as in bag-info.txt. */
   payloadOxum: string;
+  /** SHA-256 of tagmanifest-sha256.txt: what signature.json signs, named in every EXPORTED event. */
+  tagManifestSha256: string;
 }
 
 export const PACKAGE_FORMAT = 'evidock-case-export/2';
@@ -300,7 +302,7 @@ export class CaseExportService {
     });
     await ledger.mirror(events);
     elog.info({ items: written.length, documents: documents.length, proxies, payloadOxum: oxum, destination: request.destination ?? target.root }, 'case exported');
-    return { exportId, caseNumber: request.caseNumber, root: target.root, items: written, documents: documents.length, proxies, events: events.length, payloadOxum: oxum };
+    return { exportId, caseNumber: request.caseNumber, root: target.root, items: written, documents: documents.length, proxies, events: events.length, payloadOxum: oxum, tagManifestSha256: tagHash };
   }
 }
 

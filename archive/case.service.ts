@@ -3,7 +3,7 @@ import type { EvidockConfig } from '../config/config.schema.ts';
 import { moduleLogger } from '../config/logger.ts';
 import type { CaseRepository, ActionRow, DocumentRow, MatchRow } from '../storage/case.repository.ts';
 import type { CatalogRepository, EvidenceRow } from '../storage/catalog.repository.ts';
-import type { CustodyEvent } from '../storage/custody-chain.ts';
+import type { Actor, CustodyEvent } from '../storage/custody-chain.ts';
 import type { CustodyLedger } from '../storage/custody-ledger.service.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { Database, Queryable } from '../storage/postgres.database.ts';
@@ -56,6 +56,9 @@ export class CaseService {
       access: AccessService;
       webhooks: WebhookService;
       exports: CaseExportService;
+      /** Applies retention to records whose cases changed (preservation.service.ts). */
+      retain?: (ids: readonly string[], actor: Actor, cause: string) => Promise<void>;
+      retainDocuments?: (caseNumber: string) => Promise<void>;
     },
   ) {}
 
@@ -95,6 +98,7 @@ export class CaseService {
     });
     await this.deps.ledger.mirror(events);
     await this.deps.webhooks.dispatch(deliveries);
+    if (result.linked.length > 0) await this.deps.retain?.(result.linked, actorOf(p), `linked to case ${caseNumber}`);
     if (result.linked.length > 0) log.info({ caseNumber, linked: result.linked.length, by: p.name }, 'items linked to case');
     return result;
   }
@@ -350,6 +354,8 @@ export class CaseService {
         return row;
       });
       if (event) await this.deps.ledger.mirror([event]);
+      // A text record is kept as long as the case's AV records.
+      await this.deps.retainDocuments?.(caseNumber);
       log.info({ caseNumber, documentId: doc.id, bytes: doc.size, by: p.name }, 'case document stored');
       return doc;
     } finally {

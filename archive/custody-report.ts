@@ -50,6 +50,18 @@ export const CUSTODY_EVENT_LABELS: Record<CustodyEventType, readonly [zh: string
   ACCESS_EXPIRED: ['访问授权到期', 'Access expired'],
   ACCESSED: ['被访问', 'Accessed'],
   ACCESS_LOG_SEALED: ['访问日志封存', 'Access log sealed'],
+  RETENTION_SET: ['设定保管期限', 'Retention set'],
+  LEGAL_HOLD_SET: ['冻结（禁止删除）', 'Legal hold set'],
+  LEGAL_HOLD_RELEASED: ['解除冻结', 'Legal hold released'],
+  PURGE_PROPOSED: ['提出到期销毁', 'Purge proposed'],
+  PURGE_APPROVED: ['批准到期销毁', 'Purge approved'],
+  PURGE_REFUSED: ['驳回到期销毁', 'Purge refused'],
+  PURGED: ['到期销毁', 'Purged'],
+  PURGE_SKIPPED: ['未予销毁', 'Not purged'],
+  PURGE_FAILED: ['销毁失败', 'Purge failed'],
+  CASE_ENDED: ['案件执法结束', 'Case action ended'],
+  CASE_MARKED_MAJOR: ['标记为重大案件', 'Marked a major case'],
+  ARCHIVED: ['案件归档', 'Case archived'],
 };
 
 export interface ReportItem {

@@ -61,7 +61,7 @@ export class EvidenceService {
     private readonly db: Database,
     private readonly catalog: CatalogRepository,
     private readonly ledger: CustodyLedger,
-    private readonly archive?: { access: AccessService; webhooks: WebhookService },
+    private readonly archive?: { access: AccessService; webhooks: WebhookService; retain?: (ids: readonly string[], actor: Actor, cause: string) => Promise<void> },
   ) {}
 
   private get access(): AccessService {
@@ -173,6 +173,8 @@ export class EvidenceService {
     });
     await this.ledger.mirror([event]);
     await this.archive?.webhooks.dispatch(deliveries);
+    // A new case number can only lengthen how long the record is kept.
+    if (patch.caseNumbers) await this.archive?.retain?.([target.id], event.actor, 'case numbers changed');
     return { evidence: (await this.catalog.getEvidence(target.id))!, event };
   }
 }

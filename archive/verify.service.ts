@@ -11,6 +11,8 @@ export interface ItemVerification {
   evidenceId: string;
   ok: boolean;
   rehashed: boolean;
+  /** Deleted by an approved purge (its PURGED custody event), reported as such and not as missing. */
+  purged?: boolean;
   problems: string[];
 }
 
@@ -73,6 +75,13 @@ export class VerifyService {
     const row = await this.catalog.getEvidence(id);
     const events = await this.ledger.eventsFor({ evidenceId: id });
     if (!row) return { evidenceId: id, ok: false, rehashed: false, problems: ['catalog row missing'] };
+    // Deleted by an approved purge after its retention ran out: gone on purpose, not missing.
+    const purged = events.find((e) => e.type === 'PURGED');
+    if (purged) {
+      const left = await this.objects.stat('originals', originalKey(row.sha256));
+      const unfinished = left ? [`purged by run ${String(purged.details.runId)} but the original is still stored: run evidock purge run ${String(purged.details.runId)}`] : [];
+      return { evidenceId: id, ok: unfinished.length === 0, rehashed: false, purged: true, problems: unfinished };
+    }
     problems.push(...compareWithLedger(row, events));
 
     const verified = events.filter((e) => e.type === 'VERIFIED').pop();

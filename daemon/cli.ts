@@ -456,6 +456,8 @@ export function buildProgram(): Command {
           ...report.items.flatMap((i) => i.problems.map((p) => `${i.evidenceId}: ${p}`)),
         ];
         if (report.ok) out(t('verify.ok', { events: report.ledger.events, items: report.items.length }));
+        const purged = report.items.filter((i) => i.purged).length;
+        if (purged > 0) out(t('verify.purged', { count: purged }));
         else {
           out(t('verify.failed', { count: problems.length }));
           for (const p of problems) out(`  - ${p}`);
@@ -623,6 +625,157 @@ export function buildProgram(): Command {
 function registerAdminCommands(program: Command, lang: () => string | undefined): void {
   const by = (cfg: EvidockConfig) => `cli@${cfg.workstationId}`;
   const json = (value: unknown) => out(JSON.stringify(value, null, 2));
+
+  // Preservation: who may keep, hold and delete records is a custodian's decision, by name.
+  const custodian = async (rt: Runtime, name: string): Promise<string> => {
+    const u = await rt.identity.user(name);
+    if (u.role !== 'custodian' || u.disabledAt !== null) {
+      throw new ArchiveError('NOT_A_CUSTODIAN', 403, `${name} is not an active custodian`, `${name} 不是在岗的证据管理员`);
+    }
+    return u.name;
+  };
+  const reasonOf = (reason: string) => {
+    if (reason.trim().length < 2) throw new ArchiveError('INVALID_REQUEST', 400, 'a reason is required', '必须填写事由');
+    return reason.trim();
+  };
+
+  const retention = program.command('retention').description('retention classes and object-lock dates (保管期限)');
+  retention
+    .command('apply')
+    .description('decide and apply the retention of one record, or of all (repairs what a storage outage left)')
+    .argument('[evidenceId]')
+    .option('--all')
+    .option('--json')
+    .action(async (id: string | undefined, o: { all?: boolean; json?: boolean }) => {
+      const cfg = config(lang());
+      const rows = await withRuntime(cfg, true, async (rt) => {
+        const ids = id ? [(await rt.evidence.find(id)).id] : o.all ? await rt.catalog.allEvidenceIds() : [];
+        if (ids.length === 0) throw new ArchiveError('INVALID_REQUEST', 400, 'give an evidence id or --all', '请指定证据编号或 --all');
+        const out = [];
+        for (const e of ids) out.push(await rt.preservation.apply(e, { kind: 'workstation', id: cfg.workstationId }, 'retention apply'));
+        return out;
+      });
+      if (o.json) return json(rows);
+      for (const r of rows) out(t('retention.row', { id: r.evidenceId, class: t(`retention.class.${r.class}`), until: formatLocalTime(r.retainUntil, cfg.ingest.recorderTimeZone), hold: r.legalHold ? t('retention.held') : '' }));
+    });
+
+  program
+    .command('hold')
+    .description('set (or --release) the legal hold of a record: it cannot be purged whatever its retention')
+    .argument('<evidenceId>')
+    .requiredOption('--reason <text>')
+    .requiredOption('--by <custodian>')
+    .option('--release')
+    .action(async (id: string, o: { reason: string; by: string; release?: boolean }) => {
+      const cfg = config(lang());
+      const row = await withRuntime(cfg, true, async (rt) => rt.preservation.holdItem((await rt.evidence.find(id)).id, !o.release, reasonOf(o.reason), await custodian(rt, o.by)));
+      out(t(o.release ? 'hold.released' : 'hold.set', { id: row.evidenceId }));
+    });
+
+  const purge = program.command('purge').description('delete records whose retention ran out: proposed by one custodian, approved by another');
+  purge
+    .command('propose')
+    .requiredOption('--reason <text>')
+    .requiredOption('--by <custodian>')
+    .option('--json')
+    .action(async (o: { reason: string; by: string; json?: boolean }) => {
+      const cfg = config(lang());
+      const run = await withRuntime(cfg, true, async (rt) => rt.preservation.proposePurge(await custodian(rt, o.by), reasonOf(o.reason)));
+      if (o.json) return json(run);
+      out(t('purge.proposed', { run: run.id, items: run.evidenceIds.length }));
+    });
+  purge
+    .command('approve')
+    .argument('<runId>')
+    .requiredOption('--by <custodian>', 'a custodian other than the one who proposed it')
+    .option('--refuse', 'refuse the run instead')
+    .option('--reason <text>')
+    .action(async (runId: string, o: { by: string; refuse?: boolean; reason?: string }) => {
+      const cfg = config(lang());
+      const run = await withRuntime(cfg, true, async (rt) => rt.preservation.decidePurge(runId, await custodian(rt, o.by), !o.refuse, o.reason ?? null));
+      out(t(run.status === 'approved' ? 'purge.approved' : 'purge.refused', { run: run.id, items: run.evidenceIds.length }));
+    });
+  purge
+    .command('run')
+    .argument('<runId>')
+    .requiredOption('--by <custodian>')
+    .option('--json')
+    .action(async (runId: string, o: { by: string; json?: boolean }) => {
+      const cfg = config(lang());
+      const result = await withRuntime(cfg, true, async (rt) => rt.preservation.executePurge(runId, await custodian(rt, o.by)));
+      if (o.json) out(JSON.stringify(result));
+      else {
+        out(t('purge.done', { run: runId, purged: result.purged.length, skipped: result.skipped.length, failed: result.failed.length }));
+        for (const s of result.skipped) out(`  - ${s.evidenceId}: ${t(`purge.why.${s.why}`)}`);
+        for (const f of result.failed) out(`  - ${f.evidenceId}: ${f.error}`);
+      }
+      if (result.failed.length > 0) throw new CliExit(EXIT_FAILURE);
+    });
+  purge
+    .command('list')
+    .option('--json')
+    .action(async (o: { json?: boolean }) => {
+      const runs = await withRuntime(config(lang()), true, (rt) => rt.retention.runs());
+      if (o.json) return json(runs);
+      for (const r of runs) out(`${r.id}  ${r.status}  ${r.evidenceIds.length}  ${r.proposedBy}${r.decidedBy ? ` → ${r.decidedBy}` : ''}  ${r.reason}`);
+    });
+
+  const kase = program.command('case').description('a case\'s life: end of its action, archiving within 30 days, major cases, holds');
+  kase
+    .command('end')
+    .argument('<caseNumber>')
+    .requiredOption('--date <date>', 'the day its enforcement action ended (YYYY-MM-DD or ISO time)')
+    .requiredOption('--by <custodian>')
+    .action(async (n: string, o: { date: string; by: string }) => {
+      const cfg = config(lang());
+      await withRuntime(cfg, true, async (rt) => rt.lifecycle.end(n, new Date(o.date), await custodian(rt, o.by)));
+      out(t('case.ended', { case: n, days: cfg.cases.archiveDays }));
+    });
+  kase
+    .command('archive')
+    .argument('<caseNumber>')
+    .requiredOption('--by <custodian>')
+    .option('--reason <text>', 'recorded with the package', '归档')
+    .option('--json')
+    .action(async (n: string, o: { by: string; reason: string; json?: boolean }) => {
+      const cfg = config(lang());
+      const done = await withRuntime(cfg, true, async (rt) => rt.lifecycle.archive(n, await custodian(rt, o.by), reasonOf(o.reason)));
+      if (o.json) return out(JSON.stringify(done));
+      out(t('case.archived', { case: n, items: done.items, key: done.key, size: formatBytes(done.size) }));
+    });
+  kase
+    .command('major')
+    .argument('<caseNumber>')
+    .requiredOption('--reason <text>')
+    .requiredOption('--by <custodian>')
+    .action(async (n: string, o: { reason: string; by: string }) => {
+      const cfg = config(lang());
+      const ids = await withRuntime(cfg, true, async (rt) => rt.lifecycle.markMajor(n, reasonOf(o.reason), await custodian(rt, o.by)));
+      out(t('case.major', { case: n, items: ids.length }));
+    });
+  kase
+    .command('hold')
+    .argument('<caseNumber>')
+    .requiredOption('--reason <text>')
+    .requiredOption('--by <custodian>')
+    .option('--release')
+    .action(async (n: string, o: { reason: string; by: string; release?: boolean }) => {
+      const cfg = config(lang());
+      const ids = await withRuntime(cfg, true, async (rt) => rt.preservation.holdCase(n, !o.release, reasonOf(o.reason), await custodian(rt, o.by)));
+      out(t(o.release ? 'case.holdReleased' : 'case.held', { case: n, items: ids.length }));
+    });
+  kase
+    .command('overdue')
+    .description('cases ended but not archived (days left of the 30), and records still missing a required field, per officer')
+    .option('--json')
+    .action(async (o: { json?: boolean }) => {
+      const report = await withRuntime(config(lang()), true, (rt) => rt.lifecycle.overdue());
+      if (o.json) return out(JSON.stringify(report));
+      out(t('overdue.cases', { count: report.cases.length, days: report.archiveDays }));
+      for (const c of report.cases) out(`  ${c.caseNumber}  ${t(c.pastDue ? 'overdue.pastDue' : 'overdue.left', { days: Math.abs(c.daysLeft) })}`);
+      out(t('overdue.fields', { days: report.missingFields.graceDays }));
+      for (const r of report.missingFields.byOfficer) out(`  ${r.officerId ?? t('overdue.noOfficer')}  ${r.items}`);
+    });
 
   const unit = program.command('unit').description('enforcement units (执法单位)');
   unit

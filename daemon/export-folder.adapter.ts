@@ -77,15 +77,26 @@ export class ExportFolder {
     return target;
   }
 
-  /** Writes the zip to `file` (which must not exist), durably: a crash leaves only `file.partial`. */
-  async writeZip(file: string, top: string): Promise<number> {
+  /** Writes the zip to `file` (which must not exist), durably: a crash leaves only `file.partial`. Returns its length and SHA-256. */
+  async writeZip(file: string, top: string): Promise<{ size: number; sha256: string }> {
     const target = ExportFolder.zipTarget(file);
     const partial = `${target}.partial`;
-    const { size, stream } = this.zip(top);
+    const { stream } = this.zip(top);
+    const hash = createHash('sha256');
+    let size = 0;
+    stream.on('data', (chunk: Buffer) => {
+      hash.update(chunk);
+      size += chunk.length;
+    });
     await pipeline(stream, createWriteStream(partial, { flags: 'wx' }));
     await this.fsync(partial);
     await rename(partial, target);
-    return size;
+    return { size, sha256: hash.digest('hex') };
+  }
+
+  /** Removes a file made from an export (a zip once stored elsewhere). */
+  static async removeFile(path: string): Promise<void> {
+    await rm(path, { force: true });
   }
 
   async remove(): Promise<void> {

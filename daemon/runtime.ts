@@ -1,6 +1,12 @@
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AccessService } from '../archive/access.service.ts';
-import { CaseExportService } from '../archive/case-export.service.ts';
+import { bagName, CaseExportService } from '../archive/case-export.service.ts';
+import { CaseLifecycleService } from '../archive/case-lifecycle.service.ts';
+import { PreservationService } from '../archive/preservation.service.ts';
+import { RetentionRepository } from '../storage/retention.repository.ts';
+import type { Actor } from '../storage/custody-chain.ts';
+import { ExportFolder } from './export-folder.adapter.ts';
 import { CaseService } from '../archive/case.service.ts';
 import { IdentityService } from '../archive/identity.service.ts';
 import { WebhookService } from '../archive/webhook.service.ts';
@@ -57,6 +63,9 @@ export interface Runtime {
   verify: VerifyService;
   reports: ReportService;
   exports: CaseExportService;
+  preservation: PreservationService;
+  lifecycle: CaseLifecycleService;
+  retention: RetentionRepository;
   identity: IdentityService;
   access: AccessService;
   cases: CaseService;
@@ -115,7 +124,42 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
   const access = new AccessService({ config, db, access: accessRepo, catalog, identity: identityRepo, ledger });
   const caseRepo = new CaseRepository(db);
   const exports = new CaseExportService({ workstationId: config.workstationId, softwareAgent: `evidock ${evidockVersion()}`, db, catalog, cases: caseRepo, ledger, objects, signer: ledger.signer() });
-  const cases = new CaseService({ config, db, cases: caseRepo, catalog, ledger, objects, spool, access, webhooks, exports });
+  const retentionRepo = new RetentionRepository(db);
+  const preservation = new PreservationService({ config, db, catalog, cases: caseRepo, ledger, objects, repo: retentionRepo });
+  // After a record's cases change: its retention follows. Storage being down must not undo
+  // the change: the bucket's default retention still holds, `evidock retention apply` repairs.
+  const retain = async (ids: readonly string[], actor: Actor, cause: string) => {
+    for (const id of ids) {
+      await preservation.apply(id, actor, cause).catch((e: Error) => log.warn({ evidenceId: id, cause, err: e.message }, 'retention not applied; run evidock retention apply'));
+    }
+  };
+  const retainDocuments = async (caseNumber: string) => {
+    await preservation.applyDocuments(caseNumber).then(
+      () => undefined,
+      (e: Error) => log.warn({ caseNumber, err: e.message }, 'document retention not applied; run evidock retention apply'),
+    );
+  };
+  const cases = new CaseService({ config, db, cases: caseRepo, catalog, ledger, objects, spool, access, webhooks, exports, retain, retainDocuments });
+  const lifecycle = new CaseLifecycleService({
+    config,
+    db,
+    repo: retentionRepo,
+    ledger,
+    objects,
+    preservation,
+    pack: async (caseNumber, by, reason) => {
+      const exportsDir = join(config.dataDir, 'exports');
+      const folder = ExportFolder.temporary(exportsDir);
+      try {
+        const done = await exports.export({ caseNumber, by, reason, withProxies: false, destination: 'case archive (write-once storage)' }, folder);
+        const path = join(exportsDir, `${done.exportId}.zip`);
+        const zipped = await folder.writeZip(path, bagName(caseNumber, done.exportId));
+        return { exportId: done.exportId, path, ...zipped, tagManifestSha256: done.tagManifestSha256, remove: () => ExportFolder.removeFile(path) };
+      } finally {
+        await folder.remove();
+      }
+    },
+  });
 
   const ingest = new IngestService({
     config,
@@ -135,6 +179,7 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
       ...(await cases.matchArrival(tx, item)),
     ],
     announce: (ids) => webhooks.dispatch(ids),
+    retain: (id) => retain([id], { kind: 'workstation', id: config.workstationId }, 'recorded'),
   });
   const metadata = new LazyMetadataReader();
   let mediaProgress: (evidenceId: string, percent: number, speed: number | null) => void = (id, percent) => pool?.reportProgress(id, percent, 0);
@@ -176,13 +221,16 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
     volumes,
     ingest,
     dock,
-    evidence: new EvidenceService(db, catalog, ledger, { access, webhooks }),
+    evidence: new EvidenceService(db, catalog, ledger, { access, webhooks, retain }),
     verify: new VerifyService(db, catalog, ledger, objects, accessRepo),
     reports: new ReportService(new ReportRepository(db)),
     exports,
     identity: new IdentityService({ config, db, identity: identityRepo, catalog, ledger }),
     access,
     cases,
+    preservation,
+    lifecycle,
+    retention: retentionRepo,
     webhooks,
     media,
     setMediaProgress(sink) {

@@ -58,6 +58,24 @@ export const CUSTODY_EVENT_TYPES = [
   'ACCESSED',
   /** A batch of access-log records (searches included), sealed by hash. */
   'ACCESS_LOG_SEALED',
+  /** A record's retention class or retain-until date moved (only ever later), and why. */
+  'RETENTION_SET',
+  'LEGAL_HOLD_SET',
+  'LEGAL_HOLD_RELEASED',
+  /** A purge run proposed by one custodian, approved or refused by another. */
+  'PURGE_PROPOSED',
+  'PURGE_APPROVED',
+  'PURGE_REFUSED',
+  /** Written before the bytes are deleted: no deletion without its record. */
+  'PURGED',
+  /** An item of an approved run that was not deleted after all (held, extended, linked meanwhile). */
+  'PURGE_SKIPPED',
+  'PURGE_FAILED',
+  /** The case's enforcement action ended: the 30 days to archive it start. */
+  'CASE_ENDED',
+  'CASE_MARKED_MAJOR',
+  /** The case's package is in write-once storage (归档). */
+  'ARCHIVED',
 ] as const;
 
 export type CustodyEventType = (typeof CUSTODY_EVENT_TYPES)[number];

@@ -56,6 +56,8 @@ export interface IngestDeps {
    */
   onCatalogued?: (tx: Queryable, item: EvidenceRow) => Promise<string[]>;
   announce?: (ids: readonly string[]) => Promise<void>;
+  /** Gives a recorded item its retention class and object-lock date (preservation.service.ts). */
+  retain?: (evidenceId: string) => Promise<void>;
 }
 
 /** A recording changed or shrank while it was read: the copy cannot be trusted. */
@@ -497,6 +499,7 @@ export class IngestService {
     });
     await this.flushMirror();
     if (announced.length > 0) await this.deps.announce?.(announced);
+    await this.deps.retain?.(file.evidenceId!);
     if (catalogued) await this.deps.queue.enqueue(JobName.Metadata, { evidenceId: file.evidenceId!, objectKey: originalKey(file.sha256!) });
     return JobStatus.Success;
   }
