@@ -14,7 +14,7 @@ const TEXT_FILTERS: Array<[string, MessageKey]> = [
   ['place', 'filterPlace'],
 ];
 const FILTER_KEYS = [...TEXT_FILTERS.map(([k]) => k), 'from', 'to', 'mediaType', 'flag', 'late'];
-const FLAGS = ['missing-case', 'missing-subject', 'missing-place', 'missing-collector', 'unregistered', 'transfer-late', 'clock-suspect', 'clock-offset', 'tag-conflict', 'empty-file'];
+const FLAGS = ['missing-case', 'missing-subject', 'missing-place', 'missing-collector', 'unregistered', 'transfer-late', 'clock-suspect', 'clock-offset', 'tag-conflict', 'empty-file', 'purged'];
 
 interface Worklist {
   name: string;
