@@ -200,6 +200,9 @@ const zh = {
   event_EXPORTED: '被导出',
   event_DERIVED: '生成派生文件',
   event_FIXITY_CHECKED: '完整性检查',
+  event_FIXITY_BATCH_CHECKED: '定期完整性检查（批次）',
+  event_FIXITY_FAILED: '完整性检查未通过',
+  event_FIXITY_CYCLE_COMPLETED: '定期完整性检查周期完成',
   event_DOCUMENT_ADDED: '添加文书',
 
   casesTitle: '案件',
@@ -490,6 +493,9 @@ const en: Record<MessageKey, string> = {
   event_EXPORTED: 'Exported',
   event_DERIVED: 'Derivative made',
   event_FIXITY_CHECKED: 'Fixity check',
+  event_FIXITY_BATCH_CHECKED: 'Scheduled fixity check (batch)',
+  event_FIXITY_FAILED: 'Fixity check FAILED',
+  event_FIXITY_CYCLE_COMPLETED: 'Fixity cycle completed',
   event_DOCUMENT_ADDED: 'Document added',
 
   casesTitle: 'Cases',
