@@ -48,6 +48,8 @@ export async function createTestEnv(label: string, overrides: Overrides = {}): P
     ...overrides,
     // Merged, not replaced: a test that sets one ingest knob keeps the fast retries of the rest.
     ingest: { backoffSeconds: 0.2, attempts: 8, spoolMinFreeMiB: 0, spoolRetryDelaySeconds: 1, ...(overrides.ingest as Record<string, unknown> | undefined) },
+    // Off unless a test is about it: a cycle would add custody events to every test's ledger.
+    fixity: { enabled: false, ...(overrides.fixity as Record<string, unknown> | undefined) },
   };
   const config = loadConfig({ overrides: settings as never });
   initLogging(config, false);
