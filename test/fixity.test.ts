@@ -1,27 +1,17 @@
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXITY_SCHEDULER, type FixityStatus } from '../archive/fixity.service.ts';
-import { REPO_ROOT } from '../config/config.loader.ts';
 import { importFolder } from '../daemon/cli.ts';
 import type { Runtime } from '../daemon/runtime.ts';
 import { canonicalJson, type CustodyEvent } from '../storage/custody-chain.ts';
 import { eventObjectKey } from '../storage/custody-ledger.service.ts';
 import { originalKey } from '../storage/object-store.ts';
 import { QueueName } from '../workers/job.types.ts';
-import { createTestEnv, eventually, type TestEnv } from './support/test-env.ts';
-
-function evidock(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [resolve(REPO_ROOT, 'bin/evidock.js'), ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
-      done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+import { createTestEnv, eventually, evidock, type TestEnv } from './support/test-env.ts';
 
 async function ingest(rt: Runtime, env: TestEnv, serial: string, count: number, size: number): Promise<Array<{ id: string; sha256: string }>> {
   const dir = join(env.dir, serial);
