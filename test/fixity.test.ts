@@ -1,10 +1,12 @@
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXITY_SCHEDULER, type FixityStatus } from '../archive/fixity.service.ts';
+import { REPO_ROOT } from '../config/config.loader.ts';
 import { importFolder } from '../daemon/cli.ts';
 import type { Runtime } from '../daemon/runtime.ts';
 import { canonicalJson, type CustodyEvent } from '../storage/custody-chain.ts';
@@ -197,5 +199,28 @@ describe('a fixity cycle stopped part-way', () => {
     const status = await rt.fixity.status();
     expect(status.lastCompleted).toMatchObject({ id: 1, items: 6, ledger: { ok: true } });
     expect(status.failures).toEqual([]);
+    // The next test's cycle is the killed child's alone until it is killed.
+    await second.close();
+  });
+
+  it('loses only the uncommitted batch of a worker killed mid-cycle; two hosts then finish it, none checking an item the other did', async () => {
+    await rt.db.query(`UPDATE fixity_cycles SET started_at = started_at - interval '31 days'`);
+    const child = spawn(process.execPath, [resolve(REPO_ROOT, 'bin/evidock.js'), 'workers'], { env: { ...process.env, ...env.childEnv }, stdio: 'ignore' });
+    try {
+      await eventually(async () => ((await checkedIn(rt, 2)).length >= 2 ? true : undefined), 60_000, 'two batches of the second cycle');
+    } finally {
+      child.kill('SIGKILL');
+    }
+    await new Promise((r) => child.once('exit', r));
+    const atKill = await checkedIn(rt, 2);
+    expect(atKill.length).toBeLessThan(items.length);
+
+    const hosts = [await env.runtime(), await env.runtime()];
+    for (const host of hosts) host.startWorkers([QueueName.Fixity]);
+    await cycleCompleted(rt, 2);
+    const named = await checkedIn(rt, 2);
+    expect(named.slice(0, atKill.length)).toEqual(atKill);
+    expect([...named].sort()).toEqual(items.map((i) => i.id).sort());
+    expect((await rt.fixity.status()).lastCompleted).toMatchObject({ id: 2, items: 6, ledger: { ok: true, problems: [] } });
   });
 });
