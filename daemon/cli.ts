@@ -593,7 +593,7 @@ export function buildProgram(): Command {
 
   program
     .command('workers')
-    .description('serve the shared queues (catalog, metadata, transcode) on this host')
+    .description('serve the shared queues (catalog, metadata, transcode, fixity) on this host')
     .action(async () => {
       const { runWorkers } = await import('./daemon.ts');
       await runWorkers(config(lang()));
