@@ -114,7 +114,7 @@ describe('batchEventDetails', () => {
 });
 
 /** A FixityService over strict fakes: the open cycle, the items to claim and what each check finds. */
-function rig(options: { open: FixityCycleRow | null; last?: FixityCycleRow | null; claims: FixityClaim[]; checks: Record<string, Partial<ItemCheck>>; stopAfter?: string; bytesPerSecond?: number }) {
+function rig(options: { open: FixityCycleRow | null; last?: FixityCycleRow | null; claims: FixityClaim[]; checks: Record<string, Partial<ItemCheck> | Error>; stopAfter?: string; bytesPerSecond?: number }) {
   const scope = new StrictScope();
   const config = configSchema.parse({ workstationId: 'ws-1', dataDir: '/tmp/x', fixity: { batchMaxItems: 10, batchMaxMiB: 1, bytesPerSecond: options.bytesPerSecond ?? 0 } });
   const stopping = new AbortController();
@@ -152,6 +152,7 @@ function rig(options: { open: FixityCycleRow | null; last?: FixityCycleRow | nul
       checkItem: async (id: string, o: { rehash: boolean; pace?: ReadPace }) => {
         expect(o.rehash).toBe(true);
         const found = options.checks[id] ?? scope.fail(`check of ${id}`);
+        if (found instanceof Error) throw found;
         await o.pace?.(found.bytesRead ?? 0);
         if (options.stopAfter === id) stopping.abort();
         return { evidenceId: id, ok: true, rehashed: true, problems: [], missing: false, storedSha256: `sha-of-${id}`, bytesRead: 0, ...found };
@@ -214,6 +215,25 @@ describe('FixityService.handleFixity', () => {
     expect(r.recorded.map((b) => b.results.map((x) => x.evidenceId))).toEqual([['a']]);
     expect(r.appended.map((e) => e.type)).toEqual(['FIXITY_BATCH_CHECKED']);
     expect(r.scope.unexpected).toEqual([]);
+  });
+
+  it('records an object the store refuses to read as a failed check, but leaves an outage to a retry of the whole batch', async () => {
+    const refused = Object.assign(new Error('object store read t/sha256/x failed: InvalidObjectState'), { name: 'ObjectStoreRequestError' });
+    const r = rig({ open: cycle(), claims: [{ evidenceId: 'a', size: 10 }, { evidenceId: 'b', size: 10 }], checks: { a: refused, b: {} } });
+    expect(await r.service.handleFixity({ scheduler: 'fixity-cycle' }, r.stopping.signal)).toBe(JobStatus.Success);
+    expect(r.recorded[0]!.results).toEqual([
+      { evidenceId: 'a', ok: false, sha256: null, problems: ['stored original could not be read back: object store read t/sha256/x failed: InvalidObjectState'], missing: false },
+      { evidenceId: 'b', ok: true, sha256: 'sha-of-b', problems: [], missing: false },
+    ]);
+    expect(r.appended.map((e) => [e.type, e.evidenceId ?? null])).toEqual([['FIXITY_BATCH_CHECKED', null], ['FIXITY_FAILED', 'a']]);
+
+    const outage = Object.assign(new Error('object store unavailable'), { name: 'ObjectStoreUnavailableError' });
+    const down = rig({ open: cycle(), claims: [{ evidenceId: 'a', size: 10 }], checks: { a: outage } });
+    await expect(down.service.handleFixity({ scheduler: 'fixity-cycle' }, down.stopping.signal)).rejects.toThrow('object store unavailable');
+    expect(down.appended).toEqual([]);
+    expect(down.recorded).toEqual([]);
+    expect(r.scope.unexpected).toEqual([]);
+    expect(down.scope.unexpected).toEqual([]);
   });
 
   it('holds the byte rate between chunks', async () => {

@@ -223,9 +223,15 @@ export class FixityService {
           results.push({ evidenceId: check.evidenceId, ok: check.ok, sha256: check.storedSha256, problems: check.problems, missing: check.missing });
           bytes += check.bytesRead;
         } catch (error) {
-          if (!(error instanceof FixityStoppedError)) throw error;
-          stopped = true;
-          break;
+          if (error instanceof FixityStoppedError) {
+            stopped = true;
+            break;
+          }
+          // The object store's definite answer about this one object (not an outage): a
+          // failed check of it, so that one bad object cannot hold up the cycle forever.
+          if ((error as Error).name !== 'ObjectStoreRequestError') throw error;
+          log.warn({ evidenceId: claim.evidenceId, cycle: cycle.id, err: (error as Error).message }, 'stored original could not be read back');
+          results.push({ evidenceId: claim.evidenceId, ok: false, sha256: null, problems: [`stored original could not be read back: ${(error as Error).message}`], missing: false });
         }
       }
       if (results.length === 0) return null;
