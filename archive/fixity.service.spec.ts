@@ -32,6 +32,12 @@ describe('decideCycle', () => {
     expect(decideCycle(null, last, at, 30)).toEqual({ kind: 'start', dueAt: new Date(at.getTime() + 30 * DAY) });
   });
 
+  it('starts no cycle over an empty catalog, so the first items are checked in the first cycle after they arrive', () => {
+    expect(decideCycle(null, null, T0, 30, true)).toEqual({ kind: 'wait', until: T0 });
+    const open = cycle();
+    expect(decideCycle(open, null, T0, 30, true)).toEqual({ kind: 'work', cycle: open });
+  });
+
   it('follows a cycle that ran past its due date at once', () => {
     const late = cycle({ finishedAt: new Date(T0.getTime() + 45 * DAY) });
     const now = new Date(T0.getTime() + 45 * DAY + 1000);
@@ -130,6 +136,7 @@ function rig(options: { open: FixityCycleRow | null; last?: FixityCycleRow | nul
   const fixity = scope.strict<FixityRepository>('fixity', {
     openCycle: async () => options.open,
     lastCycle: async () => options.last ?? null,
+    catalogEmpty: async () => false,
     cycleTransaction: async <T>(work: (q: Queryable) => Promise<T>) => work(tx),
     // The second claim of a tick finds nothing: the rig's items are all taken by the first.
     claim: async (_tx: Queryable, cycleId: number, limit: number) => {

@@ -24,10 +24,13 @@ export type CycleDecision = { kind: 'work'; cycle: FixityCycleRow } | { kind: 's
 
 /**
  * What a tick does about cycles: work on the open one; else start the next once the last
- * one started `cycleDays` ago (a cycle that ran late is followed at once); else wait.
+ * one started `cycleDays` ago (a cycle that ran late is followed at once); else wait. No
+ * cycle starts over an empty catalog: a fresh install's first items would otherwise wait a
+ * whole cycle for their first check.
  */
-export function decideCycle(open: FixityCycleRow | null, last: FixityCycleRow | null, now: Date, cycleDays: number): CycleDecision {
+export function decideCycle(open: FixityCycleRow | null, last: FixityCycleRow | null, now: Date, cycleDays: number, catalogEmpty = false): CycleDecision {
   if (open) return { kind: 'work', cycle: open };
+  if (catalogEmpty) return { kind: 'wait', until: now };
   const dueAt = new Date(now.getTime() + cycleDays * DAY_MS);
   if (!last) return { kind: 'start', dueAt };
   const next = new Date(last.startedAt.getTime() + cycleDays * DAY_MS);
@@ -183,7 +186,8 @@ export class FixityService {
     const open = await this.deps.fixity.openCycle();
     if (open) return open;
     return this.deps.fixity.cycleTransaction(async (tx) => {
-      const decision = decideCycle(await this.deps.fixity.openCycle(tx), await this.deps.fixity.lastCycle(tx), this.now(), this.settings.cycleDays);
+      const { fixity } = this.deps;
+      const decision = decideCycle(await fixity.openCycle(tx), await fixity.lastCycle(tx), this.now(), this.settings.cycleDays, await fixity.catalogEmpty(tx));
       if (decision.kind === 'work') return decision.cycle;
       if (decision.kind === 'wait') return null;
       const cycle = await this.deps.fixity.startCycle(tx, decision.dueAt);

@@ -96,6 +96,11 @@ export class FixityRepository {
     });
   }
 
+  async catalogEmpty(q: Queryable = this.db): Promise<boolean> {
+    const r = await q.query<{ any: boolean }>('SELECT EXISTS (SELECT 1 FROM evidence) AS any');
+    return !r.rows[0]!.any;
+  }
+
   /** A new cycle over every item catalogued now (new items get a row first). */
   async startCycle(tx: Queryable, dueAt: Date): Promise<FixityCycleRow> {
     await tx.query('INSERT INTO fixity_items (evidence_id, size) SELECT id, size FROM evidence ON CONFLICT (evidence_id) DO NOTHING');
