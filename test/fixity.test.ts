@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -163,6 +163,41 @@ describe('scheduled fixity on the real stack', () => {
     const listed = (JSON.parse(jobs.stdout) as { fixityFailed: Array<{ evidenceId: string }>; queues: Array<{ queue: string }> });
     expect(listed.fixityFailed.map((f) => f.evidenceId).sort()).toEqual([replaced.id, hidden.id].sort());
     expect(listed.queues.map((q) => q.queue)).toContain('fixity');
+  });
+});
+
+describe('evidock verify --all beside it', () => {
+  let env: TestEnv;
+  let items: Array<{ id: string; sha256: string }>;
+
+  beforeAll(async () => {
+    env = await createTestEnv('fixityverify');
+    const rt = await env.runtime();
+    items = await ingest(rt, env, 'VERIFY-1', 3, 50_000);
+    await rt.objects.rawClient.putObject(rt.objects.bucketName('originals'), originalKey(items[0]!.sha256), Buffer.from('forged'));
+  });
+  afterAll(async () => env?.cleanup());
+
+  it('keeps its --json shape, and shows a progress line only on a terminal', async () => {
+    const json = await evidock(['verify', '--all', '--json'], env.childEnv);
+    expect(json.code).toBe(1);
+    expect(json.stderr).toBe('');
+    const report = JSON.parse(json.stdout) as { ok: boolean; ledger: Record<string, unknown>; items: Array<Record<string, unknown>> };
+    expect(Object.keys(report).sort()).toEqual(['items', 'ledger', 'ok']);
+    expect(Object.keys(report.ledger).sort()).toEqual(['events', 'keys', 'problems']);
+    expect(report.items.map((i) => Object.keys(i).sort())).toEqual(Array(3).fill(['evidenceId', 'ok', 'problems', 'rehashed']));
+    expect(report.items.filter((i) => !i.ok).map((i) => i.evidenceId)).toEqual([items[0]!.id]);
+
+    // `script` gives the command a terminal; its output is what the operator sees.
+    const tty = await new Promise<{ code: number; out: string }>((done) =>
+      execFile('script', ['-qec', `'${process.execPath}' '${resolve(REPO_ROOT, 'bin/evidock.js')}' --lang en verify --all`, '/dev/null'], { env: { ...process.env, ...env.childEnv }, timeout: 60_000 }, (error, stdout) =>
+        done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, out: stdout }),
+      ),
+    );
+    expect(tty.code).toBe(1);
+    expect(tty.out).toContain('Verifying and re-hashing: 3/3 evidence items');
+    expect(tty.out).toContain('Verification FAILED');
+    expect(json.stdout).not.toContain('Verifying');
   });
 });
 
