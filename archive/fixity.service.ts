@@ -251,6 +251,14 @@ export class FixityService {
       return { events, deliveries, results, bytes };
     });
     if (!committed) return { checked: 0, stopped };
+    // The alert's log line once it is recorded: a batch rolled back is checked again.
+    for (const failed of committed.results.filter((r) => !r.ok)) {
+      const event = committed.events.find((e) => e.type === 'FIXITY_FAILED' && e.evidenceId === failed.evidenceId);
+      log.error(
+        { evidenceId: failed.evidenceId, cycle: cycle.id, seq: event?.seq, problems: failed.problems },
+        failed.missing ? 'fixity check failed: stored original missing' : 'fixity check failed',
+      );
+    }
     await ledger.mirror(committed.events);
     await webhooks.dispatch(committed.deliveries);
     log.info({ cycle: cycle.id, seq: committed.events[0]!.seq, items: committed.results.length, bytes: committed.bytes }, 'fixity batch checked');
@@ -263,7 +271,6 @@ export class FixityService {
     const missing = failed.missing;
     const details = { cycle: cycleId, batchSeq, expectedSha256: item?.sha256 ?? null, storedSha256: failed.sha256, missing, problems: failed.problems };
     const event = await this.deps.ledger.append(tx, { type: 'FIXITY_FAILED', actor: this.actor, evidenceId: failed.evidenceId, details });
-    log.error({ evidenceId: failed.evidenceId, cycle: cycleId, seq: event.seq, problems: failed.problems }, missing ? 'fixity check failed: stored original missing' : 'fixity check failed');
     const deliveries = await this.deps.webhooks.publish(tx, 'evidence.fixity_failed', item?.unitId ?? null, {
       evidenceId: failed.evidenceId,
       ...details,
