@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -47,10 +47,13 @@ describe('scheduled fixity on the real stack', () => {
   let items: Array<{ id: string; sha256: string }>;
   let hook: Server;
   const received: Array<{ event: string; body: { event: string; data: Record<string, unknown> } }> = [];
+  // The structured logs of this process (errors only, as in every test), to find the alert lines.
+  const logFile = resolve(REPO_ROOT, 'var', 'test', `fixity-${process.pid}.log`);
 
   beforeAll(async () => {
     env = await createTestEnv('fixity', {
       fixity: { enabled: true, cycleDays: 1, tickSeconds: 1, batchMaxItems: 2, bytesPerSecond: 0 },
+      logFile,
       webhooks: { attempts: 3, backoffSeconds: 0.2, timeoutSeconds: 2 },
     });
     rt = await env.runtime();
@@ -76,6 +79,7 @@ describe('scheduled fixity on the real stack', () => {
   afterAll(async () => {
     await new Promise((r) => hook?.close(r));
     await env?.cleanup();
+    rmSync(logFile, { force: true });
   });
 
   it('checks every item once per cycle through the BullMQ job scheduler, one signed event per batch', async () => {
@@ -135,6 +139,18 @@ describe('scheduled fixity on the real stack', () => {
     expect((batchOf.details.items as Array<{ evidenceId: string; ok: boolean }>).find((i) => i.evidenceId === replaced.id)?.ok).toBe(false);
     expect(await rt.fixity.lastCheck(replaced.id)).toMatchObject({ ok: false });
     expect(await rt.fixity.lastCheck(items[2]!.id)).toMatchObject({ ok: true });
+
+    const alerts = await eventually(async () => {
+      const lines = readFileSync(logFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { level: number; module: string; evidenceId?: string; cycle?: number; seq?: number; msg: string });
+      const found = lines.filter((l) => l.module === 'fixity' && l.level === 50 && l.cycle === 2);
+      return found.length >= 2 ? found : undefined;
+    }, 10_000, 'the alert log lines');
+    expect(alerts.map((l) => [l.evidenceId, l.msg, l.seq]).sort()).toEqual(
+      [
+        [replaced.id, 'fixity check failed', ofReplaced.seq],
+        [hidden.id, 'fixity check failed: stored original missing', failed.find((e) => e.evidenceId === hidden.id)!.seq],
+      ].sort(),
+    );
 
     const deliveries = await rt.db.query<{ event: string; state: string; evidence: string }>(
       `SELECT event, state, payload->'data'->>'evidenceId' AS evidence FROM webhook_deliveries ORDER BY created_at`,
