@@ -4,7 +4,7 @@
 //
 // One daemon per workstation watches for recorders and serves this workstation's device
 // queues (acquire, store, clear). WORKER_PROCESSES `evidock workers` processes serve the
-// shared queues (catalog, metadata, transcode); each runs its transcodes in sandboxed
+// shared queues (catalog, metadata, transcode, fixity); each runs its transcodes in sandboxed
 // children, `media.transcodeConcurrency` at a time. On a 2-core workstation, 1 is enough;
 // a dedicated worker host runs only the workers app, with more processes.
 // The archive server (evidock-serve) needs no recorder: run it on the workstation that

@@ -4,7 +4,7 @@ import type { CustodyEvent } from '../storage/custody-chain.ts';
 import type { AccessRepository } from '../storage/access.repository.ts';
 import type { CustodyLedger, LedgerProblem, LedgerVerification } from '../storage/custody-ledger.service.ts';
 import { sealDigest } from './access-seal.ts';
-import { originalKey, type ObjectStore } from '../storage/object-store.ts';
+import { originalKey, type BucketRole, type ObjectStore } from '../storage/object-store.ts';
 import type { Database } from '../storage/postgres.database.ts';
 
 export interface ItemVerification {
@@ -14,6 +14,29 @@ export interface ItemVerification {
   /** Deleted by an approved purge (its PURGED custody event), reported as such and not as missing. */
   purged?: boolean;
   problems: string[];
+}
+
+/** An item's check with what the scheduled fixity check records of it. */
+export interface ItemCheck extends ItemVerification {
+  /** The stored original was not there (a missing object, not changed bytes). */
+  missing: boolean;
+  /** SHA-256 of the stored original's bytes as read back now (null: not re-hashed). */
+  storedSha256: string | null;
+  /** Bytes read back and hashed (original and derivatives). */
+  bytesRead: number;
+}
+
+/**
+ * Called with each chunk's length as stored bytes are re-hashed; the read waits for it, so a
+ * caller can hold a byte rate (fixity.bytesPerSecond) or stop the read by throwing.
+ */
+export type ReadPace = (bytes: number) => Promise<void> | void;
+
+export interface VerifyRunOptions {
+  evidenceId?: string;
+  rehash: boolean;
+  /** After each item: how many are done of how many (a progress line). */
+  onItem?: (done: number, total: number) => void;
 }
 
 export interface VerificationReport {
@@ -36,14 +59,23 @@ export class VerifyService {
     private readonly access: Pick<AccessRepository, 'sealedBy'>,
   ) {}
 
-  async run(options: { evidenceId?: string; rehash: boolean }): Promise<VerificationReport> {
-    const ledger = await this.ledger.verify();
-    ledger.problems.push(...(await this.accessSeals()));
+  async run(options: VerifyRunOptions): Promise<VerificationReport> {
+    const ledger = await this.auditLedger();
     const ids = options.evidenceId ? [options.evidenceId] : await this.catalog.allEvidenceIds();
     const items: ItemVerification[] = [];
-    for (const id of ids) items.push(await this.item(id, options.rehash));
+    for (const id of ids) {
+      items.push(await this.verifyItem(id, options.rehash));
+      options.onItem?.(items.length, ids.length);
+    }
     if (!options.evidenceId) items.push(...(await this.orphans()));
     return { ok: ledger.problems.length === 0 && items.every((i) => i.ok), ledger, items };
+  }
+
+  /** The ledger (chain, signatures, keys, write-once mirror) and the access log's seals. */
+  async auditLedger(): Promise<LedgerVerification> {
+    const ledger = await this.ledger.verify();
+    ledger.problems.push(...(await this.accessSeals()));
+    return ledger;
   }
 
   /**
@@ -66,21 +98,25 @@ export class VerifyService {
   }
 
   /** One item against its ledger events and stored bytes, without auditing the whole ledger. */
-  verifyItem(id: string, rehash: boolean): Promise<ItemVerification> {
-    return this.item(id, rehash);
+  async verifyItem(id: string, rehash: boolean): Promise<ItemVerification> {
+    // Only these fields: they are the `verify --json` contract.
+    const { evidenceId, ok, rehashed, problems, purged } = await this.checkItem(id, { rehash });
+    return { evidenceId, ok, rehashed, ...(purged ? { purged } : {}), problems };
   }
 
-  private async item(id: string, rehash: boolean): Promise<ItemVerification> {
+  /** verifyItem, with what was read and found; `pace` paces (or stops) the re-hash. */
+  async checkItem(id: string, options: { rehash: boolean; pace?: ReadPace }): Promise<ItemCheck> {
+    const { rehash, pace } = options;
     const problems: string[] = [];
     const row = await this.catalog.getEvidence(id);
     const events = await this.ledger.eventsFor({ evidenceId: id });
-    if (!row) return { evidenceId: id, ok: false, rehashed: false, problems: ['catalog row missing'] };
+    if (!row) return { evidenceId: id, ok: false, rehashed: false, problems: ['catalog row missing'], missing: false, storedSha256: null, bytesRead: 0 };
     // Deleted by an approved purge after its retention ran out: gone on purpose, not missing.
     const purged = events.find((e) => e.type === 'PURGED');
     if (purged) {
       const left = await this.objects.stat('originals', originalKey(row.sha256));
       const unfinished = left ? [`purged by run ${String(purged.details.runId)} but the original is still stored: run evidock purge run ${String(purged.details.runId)}`] : [];
-      return { evidenceId: id, ok: unfinished.length === 0, rehashed: false, purged: true, problems: unfinished };
+      return { evidenceId: id, ok: unfinished.length === 0, rehashed: false, purged: true, problems: unfinished, missing: false, storedSha256: null, bytesRead: 0 };
     }
     problems.push(...compareWithLedger(row, events));
 
@@ -95,16 +131,20 @@ export class VerifyService {
       if (!stored.retainUntil) problems.push('stored original has no retention lock');
     }
     let rehashed = false;
+    let storedSha256: string | null = null;
+    const read = { bytes: 0 };
+    const counted: ReadPace = (n) => {
+      read.bytes += n;
+      return pace?.(n);
+    };
     if (rehash && stored) {
-      const hash = createHash('sha256');
-      for await (const chunk of (await this.objects.read('originals', key)) as AsyncIterable<Buffer>) hash.update(chunk);
-      const actual = hash.digest('hex');
+      storedSha256 = await hashStored(this.objects, 'originals', key, counted);
       rehashed = true;
       const acquired = events.find((e) => e.type === 'ACQUIRED')?.details.sha256;
-      if (actual !== acquired) problems.push(`re-hash of stored bytes ${actual} differs from acquired ${String(acquired)}`);
+      if (storedSha256 !== acquired) problems.push(`re-hash of stored bytes ${storedSha256} differs from acquired ${String(acquired)}`);
     }
-    for (const d of await this.catalog.derivativesOf(id)) problems.push(...(await this.derivative(d, events, rehash)));
-    return { evidenceId: id, ok: problems.length === 0, rehashed, problems };
+    for (const d of await this.catalog.derivativesOf(id)) problems.push(...(await this.derivative(d, events, rehash, counted)));
+    return { evidenceId: id, ok: problems.length === 0, rehashed, problems, missing: !stored, storedSha256, bytesRead: read.bytes };
   }
 
   /**
@@ -112,7 +152,7 @@ export class VerifyService {
    * row, the stored object's size and ETag and, when re-hashing, its bytes. Derivatives can
    * be regenerated, but one that was replaced must not be shown as made from the original.
    */
-  private async derivative(d: DerivativeRow, events: readonly CustodyEvent[], rehash: boolean): Promise<string[]> {
+  private async derivative(d: DerivativeRow, events: readonly CustodyEvent[], rehash: boolean, pace: ReadPace): Promise<string[]> {
     const name = `derivative ${d.kind} ${d.objectKey}`;
     const derived = events.filter((e) => e.type === 'DERIVED' && e.details.key === d.objectKey).pop();
     if (!derived) return [`${name}: no DERIVED custody event`];
@@ -125,22 +165,30 @@ export class VerifyService {
       problems.push(`${name}: stored object changed: etag ${stored.etag}, recorded ${derived.details.etag}`);
     }
     if (rehash) {
-      const hash = createHash('sha256');
-      for await (const chunk of (await this.objects.read('derivatives', d.objectKey)) as AsyncIterable<Buffer>) hash.update(chunk);
-      const actual = hash.digest('hex');
+      const actual = await hashStored(this.objects, 'derivatives', d.objectKey, pace);
       if (actual !== derived.details.sha256) problems.push(`${name}: re-hash ${actual} differs from the ledger's ${String(derived.details.sha256)}`);
     }
     return problems;
   }
 
   /** Evidence the ledger recorded whose catalog row has disappeared. */
-  private async orphans(): Promise<ItemVerification[]> {
+  async orphans(): Promise<ItemVerification[]> {
     const r = await this.db.query<{ evidence_id: string }>(
       `SELECT DISTINCT e.evidence_id FROM custody_events e
         WHERE e.type = 'RECORDED' AND NOT EXISTS (SELECT 1 FROM evidence v WHERE v.id = e.evidence_id)`,
     );
     return r.rows.map((row) => ({ evidenceId: row.evidence_id, ok: false, rehashed: false, problems: ['catalog row deleted (the ledger recorded it)'] }));
   }
+}
+
+/** SHA-256 (hex) of a stored object's bytes as read back now. */
+export async function hashStored(objects: Pick<ObjectStore, 'read'>, bucket: BucketRole, key: string, pace?: ReadPace): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of (await objects.read(bucket, key)) as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    if (pace) await pace(chunk.length);
+  }
+  return hash.digest('hex');
 }
 
 /** The catalog is a projection of the ledger; any field that disagrees was edited. */

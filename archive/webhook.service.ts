@@ -12,7 +12,7 @@ import { webhookUrlProblem } from './webhook-signature.ts';
 
 const log = moduleLogger('webhooks');
 
-export const WEBHOOK_EVENTS = ['evidence.stored', 'evidence.linked', 'evidence.tagged', 'action.matched'] as const;
+export const WEBHOOK_EVENTS = ['evidence.stored', 'evidence.linked', 'evidence.tagged', 'action.matched', 'evidence.fixity_failed'] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
 /**

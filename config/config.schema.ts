@@ -404,6 +404,51 @@ export const configSchema = z
       .strict()
       .default({}),
 
+    fixity: z
+      .object({
+        enabled: z
+          .boolean()
+          .default(true)
+          .describe('Run the scheduled fixity check on hosts that serve the shared queues (`evidock daemon`, `evidock workers`).'),
+        cycleDays: z
+          .number()
+          .int()
+          .min(1)
+          .max(3650)
+          .default(30)
+          .describe('Every stored original is re-hashed once per this many days; a cycle starts this long after the previous one started (or when it ends, if it ran late).'),
+        bytesPerSecond: z
+          .number()
+          .int()
+          .min(0)
+          .max(100 * 1024 ** 3)
+          .default(50 * 1024 ** 2)
+          .describe('Most bytes per second one worker process reads for fixity, so that it never starves ingest (0: unthrottled). Each host serving the fixity queue reads this much.'),
+        tickSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(24 * 3600)
+          .default(300)
+          .describe('How often the job scheduler asks the workers to look for fixity work; a tick that finds work carries on until the cycle is done or the process stops.'),
+        batchMaxItems: z
+          .number()
+          .int()
+          .min(1)
+          .max(10000)
+          .default(200)
+          .describe('Items one worker claims at once and names in one signed FIXITY_BATCH_CHECKED custody event.'),
+        batchMaxMiB: z
+          .number()
+          .int()
+          .min(1)
+          .max(1024 * 1024)
+          .default(4096)
+          .describe('Bytes of originals one batch reads at most (at least one item). A batch is committed as a whole: a worker killed mid-batch leaves its items for the next one.'),
+      })
+      .strict()
+      .default({}),
+
     webhooks: z
       .object({
         attempts: z.number().int().min(1).max(100).default(10).describe('Deliveries tried per event and subscriber before it is left failed.'),

@@ -19,6 +19,7 @@ import { ExportDestinationError, ExportFolder } from './export-folder.adapter.ts
 import { openPackage, type OpenedPackage } from './package-source.adapter.ts';
 import { verifyPackage } from '../archive/package-verify.service.ts';
 import { formatReport } from './report-text.formatter.ts';
+import { formatFixityStatus } from './fixity-text.formatter.ts';
 import { parsePeriod, ReportPeriodError, type ReportPeriod } from '../archive/report.service.ts';
 import { currentLocale, formatBytes, formatLocalTime, mediaProblemText, setLocale, t, type Locale } from './i18n.ts';
 import { ProgressReporter } from './progress.reporter.ts';
@@ -445,10 +446,17 @@ export function buildProgram(): Command {
     .option('--json')
     .action(async (id: string | undefined, o: { all?: boolean; json?: boolean }) => {
       const cfg = config(lang());
+      // A progress line for an operator at a terminal; scripts (--json, pipes) get none.
+      const progress = !o.json && process.stderr.isTTY === true && !id;
       const report = await withRuntime(cfg, true, async (rt) => {
         const target = id ? (await rt.evidence.find(id)).id : undefined;
-        return rt.verify.run({ evidenceId: target, rehash: Boolean(o.all || target) });
+        return rt.verify.run({
+          evidenceId: target,
+          rehash: Boolean(o.all || target),
+          ...(progress ? { onItem: (done: number, total: number) => process.stderr.write(`\r\x1b[2K${t('verify.progress', { done, total })}`) } : {}),
+        });
       });
+      if (progress) process.stderr.write('\r\x1b[2K');
       if (o.json) out(JSON.stringify(report));
       else {
         const problems = [
@@ -464,6 +472,18 @@ export function buildProgram(): Command {
         }
       }
       if (!report.ok) throw new CliExit(EXIT_FAILURE);
+    });
+
+  const fixity = program.command('fixity').description('the scheduled fixity check (定期完整性检查) of stored originals');
+  fixity
+    .command('status')
+    .description("the cycle's progress, the oldest check, the items that failed")
+    .option('--json')
+    .action(async (o: { json?: boolean }) => {
+      const cfg = config(lang());
+      const status = await withRuntime(cfg, true, (rt) => rt.fixity.status());
+      if (o.json) return out(JSON.stringify(status));
+      for (const line of formatFixityStatus(status, cfg.ingest.recorderTimeZone)) out(line);
     });
 
   program
@@ -575,7 +595,7 @@ export function buildProgram(): Command {
 
   program
     .command('workers')
-    .description('serve the shared queues (catalog, metadata, transcode) on this host')
+    .description('serve the shared queues (catalog, metadata, transcode, fixity) on this host')
     .action(async () => {
       const { runWorkers } = await import('./daemon.ts');
       await runWorkers(config(lang()));
@@ -599,12 +619,20 @@ export function buildProgram(): Command {
       const cfg = config(lang());
       const data = await withRuntime(cfg, true, async (rt) => {
         await rt.queue.assertReachable();
-        return { queues: await rt.queue.counts(), active: await rt.queue.active(), failed: await rt.queue.failed() };
+        return {
+          queues: await rt.queue.counts(),
+          active: await rt.queue.active(),
+          failed: await rt.queue.failed(),
+          // Stored originals that failed their scheduled check: an alert, whatever the queues say.
+          fixityFailed: await rt.fixity.failures(50),
+        };
       });
       if (o.json) return out(JSON.stringify(data));
       for (const q of data.queues) out(`${q.queue.padEnd(28)} ${Object.entries(q.counts).map(([k, v]) => `${k}=${v}`).join(' ')}`);
       for (const a of data.active) out(`  active  ${a.id}  ${JSON.stringify(a.progress)}`);
       for (const f of data.failed) out(`  failed  ${f.id}  (${f.attempts})  ${f.reason}`);
+      if (data.fixityFailed.length > 0) out(t('fixity.failures', { count: data.fixityFailed.length }));
+      for (const f of data.fixityFailed) out(`  fixity-failed  ${f.evidenceId}  ${f.at ?? '-'}  ${f.problems.join('; ')}`);
     });
 
   program

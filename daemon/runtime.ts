@@ -11,6 +11,7 @@ import { CaseService } from '../archive/case.service.ts';
 import { IdentityService } from '../archive/identity.service.ts';
 import { WebhookService } from '../archive/webhook.service.ts';
 import { EvidenceService } from '../archive/evidence.service.ts';
+import { FIXITY_SCHEDULER, FixityService } from '../archive/fixity.service.ts';
 import { ReportService } from '../archive/report.service.ts';
 import { VerifyService } from '../archive/verify.service.ts';
 import { keyDirOf, secretsOf, spoolDirOf, workDirOf } from '../config/config.loader.ts';
@@ -24,6 +25,7 @@ import { CatalogRepository, type SessionRow } from '../storage/catalog.repositor
 import { IdentityRepository } from '../storage/identity.repository.ts';
 import { WebhookRepository } from '../storage/webhook.repository.ts';
 import { CustodyLedger } from '../storage/custody-ledger.service.ts';
+import { FixityRepository } from '../storage/fixity.repository.ts';
 import { loadOrCreateWorkstationKey } from '../storage/ledger-key.store.ts';
 import { MinioObjectStore } from '../storage/minio.object-store.ts';
 import { Database } from '../storage/postgres.database.ts';
@@ -70,6 +72,7 @@ export interface Runtime {
   access: AccessService;
   cases: CaseService;
   webhooks: WebhookService;
+  fixity: FixityService;
   media: MediaService;
   pool: WorkerPool | null;
   /** Where media job progress goes (a sandboxed child points it at its current job). */
@@ -208,6 +211,8 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
     owner: thisProcessOwner(config.workstationId),
     processAlive,
   });
+  const verify = new VerifyService(db, catalog, ledger, objects, accessRepo);
+  const fixity = new FixityService({ config, db, fixity: new FixityRepository(db), catalog, verify, ledger, webhooks });
   let leaseTimer: NodeJS.Timeout | null = null;
 
   const runtime: Runtime = {
@@ -222,7 +227,7 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
     ingest,
     dock,
     evidence: new EvidenceService(db, catalog, ledger, { access, webhooks, retain }),
-    verify: new VerifyService(db, catalog, ledger, objects, accessRepo),
+    verify,
     reports: new ReportService(new ReportRepository(db)),
     exports,
     identity: new IdentityService({ config, db, identity: identityRepo, catalog, ledger }),
@@ -232,6 +237,7 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
     lifecycle,
     retention: retentionRepo,
     webhooks,
+    fixity,
     media,
     setMediaProgress(sink) {
       mediaProgress = sink;
@@ -239,7 +245,9 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
     get pool() {
       return pool;
     },
-    startWorkers(queues) {
+    startWorkers(requested) {
+      // A host with fixity off takes no ticks, so they go to the hosts that run the check.
+      const queues = config.fixity.enabled ? requested : requested.filter((q) => q !== QueueName.Fixity);
       pool = new WorkerPool(
         config,
         {
@@ -253,6 +261,7 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
           [JobName.Proxy]: (p, stopping) => media.handleProxy(p, stopping),
           [JobName.Thumbnails]: (p, stopping) => media.handleThumbnails(p, stopping),
           [JobName.Webhook]: (p) => webhookDelivery.handleWebhook(p),
+          [JobName.Fixity]: (p, stopping) => fixity.handleFixity(p, stopping),
         },
         {
           queues,
@@ -262,13 +271,20 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
               ? ingest.markFailed(payload, name, reason)
               : 'deliveryId' in payload
                 ? webhookDelivery.markFailed(payload, reason)
-                : media.markFailed(payload, name, reason),
+                : 'scheduler' in payload
+                  ? fixity.markFailed(payload, reason)
+                  : media.markFailed(payload, name, reason),
           sandboxed: { [QueueName.Transcode]: TRANSCODE_SANDBOX },
           // The sandboxed children rebuild this exact configuration.
           forkEnv: { EVIDOCK_CONFIG_JSON: JSON.stringify({ ...config, logLevel: effectiveLogLevel ?? config.logLevel }) },
         },
       );
       pool.start();
+      if (queues.includes(QueueName.Fixity)) {
+        queue
+          .upsertScheduler(FIXITY_SCHEDULER, JobName.Fixity, { scheduler: FIXITY_SCHEDULER }, config.fixity.tickSeconds * 1000)
+          .catch((error: Error) => log.warn({ err: error.message }, 'could not set up the fixity schedule; another host serving the queue may have'));
+      }
       if (queues.includes(QueueName.Acquire)) {
         // This process runs the device jobs: it claims its dockings, keeps them claimed, and
         // takes over those whose process is gone (session-lease.ts).

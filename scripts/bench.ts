@@ -8,6 +8,8 @@
  *             kernel (blkio throttle), through the file path a mass-storage recorder uses
  *   store     MinioObjectStore.putFile vs `mc cp` to the same MinIO
  *   e2e       importFolder through the real pipeline (in-process workers)
+ *   fixity    one scheduled fixity cycle, unthrottled, over the data set stored as evidence
+ *             vs `mc cat` of the same objects
  *   concurrency  --recorders folders docked at once vs max(cp, mc cp) of the same bytes,
  *             with each recorder's finish time
  *   dock      one recorder of --dock-files × --dock-mb, dock to all verified, vs max(cp, mc cp)
@@ -55,7 +57,7 @@
  *   --dock-mb N            size of each of those, MiB (512)
  *   --skip-4g              skip the memory run
  *   --only LIST            comma-separated subset of
- *                          acquire,throttle,bus,store,e2e,concurrency,dock,search,api,web,transcode,memory
+ *                          acquire,throttle,bus,store,e2e,fixity,concurrency,dock,search,api,web,transcode,memory
  *                          (no doc unless --out)
  *   --out PATH             where to write the report (docs/benchmarks.md)
  *   --fresh                do not keep sections of the existing report that this run skips
@@ -117,12 +119,14 @@ const TARGETS = {
   apiSearchClients: 16,
   proxyTtfbMs: 50,
   uploadVsMc: 0.9,
+  /** Scheduled fixity (the preservation issue): an unthrottled cycle's read vs mc cat of the same objects. */
+  fixityVsMcCat: 0.9,
   /** The web interface (its issue): the first page's compressed JavaScript, the search page's first result list, play to first frame. */
   webJsKiB: 250,
   webSearchMs: 1000,
   webFirstFrameMs: 500,
 };
-const SECTIONS = ['acquire', 'throttle', 'bus', 'store', 'e2e', 'concurrency', 'dock', 'search', 'api', 'web', 'transcode', 'memory'] as const;
+const SECTIONS = ['acquire', 'throttle', 'bus', 'store', 'e2e', 'fixity', 'concurrency', 'dock', 'search', 'api', 'web', 'transcode', 'memory'] as const;
 type Section = (typeof SECTIONS)[number];
 
 // ---- options -----------------------------------------------------------------------------
@@ -905,6 +909,89 @@ async function benchEndToEnd(ctx: Context): Promise<SectionBody> {
     notes: [
       `Pipeline settings: maxConcurrentAcquisitions ${cfg.maxConcurrentAcquisitions}, storeConcurrency ${cfg.storeConcurrency}, hashes ${cfg.hashes.join('+')}, clearAfterVerified on. Each run used a fresh isolated database, buckets and Redis prefix; the recorder folder was a fresh copy of the data.`,
       `CPU seconds (median): evidock process ${median(side.samples.map((s) => s.cpu)).toFixed(2)} s, MinIO ${median(side.samples.map((s) => s.serverCpu ?? Number.NaN)).toFixed(2)} s (PostgreSQL and Redis not counted).`,
+    ],
+  };
+}
+
+// ---- fixity vs mc cat ---------------------------------------------------------------------
+
+/** `mc cat` of objects into /dev/null: a plain read of them, one after another. */
+async function mcCat(mc: Mc, targets: readonly string[]): Promise<void> {
+  const sink = openSync('/dev/null', 'w');
+  try {
+    await new Promise<void>((done, fail) => {
+      const child = spawn(mc.bin, ['--no-color', 'cat', ...targets], { env: mc.env(), stdio: ['ignore', sink, 'pipe'] });
+      let stderr = '';
+      child.stderr?.on('data', (d) => (stderr += String(d)));
+      child.on('error', fail);
+      child.on('close', (code) => (code === 0 ? done() : fail(new Error(`mc cat exited ${code}: ${stderr.slice(-1000)}`))));
+    });
+  } finally {
+    closeSync(sink);
+  }
+}
+
+async function benchFixity(ctx: Context): Promise<SectionBody> {
+  const { options, names, sources, totalBytes } = ctx;
+  // No job scheduler: the bench runs the tick handler itself, one whole cycle a run.
+  const { env, dispose } = await benchEnv(ctx, 'benchfixity', { fixity: { enabled: false, bytesPerSecond: 0, cycleDays: 1 } });
+  const recorder = join(BENCH_DIR, 'fixity-recorder');
+  mkdirSync(recorder, { recursive: true });
+  ctx.cleanups.push(async () => rmSync(recorder, { recursive: true, force: true }));
+  await run('cp', [...sources, recorder]);
+  const rt = await env.runtime();
+  const { files } = await importFolder(rt, recorder, { serial: 'BENCH-FIXITY', json: true });
+  if (files.length !== names.length || files.some((f) => f.stage !== 'cleared')) throw new Error(`fixity: ingest left ${files.map((f) => f.stage).join(', ')}`);
+  const bucket = rt.objects.bucketName('originals');
+  const targets = files.map((f) => `${ctx.mc.alias}/${bucket}/${originalKey(f.sha256!)}`);
+  const cycle = newSide('fixity cycle', totalBytes);
+  const cat = newSide('mc cat', totalBytes);
+  let cycles = 0;
+  const sides: Array<{ side: Side; work: () => Promise<void> }> = [
+    {
+      side: cycle,
+      work: async () => {
+        // The next cycle is due cycleDays after the last began.
+        await rt.db.query(`UPDATE fixity_cycles SET started_at = started_at - interval '2 days'`);
+        await rt.fixity.handleFixity({ scheduler: 'bench' }, new AbortController().signal);
+        cycles += 1;
+      },
+    },
+    { side: cat, work: () => mcCat(ctx.mc, targets) },
+  ];
+  for (let i = 0; i < options.runs; i++) {
+    for (const { side, work } of rotated(sides, i)) {
+      // MinIO's copies are what both sides read: drop the cache when allowed (no local source to warm).
+      await ctx.cache.prepare([]);
+      const s = await timed(side, ctx.minioPid, work);
+      log(`fixity run ${i + 1}/${options.runs}: ${side.label.padEnd(12)} ${fmtS(s.seconds)}  ${fmtRate(mibps(side.bytes, s.seconds))}  cpu ${s.cpu.toFixed(2)} s  minio cpu ${s.serverCpu?.toFixed(2) ?? '?'} s`);
+    }
+  }
+  const status = await rt.fixity.status();
+  if (status.lastCompleted?.id !== cycles || status.lastCompleted.items !== names.length || status.failures.length > 0) {
+    throw new Error(`fixity: expected ${cycles} clean cycles of ${names.length} items, status says ${JSON.stringify(status.lastCompleted)} with ${status.failures.length} failures`);
+  }
+  const batches = (await rt.ledger.eventsOfTypes(['FIXITY_BATCH_CHECKED'])).length;
+  rt.objects.close();
+  await dispose();
+  rmSync(recorder, { recursive: true, force: true });
+  const what = `${options.files} × ${options.sizeMiB} MiB`;
+  const cpu = (side: Side) => `${side.label} ${median(side.samples.map((x) => x.cpu)).toFixed(2)} s (MinIO ${median(side.samples.map((x) => x.serverCpu ?? Number.NaN)).toFixed(2)} s)`;
+  return {
+    title: 'Fixity',
+    sides: [cycle, cat],
+    notes: [
+      `A run of the fixity side is one whole cycle through FixityService.handleFixity in this process (fixity.bytesPerSecond 0): start the cycle, claim batches (batchMaxItems ${env.config.fixity.batchMaxItems}), re-hash each original with the item check of \`verify --all\` and commit each batch with its signed event (${batches} FIXITY_BATCH_CHECKED events in ${cycles} cycles), then the end-of-cycle ledger and mirror check. \`mc cat\` reads the same objects one after another into /dev/null.`,
+      `CPU seconds per side (median): ${cpu(cycle)}; ${cpu(cat)}.`,
+    ],
+    rows: [
+      rateRatioRow(
+        `Fixity ${what}, one unthrottled cycle vs mc cat`,
+        cycle,
+        cat,
+        TARGETS.fixityVsMcCat,
+        'Everything a fixity cycle does for these items (read back, SHA-256, catalog and ledger comparison, signed batch events, ledger audit at the end) vs a plain read of the same objects with `mc cat`.',
+      ),
     ],
   };
 }
@@ -2750,7 +2837,7 @@ async function main(): Promise<number> {
 
   const results: SectionResult[] = [];
   try {
-    const needsData = ['acquire', 'throttle', 'bus', 'store', 'e2e', 'concurrency'].some((s) => options.sections.has(s as Section));
+    const needsData = ['acquire', 'throttle', 'bus', 'store', 'e2e', 'fixity', 'concurrency'].some((s) => options.sections.has(s as Section));
     const need = (needsData ? 4 * ctx.totalBytes + 1024 * MiB : 0) + (options.sections.has('dock') ? 4 * options.dockFiles * options.dockMiB * MiB : 0);
     const free = freeBytes(BENCH_DIR);
     log(`${fmtMiB(free)} free on ${BENCH_DIR}`);
@@ -2769,6 +2856,7 @@ async function main(): Promise<number> {
       bus: benchBus,
       store: benchStore,
       e2e: benchEndToEnd,
+      fixity: benchFixity,
       concurrency: benchConcurrency,
       dock: benchDock,
       search: benchSearch,

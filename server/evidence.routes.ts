@@ -64,13 +64,21 @@ export function evidenceRoutes(app: Api, { rt }: RouteDeps): void {
     },
     async (req) => {
       const shown = await rt.evidence.showFor(callerOf(req), req.params.id, req.query.purpose ?? null);
-      const fixity = shown.events.filter((e) => e.type === 'FIXITY_CHECKED').pop();
+      // The later of a check on request (FIXITY_CHECKED) and the scheduled cycle's (fixity_items).
+      const asked = shown.events.filter((e) => e.type === 'FIXITY_CHECKED').pop();
+      const scheduled = await rt.fixity.lastCheck(shown.evidence.id);
+      const fixity =
+        scheduled && (!asked || scheduled.at.getTime() > new Date(asked.at).getTime())
+          ? { at: scheduled.at.toISOString(), ok: scheduled.ok }
+          : asked
+            ? { at: asked.at, ok: asked.details.ok === true }
+            : null;
       return {
         item: presentItem(shown.evidence, shown.derivatives.some((d) => d.kind === 'poster')),
         derivatives: shown.derivatives.map(presentDerivative),
         verification: {
           verifiedAt: shown.evidence.verifiedAt.toISOString(),
-          lastFixityCheck: fixity ? { at: fixity.at, ok: fixity.details.ok === true } : null,
+          lastFixityCheck: fixity,
         },
         media: presentMedia(shown.evidence),
         may: shown.may,

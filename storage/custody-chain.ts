@@ -50,6 +50,12 @@ export const CUSTODY_EVENT_TYPES = [
   'ACTION_REGISTERED',
   /** A stored original re-hashed on request, and the result. */
   'FIXITY_CHECKED',
+  /** A batch of the scheduled fixity cycle: names every item it re-hashed and the hash its stored bytes had. */
+  'FIXITY_BATCH_CHECKED',
+  /** A stored original that is missing or no longer matches (on the item), or a ledger that fails its check (no item). */
+  'FIXITY_FAILED',
+  /** A fixity cycle done: every item checked, then the ledger and its write-once mirror. */
+  'FIXITY_CYCLE_COMPLETED',
   'ACCESS_REQUESTED',
   'ACCESS_APPROVED',
   'ACCESS_REFUSED',

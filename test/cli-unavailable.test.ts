@@ -1,9 +1,6 @@
-import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../config/config.loader.ts';
-import { createTestEnv, type TestEnv } from './support/test-env.ts';
+import { createTestEnv, evidock, type TestEnv } from './support/test-env.ts';
 
 /** A loopback port nothing listens on (bound, then released). */
 async function deadPort(): Promise<number> {
@@ -12,14 +9,6 @@ async function deadPort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise((r) => server.close(r));
   return port;
-}
-
-function evidock(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [resolve(REPO_ROOT, 'bin/evidock.js'), ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
-      done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
 }
 
 describe('a server that is down: one clear line and exit code 69', () => {

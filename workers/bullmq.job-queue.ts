@@ -102,6 +102,30 @@ export class BullJobQueue implements JobQueuePort {
     });
   }
 
+  /**
+   * Creates or updates a BullMQ job scheduler that adds one `name` job every `everyMs`. Every
+   * host that serves the queue upserts the same id, so there is one scheduler however many
+   * hosts run it, with the settings of the host that started last.
+   */
+  async upsertScheduler<N extends JobName>(id: string, name: N, payload: JobPayloads[N], everyMs: number): Promise<void> {
+    const retry = retryOf(this.config, JOB_QUEUE[name]);
+    await this.queue(JOB_QUEUE[name]).upsertJobScheduler(
+      id,
+      { every: everyMs },
+      {
+        name,
+        data: payload,
+        opts: {
+          attempts: retry.attempts,
+          backoff: { type: 'capped-exponential', delay: retry.delayMs },
+          // Ticks carry no state; a day of them is enough to show in `evidock jobs`.
+          removeOnComplete: { age: 24 * 3600, count: 1000 },
+          removeOnFail: { age: 7 * 24 * 3600 },
+        },
+      },
+    );
+  }
+
   async counts(): Promise<Array<{ queue: string; counts: Record<string, number> }>> {
     const out = [];
     for (const name of Object.values(QueueName)) {
@@ -185,6 +209,7 @@ function logFieldsOf(job: Job): Record<string, unknown> {
   const data = job.data as AnyJobPayload;
   if ('fileId' in data) return { jobId: job.id, fileId: data.fileId, serial: data.serial };
   if ('deliveryId' in data) return { jobId: job.id, deliveryId: data.deliveryId };
+  if ('scheduler' in data) return { jobId: job.id, scheduler: data.scheduler };
   return { jobId: job.id, evidenceId: data.evidenceId };
 }
 
@@ -307,6 +332,9 @@ export function concurrencyOf(config: EvidockConfig, queue: QueueName): number {
       return config.media.metadataConcurrency ?? Math.max(1, availableParallelism());
     case QueueName.Transcode:
       return config.media.transcodeConcurrency ?? Math.max(1, Math.floor(availableParallelism() / 2));
+    case QueueName.Fixity:
+      // One claim loop per process: its byte budget (fixity.bytesPerSecond) is per process.
+      return 1;
     default:
       return 4;
   }

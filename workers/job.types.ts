@@ -14,6 +14,8 @@ export enum JobName {
   Thumbnails = 'thumbnails',
   /** One delivery of an archive event to one case system's webhook. */
   Webhook = 'webhook',
+  /** A tick of the fixity job scheduler: claim and re-hash batches of stored originals. */
+  Fixity = 'fixity',
 }
 
 export enum JobStatus {
@@ -59,6 +61,11 @@ export interface WebhookJobPayload {
   deliveryId: string;
 }
 
+/** A tick of a job scheduler; the work it does is found in PostgreSQL, not carried here. */
+export interface SchedulerJobPayload {
+  scheduler: string;
+}
+
 export interface JobPayloads {
   [JobName.Acquire]: FileJobPayload;
   [JobName.Store]: FileJobPayload;
@@ -68,6 +75,7 @@ export interface JobPayloads {
   [JobName.Proxy]: MediaJobPayload;
   [JobName.Thumbnails]: MediaJobPayload;
   [JobName.Webhook]: WebhookJobPayload;
+  [JobName.Fixity]: SchedulerJobPayload;
 }
 
 export type AnyJobPayload = JobPayloads[JobName];
@@ -87,13 +95,15 @@ export enum QueueName {
   Transcode = 'transcode',
   /** Webhook deliveries to case systems: any host that reaches them (the archive server runs it). */
   Webhook = 'webhook',
+  /** Scheduled re-hashing of stored originals: any host, claims shared through PostgreSQL. */
+  Fixity = 'fixity',
 }
 
 /** Queues whose jobs need this workstation's recorder or spool. */
 export const DEVICE_QUEUES: ReadonlySet<QueueName> = new Set([QueueName.Acquire, QueueName.Store, QueueName.Clear]);
 
 /** Queues any worker host can serve (`evidock workers`). */
-export const SHARED_QUEUES: readonly QueueName[] = [QueueName.Catalog, QueueName.Metadata, QueueName.Transcode];
+export const SHARED_QUEUES: readonly QueueName[] = [QueueName.Catalog, QueueName.Metadata, QueueName.Transcode, QueueName.Fixity];
 
 /** The queues `evidock serve` runs. */
 export const SERVER_QUEUES: readonly QueueName[] = [QueueName.Webhook];
@@ -107,6 +117,7 @@ export const JOB_QUEUE: Readonly<Record<JobName, QueueName>> = {
   [JobName.Proxy]: QueueName.Transcode,
   [JobName.Thumbnails]: QueueName.Transcode,
   [JobName.Webhook]: QueueName.Webhook,
+  [JobName.Fixity]: QueueName.Fixity,
 };
 
 /** What follows a file job that succeeded, with the same payload. Media jobs are queued by the services that know whether they apply. */
@@ -120,6 +131,7 @@ export const NEXT_JOB: Readonly<Partial<Record<JobName, JobName>>> = {
 export function subjectOf(payload: AnyJobPayload): string {
   if ('fileId' in payload) return payload.fileId;
   if ('deliveryId' in payload) return payload.deliveryId;
+  if ('scheduler' in payload) return payload.scheduler;
   return payload.evidenceId;
 }
 
@@ -134,6 +146,7 @@ export function queueNameOf(queue: QueueName, workstationId: string): string {
  */
 export function jobIdOf(name: JobName, payload: AnyJobPayload): string {
   if ('deliveryId' in payload) return `${name}-${payload.deliveryId}`;
+  if ('scheduler' in payload) return `${name}-${payload.scheduler}`;
   if ('fileId' in payload) return payload.generation ? `${name}-${payload.fileId}-${payload.generation}` : `${name}-${payload.fileId}`;
   return payload.generation ? `${name}-${payload.evidenceId}-${payload.generation}` : `${name}-${payload.evidenceId}`;
 }

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -48,6 +49,8 @@ export async function createTestEnv(label: string, overrides: Overrides = {}): P
     ...overrides,
     // Merged, not replaced: a test that sets one ingest knob keeps the fast retries of the rest.
     ingest: { backoffSeconds: 0.2, attempts: 8, spoolMinFreeMiB: 0, spoolRetryDelaySeconds: 1, ...(overrides.ingest as Record<string, unknown> | undefined) },
+    // Off unless a test is about it: a cycle would add custody events to every test's ledger.
+    fixity: { enabled: false, ...(overrides.fixity as Record<string, unknown> | undefined) },
   };
   const config = loadConfig({ overrides: settings as never });
   initLogging(config, false);
@@ -118,6 +121,15 @@ export async function settleSession(rt: Runtime, sessionId: string): Promise<Fil
     const files = await rt.catalog.filesOfSession(sessionId);
     return files.every((f) => ['cleared', 'kept', 'failed', 'skipped', 'interrupted', 'superseded'].includes(f.stage)) ? files : undefined;
   }, 60_000, 'session to settle');
+}
+
+/** Runs the `evidock` command (bin/evidock.js) as a child process with this environment. */
+export function evidock(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, [resolve(REPO_ROOT, 'bin/evidock.js'), ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
+      done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
 }
 
 /** Running, not gone and not a zombie waiting for a reaper (containers often have none). */
