@@ -177,7 +177,8 @@ export function lineChart(spec: LineChartSpec): Chart {
 
 const round = (n: number) => String(Math.round(n * 100) / 100);
 
-function escapeXml(text: string): string {
+/** Text safe inside SVG or HTML elements and quoted attributes. */
+export function escapeMarkup(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
@@ -194,11 +195,11 @@ export function chartSvg(chart: Chart): string {
       case 'circle':
         return `<circle cx="${round(s.cx)}" cy="${round(s.cy)}" r="${s.r}" fill="${s.fill}"/>`;
       case 'text':
-        return `<text class="${s.role}" x="${round(s.x)}" y="${round(s.y)}" font-size="${s.size}" text-anchor="${s.anchor}" fill="${s.fill}"${s.role === 'title' ? ' font-weight="bold"' : ''}>${escapeXml(s.text)}</text>`;
+        return `<text class="${s.role}" x="${round(s.x)}" y="${round(s.y)}" font-size="${s.size}" text-anchor="${s.anchor}" fill="${s.fill}"${s.role === 'title' ? ' font-weight="bold"' : ''}>${escapeMarkup(s.text)}</text>`;
     }
   });
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${chart.width} ${chart.height}" width="${chart.width}pt" height="${chart.height}pt" role="img" aria-label="${escapeXml(chart.title)}" font-family="'Noto Sans CJK SC', 'Noto Sans SC', sans-serif">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${chart.width} ${chart.height}" width="${chart.width}pt" height="${chart.height}pt" role="img" aria-label="${escapeMarkup(chart.title)}" font-family="'Noto Sans CJK SC', 'Noto Sans SC', sans-serif">`,
     ...body,
     '</svg>',
   ].join('\n');
