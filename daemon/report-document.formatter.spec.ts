@@ -79,5 +79,6 @@ describe('reportDocument', () => {
     expect(html).toContain('<td>&#60;b&#62;甲&#60;/b&#62;</td><td class="num">10</td><td class="num">1.5</td>');
     expect(html).not.toContain('<b>甲');
     expect(html.match(/<svg /g)).toHaveLength(3);
+    expect(html).toMatch(/<\/table>\n<p class="notes">期间按采集时间计/);
   });
 });

@@ -9,8 +9,10 @@ import type { ReportCell, ReportDocument } from './report-document.formatter.ts'
 export function reportHtml(doc: ReportDocument): string {
   const row = (cells: ReportCell[], tag: 'td' | 'th' = 'td') =>
     `<tr>${cells.map((c, i) => `<${tag}${doc.columns[i]!.numeric ? ' class="num"' : ''}>${escapeHtml(c.text)}</${tag}>`).join('')}</tr>`;
+  // The notes say how the table counts: right under it, as in the PDF.
+  const notes = doc.notes.map((n) => `<p class="notes">${escapeHtml(n)}</p>`);
   const body = doc.empty
-    ? [`<p class="empty">${escapeHtml(doc.empty)}</p>`]
+    ? [`<p class="empty">${escapeHtml(doc.empty)}</p>`, ...notes]
     : [
         `<h2>${escapeHtml(doc.headings.figures)}</h2>`,
         '<table class="figures">',
@@ -18,6 +20,7 @@ export function reportHtml(doc: ReportDocument): string {
         `<tbody>\n${doc.rows.map((r) => row(r)).join('\n')}\n</tbody>`,
         `<tfoot>${row(doc.total, 'th')}</tfoot>`,
         '</table>',
+        ...notes,
         `<h2>${escapeHtml(doc.headings.charts)}</h2>`,
         ...doc.charts.map((c) => `<figure class="chart">\n${chartSvg(c)}\n</figure>`),
         ...(doc.chartNote ? [`<p class="note">${escapeHtml(doc.chartNote)}</p>`] : []),
@@ -44,7 +47,7 @@ table.figures tr { break-inside: avoid; }
 .num { text-align: right; font-variant-numeric: tabular-nums; }
 figure.chart { margin: 6pt 0; break-inside: avoid; }
 figure.chart svg { max-width: 100%; height: auto; }
-.note, .notes { color: #555; font-size: 8pt; }
+.note, .notes { color: #555; font-size: 8pt; margin: 3pt 0; }
 .empty { font-size: 11pt; }
 </style>
 </head>
@@ -58,9 +61,6 @@ figure.chart svg { max-width: 100%; height: auto; }
 <main>
 ${body.join('\n')}
 </main>
-<footer class="notes">
-${doc.notes.map((n) => `<p>${escapeHtml(n)}</p>`).join('\n')}
-</footer>
 </body>
 </html>
 `;
