@@ -44,6 +44,7 @@ describe('ReportService', () => {
         ];
       },
       series: async () => [],
+      groupNames: async () => new Map(),
     };
     const report = await new ReportService(source).build(parsePeriod({ quarter: '2026Q4' }, 'UTC'), 'officer');
     expect(calls).toEqual([['2026-10-01T00:00:00.000Z', '2027-01-01T00:00:00.000Z', 'officer']]);
@@ -93,7 +94,11 @@ describe('the slices of the line chart', () => {
   });
 
   it('gives every slice a row, zeros where the catalog had none', async () => {
-    const source: ReportSource = { statistics: async () => [], series: async (slices) => slices.slice(0, 1).map(() => row({ key: '1', items: 4 })) };
+    const source: ReportSource = {
+      statistics: async () => [],
+      series: async (slices) => slices.slice(0, 1).map(() => row({ key: '1', items: 4 })),
+      groupNames: async () => new Map(),
+    };
     const series = await new ReportService(source).series(parsePeriod({ month: '2026-11' }, 'UTC'), 'UTC');
     expect(series.unit).toBe('week');
     expect(series.points.map((p) => [p.label, p.row.items])).toEqual([

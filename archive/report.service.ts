@@ -62,6 +62,7 @@ export interface ReportSource {
   statistics(period: { from: Date; to: Date }, by: ReportGrouping, units?: UnitFilter): Promise<ReportRow[]>;
   /** One row per slice, in the order given. */
   series(slices: ReadonlyArray<{ from: Date; to: Date }>, units?: UnitFilter): Promise<ReportRow[]>;
+  groupNames(by: ReportGrouping, keys: readonly string[]): Promise<Map<string, string>>;
 }
 
 /** A period's figures month by month or week by week, for the line chart of a submission. */
@@ -78,6 +79,11 @@ export class ReportService {
   async build(period: ReportPeriod, by: ReportGrouping, units?: UnitFilter): Promise<Report> {
     const rows = await this.source.statistics(period, by, units);
     return { period, by, rows, total: sumRows(rows) };
+  }
+
+  /** Names for the groups of a report, where the registries have them. */
+  names(report: Report): Promise<Map<string, string>> {
+    return this.source.groupNames(report.by, report.rows.flatMap((r) => (r.key === null ? [] : [r.key])));
   }
 
   async series(period: ReportPeriod, timeZone: string, units?: UnitFilter): Promise<ReportSeries> {

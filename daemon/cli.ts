@@ -524,15 +524,16 @@ export function buildProgram(): Command {
         return;
       }
       const zone = cfg.ingest.recorderTimeZone;
-      const { report, series } = await withRuntime(cfg, true, async (rt) => ({
-        report: await rt.reports.build(period, o.by),
-        series: o.format === 'text' ? null : await rt.reports.series(period, zone),
-      }));
+      const { report, series, names } = await withRuntime(cfg, true, async (rt) => {
+        const built = await rt.reports.build(period, o.by);
+        if (o.format === 'text') return { report: built, series: null, names: undefined };
+        return { report: built, series: await rt.reports.series(period, zone), names: await rt.reports.names(built) };
+      });
       let content: string;
       if (o.json) content = `${JSON.stringify({ period: { label: period.label, from: period.from.toISOString(), to: period.to.toISOString() }, by: report.by, rows: report.rows, total: report.total })}\n`;
       else if (!series) content = formatReport(report, zone).map((line) => `${line}\n`).join('');
       else {
-        const doc = reportDocument(report, series, { bureau: bureau!, timeZone: zone, generatedAt: new Date(), locale: currentLocale() });
+        const doc = reportDocument(report, series, { bureau: bureau!, timeZone: zone, generatedAt: new Date(), locale: currentLocale(), names });
         if (o.format === 'pdf') {
           try {
             await writeReportPdf(doc, o.out!, { file: cfg.reports.fontFile, face: cfg.reports.fontFace });

@@ -54,6 +54,13 @@ describe('reportDocument', () => {
     expect(doc.chartNote).toBeNull();
   });
 
+  it('names the groups the registries know: key and name in the table, the name on the chart', () => {
+    const withNames = reportDocument({ period, by: 'officer', rows, total: sumRows(rows) }, series(), { ...ctx, names: new Map([['<b>甲</b>', '张三']]) });
+    expect(withNames.rows.map((r) => r[0]!.text)).toEqual(['<b>甲</b> 张三', '（无）']);
+    const labels = withNames.charts[0]!.shapes.flatMap((s) => (s.kind === 'text' && s.role === 'label' ? [s.text] : []));
+    expect(labels).toEqual(['张三', '（无）']);
+  });
+
   it('says when the charts leave groups out', () => {
     const many = Array.from({ length: 25 }, (_, i) => row({ key: `P${i}`, items: i + 1 }));
     const big = reportDocument({ period, by: 'officer', rows: many, total: sumRows(many) }, series(), ctx);

@@ -90,19 +90,25 @@ export interface DocumentContext {
   timeZone: string;
   generatedAt: Date;
   locale: Locale;
+  /** Readable names of the groups by key (units, officers), where known. */
+  names?: ReadonlyMap<string, string>;
 }
 
 export function reportDocument(report: Report, series: ReportSeries, ctx: DocumentContext): ReportDocument {
   const say = (key: MessageKey, params: Record<string, string | number> = {}) => t(key, params, ctx.locale);
   const by = say(`report.by.${report.by}` as MessageKey);
-  const groupName = (r: ReportRow) => r.key ?? say('report.none');
+  const named = (r: ReportRow) => (r.key === null ? undefined : ctx.names?.get(r.key));
+  // The table gives the key a system can match and the name a reader knows; a chart's narrow
+  // slot only the name.
+  const groupName = (r: ReportRow) => (r.key === null ? say('report.none') : named(r) ? `${r.key} ${named(r)}` : r.key);
+  const chartName = (r: ReportRow) => named(r) ?? groupName(r);
   const shown = chartGroups(report.rows);
   const empty = report.total.items === 0;
   const charts = empty
     ? []
     : [
-        barChart({ title: say('report.chart.items', { by }), kind: 'count', color: COLORS.items, height: CHART_HEIGHT, bars: shown.map((r) => ({ label: groupName(r), value: r.items })) }),
-        barChart({ title: say('report.chart.onTime', { by }), kind: 'share', color: COLORS.onTime, height: CHART_HEIGHT, bars: shown.map((r) => ({ label: groupName(r), value: onTimeRate(r) })) }),
+        barChart({ title: say('report.chart.items', { by }), kind: 'count', color: COLORS.items, height: CHART_HEIGHT, bars: shown.map((r) => ({ label: chartName(r), value: r.items })) }),
+        barChart({ title: say('report.chart.onTime', { by }), kind: 'share', color: COLORS.onTime, height: CHART_HEIGHT, bars: shown.map((r) => ({ label: chartName(r), value: onTimeRate(r) })) }),
         lineChart({
           title: say(series.unit === 'month' ? 'report.chart.month' : 'report.chart.week'),
           height: CHART_HEIGHT,

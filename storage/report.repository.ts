@@ -113,6 +113,22 @@ export class ReportRepository {
   }
 
   /**
+   * What a reader calls the groups: a unit's name from the unit registry, an officer's from
+   * the latest recording that names them. Recorders have only their serial.
+   */
+  async groupNames(by: ReportGrouping, keys: readonly string[]): Promise<Map<string, string>> {
+    if (keys.length === 0 || by === 'recorder') return new Map();
+    const r = await this.db.query(
+      by === 'unit'
+        ? 'SELECT id AS key, name FROM units WHERE id = ANY($1::text[])'
+        : `SELECT officer_id AS key, (array_agg(officer_name ORDER BY recorded_at DESC))[1] AS name
+             FROM evidence WHERE officer_id = ANY($1::text[]) AND officer_name IS NOT NULL GROUP BY officer_id`,
+      [[...keys]],
+    );
+    return new Map(r.rows.map((row: Record<string, unknown>) => [row.key as string, row.name as string]));
+  }
+
+  /**
    * The same figures per consecutive slice of a period (its months or weeks), one row per
    * slice in order, `key` the slice's index; a slice without items is a row of zeros, so a
    * chart over them has no gaps.
