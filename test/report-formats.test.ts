@@ -64,9 +64,9 @@ async function insert(rt: Runtime, items: Item[]): Promise<void> {
     const capture = new Date(`${item.at}+08:00`);
     await rt.db.query(
       `INSERT INTO evidence (id, sha256, size, media_type, object_key, object_etag, original_name, original_path, recorder_serial,
-          officer_id, unit_id, case_numbers, subject, place, capture_start, capture_end, first_session_id, acquired_at, verified_at,
+          officer_id, officer_name, unit_id, case_numbers, subject, place, capture_start, capture_end, first_session_id, acquired_at, verified_at,
           transfer_late, duration_seconds)
-       VALUES ($1, $2, 1000, 'video', $3, 'etag', $4, $4, 'ZFY-R', $5, $6, $7, '某药店', $8, $9, $9, $10, $9, $9, $11, $12)`,
+       VALUES ($1, $2, 1000, 'video', $3, 'etag', $4, $4, 'ZFY-R', $5, CASE WHEN $5::text IS NULL THEN NULL ELSE '张三' END, $6, $7, '某药店', $8, $9, $9, $10, $9, $9, $11, $12)`,
       [
         randomUUID(),
         `${String(n).padStart(4, '0')}${'0'.repeat(60)}`,
@@ -155,6 +155,9 @@ describe('evidock report --format csv|html|pdf on a catalog with known answers',
     const figures = (cells: string[], none: string) => [cells[0], ...cells.slice(1).map((c) => (c === none ? null : Number(c)))];
     expect(rows.slice(1).map((r) => figures(r, ''))).toEqual([EXPECTED['U-A'], EXPECTED['U-B'], EXPECTED.none, EXPECTED.total].map((r) => figures(r, '-')));
     for (const row of rows.slice(1)) for (const cell of row.slice(1)) expect(cell).toMatch(/^(\d+(\.\d+)?)?$/);
+
+    const byOfficer = parseCsv((await evidock(['report', '--year', '2025', '--by', 'officer', '--format', 'csv'], childEnv)).stdout);
+    expect(byOfficer.slice(1).map((r) => [r[0], r[1]])).toEqual([['004512 张三', '17'], ['（无）', '2'], ['合计', '19']]);
 
     const english = await evidock(['--lang', 'en', 'report', '--year', '2025', '--by', 'unit', '--format', 'csv'], childEnv);
     expect(parseCsv(english.stdout)[0]!.slice(0, 4)).toEqual(['group', 'items', 'hours', 'on time (%)']);
