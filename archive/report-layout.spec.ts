@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fitColumnWidths, paginate } from './report-layout.ts';
+import { fitColumnWidths, paginate, unbreakablePieces } from './report-layout.ts';
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
@@ -46,5 +46,15 @@ describe('paginate', () => {
     expect(paginate([500, 500, 10], 300, 300)).toEqual([[0], [1], [2]]);
     expect(paginate([500, 10], 200, 300)).toEqual([[], [0], [1]]);
     expect(paginate([], 100, 100)).toEqual([[]]);
+  });
+});
+
+describe('unbreakablePieces', () => {
+  it('keeps Latin words whole and lets Chinese break between any two characters', () => {
+    expect(unbreakablePieces('unregistered')).toEqual(['unregistered']);
+    expect(unbreakablePieces('on time (%)')).toEqual(['on', 'time', '(%)']);
+    expect(unbreakablePieces('缺证明对象')).toEqual(['缺', '证', '明', '对', '象']);
+    expect(unbreakablePieces('按时率(%)')).toEqual(['按', '时', '率', '(%)']);
+    expect(unbreakablePieces('')).toEqual([]);
   });
 });

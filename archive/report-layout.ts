@@ -43,3 +43,12 @@ export function paginate(heights: readonly number[], firstSpace: number, pageSpa
   });
   return pages;
 }
+
+/**
+ * The pieces of a header that a line break may not split: words of Latin letters and digits
+ * (with their brackets and signs), and each CJK character alone, since Chinese breaks between
+ * any two. The widest piece is as narrow as its column may get.
+ */
+export function unbreakablePieces(text: string): string[] {
+  return text.match(/[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]|[^\s\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]+/gu) ?? [];
+}

@@ -3,7 +3,7 @@ import { rename, rm } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import PDFDocument from 'pdfkit';
 import type { Chart, Shape } from '../archive/report-chart.ts';
-import { fitColumnWidths, paginate } from '../archive/report-layout.ts';
+import { fitColumnWidths, paginate, unbreakablePieces } from '../archive/report-layout.ts';
 import { moduleLogger } from '../config/logger.ts';
 import { t } from './i18n.ts';
 import type { ReportCell, ReportDocument } from './report-document.formatter.ts';
@@ -136,8 +136,9 @@ function columnWidths(doc: Doc, report: ReportDocument): number[] {
   const rows = [...report.rows, report.total];
   const natural = report.columns.map((column, i) =>
     Math.max(
-      // A header may wrap onto two lines: half its width, but never less than its longest digit run.
-      doc.widthOfString(column.header) / (column.header.length > 4 ? 2 : 1),
+      // A header may wrap onto two lines, but not inside a word.
+      doc.widthOfString(column.header) / 2,
+      ...unbreakablePieces(column.header).map((piece) => doc.widthOfString(piece)),
       ...rows.map((r) => doc.widthOfString(r[i]!.text)),
     ) + 2 * CELL_PAD,
   );
