@@ -21,7 +21,6 @@ import { verifyPackage } from '../archive/package-verify.service.ts';
 import { formatReport } from './report-text.formatter.ts';
 import { reportCsv, reportDocument } from './report-document.formatter.ts';
 import { reportHtml } from './report-html.formatter.ts';
-import { ReportFontError, writeReportPdf } from './report-pdf.adapter.ts';
 import { writeReportFile } from './report-file.adapter.ts';
 import { parsePeriod, ReportPeriodError, type ReportPeriod } from '../archive/report.service.ts';
 import { currentLocale, formatBytes, formatLocalTime, mediaProblemText, setLocale, t, type Locale } from './i18n.ts';
@@ -535,10 +534,12 @@ export function buildProgram(): Command {
       else {
         const doc = reportDocument(report, series, { bureau: bureau!, timeZone: zone, generatedAt: new Date(), locale: currentLocale(), names });
         if (o.format === 'pdf') {
+          // Loaded here: pdfkit and its font engine take about 0.1 s to import, which every other command would pay.
+          const pdf = await import('./report-pdf.adapter.ts');
           try {
-            await writeReportPdf(doc, o.out!, { file: cfg.reports.fontFile, face: cfg.reports.fontFace });
+            await pdf.writeReportPdf(doc, o.out!, { file: cfg.reports.fontFile, face: cfg.reports.fontFace });
           } catch (error) {
-            if (error instanceof ReportFontError) refuse(t('report.font.missing', { file: error.file, detail: error.detail }));
+            if (error instanceof pdf.ReportFontError) refuse(t('report.font.missing', { file: error.file, detail: error.detail }));
             refuseUnwritable(o.out!, error);
           }
           return out(t('report.written', { file: o.out! }));
