@@ -1,5 +1,5 @@
-import type { ReportGrouping, ReportRow } from '../storage/report.repository.ts';
-import { zonedLocalToUtc } from '../workers/transfer-deadline.ts';
+import type { ReportGrouping, ReportRow, UnitFilter } from '../storage/report.repository.ts';
+import { localDate, zonedLocalToUtc } from '../workers/transfer-deadline.ts';
 
 /** A reporting period: [from, to) in UTC, with the name it was asked by. */
 export interface ReportPeriod {
@@ -59,7 +59,16 @@ export interface Report {
 }
 
 export interface ReportSource {
-  statistics(period: { from: Date; to: Date }, by: ReportGrouping, units?: { ids: readonly string[]; unassigned: boolean }): Promise<ReportRow[]>;
+  statistics(period: { from: Date; to: Date }, by: ReportGrouping, units?: UnitFilter): Promise<ReportRow[]>;
+  /** One row per slice, in the order given. */
+  series(slices: ReadonlyArray<{ from: Date; to: Date }>, units?: UnitFilter): Promise<ReportRow[]>;
+  groupNames(by: ReportGrouping, keys: readonly string[]): Promise<Map<string, string>>;
+}
+
+/** A period's figures month by month or week by week, for the line chart of a submission. */
+export interface ReportSeries {
+  unit: SliceUnit;
+  points: Array<PeriodSlice & { row: ReportRow }>;
 }
 
 /** Quarterly and yearly enforcement-recording statistics: per group, and the bureau's total. */
@@ -67,10 +76,69 @@ export class ReportService {
   constructor(private readonly source: ReportSource) {}
 
   /** `units`: a report of these units only (the archive server's callers see only theirs). */
-  async build(period: ReportPeriod, by: ReportGrouping, units?: { ids: readonly string[]; unassigned: boolean }): Promise<Report> {
+  async build(period: ReportPeriod, by: ReportGrouping, units?: UnitFilter): Promise<Report> {
     const rows = await this.source.statistics(period, by, units);
     return { period, by, rows, total: sumRows(rows) };
   }
+
+  /** Names for the groups of a report, where the registries have them. */
+  names(report: Report): Promise<Map<string, string>> {
+    return this.source.groupNames(report.by, report.rows.flatMap((r) => (r.key === null ? [] : [r.key])));
+  }
+
+  async series(period: ReportPeriod, timeZone: string, units?: UnitFilter): Promise<ReportSeries> {
+    const unit = sliceUnitOf(period);
+    const slices = slicePeriod(period, unit, timeZone);
+    const rows = await this.source.series(slices, units);
+    return { unit, points: slices.map((slice, i) => ({ ...slice, row: rows[i] ?? emptyRow(String(i + 1)) })) };
+  }
+}
+
+export type SliceUnit = 'month' | 'week';
+
+/** A month or week of a period, cut to the period where it starts before or ends after it. */
+export interface PeriodSlice {
+  /** `2026-11` for a month, the local date of its first day (`2026-11-02`) for a week. */
+  label: string;
+  from: Date;
+  to: Date;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Weeks for a quarter or a month (a quarter's three months would make a line of three
+ * points), months for anything longer than about a quarter, a year in particular.
+ */
+export function sliceUnitOf(period: { from: Date; to: Date }): SliceUnit {
+  return period.to.getTime() - period.from.getTime() > 100 * DAY_MS ? 'month' : 'week';
+}
+
+/** The local calendar months, or Monday-to-Sunday weeks, that a period spans, in order. */
+export function slicePeriod(period: { from: Date; to: Date }, unit: SliceUnit, timeZone: string): PeriodSlice[] {
+  const slices: PeriodSlice[] = [];
+  let day = localDate(period.from, timeZone);
+  let from = period.from;
+  while (from < period.to) {
+    const next = unit === 'month' ? firstOfNextMonth(day) : nextMonday(day);
+    const boundary = zonedLocalToUtc(`${next}T00:00:00`, timeZone);
+    const to = boundary < period.to ? boundary : period.to;
+    slices.push({ label: unit === 'month' ? day.slice(0, 7) : day, from, to });
+    from = to;
+    day = next;
+  }
+  return slices;
+}
+
+function firstOfNextMonth(ymd: string): string {
+  const [y, m] = ymd.split('-').map(Number) as [number, number];
+  return m === 12 ? `${String(y + 1).padStart(4, '0')}-01-01` : `${String(y).padStart(4, '0')}-${String(m + 1).padStart(2, '0')}-01`;
+}
+
+function nextMonday(ymd: string): string {
+  const d = new Date(`${ymd}T00:00:00Z`);
+  const toMonday = (8 - d.getUTCDay()) % 7 || 7;
+  return new Date(d.getTime() + toMonday * DAY_MS).toISOString().slice(0, 10);
 }
 
 /** A row of zeros: the start of a sum, and a report of an empty period. */

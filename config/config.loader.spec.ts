@@ -43,6 +43,14 @@ describe('loadConfig', () => {
     expect(problems).toHaveLength(4);
   });
 
+  it('takes the bureau name for reports, trimmed, and nothing blank or unknown beside it', () => {
+    const config = loadConfig({ env: {}, overrides: { reports: { bureauName: ' 某市医疗保障局 ' } } as never });
+    expect(config.reports).toEqual({ bureauName: '某市医疗保障局', fontFile: '/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc', fontFace: 'NotoSansCJKsc-Regular' });
+    expect(loadConfig({ env: {} }).reports.bureauName).toBeUndefined();
+    const problems = problemsOf(() => loadConfig({ env: {}, overrides: { reports: { bureauName: '  ', font: 'x' } } as never }));
+    expect(problems).toEqual([expect.stringMatching(/^reports\.bureauName: String must contain at least 1/), expect.stringMatching(/^reports: Unrecognized key.*'font'/)]);
+  });
+
   it('takes single settings from EVIDOCK__ variables, parsed as JSON when they parse', () => {
     const config = loadConfig({
       env: { EVIDOCK__minio__port: '9000', EVIDOCK__ingest__hashes: '["sha256","sm3"]', EVIDOCK__workstationId: 'ws-01', IGNORED: 'x' },

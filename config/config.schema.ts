@@ -383,6 +383,30 @@ export const configSchema = z
       .strict()
       .default({}),
 
+    reports: z
+      .object({
+        bureauName: z
+          .string()
+          .trim()
+          .min(1)
+          .max(128)
+          .optional()
+          .describe('Name of the bureau (执法机关名称, e.g. 某市医疗保障局) printed at the head of `evidock report --format csv|html|pdf`; those formats refuse to run without it, since a submission must say whose figures it holds.'),
+        fontFile: z
+          .string()
+          .min(1)
+          .default('/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc')
+          .describe('TrueType/OpenType font (or collection) with Chinese glyphs that `report --format pdf` embeds; Debian\'s fonts-noto-cjk by default (scripts/stack.sh installs it).'),
+        fontFace: z
+          .string()
+          .min(1)
+          .max(128)
+          .default('NotoSansCJKsc-Regular')
+          .describe('PostScript name of the face to take from fontFile when it is a collection (.ttc); ignored for a single font.'),
+      })
+      .strict()
+      .default({}),
+
     cases: z
       .object({
         actionMarginMinutes: z

@@ -20,6 +20,9 @@ import { openPackage, type OpenedPackage } from './package-source.adapter.ts';
 import { verifyPackage } from '../archive/package-verify.service.ts';
 import { formatReport } from './report-text.formatter.ts';
 import { formatFixityStatus } from './fixity-text.formatter.ts';
+import { reportCsv, reportDocument } from './report-document.formatter.ts';
+import { reportHtml } from './report-html.formatter.ts';
+import { writeReportFile } from './report-file.adapter.ts';
 import { parsePeriod, ReportPeriodError, type ReportPeriod } from '../archive/report.service.ts';
 import { currentLocale, formatBytes, formatLocalTime, mediaProblemText, setLocale, t, type Locale } from './i18n.ts';
 import { ProgressReporter } from './progress.reporter.ts';
@@ -35,6 +38,8 @@ const EXIT_FAILURE = 1;
 const EXIT_INCOMPLETE = 2;
 const EXIT_UNAVAILABLE = 69;
 const EXIT_CONFIG = 78;
+
+type ReportFormat = 'text' | 'csv' | 'html' | 'pdf';
 
 class CliExit extends Error {
   constructor(readonly code: number) {
@@ -505,29 +510,71 @@ export function buildProgram(): Command {
 
   program
     .command('report')
-    .description('statistics of a quarter, year or month: items, hours, transfer deadlines, completeness of the five required fields')
+    .description('statistics of a quarter, year or month: items, hours, transfer deadlines, completeness of the five required fields; as text, CSV, or a printable HTML or PDF report with charts')
     .option('--quarter <YYYYQn>', 'e.g. 2026Q4')
     .option('--year <YYYY>')
     .option('--month <YYYY-MM>')
     .option('--from <iso>')
     .option('--to <iso>')
     .addOption(new Option('--by <grouping>', 'one row per officer, unit or recorder').choices(['officer', 'unit', 'recorder']).default('officer'))
+    .addOption(new Option('--format <format>', 'text for the terminal; csv (UTF-8 with BOM), html (one printable A4 page) or pdf (A4, fonts embedded) to submit').choices(['text', 'csv', 'html', 'pdf']).default('text'))
+    .option('--out <file>', 'write the report to this file instead of standard output (required for pdf)')
     .option('--json')
-    .action(async (o: { quarter?: string; year?: string; month?: string; from?: string; to?: string; by: ReportGrouping; json?: boolean }) => {
+    .action(async (o: { quarter?: string; year?: string; month?: string; from?: string; to?: string; by: ReportGrouping; format: ReportFormat; out?: string; json?: boolean }) => {
       const cfg = config(lang());
+      const refuse = (message: string): never => {
+        process.stderr.write(`${message}\n`);
+        throw new CliExit(EXIT_FAILURE);
+      };
+      // A file that cannot be written is the operator's to fix (one line); anything else is a bug.
+      const refuseUnwritable = (file: string, error: unknown): never => {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (typeof code !== 'string') throw error;
+        return refuse(t('report.out.failed', { file, detail: code }));
+      };
+      if (o.json && o.format !== 'text') refuse(t('report.needs.oneFormat'));
+      if (o.format === 'pdf' && !o.out) refuse(t('report.needs.out'));
+      const bureau = cfg.reports.bureauName;
+      if (o.format !== 'text' && !bureau) refuse(t('report.needs.bureau'));
       let period: ReportPeriod;
       try {
         period = parsePeriod(o, cfg.ingest.recorderTimeZone);
       } catch (error) {
         if (!(error instanceof ReportPeriodError)) throw error;
-        process.stderr.write(`${t('error.generic', { message: error.message })}\n`);
-        throw new CliExit(EXIT_FAILURE);
+        refuse(t('error.generic', { message: error.message }));
+        return;
       }
-      const report = await withRuntime(cfg, true, (rt) => rt.reports.build(period, o.by));
-      if (o.json) {
-        return out(JSON.stringify({ period: { label: period.label, from: period.from.toISOString(), to: period.to.toISOString() }, by: report.by, rows: report.rows, total: report.total }));
+      const zone = cfg.ingest.recorderTimeZone;
+      const { report, series, names } = await withRuntime(cfg, true, async (rt) => {
+        const built = await rt.reports.build(period, o.by);
+        if (o.format === 'text') return { report: built, series: null, names: undefined };
+        return { report: built, series: await rt.reports.series(period, zone), names: await rt.reports.names(built) };
+      });
+      let content: string;
+      if (o.json) content = `${JSON.stringify({ period: { label: period.label, from: period.from.toISOString(), to: period.to.toISOString() }, by: report.by, rows: report.rows, total: report.total })}\n`;
+      else if (!series) content = formatReport(report, zone).map((line) => `${line}\n`).join('');
+      else {
+        const doc = reportDocument(report, series, { bureau: bureau!, timeZone: zone, generatedAt: new Date(), locale: currentLocale(), names });
+        if (o.format === 'pdf') {
+          // Loaded here: pdfkit and its font engine take about 0.1 s to import, which every other command would pay.
+          const pdf = await import('./report-pdf.adapter.ts');
+          try {
+            await pdf.writeReportPdf(doc, o.out!, { file: cfg.reports.fontFile, face: cfg.reports.fontFace });
+          } catch (error) {
+            if (error instanceof pdf.ReportFontError) refuse(t('report.font.missing', { file: error.file, detail: error.detail }));
+            refuseUnwritable(o.out!, error);
+          }
+          return out(t('report.written', { file: o.out! }));
+        }
+        content = o.format === 'csv' ? reportCsv(doc) : reportHtml(doc);
       }
-      for (const line of formatReport(report, cfg.ingest.recorderTimeZone)) out(line);
+      if (!o.out) return void process.stdout.write(content);
+      try {
+        await writeReportFile(o.out, content);
+      } catch (error) {
+        refuseUnwritable(o.out, error);
+      }
+      out(t('report.written', { file: o.out }));
     });
 
   program

@@ -125,6 +125,10 @@ ensure_packages() {
   command -v python3 >/dev/null || need+=(python3)                 # node-gyp
   command -v curl >/dev/null || need+=(curl ca-certificates)
   command -v runuser >/dev/null || need+=(util-linux)
+  # `evidock report --format pdf` embeds this font (reports.fontFile); the tests read the
+  # report back through poppler's pdftotext.
+  [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || need+=(fonts-noto-cjk)
+  command -v pdftotext >/dev/null || need+=(poppler-utils)
   [ "${#need[@]}" -eq 0 ] && return 0
 
   local sudo=()
