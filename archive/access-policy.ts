@@ -99,6 +99,9 @@ export const CAPABILITIES = {
   'case.document': ['officer', 'custodian', 'case-system'],
   'access.request': ['officer', 'custodian', 'supervisor', 'auditor', 'case-system'],
   'access.decide': ['custodian'],
+  /** Retention, legal holds, case end and archiving, purges (the rules name a custodian for keeping records). */
+  preserve: ['custodian'],
+  'preserve.view': ['custodian', 'supervisor', 'auditor'],
   'access.log': ['auditor', 'supervisor', 'custodian'],
   ledger: ['auditor'],
   reports: ['custodian', 'supervisor', 'auditor'],

@@ -4,6 +4,7 @@ import { AccessService } from '../archive/access.service.ts';
 import { bagName, CaseExportService } from '../archive/case-export.service.ts';
 import { CaseLifecycleService } from '../archive/case-lifecycle.service.ts';
 import { PreservationService } from '../archive/preservation.service.ts';
+import { PreservationApi } from '../archive/preservation-api.service.ts';
 import { RetentionRepository } from '../storage/retention.repository.ts';
 import type { Actor } from '../storage/custody-chain.ts';
 import { ExportFolder } from './export-folder.adapter.ts';
@@ -67,6 +68,7 @@ export interface Runtime {
   exports: CaseExportService;
   preservation: PreservationService;
   lifecycle: CaseLifecycleService;
+  preservationApi: PreservationApi;
   retention: RetentionRepository;
   identity: IdentityService;
   access: AccessService;
@@ -235,6 +237,7 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
     cases,
     preservation,
     lifecycle,
+    preservationApi: new PreservationApi({ preservation, lifecycle, repo: retentionRepo, catalog }),
     retention: retentionRepo,
     webhooks,
     fixity,

@@ -434,3 +434,46 @@ export const binary = (description: string, contentType = 'application/octet-str
 export const SHARED_SCHEMAS = [ErrorBody, EvidenceItem, CustodyEventItem, AccessRequest];
 
 export type TSearchQuery = Static<typeof SearchQuery>;
+
+// ---- preservation ----------------------------------------------------------------------
+const reasonText = Type.String({ minLength: 2, maxLength: 1000, description: 'Why (recorded in the custody event)' });
+export const Retention = Type.Object({
+  evidenceId: id,
+  class: Type.Union([Type.Literal('unlinked'), Type.Literal('case'), Type.Literal('major-case')], { description: 'Retention class: unlinked (days from capture), case (from the case’s archiving), major-case (permanent)' }),
+  retainUntil: time,
+  legalHold: Type.Boolean(),
+  holdReason: Type.Union([Type.String(), Type.Null()]),
+});
+export const HoldBody = Type.Object({ on: Type.Boolean({ description: 'true sets the legal hold, false releases it' }), reason: reasonText }, { additionalProperties: false });
+export const CaseHoldResult = Type.Object({ caseNumber: Type.String(), held: Type.Boolean(), evidenceIds: Type.Array(id) });
+export const CaseEndBody = Type.Object({ endedAt: Type.String({ format: 'date-time', description: 'When the enforcement action ended: the 30 days to archive start' }) }, { additionalProperties: false });
+export const ReasonBody = Type.Object({ reason: reasonText }, { additionalProperties: false });
+export const CaseArchived = Type.Object({ caseNumber: Type.String(), key: Type.String(), exportId: id, size: Type.Integer(), sha256: Type.String(), items: Type.Integer() });
+export const CaseState = Type.Object({ caseNumber: Type.String(), state: Type.Union([Type.Literal('open'), Type.Literal('ended'), Type.Literal('archived')]), endedAt: Type.Union([time, Type.Null()]) });
+export const Overdue = Type.Object({
+  archiveDays: Type.Integer(),
+  cases: Type.Array(Type.Object({ caseNumber: Type.String(), endedAt: time, daysLeft: Type.Integer(), pastDue: Type.Boolean() })),
+  missingFields: Type.Object({
+    graceDays: Type.Integer(),
+    byOfficer: Type.Array(Type.Object({ officerId: Type.Union([Type.String(), Type.Null()]), items: Type.Integer(), oldest: Type.Union([time, Type.Null()]) })),
+  }),
+});
+export const PurgeRun = Type.Object({
+  id,
+  status: Type.Union([Type.Literal('proposed'), Type.Literal('approved'), Type.Literal('refused'), Type.Literal('done')]),
+  reason: Type.String(),
+  proposedBy: Type.String(),
+  proposedAt: time,
+  decidedBy: Type.Union([Type.String(), Type.Null()]),
+  decidedAt: Type.Union([time, Type.Null()]),
+  finishedAt: Type.Union([time, Type.Null()]),
+  evidenceIds: Type.Array(id),
+});
+export const PurgeRunParam = Type.Object({ runId: id });
+export const PurgeDecisionBody = Type.Object({ approve: Type.Boolean(), reason: Type.Optional(reasonText) }, { additionalProperties: false });
+export const PurgeResult = Type.Object({
+  runId: id,
+  purged: Type.Array(id),
+  skipped: Type.Array(Type.Object({ evidenceId: id, why: Type.String() })),
+  failed: Type.Array(Type.Object({ evidenceId: id, error: Type.String() })),
+});

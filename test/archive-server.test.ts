@@ -548,6 +548,34 @@ describe('archive server', () => {
     await eventually(async () => (readdirSync(join(rt.config.dataDir, 'exports')).length === 0 ? true : undefined), 10_000, 'the sent export removed');
   });
 
+  it('lets a custodian hold and release the records of their units; purges only for a root custodian; views for supervisors', async () => {
+    const custodian = who.get('custodian')!;
+    const supervisor = who.get('supervisor')!;
+    const held = await call(custodian, 'POST', `/evidence/${items.unit.id}/hold`, { on: true, reason: '行政复议中' });
+    expect(held.statusCode, held.body).toBe(200);
+    expect(held.json()).toMatchObject({ evidenceId: items.unit.id, legalHold: true, holdReason: '行政复议中' });
+    expect(await rt.objects.legalHold('originals', items.unit.objectKey)).toBe(true);
+    expect((await call(supervisor, 'GET', `/evidence/${items.unit.id}/retention`)).json()).toMatchObject({ evidenceId: items.unit.id, legalHold: true });
+    // Outside the custodian's units the item does not exist; a supervisor changes nothing.
+    expect((await call(custodian, 'POST', `/evidence/${items.outside.id}/hold`, { on: true, reason: '行政复议中' })).statusCode).toBe(404);
+    expect((await call(supervisor, 'POST', `/evidence/${items.unit.id}/hold`, { on: false, reason: '复议结束' })).json()).toMatchObject({ error: { code: 'FORBIDDEN' } });
+    const released = await call(custodian, 'POST', `/evidence/${items.unit.id}/hold`, { on: false, reason: '复议结束' });
+    expect(released.json()).toMatchObject({ legalHold: false });
+    expect(await rt.objects.legalHold('originals', items.unit.objectKey)).toBe(false);
+    const types = (await rt.ledger.eventsFor({ evidenceId: items.unit.id })).map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(['RETENTION_SET', 'LEGAL_HOLD_SET', 'LEGAL_HOLD_RELEASED']));
+
+    // The case holds a Guangzhou record: a Shenzhen custodian may not end it.
+    const end = await call(custodian, 'POST', `/cases/${encodeURIComponent(CASE)}/end`, { endedAt: new Date(Date.now() - 86_400_000).toISOString() });
+    expect(end.statusCode).toBe(403);
+    expect(end.json()).toMatchObject({ error: { code: 'RECORDS_OUTSIDE_UNITS' } });
+    expect((await call(custodian, 'POST', '/purges', { reason: '保管期限届满' })).json()).toMatchObject({ error: { code: 'ROOT_SCOPE_REQUIRED' } });
+    const overdue = await call(supervisor, 'GET', '/preservation/overdue');
+    expect(overdue.statusCode).toBe(200);
+    expect(overdue.json()).toMatchObject({ archiveDays: 30, cases: [] });
+    expect((await call(who.get('officer1')!, 'GET', '/preservation/overdue')).statusCode).toBe(403);
+  });
+
   it('streams the dock board as server-sent events, each watcher seeing only its own scope', async () => {
     await app.listen({ host: '127.0.0.1', port: 0 });
     const origin = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
