@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { keyIdOf, sealEvent, signHash, type CustodyEvent, type CustodyEventInput } from '../storage/custody-chain.ts';
 import { evidenceRow } from '../workers/media.fakes.ts';
 import { parseManifest } from './bagit-format.ts';
-import { bagName, CaseExportService, ExportIntegrityError, safeExtension, type CaseExportDeps, type ExportTarget } from './case-export.service.ts';
+import { bagName, CaseExportService, ExportIntegrityError, inParallel, safeExtension, type CaseExportDeps, type ExportTarget } from './case-export.service.ts';
 import { verifyPackage, type PackageSource } from './package-verify.service.ts';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
@@ -189,4 +189,34 @@ describe('safeExtension', () => {
     ['noext', ''],
     ['a.tar.gz/../..', ''],
   ])('%j → %j', (name, ext) => expect(safeExtension(name)).toBe(ext));
+});
+
+describe('inParallel', () => {
+  it('keeps the order of the items and at most `limit` at work', async () => {
+    let busy = 0;
+    let most = 0;
+    const out = await inParallel([30, 10, 20, 0, 5], 2, async (ms) => {
+      most = Math.max(most, ++busy);
+      await new Promise((r) => setTimeout(r, ms));
+      busy--;
+      return ms * 2;
+    });
+    expect(out).toEqual([60, 20, 40, 0, 10]);
+    expect(most).toBe(2);
+  });
+
+  it('starts nothing after a failure and throws it once the work in flight is done', async () => {
+    const started: number[] = [];
+    let settled = 0;
+    const run = inParallel([1, 2, 3, 4], 2, async (n) => {
+      started.push(n);
+      await new Promise((r) => setTimeout(r, n === 1 ? 1 : 20));
+      settled++;
+      if (n === 1) throw new Error('one failed');
+      return n;
+    });
+    await expect(run).rejects.toThrow('one failed');
+    expect(started).toEqual([1, 2]);
+    expect(settled).toBe(2);
+  });
 });

@@ -9,6 +9,7 @@
  *   store     MinioObjectStore.putFile vs `mc cp` to the same MinIO
  *   e2e       importFolder through the real pipeline (in-process workers)
  *   fixity    one scheduled fixity cycle, unthrottled, over the data set stored as evidence
+ *   export    the case's BagIt package (evidock export) of the data set vs `mc cp` of its originals
  *             vs `mc cat` of the same objects
  *   concurrency  --recorders folders docked at once vs max(cp, mc cp) of the same bytes,
  *             with each recorder's finish time
@@ -57,7 +58,7 @@
  *   --dock-mb N            size of each of those, MiB (512)
  *   --skip-4g              skip the memory run
  *   --only LIST            comma-separated subset of
- *                          acquire,throttle,bus,store,e2e,fixity,concurrency,dock,search,api,web,transcode,memory
+ *                          acquire,throttle,bus,store,e2e,fixity,export,concurrency,dock,search,api,web,transcode,memory
  *                          (no doc unless --out)
  *   --out PATH             where to write the report (docs/benchmarks.md)
  *   --fresh                do not keep sections of the existing report that this run skips
@@ -82,6 +83,7 @@ import pg from 'pg';
 import { loadConfig, REPO_ROOT } from '../config/config.loader.ts';
 import { configSchema, type EvidockConfig } from '../config/config.schema.ts';
 import { importFolder } from '../daemon/cli.ts';
+import { ExportFolder } from '../daemon/export-folder.adapter.ts';
 import { initLogging, type Runtime } from '../daemon/runtime.ts';
 import { buildArchiveServer } from '../server/archive.server.ts';
 import { makeRecorderFootage } from './make-footage.ts';
@@ -121,12 +123,14 @@ const TARGETS = {
   uploadVsMc: 0.9,
   /** Scheduled fixity (the preservation issue): an unthrottled cycle's read vs mc cat of the same objects. */
   fixityVsMcCat: 0.9,
+  /** Case export (the preservation issue): the BagIt bag of a case's originals vs mc cp of the same objects to a folder. */
+  exportVsMcCp: 0.9,
   /** The web interface (its issue): the first page's compressed JavaScript, the search page's first result list, play to first frame. */
   webJsKiB: 250,
   webSearchMs: 1000,
   webFirstFrameMs: 500,
 };
-const SECTIONS = ['acquire', 'throttle', 'bus', 'store', 'e2e', 'fixity', 'concurrency', 'dock', 'search', 'api', 'web', 'transcode', 'memory'] as const;
+const SECTIONS = ['acquire', 'throttle', 'bus', 'store', 'e2e', 'fixity', 'export', 'concurrency', 'dock', 'search', 'api', 'web', 'transcode', 'memory'] as const;
 type Section = (typeof SECTIONS)[number];
 
 // ---- options -----------------------------------------------------------------------------
@@ -993,6 +997,61 @@ async function benchFixity(ctx: Context): Promise<SectionBody> {
         'Everything a fixity cycle does for these items (read back, SHA-256, catalog and ledger comparison, signed batch events, ledger audit at the end) vs a plain read of the same objects with `mc cat`.',
       ),
     ],
+  };
+}
+
+// ---- case export vs mc cp ------------------------------------------------------------------
+
+async function benchExport(ctx: Context): Promise<SectionBody> {
+  const { options, names, sources, totalBytes } = ctx;
+  const { env, dispose } = await benchEnv(ctx, 'benchexport', {});
+  const recorder = join(BENCH_DIR, 'export-recorder');
+  const out = join(BENCH_DIR, 'export-out');
+  mkdirSync(recorder, { recursive: true });
+  ctx.cleanups.push(async () => {
+    rmSync(recorder, { recursive: true, force: true });
+    rmSync(out, { recursive: true, force: true });
+  });
+  await run('cp', [...sources, recorder]);
+  const rt = await env.runtime();
+  const CASE = 'BENCH-EXPORT-1';
+  const { files } = await importFolder(rt, recorder, { serial: 'BENCH-EXPORT', case: [CASE], json: true });
+  if (files.length !== names.length || files.some((f) => f.stage !== 'cleared')) throw new Error(`export: ingest left ${files.map((f) => f.stage).join(', ')}`);
+  const bucket = rt.objects.bucketName('originals');
+  const targets = files.map((f) => `${ctx.mc.alias}/${bucket}/${originalKey(f.sha256!)}`);
+  const bag = newSide('evidock export', totalBytes);
+  const mc = newSide('mc cp', totalBytes);
+  const sides: Array<{ side: Side; work: () => Promise<void> }> = [
+    {
+      side: bag,
+      work: async () => {
+        const result = await rt.exports.export({ caseNumber: CASE, by: 'bench', reason: 'bench', withProxies: false }, ExportFolder.create(out));
+        if (result.items.length !== names.length) throw new Error(`export: ${result.items.length} of ${names.length} items`);
+      },
+    },
+    { side: mc, work: async () => void (await ctx.mc.exec(['cp', '--quiet', ...targets, `${out}/`])) },
+  ];
+  for (let i = 0; i < options.runs; i++) {
+    for (const { side, work } of rotated(sides, i)) {
+      rmSync(out, { recursive: true, force: true });
+      mkdirSync(out, { recursive: true });
+      await ctx.cache.prepare([]);
+      const s = await timed(side, ctx.minioPid, work);
+      log(`export run ${i + 1}/${options.runs}: ${side.label.padEnd(14)} ${fmtS(s.seconds)}  ${fmtRate(mibps(side.bytes, s.seconds))}  cpu ${s.cpu.toFixed(2)} s  minio cpu ${s.serverCpu?.toFixed(2) ?? '?'} s`);
+    }
+  }
+  rt.objects.close();
+  await dispose();
+  rmSync(recorder, { recursive: true, force: true });
+  rmSync(out, { recursive: true, force: true });
+  const what = `${options.files} × ${options.sizeMiB} MiB`;
+  return {
+    title: 'Case export',
+    sides: [bag, mc],
+    notes: [
+      `A run of the export side is CaseExportService.export of the case holding the data set into an empty folder: each original read back from the write-once bucket, hashed as it is written and fsynced, checked against its recorded SHA-256, its custody events and evidence.json, the manifests, the custody report, the signature over the tag manifest, bagit.txt, then one EXPORTED event per item. \`mc cp\` copies the same objects to an empty folder (no hash, no fsync).`,
+    ],
+    rows: [rateRatioRow(`Export ${what}, BagIt bag vs mc cp`, bag, mc, TARGETS.exportVsMcCp, 'The signed BagIt package of the case (read back, SHA-256, fsync, manifests, signature, custody events) vs `mc cp` of its originals to a folder.')],
   };
 }
 
@@ -2837,7 +2896,7 @@ async function main(): Promise<number> {
 
   const results: SectionResult[] = [];
   try {
-    const needsData = ['acquire', 'throttle', 'bus', 'store', 'e2e', 'fixity', 'concurrency'].some((s) => options.sections.has(s as Section));
+    const needsData = ['acquire', 'throttle', 'bus', 'store', 'e2e', 'fixity', 'export', 'concurrency'].some((s) => options.sections.has(s as Section));
     const need = (needsData ? 4 * ctx.totalBytes + 1024 * MiB : 0) + (options.sections.has('dock') ? 4 * options.dockFiles * options.dockMiB * MiB : 0);
     const free = freeBytes(BENCH_DIR);
     log(`${fmtMiB(free)} free on ${BENCH_DIR}`);
@@ -2857,6 +2916,7 @@ async function main(): Promise<number> {
       store: benchStore,
       e2e: benchEndToEnd,
       fixity: benchFixity,
+      export: benchExport,
       concurrency: benchConcurrency,
       dock: benchDock,
       search: benchSearch,
