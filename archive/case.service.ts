@@ -24,6 +24,9 @@ export interface CaseView {
   createdAt: Date | null;
   endedAt: Date | null;
   archivedAt: Date | null;
+  state: 'open' | 'ended' | 'archived';
+  legalHold: boolean;
+  major: boolean;
   items: EvidenceRow[];
   documents: DocumentRow[];
   actions: Array<ActionRow & { matches: MatchRow[] }>;
@@ -153,6 +156,9 @@ export class CaseService {
       createdAt: row?.createdAt ?? null,
       endedAt: row?.endedAt ?? null,
       archivedAt: row?.archivedAt ?? null,
+      state: row?.state ?? 'open',
+      legalHold: row?.legalHold ?? false,
+      major: row?.major ?? false,
       items,
       documents,
       actions: actions.map((a) => ({ ...a, matches: matches.filter((m) => m.actionId === a.id && visible.has(m.evidenceId)) })),

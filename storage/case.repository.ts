@@ -8,6 +8,10 @@ export interface CaseRow {
   createdAt: Date;
   endedAt: Date | null;
   archivedAt: Date | null;
+  /** Lifecycle and preservation (migration 007). */
+  state: 'open' | 'ended' | 'archived';
+  legalHold: boolean;
+  major: boolean;
 }
 
 export interface ActionRow {
@@ -53,6 +57,9 @@ const toCase = (r: Record<string, unknown>): CaseRow => ({
   createdAt: r.created_at as Date,
   endedAt: (r.ended_at as Date | null) ?? null,
   archivedAt: (r.archived_at as Date | null) ?? null,
+  state: (r.state as CaseRow['state'] | undefined) ?? 'open',
+  legalHold: (r.legal_hold as boolean | undefined) ?? false,
+  major: (r.major as boolean | undefined) ?? false,
 });
 
 const toAction = (r: Record<string, unknown>): ActionRow => ({

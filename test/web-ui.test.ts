@@ -290,6 +290,20 @@ describe('the web interface in Chromium', () => {
     expect(packaged.documents.map((d) => d.name)).toEqual(['现场检查笔录.pdf']);
     expect(readFileSync(join(bag, packaged.documents[0]!.file), 'utf8')).toMatch(/^%PDF-1\.7/);
     await page.getByText(/^已导出：/).waitFor();
+
+    // The case's action ended three days ago; the custodian records it, then archives the case.
+    const ended = new Date(Date.now() - 3 * 86_400_000).toISOString().slice(0, 10);
+    await page.getByLabel('执法结束日期').fill(ended);
+    await page.getByRole('button', { name: '登记执法结束' }).click();
+    await page.getByTestId('case-state').filter({ hasText: '执法已结束，待归档' }).waitFor();
+    await page.getByText(/^须于 .+ 前归档$/).waitFor();
+    await page.getByLabel('事由', { exact: true }).fill('结案归档');
+    await page.getByRole('button', { name: '归档', exact: true }).click();
+    await page.getByTestId('case-state').filter({ hasText: '已归档' }).waitFor();
+    const archived = await rt.retention.cases([CASE]);
+    expect(archived[0]).toMatchObject({ state: 'archived' });
+    expect(archived[0]!.archiveKey).toMatch(/^case-archives\//);
+    await shot(page, 'case');
   });
 
   it('switches to English and back, remembering the choice', async () => {

@@ -32,6 +32,12 @@ interface Doc {
 }
 interface CaseBody {
   caseNumber: string;
+  state: 'open' | 'ended' | 'archived';
+  endedAt: string | null;
+  archivedAt: string | null;
+  archiveBy: string | null;
+  legalHold: boolean;
+  major: boolean;
   items: EvidenceItem[];
   documents: Doc[];
   actions: Action[];
@@ -98,6 +104,7 @@ function CaseView({ c, reload }: { c: CaseBody; reload: () => void }) {
       <div class="case-tools">
         <Upload caseNumber={c.caseNumber} onDone={reload} />
         {EXPORTERS.has(me.value?.role ?? '') && <ExportPackage caseNumber={c.caseNumber} />}
+        <Preservation c={c} onDone={reload} />
       </div>
       <h2>{t('caseTimeline')}</h2>
       {entries.length === 0 ? (
@@ -165,6 +172,80 @@ function ActionEntry({ caseNumber, action, onDone }: { caseNumber: string; actio
       </ul>
       {problem && <span class="error">{problem}</span>}
     </span>
+  );
+}
+
+/**
+ * The case's life and keeping (归档与保管): its state and the 30-day deadline for everyone who
+ * sees the case; ending, archiving and holds for custodians (the server decides the units).
+ */
+function Preservation({ c, onDone }: { c: CaseBody; onDone: () => void }) {
+  const custodian = me.value?.role === 'custodian';
+  const [endedOn, setEndedOn] = useState('');
+  const [reason, setReason] = useState('');
+  const [state, setState] = useState<{ busy: boolean; text: string | null; ok: boolean }>({ busy: false, text: null, ok: true });
+  const base = `/cases/${encodeURIComponent(c.caseNumber)}`;
+  const act = async (path: string, body: unknown, done: string) => {
+    setState({ busy: true, text: null, ok: true });
+    try {
+      await api.post(`${base}/${path}`, body);
+      setState({ busy: false, text: done, ok: true });
+      onDone();
+    } catch (error) {
+      setState({ busy: false, text: errorLine(error), ok: false });
+    }
+  };
+  const overdue = c.archiveBy !== null && new Date(c.archiveBy).getTime() < Date.now();
+  return (
+    <section class="card preservation" aria-label={t('casePreservation')}>
+      <h2>{t('casePreservation')}</h2>
+      <p>
+        <strong data-testid="case-state">{t(`caseState_${c.state}`)}</strong>
+        {c.major && <span class="badge">{t('caseMajor')}</span>}
+        {c.legalHold && <span class="badge warn">{t('caseHeld')}</span>}
+      </p>
+      {c.endedAt && <p>{t('caseEndedAt', { at: dateTime(c.endedAt) })}</p>}
+      {c.archiveBy && <p class={overdue ? 'error' : ''}>{t(overdue ? 'caseArchiveOverdue' : 'caseArchiveBy', { at: dateTime(c.archiveBy) })}</p>}
+      {c.archivedAt && <p>{t('caseArchivedAt', { at: dateTime(c.archivedAt) })}</p>}
+      {custodian && c.state === 'open' && (
+        <form
+          class="row"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void act('end', { endedAt: new Date(`${endedOn}T23:59:59`).toISOString() }, t('caseEndDone'));
+          }}
+        >
+          <label>
+            {t('caseEndDate')}
+            <input type="date" name="endedOn" required value={endedOn} max={new Date().toISOString().slice(0, 10)} onInput={(e) => setEndedOn(e.currentTarget.value)} />
+          </label>
+          <button type="submit" disabled={state.busy}>
+            {t('caseEnd')}
+          </button>
+        </form>
+      )}
+      {custodian && (
+        <div class="row">
+          <label>
+            {t('preserveReason')}
+            <input name="preserveReason" minLength={2} maxLength={1000} value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
+          </label>
+          {c.state === 'ended' && (
+            <button type="button" class="primary" disabled={state.busy || reason.trim().length < 2} onClick={() => void act('archive', { reason }, t('caseArchiveDone'))}>
+              {t('caseArchive')}
+            </button>
+          )}
+          <button type="button" disabled={state.busy || reason.trim().length < 2} onClick={() => void act('hold', { on: !c.legalHold, reason }, c.legalHold ? t('caseReleaseDone') : t('caseHoldDone'))}>
+            {c.legalHold ? t('caseRelease') : t('caseHold')}
+          </button>
+        </div>
+      )}
+      {state.text && (
+        <p class={state.ok ? 'ok' : 'error'} role="status">
+          {state.text}
+        </p>
+      )}
+    </section>
   );
 }
 
