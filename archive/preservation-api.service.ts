@@ -4,10 +4,12 @@ import { can, type Capability } from './access-policy.ts';
 import type { Caller } from './access.service.ts';
 import { ArchiveError, forbidden, notFound } from './archive.errors.ts';
 import type { CaseLifecycleService, OverdueReport } from './case-lifecycle.service.ts';
+import type { FixityService, FixityStatus } from './fixity.service.ts';
 import type { PreservationService, PurgeResult } from './preservation.service.ts';
 import { inScope, type Principal } from './principal.ts';
 
 export interface PreservationApiDeps {
+  fixity: Pick<FixityService, 'status'>;
   preservation: PreservationService;
   lifecycle: CaseLifecycleService;
   repo: RetentionRepository;
@@ -72,6 +74,19 @@ export class PreservationApi {
       cases: report.cases.filter((c) => visible.has(c.caseNumber)),
       missingFields: { ...report.missingFields, byOfficer: p.seesUnassigned ? report.missingFields.byOfficer : [] },
     };
+  }
+
+  /** The fixity cycle, and the failures among the caller's units (an alert the dashboard shows). */
+  async fixity(caller: Caller): Promise<FixityStatus> {
+    const p = caller.principal;
+    if (!can(p.role, 'preserve.view')) throw forbidden('查看完整性检查');
+    const status = await this.deps.fixity.status();
+    const failures = [];
+    for (const f of status.failures) {
+      const item = await this.deps.catalog.getEvidence(f.evidenceId);
+      if (item && inScope(p, item.unitId)) failures.push(f);
+    }
+    return { ...status, failures, oldestCheck: p.seesUnassigned ? status.oldestCheck : null };
   }
 
   async purges(caller: Caller): Promise<PurgeRunRow[]> {

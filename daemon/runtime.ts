@@ -237,7 +237,7 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
     cases,
     preservation,
     lifecycle,
-    preservationApi: new PreservationApi({ preservation, lifecycle, repo: retentionRepo, catalog }),
+    preservationApi: new PreservationApi({ fixity, preservation, lifecycle, repo: retentionRepo, catalog }),
     retention: retentionRepo,
     webhooks,
     fixity,

@@ -481,3 +481,18 @@ export const PurgeResult = Type.Object({
   skipped: Type.Array(Type.Object({ evidenceId: id, why: Type.String() })),
   failed: Type.Array(Type.Object({ evidenceId: id, error: Type.String() })),
 });
+const count2 = Type.Object({ checked: Type.Integer(), total: Type.Integer() });
+export const FixityStatus = Type.Object({
+  cycle: Type.Union([
+    Type.Object({ id: Type.Integer(), startedAt: time, dueAt: time, items: count2, bytes: count2, failed: Type.Integer(), expectedEndAt: Type.Union([time, Type.Null()]), overdue: Type.Boolean() }),
+    Type.Null(),
+  ]),
+  lastCompleted: Type.Union([
+    Type.Object({ id: Type.Integer(), startedAt: time, finishedAt: time, items: Type.Integer(), ledger: Type.Object({ ok: Type.Boolean(), events: Type.Integer(), problems: Type.Array(Type.Unknown()) }) }),
+    Type.Null(),
+  ]),
+  nextCycleAt: Type.Union([time, Type.Null()]),
+  oldestCheck: Type.Union([Type.Object({ evidenceId: id, at: time }), Type.Null()]),
+  neverChecked: Type.Integer(),
+  failures: Type.Array(Type.Object({ evidenceId: id, at: Type.Union([time, Type.Null()]), cycle: Type.Integer(), problems: Type.Array(Type.String()), batchSeq: Type.Union([Type.Integer(), Type.Null()]) })),
+});

@@ -113,6 +113,18 @@ export function preservationRoutes(app: Api, { rt }: RouteDeps): void {
   );
 
   app.get(
+    '/fixity',
+    {
+      schema: {
+        tags: ['preservation'],
+        summary: 'The scheduled fixity cycle (progress, expected end, last completed with its ledger check) and the failed checks among the caller’s units',
+        response: { 200: S.FixityStatus, ...S.errors(401, 403, 503) },
+      },
+    },
+    async (req) => api.fixity(callerOf(req)),
+  );
+
+  app.get(
     '/purges',
     { schema: { tags: ['preservation'], summary: 'Purge runs, newest first (root-scope custodians, supervisors, auditors)', response: { 200: Type.Array(S.PurgeRun), ...S.errors(401, 403, 503) } } },
     async (req) => (await api.purges(callerOf(req))).map(presentRun),

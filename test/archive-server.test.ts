@@ -574,6 +574,10 @@ describe('archive server', () => {
     expect(overdue.statusCode).toBe(200);
     expect(overdue.json()).toMatchObject({ archiveDays: 30, cases: [] });
     expect((await call(who.get('officer1')!, 'GET', '/preservation/overdue')).statusCode).toBe(403);
+    const fixity = await call(supervisor, 'GET', '/fixity');
+    expect(fixity.statusCode, fixity.body).toBe(200);
+    expect(fixity.json()).toMatchObject({ failures: [], oldestCheck: null });
+    expect((await call(who.get('officer1')!, 'GET', '/fixity')).statusCode).toBe(403);
   });
 
   it('streams the dock board as server-sent events, each watcher seeing only its own scope', async () => {

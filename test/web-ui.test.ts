@@ -304,6 +304,15 @@ describe('the web interface in Chromium', () => {
     expect(archived[0]).toMatchObject({ state: 'archived' });
     expect(archived[0]!.archiveKey).toMatch(/^case-archives\//);
     await shot(page, 'case');
+
+    // Another case ended 40 days ago and not archived: her home page says so first.
+    await rt.lifecycle.end('YB-SZ-2026-100', new Date(Date.now() - 40 * 86_400_000), 'li.na');
+    await page.goto(`${base}/docks`);
+    await page.getByTestId('overdue-cases').getByText('已超期 10 天').waitFor();
+    expect(await page.getByTestId('overdue-cases').locator('a').allInnerTexts()).toEqual(['YB-SZ-2026-100']);
+    await page.getByTestId('fixity-progress').waitFor();
+    expect(await page.getByTestId('fixity-progress').innerText()).toMatch(/^(本周期已检查 \d+ \/ \d+ 件|上次周期于 .+ 完成，共 \d+ 件|尚未完成检查周期)$/);
+    await shot(page, 'keeping');
   });
 
   it('switches to English and back, remembering the choice', async () => {

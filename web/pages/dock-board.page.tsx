@@ -1,8 +1,70 @@
 import { useEffect, useState } from 'preact/hooks';
-import { BASE, type Dock } from '../api.client.ts';
+import { api, BASE, me, type Dock } from '../api.client.ts';
 import { bytes, dateTime } from '../format.ts';
 import { t, tx } from '../i18n.ts';
-import { Empty, Loading, Page } from '../ui.tsx';
+import { A, Empty, Loading, Page, Show, useLoad } from '../ui.tsx';
+
+interface Overdue {
+  archiveDays: number;
+  cases: Array<{ caseNumber: string; endedAt: string; daysLeft: number; pastDue: boolean }>;
+}
+interface Fixity {
+  cycle: { items: { checked: number; total: number }; failed: number; expectedEndAt: string | null; overdue: boolean } | null;
+  lastCompleted: { finishedAt: string; items: number; ledger: { ok: boolean } } | null;
+  failures: Array<{ evidenceId: string; at: string | null; problems: string[] }>;
+}
+
+/** Who keeps the records (custodians) or watches over them: they see what needs doing first. */
+const KEEPERS = new Set(['custodian', 'supervisor', 'auditor']);
+
+/** What the rules ask of the archive that is due: cases to archive within their 30 days, and failed fixity checks. */
+function KeepingAlerts() {
+  const loaded = useLoad(() => Promise.all([api.get<Overdue>('/preservation/overdue'), api.get<Fixity>('/fixity')]), []);
+  return (
+    <section class="card alerts" aria-label={t('alertsTitle')}>
+      <h2>{t('alertsTitle')}</h2>
+      <Show loaded={loaded}>
+        {([overdue, fixity]) => (
+          <div class="alert-columns">
+            <div>
+              <h3>{t('alertsArchive', { days: overdue.archiveDays })}</h3>
+              {overdue.cases.length === 0 ? (
+                <p class="muted">{t('alertsArchiveNone')}</p>
+              ) : (
+                <ul class="plain" data-testid="overdue-cases">
+                  {overdue.cases.map((c) => (
+                    <li key={c.caseNumber} class={c.pastDue ? 'error' : ''}>
+                      <A href={`/cases/${encodeURIComponent(c.caseNumber)}`}>{c.caseNumber}</A> · {c.pastDue ? t('alertsPastDue', { days: -c.daysLeft }) : t('alertsDaysLeft', { days: c.daysLeft })}
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </div>
+            <div>
+              <h3>{t('alertsFixity')}</h3>
+              {fixity.cycle ? (
+                <p data-testid="fixity-progress">{t('alertsFixityCycle', { checked: fixity.cycle.items.checked, total: fixity.cycle.items.total })}</p>
+              ) : fixity.lastCompleted ? (
+                <p data-testid="fixity-progress">{t('alertsFixityLast', { at: dateTime(fixity.lastCompleted.finishedAt), items: fixity.lastCompleted.items })}</p>
+              ) : (
+                <p class="muted" data-testid="fixity-progress">{t('alertsFixityNone')}</p>
+              )}
+              {fixity.failures.length > 0 && (
+                <ul class="plain" data-testid="fixity-failures">
+                  {fixity.failures.map((f) => (
+                    <li key={f.evidenceId} class="error">
+                      <A href={`/evidence/${f.evidenceId}`}>{f.evidenceId.slice(0, 8)}</A> · {f.problems[0] ?? ''}
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </div>
+          </div>
+        )}
+      </Show>
+    </section>
+  );
+}
 
 /**
  * The workstations' dock board, live: the server pushes the board (server-sent events) each
@@ -36,6 +98,7 @@ export function DockBoardPage() {
         <Loading />
       ) : (
         <>
+          {KEEPERS.has(me.value?.role ?? '') && <KeepingAlerts />}
           <h2>{t('docksNow')}</h2>
           {now.length === 0 ? <Empty text={t('docksNone')} /> : <div class="dock-grid">{now.map((d) => <DockCard key={d.sessionId} dock={d} />)}</div>}
           <h2>{t('docksRecent')}</h2>
