@@ -30,6 +30,7 @@ import {
   killScenario,
   loadScenario,
   outageScenario,
+  preservationScenario,
   secretsScenario,
   spoolFullScenario,
   tamperScenario,
@@ -130,6 +131,7 @@ async function main(): Promise<number> {
   await run('hostile', () => hostileScenario(ctx, { tinyFiles: settings.tinyFiles }));
   await run('tamper', () => tamperScenario(ctx));
   await run('secrets', () => secretsScenario(ctx));
+  await run('preservation', () => preservationScenario(ctx, quick ? 1 : 3));
   if (want('api')) {
     log('api…');
     for (const r of await apiScenario(ctx)) {

@@ -1,7 +1,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig } from '../../config/config.loader.ts';
+import { loadConfig, REPO_ROOT as REPO_ROOT_DIR } from '../../config/config.loader.ts';
 import { importFolder } from '../../daemon/cli.ts';
 import type { Runtime } from '../../daemon/runtime.ts';
 import { DirectoryDriver } from '../../drivers/directory.driver.ts';
@@ -54,7 +54,7 @@ import { createTestEnv, eventually, type TestEnv } from './test-env.ts';
  */
 
 export interface ScenarioRow {
-  group: 'crash' | 'outage' | 'docking' | 'load' | 'hostile' | 'tamper' | 'secrets';
+  group: 'crash' | 'outage' | 'docking' | 'load' | 'hostile' | 'tamper' | 'secrets' | 'preservation';
   fault: string;
   /** How many times the fault or attack was injected. */
   tries: number;
@@ -839,6 +839,120 @@ export async function secretsScenario(ctx: ChaosContext): Promise<ScenarioRow> {
     }
     return r;
   }, r);
+}
+
+/**
+ * SIGKILL of `evidock export` while it writes a case's package, and of `evidock purge run`
+ * while it deletes an approved run: no half package that any tool takes for a bag, no
+ * EXPORTED event for it; no original gone without its PURGED event, and the run finishes
+ * when started again.
+ */
+export async function preservationScenario(ctx: ChaosContext, tries: number): Promise<ScenarioRow> {
+  const r = row(
+    'preservation',
+    'SIGKILL of `evidock export` while it writes a case\'s BagIt package, and of `evidock purge run` while it deletes an approved run',
+    'the cut-off export is no bag (`verify-package` says so, no EXPORTED event); every deleted original has its PURGED event first; the run, started again, deletes the rest; `verify` clean with the purged items named purged',
+  );
+  r.detected = 0;
+  return timedRow(async () => {
+    const random = seededRandom(ctx.seed ^ 0x5eed);
+    const expireSeconds = 30 + 20 * tries;
+    const perRun = 20;
+    const captured = new Date('2026-11-21T01:00:00Z');
+    const env = await createTestEnv('chaospres', {
+      ingest: INGEST,
+      // No bucket default and a short class: the unlinked records expire within the scenario; one run takes perRun of them.
+      retention: { mode: 'COMPLIANCE', days: 0, unlinkedDays: (Date.now() - captured.getTime()) / 86_400_000 + expireSeconds / 86_400, caseDays: 1, purgeBatch: perRun },
+    });
+    try {
+      const rt = await env.runtime();
+      await rt.identity.addUnit({ id: 'ROOT', name: '省医疗保障局', parentId: null }, 'chaos');
+      for (const name of ['keeper-a', 'keeper-b']) await rt.identity.addUser({ name, role: 'custodian', unitIds: ['ROOT'], password: 'Chaos-Keeper-2026' }, 'chaos');
+      // A case of big originals (its export takes long enough to be cut), and unlinked small ones to purge.
+      const big = join(env.dir, 'big', 'DCIM');
+      mkdirSync(big, { recursive: true });
+      for (let i = 1; i <= 4; i++) writeFileSync(join(big, `ZFYX01_004512_20261121090000_000${i}.MP4`), randomBuffer(random, 48 << 20));
+      await within(300_000, 'import big', importFolder(rt, join(env.dir, 'big'), { serial: 'ZFYX01', case: ['YB-X-1'], json: true }));
+      const small = join(env.dir, 'small', 'DCIM');
+      mkdirSync(small, { recursive: true });
+      const files = perRun * tries;
+      for (let i = 1; i <= files; i++) writeFileSync(join(small, `ZFYX02_004512_20261121090000_${String(i).padStart(4, '0')}.MP4`), randomBuffer(random, 200_000));
+      await within(300_000, 'import small', importFolder(rt, join(env.dir, 'small'), { serial: 'ZFYX02', json: true }));
+
+      for (let t = 0; t < tries; t++) {
+        r.tries++;
+        const dir = join(env.dir, `cut-export-${t}`);
+        const exporter = new EvidockProcess('export', ['export', '--case', 'YB-X-1', '--to', dir, '--by', 'keeper-a'], env.childEnv, join(env.dir, `export-${t}.log`));
+        const before = (await rt.ledger.eventsOfTypes(['EXPORTED'])).length;
+        exporter.start();
+        // Cut somewhere among the originals: after the first has begun to arrive.
+        await eventually(async () => (existsSync(join(dir, 'data', 'originals')) && readdirSync(join(dir, 'data', 'originals')).length > 0 ? true : undefined), 60_000, 'the export writing');
+        await sleep(Math.floor(random() * 300));
+        await exporter.kill();
+        const bag = existsSync(join(dir, 'bagit.txt'));
+        const exported = (await rt.ledger.eventsOfTypes(['EXPORTED'])).length - before;
+        const checked = spawnSync(process.execPath, [join(REPO_ROOT_DIR, 'bin/evidock.js'), '--lang', 'en', 'verify-package', dir, '--json'], { env: { ...process.env, ...env.childEnv }, encoding: 'utf8' });
+        const refused = checked.status === 1 && (JSON.parse(checked.stdout) as { problems: Array<{ code: string }> }).problems.some((p) => p.code === 'not-a-bag');
+        if (!bag && exported === 0 && refused) r.detected!++;
+        else {
+          r.ok = false;
+          r.notes.push(`export cut ${t + 1}: bagit.txt ${bag ? 'present' : 'absent'}, ${exported} EXPORTED events, verify-package ${refused ? 'refused it' : `said ${checked.stdout.slice(0, 120)}`}`);
+        }
+      }
+
+      // The small records expire; each try purges a run of them, cut while it deletes.
+      await eventually(async () => ((await rt.retention.expired(new Date(), files)).length === files ? true : undefined), (expireSeconds + 120) * 1000, 'retention over');
+      let purgedTotal = 0;
+      for (let t = 0; t < tries; t++) {
+        r.tries++;
+        const run = await rt.preservation.proposePurge('keeper-a', '保管期限届满');
+        await rt.preservation.decidePurge(run.id, 'keeper-b', true, '同意');
+        const purger = new EvidockProcess('purge', ['purge', 'run', run.id, '--by', 'keeper-b'], env.childEnv, join(env.dir, `purge-${t}.log`));
+        const seen = async () => Number((await rt.db.query<{ n: string }>(`SELECT count(*) AS n FROM custody_events WHERE type = 'PURGED' AND details->>'runId' = $1`, [run.id])).rows[0]!.n);
+        purger.start();
+        await eventually(async () => ((await seen()) > 0 ? true : undefined), 60_000, 'the purge deleting');
+        await sleep(Math.floor(random() * 200));
+        await purger.kill();
+        // Nothing deleted without its record.
+        let gone = 0;
+        let unrecorded = 0;
+        for (const id of run.evidenceIds) {
+          const item = (await rt.catalog.getEvidence(id))!;
+          if (await rt.objects.stat('originals', item.objectKey)) continue;
+          gone++;
+          const events = await rt.ledger.eventsFor({ evidenceId: id });
+          if (!events.some((e) => e.type === 'PURGED' && e.details.runId === run.id)) unrecorded++;
+        }
+        const resumed = await rt.preservation.executePurge(run.id, 'keeper-b');
+        const left = (await Promise.all(run.evidenceIds.map(async (id) => rt.objects.stat('originals', (await rt.catalog.getEvidence(id))!.objectKey)))).filter(Boolean).length;
+        purgedTotal += run.evidenceIds.length;
+        if (unrecorded === 0 && left === 0 && resumed.failed.length === 0) r.detected!++;
+        else {
+          r.ok = false;
+          r.notes.push(`purge cut ${t + 1}: ${gone} deleted when cut, ${unrecorded} of them without PURGED; ${left} left after the rerun; ${resumed.failed.length} failed`);
+        }
+        r.notes.push(`purge cut ${t + 1}: ${gone} of ${run.evidenceIds.length} deleted when killed, the rest by the rerun`);
+      }
+      // A killed process may have committed events it had not mirrored yet: the next daemon start catches up, as here.
+      await rt.ledger.mirrorPending();
+      const report = await rt.verify.run({ rehash: true });
+      const purged = report.items.filter((i) => i.purged).length;
+      if (!report.ok || purged !== purgedTotal) {
+        r.ok = false;
+        r.notes.push(`verify: ${report.ok ? 'clean' : 'FAILED'}, ${purged} items named purged of ${purgedTotal}: ${[...report.ledger.problems.map((p) => `ledger #${p.seq}: ${p.kind}: ${p.detail}`), ...report.items.flatMap((i) => i.problems)].slice(0, 3).join('; ')}`);
+      }
+      return r;
+    } finally {
+      await env.cleanup();
+    }
+  }, r);
+}
+
+/** Incompressible bytes from the scenario's seed (the same run, the same files). */
+function randomBuffer(random: () => number, size: number): Buffer {
+  const b = Buffer.allocUnsafe(size);
+  for (let i = 0; i < size; i += 4) b.writeUInt32LE(Math.floor(random() * 0x1_0000_0000), i);
+  return b;
 }
 
 export function cleanupDir(path: string): void {
