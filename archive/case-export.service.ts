@@ -9,6 +9,7 @@ import type { BucketRole } from '../storage/object-store.ts';
 
 import { BAGIT_DECLARATION, bagInfoText, manifestText, PAYLOAD_MANIFEST, payloadOxum, SIGNATURE_FILE, TAG_MANIFEST } from './bagit-format.ts';
 import { custodyReportHtml, type ReportDocument, type ReportItem } from './custody-report.ts';
+import { watermarkFor, type Watermark } from './watermark-text.ts';
 
 const log = moduleLogger('case-export');
 
@@ -34,6 +35,12 @@ export interface ExportTarget {
   writeText(relPath: string, text: string): Promise<void>;
 }
 
+/** Burns text into a copy of a proxy (the media workers' ffmpeg); the copy is streamed to `write`. */
+export interface ProxyWatermarker {
+  burnIn<T>(proxy: Readable, lines: readonly string[], write: (copy: Readable) => Promise<T>): Promise<T>;
+  version(): Promise<string>;
+}
+
 export interface CaseExportDeps {
   workstationId: string;
   /** Names the software in bag-info.txt (Bag-Software-Agent). */
@@ -50,6 +57,10 @@ export interface CaseExportDeps {
   objects: { read(role: BucketRole, key: string): Promise<Readable> };
   /** The workstation's ledger key: it signs the package's tag manifest as it signs custody events. */
   signer: { keyId: string; signHash(sha256Hex: string): string };
+  /** Needed only for exports with a watermark. */
+  watermarker?: ProxyWatermarker;
+  /** The zone of the day burned into a watermark (default Asia/Shanghai). */
+  timeZone?: string;
   now?: () => Date;
 }
 
@@ -63,6 +74,11 @@ export interface CaseExportRequest {
   destination?: string;
   /** The approval each item was exported under, when one was needed. */
   approvals?: ReadonlyMap<string, string | null>;
+  /**
+   * A party granted a copy: each video proxy is added a second time with the case, this
+   * recipient and the day burned in (implies withProxies). The originals are never touched.
+   */
+  watermark?: string | null;
 }
 
 export interface CaseExportResult {
@@ -72,6 +88,8 @@ export interface CaseExportResult {
   items: Array<{ evidenceId: string; file: string; sha256: string; size: number }>;
   documents: number;
   proxies: number;
+  /** Watermarked copies of proxies. */
+  watermarked: number;
   events: number;
   /** Payload bytes and files, as in bag-info.txt. */
   payloadOxum: string;
@@ -107,7 +125,13 @@ export class CaseExportService {
     if (items.length === 0 && documents.length === 0) throw new CaseNotFoundError(request.caseNumber);
     items.sort((a, b) => (a.captureStart?.getTime() ?? 0) - (b.captureStart?.getTime() ?? 0) || a.id.localeCompare(b.id));
     const exportId = randomUUID();
-    const exportedAt = this.now().toISOString();
+    const now = this.now();
+    const exportedAt = now.toISOString();
+    // Decided before anything is written: a name that cannot be printed leaves no folder half-filled.
+    const mark: Watermark | null = request.watermark ? watermarkFor(request.watermark, request.caseNumber, now, this.deps.timeZone ?? 'Asia/Shanghai') : null;
+    const watermarker = this.deps.watermarker;
+    if (mark && !watermarker) throw new Error('this export service was built without a watermarker');
+    const withProxies = request.withProxies || mark !== null;
     const elog = log.child({ exportId, caseNumber: request.caseNumber });
     const keys = await ledger.publicKeys();
     const keyObjects = new Map(keys.map((k) => [k.keyId, publicKeyFromPem(k.publicKeyPem)]));
@@ -128,6 +152,7 @@ export class CaseExportService {
     const manifestItems: JsonValue[] = [];
     const reportItems: ReportItem[] = [];
     let proxies = 0;
+    const watermarkedFiles = new Map<string, string[]>();
     for (const e of items) {
       const file = `data/originals/${e.id}${safeExtension(e.originalName)}`;
       const copy = await writeFile(file, await objects.read('originals', e.objectKey));
@@ -136,13 +161,28 @@ export class CaseExportService {
       }
       written.push({ evidenceId: e.id, file, sha256: copy.sha256, size: copy.size });
       const derived: JsonValue[] = [];
-      if (request.withProxies) {
+      if (withProxies) {
         for (const d of latestPerKind(await catalog.derivativesOf(e.id)).filter((x) => x.kind === 'proxy')) {
           const proxyFile = `data/proxies/${e.id}${safeExtension(d.objectKey)}`;
           const out = await writeFile(proxyFile, await objects.read('derivatives', d.objectKey));
           if (out.sha256 !== d.sha256) throw new ExportIntegrityError(e.id, `proxy ${d.objectKey} does not hash to its recorded ${d.sha256}`);
           derived.push({ kind: d.kind, file: proxyFile, sha256: out.sha256, size: out.size, partial: d.partial, tool: `${d.tool} ${d.toolVersion}` });
           proxies++;
+          // A watermark goes on pictures: an audio-only proxy is exported plain.
+          if (mark && watermarker && d.contentType.startsWith('video/')) {
+            const markedFile = `data/watermarked/${e.id}.mp4`;
+            const marked = await watermarker.burnIn(await objects.read('derivatives', d.objectKey), mark.lines, (copy) => writeFile(markedFile, copy));
+            derived.push({
+              kind: 'watermarked-proxy',
+              file: markedFile,
+              sha256: marked.sha256,
+              size: marked.size,
+              from: proxyFile,
+              watermark: { recipient: mark.recipient, caseNumber: mark.caseNumber, date: mark.date, text: mark.lines },
+              tool: await watermarker.version(),
+            });
+            watermarkedFiles.set(e.id, [...(watermarkedFiles.get(e.id) ?? []), markedFile]);
+          }
         }
       }
       const events = await ledger.eventsFor({ evidenceId: e.id });
@@ -218,6 +258,7 @@ export class CaseExportService {
       exportedBy: request.by,
       reason: request.reason,
       approvals,
+      watermark: mark ? { recipient: mark.recipient, date: mark.date, text: mark.lines } : null,
       workstationId: this.deps.workstationId,
       // A copy, not the record: the originals stay in write-once storage (复制件).
       copy: true,
@@ -252,6 +293,7 @@ export class CaseExportService {
         ['Exported-At', exportedAt],
         ['Approval-Reference', approvals.join(', ') || 'none'],
         ['Reason', request.reason ?? ''],
+        ...(mark ? [['Watermark-Recipient', mark.recipient] as const] : []),
         ['Evidence-Items', String(items.length)],
         ['Case-Documents', String(documents.length)],
         ['Payload-Oxum', oxum],
@@ -261,9 +303,9 @@ export class CaseExportService {
     await writeTag('public-keys.json', `${JSON.stringify(keys, null, 2)}\n`);
     await writeTag(
       'custody-report.html',
-      custodyReportHtml({ caseNumber: request.caseNumber, exportId, exportedAt, exportedBy: request.by, reason: request.reason, workstationId: this.deps.workstationId, items: reportItems, documents: reportDocuments, keys }),
+      custodyReportHtml({ caseNumber: request.caseNumber, exportId, exportedAt, exportedBy: request.by, reason: request.reason, recipient: mark?.recipient ?? null, workstationId: this.deps.workstationId, items: reportItems, documents: reportDocuments, keys }),
     );
-    await writeTag('README.txt', readme(request.caseNumber, items.length, documents.length, exportedAt));
+    await writeTag('README.txt', readme(request.caseNumber, items.length, documents.length, exportedAt, mark?.recipient ?? null));
     tags.push({ path: 'bagit.txt', sha256: sha256Of(Buffer.from(BAGIT_DECLARATION, 'utf8')) });
     const tagManifest = manifestText(tags);
     await target.writeText(TAG_MANIFEST, tagManifest);
@@ -291,7 +333,8 @@ export class CaseExportService {
               destination: request.destination ?? target.root,
               file: w.file,
               sha256: w.sha256,
-              withProxies: request.withProxies,
+              withProxies,
+              ...(mark ? { recipient: mark.recipient, watermarked: watermarkedFiles.get(w.evidenceId) ?? [] } : {}),
               tagManifestSha256: tagHash,
               ...(request.approvals?.get(w.evidenceId) ? { approvalId: request.approvals.get(w.evidenceId)! } : {}),
             },
@@ -301,8 +344,8 @@ export class CaseExportService {
       return out;
     });
     await ledger.mirror(events);
-    elog.info({ items: written.length, documents: documents.length, proxies, payloadOxum: oxum, destination: request.destination ?? target.root }, 'case exported');
-    return { exportId, caseNumber: request.caseNumber, root: target.root, items: written, documents: documents.length, proxies, events: events.length, payloadOxum: oxum, tagManifestSha256: tagHash };
+    elog.info({ items: written.length, documents: documents.length, proxies, watermarked: watermarkedFiles.size, payloadOxum: oxum, destination: request.destination ?? target.root }, 'case exported');
+    return { exportId, caseNumber: request.caseNumber, root: target.root, items: written, documents: documents.length, proxies, watermarked: [...watermarkedFiles.values()].reduce((n, f) => n + f.length, 0), events: events.length, payloadOxum: oxum, tagManifestSha256: tagHash };
   }
 }
 
@@ -332,7 +375,7 @@ export function safeExtension(name: string): string {
   return match ? `.${match[1]!.toLowerCase()}` : '';
 }
 
-function readme(caseNumber: string, items: number, documents: number, at: string): string {
+function readme(caseNumber: string, items: number, documents: number, at: string, recipient: string | null): string {
   return [
     `案件 ${caseNumber} 音像证据导出（复制件） / Case ${caseNumber} evidence export (copy)`,
     `导出时间 / exported at: ${at}`,
@@ -349,6 +392,12 @@ function readme(caseNumber: string, items: number, documents: number, at: string
     'custody-report.html: each record\'s case number, capture time and place, collector and subject, and its chain of custody.',
     'data/evidence.json、data/custody/*.json：机器可读的同一内容，含签名；public-keys.json：核验签名的公钥。',
     'data/evidence.json, data/custody/*.json: the same, machine-readable, with signatures; public-keys.json: the keys to check them.',
+    ...(recipient
+      ? [
+          `data/watermarked/：播放副本的水印复制件（案件编号、提供给 ${recipient}、日期），原始记录无水印。`,
+          `data/watermarked/: copies of the playback proxies with the case number, the recipient (${recipient}) and the date burned in; the originals carry none.`,
+        ]
+      : []),
     '',
   ].join('\n');
 }

@@ -103,6 +103,8 @@ export interface CustodyReportInput {
   exportedAt: string;
   exportedBy: string;
   reason: string | null;
+  /** Whom the watermarked copies are for, when the export made them. */
+  recipient?: string | null;
   workstationId: string;
   items: readonly ReportItem[];
   documents: readonly ReportDocument[];
@@ -169,6 +171,7 @@ ${i.events
   <tr><th>导出时间 Exported at</th><td>${escape(r.exportedAt)}</td></tr>
   <tr><th>导出人 Exported by</th><td>${escape(r.exportedBy)}</td></tr>
   <tr><th>事由 Reason</th><td>${text(r.reason)}</td></tr>
+  ${r.recipient ? `<tr><th>水印副本提供给 Watermarked for</th><td>${escape(r.recipient)}</td></tr>` : ''}
   <tr><th>导出站 Workstation</th><td>${escape(r.workstationId)}</td></tr>
   <tr><th>音视频记录 AV records</th><td>${r.items.length}</td></tr>
   <tr><th>文书 Documents</th><td>${r.documents.length}</td></tr>

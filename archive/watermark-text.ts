@@ -14,6 +14,14 @@ export class WatermarkRecipientError extends Error {
   }
 }
 
+/** A proxy could not be watermarked (it does not decode): exporting again will not change that. */
+export class WatermarkError extends Error {
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super(`watermarked copy could not be made: ${detail}`, options);
+    this.name = 'WatermarkError';
+  }
+}
+
 export interface Watermark {
   recipient: string;
   caseNumber: string;
