@@ -5,6 +5,7 @@ import {
   filtergraphEscape,
   filterOptionValue,
   posterFrameArgs,
+  textEms,
   ProgressReader,
   proxyAudioArgs,
   proxyVideoArgs,
@@ -338,6 +339,14 @@ describe('drawtext escaping', () => {
     expect([...parsed.options.keys()]).toEqual(['fontfile', 'expansion', 'text', 'fontsize', 'line_spacing', 'fontcolor', 'box', 'boxcolor', 'boxborderw', 'x', 'y', 'fix_bounds']);
   });
 
+  it('shrinks the font when the longest line is wide: CJK characters count one em, others 0.6', () => {
+    expect(textEms('案件 YB')).toBeCloseTo(2 + 0.6 * 3, 5);
+    expect(textEms('（）𠀀')).toBe(3);
+    const size = (t: string) => parsedOptions(drawtextFilter(t, '/f.ttc')).options.get('fontsize');
+    expect(size(`${'名'.repeat(40)}\nshort`)).toBe('min(h/26,w*0.92/40)');
+    expect(size(`short\n${'a'.repeat(100)}`)).toBe('min(h/26,w*0.92/60)');
+  });
+
   it('quotes an option value, closing the quotes around a quote', () => {
     expect(filterOptionValue("it's: 50%")).toBe("'it'\\''s: 50%'");
     expect(filterOptionValue('')).toBe("''");
@@ -349,7 +358,7 @@ describe('drawtext escaping', () => {
 
   it('keeps the expressions of the layout whole (their commas escaped)', () => {
     const parsed = parsedOptions(drawtextFilter('x', '/f.ttc'));
-    expect(parsed.options.get('fontsize')).toBe('max(12,h/26)');
+    expect(parsed.options.get('fontsize')).toBe('min(h/26,w*0.92/1)');
     expect(parsed.options.get('x')).toBe('(w-tw)/2');
     expect(parsed.options.get('y')).toBe('h-th-h/12');
   });

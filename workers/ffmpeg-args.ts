@@ -160,15 +160,18 @@ export function watermarkArgs(input: string, output: string, lines: readonly str
 
 /**
  * drawtext over the lower part of the frame, in a translucent box, sized to the frame so a
- * small proxy is still legible. `expansion=none`: the text is printed as given, so `%{…}`
- * in a name is not a function call and a `%` needs no escape of its own.
+ * small proxy is still legible, and smaller when the longest line would not fit its width
+ * (drawtext cannot size by the text's own width, so it is estimated here). `expansion=none`:
+ * the text is printed as given, so `%{…}` in a name is not a function call and a `%` needs
+ * no escape of its own.
  */
 export function drawtextFilter(text: string, fontFile: string): string {
+  const ems = Math.max(1, ...text.split('\n').map(textEms));
   const options = [
     ['fontfile', filterOptionValue(fontFile)],
     ['expansion', 'none'],
     ['text', filterOptionValue(text)],
-    ['fontsize', 'max(12,h/26)'],
+    ['fontsize', `min(h/26,w*0.92/${Math.ceil(ems)})`],
     ['line_spacing', '6'],
     ['fontcolor', 'white@0.9'],
     ['box', '1'],
@@ -180,6 +183,14 @@ export function drawtextFilter(text: string, fontFile: string): string {
     ['fix_bounds', '1'],
   ] as const;
   return `drawtext=${filtergraphEscape(options.map(([k, v]) => `${k}=${v}`).join(':'))}`;
+}
+
+/** A line's width in ems, roughly: a CJK or full-width character is one, anything else about 0.6. */
+export function textEms(line: string): number {
+  // In tenths, so that a hundred narrow characters are 60 ems and not 60.000000000000001.
+  let tenths = 0;
+  for (const ch of line) tenths += /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]|[\u{20000}-\u{3fffd}]/u.test(ch) ? 10 : 6;
+  return tenths / 10;
 }
 
 /**
