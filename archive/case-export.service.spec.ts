@@ -66,6 +66,7 @@ function setup(storedBytes: Buffer) {
     },
     objects: { read: async () => Readable.from([storedBytes]) },
     signer: { keyId: l.keyId, signHash: (h) => signHash(h, l.privateKey) },
+    custodyPdf: async (report) => Buffer.from(`%PDF custody report of ${report.caseNumber}: ${report.items.map((i) => `${i.evidenceId} ${i.events.length} events`).join(', ')}`),
     now: () => new Date('2026-12-07T03:00:00Z'),
   };
   return { deps, item, appended };
@@ -126,6 +127,12 @@ describe('CaseExportService', () => {
     expect(appended.map((a) => a.type)).toEqual(['EXPORTED']);
     expect(appended[0]!.details).toMatchObject({ format: 'evidock-case-export/2', tagManifestSha256: sha(out.files.get('tagmanifest-sha256.txt')!) });
     expect(out.files.get('custody-report.html')!.toString()).toContain('3 / 3 有效 valid');
+    // The PDF renderer was given the report's content, and its bytes are a tag file like the HTML page.
+    const pdf = out.files.get('custody-report.pdf')!;
+    expect(pdf.toString()).toBe(`%PDF custody report of YB-1: ${item.id} 3 events`);
+    const tagged = parseManifest('t', out.files.get('tagmanifest-sha256.txt')!.toString());
+    expect(tagged.get('custody-report.pdf')).toBe(sha(pdf));
+    expect(tagged.get('custody-report.html')).toBe(sha(out.files.get('custody-report.html')!));
     expect(await verifyPackage(out)).toMatchObject({ ok: true, items: 1, events: 3, signedBy: deps.signer.keyId, problems: [] });
   });
 
@@ -208,6 +215,16 @@ describe('CaseExportService', () => {
     expect(bag.files.get('custody-report.html')!.toString()).toContain('<th>水印副本提供给 Watermarked for</th><td>张三 （当事人）</td>');
     expect(appended.map((a) => a.details)).toEqual([expect.objectContaining({ recipient: '张三 （当事人）', watermarked: [marked], withProxies: true })]);
     expect(await verifyPackage(bag)).toMatchObject({ ok: true, problems: [] });
+  });
+
+  it('a custody report that cannot be rendered stops the export: no bagit.txt, nothing recorded', async () => {
+    const { deps, appended } = setup(ORIGINAL);
+    const bag = memoryBag();
+    const custodyPdf = async () => Promise.reject(new Error('cannot use the font /nope.ttc: ENOENT'));
+    await expect(new CaseExportService({ ...deps, custodyPdf }).export({ caseNumber: 'YB-1', by: 'wang', reason: null, withProxies: false }, bag)).rejects.toThrow('ENOENT');
+    expect(bag.files.has('bagit.txt')).toBe(false);
+    expect(bag.files.has('signature.json')).toBe(false);
+    expect(appended).toEqual([]);
   });
 
   it('refuses a recipient that prints as nothing before writing a byte or recording anything', async () => {

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { moduleLogger } from '../config/logger.ts';
 import type { DocumentRow } from '../storage/case.repository.ts';
 import type { DerivativeRow, EvidenceRow, SearchFilter } from '../storage/catalog.repository.ts';
@@ -8,7 +8,7 @@ import type { Queryable } from '../storage/postgres.database.ts';
 import type { BucketRole } from '../storage/object-store.ts';
 
 import { BAGIT_DECLARATION, bagInfoText, manifestText, PAYLOAD_MANIFEST, payloadOxum, SIGNATURE_FILE, TAG_MANIFEST } from './bagit-format.ts';
-import { custodyReportHtml, type ReportDocument, type ReportItem } from './custody-report.ts';
+import { custodyReportHtml, type CustodyReportInput, type ReportDocument, type ReportItem } from './custody-report.ts';
 import { watermarkFor, type Watermark } from './watermark-text.ts';
 
 const log = moduleLogger('case-export');
@@ -57,6 +57,8 @@ export interface CaseExportDeps {
   objects: { read(role: BucketRole, key: string): Promise<Readable> };
   /** The workstation's ledger key: it signs the package's tag manifest as it signs custody events. */
   signer: { keyId: string; signHash(sha256Hex: string): string };
+  /** The custody report as an A4 PDF (custody-report.pdf beside the HTML page). */
+  custodyPdf: (report: CustodyReportInput) => Promise<Buffer>;
   /** Needed only for exports with a watermark. */
   watermarker?: ProxyWatermarker;
   /** The zone of the day burned into a watermark (default Asia/Shanghai). */
@@ -301,10 +303,21 @@ export class CaseExportService {
     );
     await writeTag(PAYLOAD_MANIFEST, manifestText(payload));
     await writeTag('public-keys.json', `${JSON.stringify(keys, null, 2)}\n`);
-    await writeTag(
-      'custody-report.html',
-      custodyReportHtml({ caseNumber: request.caseNumber, exportId, exportedAt, exportedBy: request.by, reason: request.reason, recipient: mark?.recipient ?? null, workstationId: this.deps.workstationId, items: reportItems, documents: reportDocuments, keys }),
-    );
+    const report: CustodyReportInput = {
+      caseNumber: request.caseNumber,
+      exportId,
+      exportedAt,
+      exportedBy: request.by,
+      reason: request.reason,
+      recipient: mark?.recipient ?? null,
+      workstationId: this.deps.workstationId,
+      items: reportItems,
+      documents: reportDocuments,
+      keys,
+    };
+    await writeTag('custody-report.html', custodyReportHtml(report));
+    const pdf = await target.writeStream('custody-report.pdf', Readable.from([await this.deps.custodyPdf(report)]));
+    tags.push({ path: 'custody-report.pdf', sha256: pdf.sha256 });
     await writeTag('README.txt', readme(request.caseNumber, items.length, documents.length, exportedAt, mark?.recipient ?? null));
     tags.push({ path: 'bagit.txt', sha256: sha256Of(Buffer.from(BAGIT_DECLARATION, 'utf8')) });
     const tagManifest = manifestText(tags);
@@ -388,8 +401,8 @@ function readme(caseNumber: string, items: number, documents: number, at: string
     '  bagit.py --validate <本目录 / this folder>        (Library of Congress, pip install bagit)',
     '  evidock verify-package <本目录 / this folder>     (also the signatures and each custody event)',
     '',
-    'custody-report.html：每件记录的案件编号、采集时间、采集地点、采集人、证明对象与监管链。',
-    'custody-report.html: each record\'s case number, capture time and place, collector and subject, and its chain of custody.',
+    'custody-report.html、custody-report.pdf（A4）：每件记录的案件编号、采集时间、采集地点、采集人、证明对象与监管链。',
+    'custody-report.html, custody-report.pdf (A4): each record\'s case number, capture time and place, collector and subject, and its chain of custody.',
     'data/evidence.json、data/custody/*.json：机器可读的同一内容，含签名；public-keys.json：核验签名的公钥。',
     'data/evidence.json, data/custody/*.json: the same, machine-readable, with signatures; public-keys.json: the keys to check them.',
     ...(recipient

@@ -614,6 +614,7 @@ export function buildProgram(): Command {
         else if (error instanceof ExportDestinationError) process.stderr.write(`${t('export.notempty', { detail: error.message })}\n`);
         else if (error instanceof ExportIntegrityError) process.stderr.write(`${t('export.integrity', { detail: error.message })}\n`);
         else if (error instanceof WatermarkRecipientError || error instanceof WatermarkError) process.stderr.write(`${t('export.watermark', { detail: error.message })}\n`);
+        else if (error instanceof (await import('./pdf-document.adapter.ts')).ReportFontError) process.stderr.write(`${t('report.font.missing', { file: error.file, detail: error.detail })}\n`);
         else throw error;
         throw new CliExit(EXIT_FAILURE);
       }

@@ -142,6 +142,8 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
     signer: ledger.signer(),
     watermarker,
     timeZone: config.ingest.recorderTimeZone,
+    // pdfkit and the font load only when a package is made, not with every command.
+    custodyPdf: async (report) => (await import('./custody-report-pdf.adapter.ts')).custodyReportPdf(report, { file: config.reports.fontFile, face: config.reports.fontFace }),
   });
   const retentionRepo = new RetentionRepository(db);
   const preservation = new PreservationService({ config, db, catalog, cases: caseRepo, ledger, objects, repo: retentionRepo });
