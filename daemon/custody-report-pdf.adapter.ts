@@ -1,12 +1,10 @@
 import { paginate } from '../archive/report-layout.ts';
 import { custodyReportModel, DOCUMENT_HEADERS, MISSING, SECTION, signatureText, TIMELINE_HEADERS, type CustodyReportInput, type ReportField } from '../archive/custody-report.ts';
-import { drawTableRow, openPdfDocument, pdfBytes, rowHeight, stampPages, type Doc, type ReportFont } from './pdf-document.adapter.ts';
+import { A4, drawTableRow, openPdfDocument, pdfBytes, rowHeight, stampPages, type Doc, type ReportFont } from './pdf-document.adapter.ts';
 
-// A4 portrait, in points.
-const PAGE = { width: 595.28, height: 841.89 };
 const MARGIN = { top: 54, bottom: 44, left: 40, right: 40 };
-const BODY_WIDTH = PAGE.width - MARGIN.left - MARGIN.right;
-const BODY_BOTTOM = PAGE.height - MARGIN.bottom;
+const BODY_WIDTH = A4.width - MARGIN.left - MARGIN.right;
+const BODY_BOTTOM = A4.height - MARGIN.bottom;
 const SIZE = 8;
 const PAD = 3;
 const GAP = 10;
@@ -71,7 +69,7 @@ export async function custodyReportPdf(report: CustodyReportInput, font: ReportF
   stampPages(doc, {
     left: MARGIN.left,
     width: BODY_WIDTH,
-    pageHeight: PAGE.height,
+    pageHeight: A4.height,
     head: [`${m.title[0]}`, m.caseNumber],
     foot: (page, pages) => `第 ${page} 页，共 ${pages} 页 · page ${page} of ${pages}`,
   });

@@ -9,6 +9,9 @@ import PDFDocument from 'pdfkit';
 
 export type Doc = PDFKit.PDFDocument;
 
+/** A4 portrait, in points. */
+export const A4 = { width: 595.28, height: 841.89 } as const;
+
 /** The font could not be read or parsed: the PDF cannot carry Chinese text without it. */
 export class ReportFontError extends Error {
   constructor(

@@ -5,18 +5,17 @@ import type { Chart, Shape } from '../archive/report-chart.ts';
 import { fitColumnWidths, paginate, unbreakablePieces } from '../archive/report-layout.ts';
 import { moduleLogger } from '../config/logger.ts';
 import { t } from './i18n.ts';
-import { drawTableRow, openPdfDocument, stampPages, type Doc, type ReportFont } from './pdf-document.adapter.ts';
+import { A4, drawTableRow, openPdfDocument, stampPages, type Doc, type ReportFont } from './pdf-document.adapter.ts';
 import type { ReportCell, ReportDocument } from './report-document.formatter.ts';
 
 export { ReportFontError } from './pdf-document.adapter.ts';
 
 const log = moduleLogger('report-pdf');
 
-// A4 landscape, in points.
-const PAGE = { width: 841.89, height: 595.28 };
+const LANDSCAPE = { width: A4.height, height: A4.width };
 const MARGIN = { top: 54, bottom: 40, left: 34, right: 34 };
-const BODY_WIDTH = PAGE.width - MARGIN.left - MARGIN.right;
-const BODY_BOTTOM = PAGE.height - MARGIN.bottom;
+const BODY_WIDTH = LANDSCAPE.width - MARGIN.left - MARGIN.right;
+const BODY_BOTTOM = LANDSCAPE.height - MARGIN.bottom;
 const CELL_PAD = 3;
 const ROW_HEIGHT = 14;
 const TABLE_SIZE = 8;
@@ -49,7 +48,7 @@ export async function writeReportPdf(report: ReportDocument, file: string, font:
     const pages = stampPages(doc, {
       left: MARGIN.left,
       width: BODY_WIDTH,
-      pageHeight: PAGE.height,
+      pageHeight: LANDSCAPE.height,
       head: [report.bureau, report.period],
       foot: (page, count) => t('report.doc.page', { page, pages: count }, report.locale),
     });

@@ -52,6 +52,20 @@ function audioEncode(settings: AudioProxySettings): string[] {
   return ['-c:a', 'aac', '-b:a', `${settings.audioBitrateKbps}k`, '-af', AUDIO_FILTER];
 }
 
+/** The proxy's H.264 (see proxyVideoArgs for why each choice); a watermarked copy is encoded alike. */
+function videoEncode(settings: Pick<MediaSettings, 'proxyCrf' | 'proxyPreset'>): string[] {
+  return [
+    '-c:v', 'libx264',
+    '-preset', settings.proxyPreset,
+    '-crf', String(settings.proxyCrf),
+    '-profile:v', 'high',
+    '-pix_fmt', 'yuv420p',
+    '-force_key_frames', `expr:gte(t,n_forced*${PROXY_KEYFRAME_SECONDS})`,
+    '-fps_mode', 'vfr',
+    '-enc_time_base:v', '-1',
+  ];
+}
+
 /**
  * H.264/AAC MP4 for playback in a browser.
  *
@@ -84,14 +98,7 @@ export function proxyVideoArgs(input: string, output: string, info: ProbeInfo, s
     '-map_metadata', '-1',
     '-map_chapters', '-1',
     '-vf', `scale=w=-2:h='min(${maxHeight},trunc(ih/2)*2)'`,
-    '-c:v', 'libx264',
-    '-preset', settings.proxyPreset,
-    '-crf', String(settings.proxyCrf),
-    '-profile:v', 'high',
-    '-pix_fmt', 'yuv420p',
-    '-force_key_frames', `expr:gte(t,n_forced*${PROXY_KEYFRAME_SECONDS})`,
-    '-fps_mode', 'vfr',
-    '-enc_time_base:v', '-1',
+    ...videoEncode(settings),
     ...(hasAudio ? audioEncode(settings) : ['-an']),
     '-movflags', '+faststart',
     '-f', 'mp4',
@@ -143,14 +150,7 @@ export function watermarkArgs(input: string, output: string, lines: readonly str
     '-map_metadata', '-1',
     '-map_chapters', '-1',
     '-vf', drawtextFilter(lines.join('\n'), settings.fontFile),
-    '-c:v', 'libx264',
-    '-preset', settings.proxyPreset,
-    '-crf', String(settings.proxyCrf),
-    '-profile:v', 'high',
-    '-pix_fmt', 'yuv420p',
-    '-force_key_frames', `expr:gte(t,n_forced*${PROXY_KEYFRAME_SECONDS})`,
-    '-fps_mode', 'vfr',
-    '-enc_time_base:v', '-1',
+    ...videoEncode(settings),
     '-c:a', 'copy',
     '-movflags', '+faststart',
     '-f', 'mp4',
