@@ -6,6 +6,8 @@ import { evidenceRow } from '../workers/media.fakes.ts';
 import { parseManifest } from './bagit-format.ts';
 import { bagName, CaseExportService, ExportIntegrityError, inParallel, safeExtension, type CaseExportDeps, type ExportTarget } from './case-export.service.ts';
 import { verifyPackage, type PackageSource } from './package-verify.service.ts';
+import { WatermarkRecipientError } from './watermark-text.ts';
+import type { DerivativeRow } from '../storage/catalog.repository.ts';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const ORIGINAL = Buffer.from('the recording itself');
@@ -64,6 +66,7 @@ function setup(storedBytes: Buffer) {
     },
     objects: { read: async () => Readable.from([storedBytes]) },
     signer: { keyId: l.keyId, signHash: (h) => signHash(h, l.privateKey) },
+    custodyPdf: async (report) => Buffer.from(`%PDF custody report of ${report.caseNumber}: ${report.items.map((i) => `${i.evidenceId} ${i.events.length} events`).join(', ')}`),
     now: () => new Date('2026-12-07T03:00:00Z'),
   };
   return { deps, item, appended };
@@ -124,6 +127,12 @@ describe('CaseExportService', () => {
     expect(appended.map((a) => a.type)).toEqual(['EXPORTED']);
     expect(appended[0]!.details).toMatchObject({ format: 'evidock-case-export/2', tagManifestSha256: sha(out.files.get('tagmanifest-sha256.txt')!) });
     expect(out.files.get('custody-report.html')!.toString()).toContain('3 / 3 有效 valid');
+    // The PDF renderer was given the report's content, and its bytes are a tag file like the HTML page.
+    const pdf = out.files.get('custody-report.pdf')!;
+    expect(pdf.toString()).toBe(`%PDF custody report of YB-1: ${item.id} 3 events`);
+    const tagged = parseManifest('t', out.files.get('tagmanifest-sha256.txt')!.toString());
+    expect(tagged.get('custody-report.pdf')).toBe(sha(pdf));
+    expect(tagged.get('custody-report.html')).toBe(sha(out.files.get('custody-report.html')!));
     expect(await verifyPackage(out)).toMatchObject({ ok: true, items: 1, events: 3, signedBy: deps.signer.keyId, problems: [] });
   });
 
@@ -161,6 +170,72 @@ describe('CaseExportService', () => {
     const unfinished = await fresh();
     unfinished.files.delete('bagit.txt');
     expect(await codes(unfinished)).toEqual(['not-a-bag bagit.txt']);
+  });
+
+  it('adds a watermarked copy of each video proxy for a recipient, in the manifests and evidence.json, named in the EXPORTED event', async () => {
+    const { deps, item, appended } = setup(ORIGINAL);
+    const proxy = Buffer.from('the proxy');
+    const derivative = (kind: string, objectKey: string, contentType: string, bytes: Buffer): DerivativeRow => ({
+      id: objectKey, evidenceId: item.id, kind, objectKey, contentType, sha256: sha(bytes), size: bytes.length, partial: false,
+      width: null, height: null, durationSeconds: null, tool: 'ffmpeg', toolVersion: '5.1', arguments: [], createdAt: new Date('2026-11-21T03:00:00Z'),
+    });
+    const burned: Array<{ proxy: string; lines: readonly string[] }> = [];
+    const stored = new Map([['originals', ORIGINAL], ['p.mp4', proxy]]);
+    const bag = memoryBag();
+    const result = await new CaseExportService({
+      ...deps,
+      catalog: { search: async () => [item], derivativesOf: async () => [derivative('proxy', 'p.mp4', 'video/mp4', proxy), derivative('poster-jpeg', 'p.jpg', 'image/jpeg', Buffer.from('x'))] },
+      objects: { read: async (role, key) => Readable.from([stored.get(role === 'originals' ? 'originals' : key)!]) },
+      watermarker: {
+        async burnIn(source, lines, write) {
+          const chunks: Buffer[] = [];
+          for await (const c of source) chunks.push(c as Buffer);
+          burned.push({ proxy: Buffer.concat(chunks).toString(), lines });
+          return write(Readable.from([Buffer.from(`marked ${Buffer.concat(chunks).toString()}`)]));
+        },
+        version: async () => 'ffmpeg 5.1',
+      },
+    }).export({ caseNumber: 'YB-1', by: 'wang', reason: '复制给当事人', withProxies: false, watermark: '张三\n（当事人）' }, bag);
+
+    expect(burned).toEqual([{ proxy: 'the proxy', lines: ['复制件 · 案件 YB-1 · 提供给 张三 （当事人） · 2026-12-07', 'COPY · case YB-1 · for 张三 （当事人） · 2026-12-07'] }]);
+    expect(result).toMatchObject({ proxies: 1, watermarked: 1 });
+    const marked = `data/watermarked/${item.id}.mp4`;
+    expect(bag.files.get(marked)!.toString()).toBe('marked the proxy');
+    expect(bag.files.get(`data/originals/${item.id}.mp4`)).toEqual(ORIGINAL);
+    const payload = parseManifest('m', bag.files.get('manifest-sha256.txt')!.toString());
+    expect(payload.get(marked)).toBe(sha('marked the proxy'));
+    expect(payload.get(`data/proxies/${item.id}.mp4`)).toBe(sha(proxy));
+    const manifest = JSON.parse(bag.files.get('data/evidence.json')!.toString()) as { watermark: unknown; items: Array<{ derivatives: unknown[] }> };
+    expect(manifest.watermark).toEqual({ recipient: '张三 （当事人）', date: '2026-12-07', text: burned[0]!.lines });
+    expect(manifest.items[0]!.derivatives).toEqual([
+      expect.objectContaining({ kind: 'proxy', file: `data/proxies/${item.id}.mp4` }),
+      { kind: 'watermarked-proxy', file: marked, sha256: sha('marked the proxy'), size: 16, from: `data/proxies/${item.id}.mp4`, watermark: { recipient: '张三 （当事人）', caseNumber: 'YB-1', date: '2026-12-07', text: burned[0]!.lines }, tool: 'ffmpeg 5.1' },
+    ]);
+    expect(bag.files.get('bag-info.txt')!.toString()).toContain('Watermark-Recipient: 张三 （当事人）\n');
+    expect(bag.files.get('custody-report.html')!.toString()).toContain('<th>水印副本提供给 Watermarked for</th><td>张三 （当事人）</td>');
+    expect(appended.map((a) => a.details)).toEqual([expect.objectContaining({ recipient: '张三 （当事人）', watermarked: [marked], withProxies: true })]);
+    expect(await verifyPackage(bag)).toMatchObject({ ok: true, problems: [] });
+  });
+
+  it('a custody report that cannot be rendered stops the export: no bagit.txt, nothing recorded', async () => {
+    const { deps, appended } = setup(ORIGINAL);
+    const bag = memoryBag();
+    const custodyPdf = async () => Promise.reject(new Error('cannot use the font /nope.ttc: ENOENT'));
+    await expect(new CaseExportService({ ...deps, custodyPdf }).export({ caseNumber: 'YB-1', by: 'wang', reason: null, withProxies: false }, bag)).rejects.toThrow('ENOENT');
+    expect(bag.files.has('bagit.txt')).toBe(false);
+    expect(bag.files.has('signature.json')).toBe(false);
+    expect(appended).toEqual([]);
+  });
+
+  it('refuses a recipient that prints as nothing before writing a byte or recording anything', async () => {
+    const { deps, appended } = setup(ORIGINAL);
+    const bag = memoryBag();
+    const watermarker = { burnIn: async () => Promise.reject(new Error('not reached')), version: async () => 'x' };
+    await expect(new CaseExportService({ ...deps, watermarker }).export({ caseNumber: 'YB-1', by: 'wang', reason: null, withProxies: false, watermark: '\u202E\n ' }, bag)).rejects.toThrow(
+      WatermarkRecipientError,
+    );
+    expect([...bag.files.keys()]).toEqual([]);
+    expect(appended).toEqual([]);
   });
 
   it('refuses a package signed by a key that is not trusted', async () => {

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { moduleLogger } from '../config/logger.ts';
 import type { DocumentRow } from '../storage/case.repository.ts';
 import type { DerivativeRow, EvidenceRow, SearchFilter } from '../storage/catalog.repository.ts';
@@ -8,7 +8,8 @@ import type { Queryable } from '../storage/postgres.database.ts';
 import type { BucketRole } from '../storage/object-store.ts';
 
 import { BAGIT_DECLARATION, bagInfoText, manifestText, PAYLOAD_MANIFEST, payloadOxum, SIGNATURE_FILE, TAG_MANIFEST } from './bagit-format.ts';
-import { custodyReportHtml, type ReportDocument, type ReportItem } from './custody-report.ts';
+import { custodyReportHtml, type CustodyReportInput, type ReportDocument, type ReportItem } from './custody-report.ts';
+import { watermarkFor, type Watermark } from './watermark-text.ts';
 
 const log = moduleLogger('case-export');
 
@@ -34,6 +35,12 @@ export interface ExportTarget {
   writeText(relPath: string, text: string): Promise<void>;
 }
 
+/** Burns text into a copy of a proxy (the media workers' ffmpeg); the copy is streamed to `write`. */
+export interface ProxyWatermarker {
+  burnIn<T>(proxy: Readable, lines: readonly string[], write: (copy: Readable) => Promise<T>): Promise<T>;
+  version(): Promise<string>;
+}
+
 export interface CaseExportDeps {
   workstationId: string;
   /** Names the software in bag-info.txt (Bag-Software-Agent). */
@@ -50,6 +57,12 @@ export interface CaseExportDeps {
   objects: { read(role: BucketRole, key: string): Promise<Readable> };
   /** The workstation's ledger key: it signs the package's tag manifest as it signs custody events. */
   signer: { keyId: string; signHash(sha256Hex: string): string };
+  /** The custody report as an A4 PDF (custody-report.pdf beside the HTML page). */
+  custodyPdf: (report: CustodyReportInput) => Promise<Buffer>;
+  /** Needed only for exports with a watermark. */
+  watermarker?: ProxyWatermarker;
+  /** The zone of the day burned into a watermark (default Asia/Shanghai). */
+  timeZone?: string;
   now?: () => Date;
 }
 
@@ -63,6 +76,11 @@ export interface CaseExportRequest {
   destination?: string;
   /** The approval each item was exported under, when one was needed. */
   approvals?: ReadonlyMap<string, string | null>;
+  /**
+   * A party granted a copy: each video proxy is added a second time with the case, this
+   * recipient and the day burned in (implies withProxies). The originals are never touched.
+   */
+  watermark?: string | null;
 }
 
 export interface CaseExportResult {
@@ -72,6 +90,8 @@ export interface CaseExportResult {
   items: Array<{ evidenceId: string; file: string; sha256: string; size: number }>;
   documents: number;
   proxies: number;
+  /** Watermarked copies of proxies. */
+  watermarked: number;
   events: number;
   /** Payload bytes and files, as in bag-info.txt. */
   payloadOxum: string;
@@ -133,7 +153,13 @@ export class CaseExportService {
     if (items.length === 0 && documents.length === 0) throw new CaseNotFoundError(request.caseNumber);
     items.sort((a, b) => (a.captureStart?.getTime() ?? 0) - (b.captureStart?.getTime() ?? 0) || a.id.localeCompare(b.id));
     const exportId = randomUUID();
-    const exportedAt = this.now().toISOString();
+    const now = this.now();
+    const exportedAt = now.toISOString();
+    // Decided before anything is written: a name that cannot be printed leaves no folder half-filled.
+    const mark: Watermark | null = request.watermark ? watermarkFor(request.watermark, request.caseNumber, now, this.deps.timeZone ?? 'Asia/Shanghai') : null;
+    const watermarker = this.deps.watermarker;
+    if (mark && !watermarker) throw new Error('this export service was built without a watermarker');
+    const withProxies = request.withProxies || mark !== null;
     const elog = log.child({ exportId, caseNumber: request.caseNumber });
     const keys = await ledger.publicKeys();
     const keyObjects = new Map(keys.map((k) => [k.keyId, publicKeyFromPem(k.publicKeyPem)]));
@@ -154,6 +180,7 @@ export class CaseExportService {
     const manifestItems: JsonValue[] = [];
     const reportItems: ReportItem[] = [];
     let proxies = 0;
+    const watermarkedFiles = new Map<string, string[]>();
     // The copies are what takes the time (read back, hash, fsync): a few at once keep the
     // network, the CPU and the disk busy together instead of in turn.
     const copies = await inParallel(items, EXPORT_PARALLEL, async (e) => {
@@ -168,13 +195,28 @@ export class CaseExportService {
       const { file, copy } = copies[n]!;
       written.push({ evidenceId: e.id, file, sha256: copy.sha256, size: copy.size });
       const derived: JsonValue[] = [];
-      if (request.withProxies) {
+      if (withProxies) {
         for (const d of latestPerKind(await catalog.derivativesOf(e.id)).filter((x) => x.kind === 'proxy')) {
           const proxyFile = `data/proxies/${e.id}${safeExtension(d.objectKey)}`;
           const out = await writeFile(proxyFile, await objects.read('derivatives', d.objectKey));
           if (out.sha256 !== d.sha256) throw new ExportIntegrityError(e.id, `proxy ${d.objectKey} does not hash to its recorded ${d.sha256}`);
           derived.push({ kind: d.kind, file: proxyFile, sha256: out.sha256, size: out.size, partial: d.partial, tool: `${d.tool} ${d.toolVersion}` });
           proxies++;
+          // A watermark goes on pictures: an audio-only proxy is exported plain.
+          if (mark && watermarker && d.contentType.startsWith('video/')) {
+            const markedFile = `data/watermarked/${e.id}.mp4`;
+            const marked = await watermarker.burnIn(await objects.read('derivatives', d.objectKey), mark.lines, (copy) => writeFile(markedFile, copy));
+            derived.push({
+              kind: 'watermarked-proxy',
+              file: markedFile,
+              sha256: marked.sha256,
+              size: marked.size,
+              from: proxyFile,
+              watermark: { recipient: mark.recipient, caseNumber: mark.caseNumber, date: mark.date, text: mark.lines },
+              tool: await watermarker.version(),
+            });
+            watermarkedFiles.set(e.id, [...(watermarkedFiles.get(e.id) ?? []), markedFile]);
+          }
         }
       }
       const events = await ledger.eventsFor({ evidenceId: e.id });
@@ -250,6 +292,7 @@ export class CaseExportService {
       exportedBy: request.by,
       reason: request.reason,
       approvals,
+      watermark: mark ? { recipient: mark.recipient, date: mark.date, text: mark.lines } : null,
       workstationId: this.deps.workstationId,
       // A copy, not the record: the originals stay in write-once storage (复制件).
       copy: true,
@@ -284,6 +327,7 @@ export class CaseExportService {
         ['Exported-At', exportedAt],
         ['Approval-Reference', approvals.join(', ') || 'none'],
         ['Reason', request.reason ?? ''],
+        ...(mark ? [['Watermark-Recipient', mark.recipient] as const] : []),
         ['Evidence-Items', String(items.length)],
         ['Case-Documents', String(documents.length)],
         ['Payload-Oxum', oxum],
@@ -291,11 +335,22 @@ export class CaseExportService {
     );
     await writeTag(PAYLOAD_MANIFEST, manifestText(payload));
     await writeTag('public-keys.json', `${JSON.stringify(keys, null, 2)}\n`);
-    await writeTag(
-      'custody-report.html',
-      custodyReportHtml({ caseNumber: request.caseNumber, exportId, exportedAt, exportedBy: request.by, reason: request.reason, workstationId: this.deps.workstationId, items: reportItems, documents: reportDocuments, keys }),
-    );
-    await writeTag('README.txt', readme(request.caseNumber, items.length, documents.length, exportedAt));
+    const report: CustodyReportInput = {
+      caseNumber: request.caseNumber,
+      exportId,
+      exportedAt,
+      exportedBy: request.by,
+      reason: request.reason,
+      recipient: mark?.recipient ?? null,
+      workstationId: this.deps.workstationId,
+      items: reportItems,
+      documents: reportDocuments,
+      keys,
+    };
+    await writeTag('custody-report.html', custodyReportHtml(report));
+    const pdf = await target.writeStream('custody-report.pdf', Readable.from([await this.deps.custodyPdf(report)]));
+    tags.push({ path: 'custody-report.pdf', sha256: pdf.sha256 });
+    await writeTag('README.txt', readme(request.caseNumber, items.length, documents.length, exportedAt, mark?.recipient ?? null));
     tags.push({ path: 'bagit.txt', sha256: sha256Of(Buffer.from(BAGIT_DECLARATION, 'utf8')) });
     const tagManifest = manifestText(tags);
     await target.writeText(TAG_MANIFEST, tagManifest);
@@ -323,7 +378,8 @@ export class CaseExportService {
               destination: request.destination ?? target.root,
               file: w.file,
               sha256: w.sha256,
-              withProxies: request.withProxies,
+              withProxies,
+              ...(mark ? { recipient: mark.recipient, watermarked: watermarkedFiles.get(w.evidenceId) ?? [] } : {}),
               tagManifestSha256: tagHash,
               ...(request.approvals?.get(w.evidenceId) ? { approvalId: request.approvals.get(w.evidenceId)! } : {}),
             },
@@ -333,8 +389,8 @@ export class CaseExportService {
       return out;
     });
     await ledger.mirror(events);
-    elog.info({ items: written.length, documents: documents.length, proxies, payloadOxum: oxum, destination: request.destination ?? target.root }, 'case exported');
-    return { exportId, caseNumber: request.caseNumber, root: target.root, items: written, documents: documents.length, proxies, events: events.length, payloadOxum: oxum, tagManifestSha256: tagHash };
+    elog.info({ items: written.length, documents: documents.length, proxies, watermarked: watermarkedFiles.size, payloadOxum: oxum, destination: request.destination ?? target.root }, 'case exported');
+    return { exportId, caseNumber: request.caseNumber, root: target.root, items: written, documents: documents.length, proxies, watermarked: [...watermarkedFiles.values()].reduce((n, f) => n + f.length, 0), events: events.length, payloadOxum: oxum, tagManifestSha256: tagHash };
   }
 }
 
@@ -364,7 +420,7 @@ export function safeExtension(name: string): string {
   return match ? `.${match[1]!.toLowerCase()}` : '';
 }
 
-function readme(caseNumber: string, items: number, documents: number, at: string): string {
+function readme(caseNumber: string, items: number, documents: number, at: string, recipient: string | null): string {
   return [
     `案件 ${caseNumber} 音像证据导出（复制件） / Case ${caseNumber} evidence export (copy)`,
     `导出时间 / exported at: ${at}`,
@@ -377,10 +433,16 @@ function readme(caseNumber: string, items: number, documents: number, at: string
     '  bagit.py --validate <本目录 / this folder>        (Library of Congress, pip install bagit)',
     '  evidock verify-package <本目录 / this folder>     (also the signatures and each custody event)',
     '',
-    'custody-report.html：每件记录的案件编号、采集时间、采集地点、采集人、证明对象与监管链。',
-    'custody-report.html: each record\'s case number, capture time and place, collector and subject, and its chain of custody.',
+    'custody-report.html、custody-report.pdf（A4）：每件记录的案件编号、采集时间、采集地点、采集人、证明对象与监管链。',
+    'custody-report.html, custody-report.pdf (A4): each record\'s case number, capture time and place, collector and subject, and its chain of custody.',
     'data/evidence.json、data/custody/*.json：机器可读的同一内容，含签名；public-keys.json：核验签名的公钥。',
     'data/evidence.json, data/custody/*.json: the same, machine-readable, with signatures; public-keys.json: the keys to check them.',
+    ...(recipient
+      ? [
+          `data/watermarked/：播放副本的水印复制件（案件编号、提供给 ${recipient}、日期），原始记录无水印。`,
+          `data/watermarked/: copies of the playback proxies with the case number, the recipient (${recipient}) and the date burned in; the originals carry none.`,
+        ]
+      : []),
     '',
   ].join('\n');
 }

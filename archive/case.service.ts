@@ -11,7 +11,8 @@ import { UploadTooLargeError, type SpoolStore } from '../storage/spool.store.ts'
 import { can, ruleOf } from './access-policy.ts';
 import type { CaseExportResult, CaseExportService, ExportTarget } from './case-export.service.ts';
 import type { AccessService, Caller } from './access.service.ts';
-import { ArchiveError, forbidden, invalid, notFound } from './archive.errors.ts';
+import { ArchiveError, conflict, forbidden, invalid, notFound } from './archive.errors.ts';
+import { WatermarkError, WatermarkRecipientError } from './watermark-text.ts';
 import { CASE_NUMBER, actionProblems, actionWindow, linkPatch, unlinkPatch } from './case-links.ts';
 import { DOCUMENT_TYPES, SNIFF_BYTES, documentNameProblem, sniff } from './document-type.ts';
 import { actorOf, inScope, type Principal } from './principal.ts';
@@ -171,7 +172,7 @@ export class CaseService {
    * export would look complete. Every item must be exportable by the caller (its units and
    * role, or an approval); each export is logged and is an EXPORTED event naming its approval.
    */
-  async exportFor(caller: Caller, caseNumber: string, request: { reason: string; withProxies: boolean }, target: ExportTarget): Promise<CaseExportResult> {
+  async exportFor(caller: Caller, caseNumber: string, request: { reason: string; withProxies: boolean; watermark?: string | null }, target: ExportTarget): Promise<CaseExportResult> {
     CaseService.checkCaseNumber(caseNumber);
     const p = caller.principal;
     const grants = await this.deps.access.grants(p);
@@ -194,10 +195,16 @@ export class CaseService {
         throw error;
       }
     }
-    const result = await this.deps.exports.export(
-      { caseNumber, by: p.name, reason: request.reason, withProxies: request.withProxies, destination: `download by ${p.kind} ${p.name} from ${caller.ip ?? 'unknown address'}`, approvals },
-      target,
-    );
+    const result = await this.deps.exports
+      .export(
+        { caseNumber, by: p.name, reason: request.reason, withProxies: request.withProxies, watermark: request.watermark ?? null, destination: `download by ${p.kind} ${p.name} from ${caller.ip ?? 'unknown address'}`, approvals },
+        target,
+      )
+      .catch((error: unknown) => {
+        if (error instanceof WatermarkRecipientError) throw invalid([error.message]);
+        if (error instanceof WatermarkError) throw conflict('WATERMARK_FAILED', error.message, `无法生成水印副本：${error.message}`);
+        throw error;
+      });
     for (const item of items) await this.deps.access.record(caller, { action: 'export', evidenceId: item.id, caseNumber, purpose: request.reason, approvalId: approvals.get(item.id) ?? null });
     return result;
   }

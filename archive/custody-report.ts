@@ -103,54 +103,135 @@ export interface CustodyReportInput {
   exportedAt: string;
   exportedBy: string;
   reason: string | null;
+  /** Whom the watermarked copies are for, when the export made them. */
+  recipient?: string | null;
   workstationId: string;
   items: readonly ReportItem[];
   documents: readonly ReportDocument[];
   keys: ReadonlyArray<{ keyId: string; workstationId: string }>;
 }
 
-const escape = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const text = (v: string | null | undefined): string => (v === null || v === undefined || v === '' ? '<span class="missing">未填写 / missing</span>' : escape(v));
+/** A labelled value of the report; null is a field nobody filled in, shown as such. */
+export interface ReportField {
+  label: string;
+  value: string | null;
+  /** Ids, hashes and file names: set in a fixed-width face, broken anywhere. */
+  code?: boolean;
+}
+
+export interface TimelineRow {
+  seq: number;
+  at: string;
+  /** The type's names in both languages, then the type itself. */
+  event: string;
+  type: string;
+  actor: string;
+  ok: boolean;
+  keyId: string;
+}
+
+/**
+ * The report's content, once, for every format it is rendered in (the HTML page, the PDF):
+ * what the two say cannot drift apart.
+ */
+export interface CustodyReportModel {
+  caseNumber: string;
+  title: readonly [zh: string, en: string];
+  summary: ReportField[];
+  signatures: { valid: number; total: number; text: string };
+  note: readonly [zh: string, en: string];
+  items: Array<{ heading: string; evidenceId: string; fields: ReportField[]; timeline: TimelineRow[] }>;
+  documents: Array<{ name: string; file: string; sha256: string; uploaded: string }>;
+  keys: Array<{ keyId: string; workstationId: string }>;
+}
+
+export const MISSING = '未填写 / missing';
+export const TIMELINE_HEADERS = ['#', '时间 Time', '事件 Event', '操作方 Actor', '签名 Signature'] as const;
+export const DOCUMENT_HEADERS = ['名称 Name', '文件 File', 'SHA-256', '上传 Uploaded'] as const;
+export const SECTION = { documents: '文书 Documents', keys: '签名公钥 Signing keys' } as const;
+export const signatureText = (ok: boolean): string => (ok ? '有效 valid' : '无效 INVALID');
 
 function actorOf(e: CustodyEvent): string {
   return `${e.actor.kind}:${e.actor.id}`;
 }
 
-export function custodyReportHtml(r: CustodyReportInput): string {
+const orNull = (v: string | null | undefined): string | null => (v === null || v === undefined || v === '' ? null : v);
+
+export function custodyReportModel(r: CustodyReportInput): CustodyReportModel {
   const bad = r.items.reduce((n, i) => n + i.badEvents.size, 0);
-  const events = r.items.reduce((n, i) => n + i.events.length, 0);
-  const item = (i: ReportItem, n: number) => `
+  const total = r.items.reduce((n, i) => n + i.events.length, 0);
+  return {
+    caseNumber: r.caseNumber,
+    title: [`案件 ${r.caseNumber} 音像证据监管链报告`, `Chain-of-custody report, case ${r.caseNumber}`],
+    summary: [
+      { label: '导出编号 Export id', value: r.exportId, code: true },
+      { label: '导出时间 Exported at', value: r.exportedAt },
+      { label: '导出人 Exported by', value: r.exportedBy },
+      { label: '事由 Reason', value: orNull(r.reason) },
+      ...(r.recipient ? [{ label: '水印副本提供给 Watermarked for', value: r.recipient }] : []),
+      { label: '导出站 Workstation', value: r.workstationId },
+      { label: '音视频记录 AV records', value: String(r.items.length) },
+      { label: '文书 Documents', value: String(r.documents.length) },
+    ],
+    signatures: { valid: total - bad, total, text: `${total - bad} / ${total} 有效 valid` },
+    note: [
+      '本证据包为复制件，原始记录保存在一次写入存储中。核验：bagit.py --validate 或 evidock verify-package。',
+      'This package is a copy; the records stay in write-once storage. Check it with bagit.py --validate or evidock verify-package.',
+    ],
+    items: r.items.map((i, n) => ({
+      heading: `${n + 1}. ${i.originalName}`,
+      evidenceId: i.evidenceId,
+      fields: [
+        { label: '案件编号 Case number', value: i.caseNumbers.length ? i.caseNumbers.join('，') : null },
+        { label: '采集时间 Capture time', value: i.captureStart ? `${i.captureStart}${i.captureEnd ? ` — ${i.captureEnd}` : ''}` : null },
+        { label: '采集地点 Capture place', value: orNull(i.place) },
+        { label: '采集人 Collector', value: orNull([i.collectorName, i.collector].filter(Boolean).join(' ')) },
+        { label: '证明对象 Subject', value: orNull(i.subject) },
+        { label: '记录仪 Recorder', value: orNull(i.recorderSerial) },
+        { label: '文件 File', value: `${i.file} · ${i.size} B`, code: true },
+        { label: 'SHA-256', value: i.sha256, code: true },
+        ...(i.sm3 ? [{ label: 'SM3', value: i.sm3, code: true }] : []),
+      ],
+      timeline: i.events.map((e) => {
+        const [zh, en] = CUSTODY_EVENT_LABELS[e.type] ?? [e.type, e.type];
+        return { seq: e.seq, at: e.at, event: `${zh} / ${en}`, type: e.type, actor: actorOf(e), ok: !i.badEvents.has(e.seq), keyId: e.keyId };
+      }),
+    })),
+    documents: r.documents.map((d) => ({ name: d.name, file: `${d.file} · ${d.size} B`, sha256: d.sha256, uploaded: `${d.uploadedBy} ${d.uploadedAt}` })),
+    keys: r.keys.map((k) => ({ keyId: k.keyId, workstationId: k.workstationId })),
+  };
+}
+
+const escape = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const cell = (f: ReportField): string => (f.value === null ? `<span class="missing">${MISSING}</span>` : f.code ? `<code>${escape(f.value)}</code>` : escape(f.value));
+const fieldRows = (fields: readonly ReportField[]): string => fields.map((f) => `  <tr><th>${escape(f.label)}</th><td>${cell(f)}</td></tr>`).join('\n');
+
+export function custodyReportHtml(r: CustodyReportInput): string {
+  const m = custodyReportModel(r);
+  const item = (i: CustodyReportModel['items'][number]) => `
 <section class="item">
-  <h2>${n}. ${escape(i.originalName)} <small><code>${escape(i.evidenceId)}</code></small></h2>
+  <h2>${escape(i.heading)} <small><code>${escape(i.evidenceId)}</code></small></h2>
   <table class="fields">
-    <tr><th>案件编号 Case number</th><td>${i.caseNumbers.length ? escape(i.caseNumbers.join('，')) : text(null)}</td></tr>
-    <tr><th>采集时间 Capture time</th><td>${text(i.captureStart)}${i.captureEnd ? ` — ${escape(i.captureEnd)}` : ''}</td></tr>
-    <tr><th>采集地点 Capture place</th><td>${text(i.place)}</td></tr>
-    <tr><th>采集人 Collector</th><td>${text([i.collectorName, i.collector].filter(Boolean).join(' ') || null)}</td></tr>
-    <tr><th>证明对象 Subject</th><td>${text(i.subject)}</td></tr>
-    <tr><th>记录仪 Recorder</th><td>${text(i.recorderSerial)}</td></tr>
-    <tr><th>文件 File</th><td><code>${escape(i.file)}</code> · ${i.size} B</td></tr>
-    <tr><th>SHA-256</th><td><code>${escape(i.sha256)}</code></td></tr>
-    ${i.sm3 ? `<tr><th>SM3</th><td><code>${escape(i.sm3)}</code></td></tr>` : ''}
+${fieldRows(i.fields)}
   </table>
   <table class="timeline">
-    <thead><tr><th>#</th><th>时间 Time</th><th>事件 Event</th><th>操作方 Actor</th><th>签名 Signature</th></tr></thead>
+    <thead><tr>${TIMELINE_HEADERS.map((h) => `<th>${h}</th>`).join('')}</tr></thead>
     <tbody>
-${i.events
-  .map((e) => {
-    const [zh, en] = CUSTODY_EVENT_LABELS[e.type] ?? [e.type, e.type];
-    const ok = !i.badEvents.has(e.seq);
-    return `      <tr><td>${e.seq}</td><td>${escape(e.at)}</td><td>${escape(zh)} / ${escape(en)} <code>${escape(e.type)}</code></td><td>${escape(actorOf(e))}</td><td class="${ok ? 'ok' : 'bad'}">${ok ? '有效 valid' : '无效 INVALID'} <code>${escape(e.keyId)}</code></td></tr>`;
-  })
+${i.timeline
+  .map(
+    (e) =>
+      `      <tr><td>${e.seq}</td><td>${escape(e.at)}</td><td>${escape(e.event)} <code>${escape(e.type)}</code></td><td>${escape(e.actor)}</td><td class="${e.ok ? 'ok' : 'bad'}">${signatureText(e.ok)} <code>${escape(e.keyId)}</code></td></tr>`,
+  )
   .join('\n')}
     </tbody>
   </table>
 </section>`;
+  const allValid = m.signatures.valid === m.signatures.total;
   return `<!doctype html>
 <html lang="zh-CN">
 <head>
 <meta charset="utf-8">
-<title>监管链报告 Custody report — ${escape(r.caseNumber)}</title>
+<title>监管链报告 Custody report — ${escape(m.caseNumber)}</title>
 <style>
   body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", sans-serif; margin: 2rem; color: #111; }
   h1 { font-size: 1.4rem; } h2 { font-size: 1.1rem; margin-top: 2rem; }
@@ -163,29 +244,23 @@ ${i.events
 </style>
 </head>
 <body>
-<h1>案件 ${escape(r.caseNumber)} 音像证据监管链报告<br>Chain-of-custody report, case ${escape(r.caseNumber)}</h1>
+<h1>${escape(m.title[0])}<br>${escape(m.title[1])}</h1>
 <table class="fields">
-  <tr><th>导出编号 Export id</th><td><code>${escape(r.exportId)}</code></td></tr>
-  <tr><th>导出时间 Exported at</th><td>${escape(r.exportedAt)}</td></tr>
-  <tr><th>导出人 Exported by</th><td>${escape(r.exportedBy)}</td></tr>
-  <tr><th>事由 Reason</th><td>${text(r.reason)}</td></tr>
-  <tr><th>导出站 Workstation</th><td>${escape(r.workstationId)}</td></tr>
-  <tr><th>音视频记录 AV records</th><td>${r.items.length}</td></tr>
-  <tr><th>文书 Documents</th><td>${r.documents.length}</td></tr>
-  <tr><th>签名核验 Signatures</th><td class="${bad ? 'bad' : 'ok'}">${events - bad} / ${events} 有效 valid</td></tr>
+${fieldRows(m.summary)}
+  <tr><th>签名核验 Signatures</th><td class="${allValid ? 'ok' : 'bad'}">${m.signatures.text}</td></tr>
 </table>
-<p>本证据包为复制件，原始记录保存在一次写入存储中。核验：<code>bagit.py --validate</code> 或 <code>evidock verify-package</code>。<br>
-This package is a copy; the records stay in write-once storage. Check it with <code>bagit.py --validate</code> or <code>evidock verify-package</code>.</p>
-${r.items.map((i, n) => item(i, n + 1)).join('\n')}
+<p>${escape(m.note[0])}<br>
+${escape(m.note[1])}</p>
+${m.items.map(item).join('\n')}
 ${
-  r.documents.length
-    ? `<section><h2>文书 Documents</h2><table class="timeline"><thead><tr><th>名称 Name</th><th>文件 File</th><th>SHA-256</th><th>上传 Uploaded</th></tr></thead><tbody>
-${r.documents.map((d) => `<tr><td>${escape(d.name)}</td><td><code>${escape(d.file)}</code> · ${d.size} B</td><td><code>${escape(d.sha256)}</code></td><td>${escape(d.uploadedBy)} ${escape(d.uploadedAt)}</td></tr>`).join('\n')}
+  m.documents.length
+    ? `<section><h2>${SECTION.documents}</h2><table class="timeline"><thead><tr>${DOCUMENT_HEADERS.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>
+${m.documents.map((d) => `<tr><td>${escape(d.name)}</td><td><code>${escape(d.file)}</code></td><td><code>${escape(d.sha256)}</code></td><td>${escape(d.uploaded)}</td></tr>`).join('\n')}
 </tbody></table></section>`
     : ''
 }
-<section><h2>签名公钥 Signing keys</h2><ul>
-${r.keys.map((k) => `<li><code>${escape(k.keyId)}</code> — ${escape(k.workstationId)}</li>`).join('\n')}
+<section><h2>${SECTION.keys}</h2><ul>
+${m.keys.map((k) => `<li><code>${escape(k.keyId)}</code> — ${escape(k.workstationId)}</li>`).join('\n')}
 </ul></section>
 </body>
 </html>

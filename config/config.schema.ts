@@ -396,7 +396,7 @@ export const configSchema = z
           .string()
           .min(1)
           .default('/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc')
-          .describe('TrueType/OpenType font (or collection) with Chinese glyphs that `report --format pdf` embeds; Debian\'s fonts-noto-cjk by default (scripts/stack.sh installs it).'),
+          .describe('TrueType/OpenType font (or collection) with Chinese glyphs: `report --format pdf` embeds it, and `export --watermark` burns the recipient into proxies with it (ffmpeg takes the first face of a collection); Debian\'s fonts-noto-cjk by default (scripts/stack.sh installs it).'),
         fontFace: z
           .string()
           .min(1)

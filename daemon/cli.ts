@@ -14,6 +14,7 @@ import { QueueName } from '../workers/job.types.ts';
 import { ArchiveError } from '../archive/archive.errors.ts';
 import { EvidenceNotFoundError } from '../archive/evidence.service.ts';
 import { CaseNotFoundError, ExportIntegrityError } from '../archive/case-export.service.ts';
+import { WatermarkError, WatermarkRecipientError } from '../archive/watermark-text.ts';
 import { formatEvidence } from './evidence-text.formatter.ts';
 import { ExportDestinationError, ExportFolder } from './export-folder.adapter.ts';
 import { openPackage, type OpenedPackage } from './package-source.adapter.ts';
@@ -585,18 +586,20 @@ export function buildProgram(): Command {
     .requiredOption('--by <user>', 'who exports (recorded)')
     .option('--reason <text>', 'why (approval number, archive filing, legal review)')
     .option('--with-proxies', 'add the playback proxies')
+    .option('--watermark <recipient>', 'a party granted a copy: add copies of the video proxies with the case number, this recipient and the date burned in (implies --with-proxies; the originals are never watermarked)')
     .option('--zip', 'write the bag as one .zip (a folder named like the bag inside)')
     .option('--json')
-    .action(async (o: { case: string; to: string; by: string; reason?: string; withProxies?: boolean; zip?: boolean; json?: boolean }) => {
+    .action(async (o: { case: string; to: string; by: string; reason?: string; withProxies?: boolean; watermark?: string; zip?: boolean; json?: boolean }) => {
       const cfg = config(lang());
+      const request = { caseNumber: o.case, by: o.by, reason: o.reason ?? null, withProxies: o.withProxies === true || o.watermark !== undefined, watermark: o.watermark ?? null };
       try {
         const result = await withRuntime(cfg, true, async (rt) => {
-          if (!o.zip) return rt.exports.export({ caseNumber: o.case, by: o.by, reason: o.reason ?? null, withProxies: o.withProxies === true }, ExportFolder.create(o.to));
+          if (!o.zip) return rt.exports.export(request, ExportFolder.create(o.to));
           const zipPath = ExportFolder.zipTarget(o.to);
           // The bag is assembled (and hashed as written) beside evidock's data, then zipped once whole.
           const folder = ExportFolder.temporary(join(cfg.dataDir, 'exports'));
           try {
-            const done = await rt.exports.export({ caseNumber: o.case, by: o.by, reason: o.reason ?? null, withProxies: o.withProxies === true, destination: zipPath }, folder);
+            const done = await rt.exports.export({ ...request, destination: zipPath }, folder);
             await folder.writeZip(zipPath, basename(zipPath, extname(zipPath)));
             return { ...done, root: zipPath };
           } finally {
@@ -605,10 +608,13 @@ export function buildProgram(): Command {
         });
         if (o.json) return out(JSON.stringify(result));
         out(t('export.done', { case: result.caseNumber, items: result.items.length, documents: result.documents, proxies: result.proxies, dir: result.root }));
+        if (request.watermark) out(t('export.watermarked', { count: result.watermarked, recipient: request.watermark }));
       } catch (error) {
         if (error instanceof CaseNotFoundError) process.stderr.write(`${t('export.nocase', { case: error.caseNumber })}\n`);
         else if (error instanceof ExportDestinationError) process.stderr.write(`${t('export.notempty', { detail: error.message })}\n`);
         else if (error instanceof ExportIntegrityError) process.stderr.write(`${t('export.integrity', { detail: error.message })}\n`);
+        else if (error instanceof WatermarkRecipientError || error instanceof WatermarkError) process.stderr.write(`${t('export.watermark', { detail: error.message })}\n`);
+        else if (error instanceof (await import('./pdf-document.adapter.ts')).ReportFontError) process.stderr.write(`${t('report.font.missing', { file: error.file, detail: error.detail })}\n`);
         else throw error;
         throw new CliExit(EXIT_FAILURE);
       }

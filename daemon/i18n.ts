@@ -179,6 +179,8 @@ const messages = {
   'package.problem.custody-event': { 'zh-CN': '监管链事件无效', en: 'custody event invalid' },
   'package.problem.custody-count': { 'zh-CN': '监管链事件被删除或添加', en: 'custody events removed or added' },
   'package.problem.record-mismatch': { 'zh-CN': '记录与文件不一致', en: 'record and file disagree' },
+  'export.watermarked': { 'zh-CN': '其中 {count} 个播放副本加了水印（提供给 {recipient}），原始证据无水印', en: '{count} of the proxies watermarked for {recipient}; the originals carry no watermark' },
+  'export.watermark': { 'zh-CN': '导出中止，未生成证据包：{detail}', en: 'Export stopped, no package made: {detail}' },
   'export.nocase': { 'zh-CN': '没有案件编号为 {case} 的证据', en: 'No evidence with case number {case}' },
   'export.notempty': { 'zh-CN': '导出目录不可用：{detail}', en: 'Cannot export there: {detail}' },
   'export.integrity': { 'zh-CN': '导出中止：存储中的文件与登记的哈希不符（{detail}），请运行 evidock verify', en: 'Export stopped: a stored file does not match its recorded hash ({detail}); run evidock verify' },

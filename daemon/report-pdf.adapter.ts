@@ -1,44 +1,25 @@
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
-import PDFDocument from 'pdfkit';
 import type { Chart, Shape } from '../archive/report-chart.ts';
 import { fitColumnWidths, paginate, unbreakablePieces } from '../archive/report-layout.ts';
 import { moduleLogger } from '../config/logger.ts';
 import { t } from './i18n.ts';
+import { A4, drawTableRow, openPdfDocument, stampPages, type Doc, type ReportFont } from './pdf-document.adapter.ts';
 import type { ReportCell, ReportDocument } from './report-document.formatter.ts';
+
+export { ReportFontError } from './pdf-document.adapter.ts';
 
 const log = moduleLogger('report-pdf');
 
-/** The font could not be read or parsed: the PDF cannot carry Chinese text without it. */
-export class ReportFontError extends Error {
-  constructor(
-    readonly file: string,
-    readonly detail: string,
-  ) {
-    super(`cannot use the font ${file}: ${detail}`);
-    this.name = 'ReportFontError';
-  }
-}
-
-export interface ReportFont {
-  file: string;
-  /** PostScript name of the face within a collection (.ttc). */
-  face: string;
-}
-
-// A4 landscape, in points.
-const PAGE = { width: 841.89, height: 595.28 };
+const LANDSCAPE = { width: A4.height, height: A4.width };
 const MARGIN = { top: 54, bottom: 40, left: 34, right: 34 };
-const BODY_WIDTH = PAGE.width - MARGIN.left - MARGIN.right;
-const BODY_BOTTOM = PAGE.height - MARGIN.bottom;
+const BODY_WIDTH = LANDSCAPE.width - MARGIN.left - MARGIN.right;
+const BODY_BOTTOM = LANDSCAPE.height - MARGIN.bottom;
 const CELL_PAD = 3;
 const ROW_HEIGHT = 14;
 const TABLE_SIZE = 8;
 const BLOCK_GAP = 12;
-const FONT = 'cjk';
-
-type Doc = PDFKit.PDFDocument;
 
 /**
  * Writes the report as an A4 landscape PDF: the bureau and period at the head of every page,
@@ -48,29 +29,29 @@ type Doc = PDFKit.PDFDocument;
  * when complete: it is written beside and renamed.
  */
 export async function writeReportPdf(report: ReportDocument, file: string, font: ReportFont): Promise<void> {
-  const fontData = loadFont(font);
-  const doc = new PDFDocument({
-    size: 'A4',
-    layout: 'landscape',
-    margins: MARGIN,
-    bufferPages: true,
-    lang: report.locale,
-    displayTitle: true,
-    info: { Title: `${report.title} ${report.period}`, Author: report.bureau, Subject: report.grouping, Creator: 'evidock' },
-  });
-  try {
-    doc.registerFont(FONT, fontData, isCollection(fontData) ? font.face : undefined);
-    doc.font(FONT);
-  } catch (error) {
-    doc.end();
-    throw new ReportFontError(font.file, (error as Error).message);
-  }
+  const doc = openPdfDocument(
+    {
+      size: 'A4',
+      layout: 'landscape',
+      margins: MARGIN,
+      lang: report.locale,
+      displayTitle: true,
+      info: { Title: `${report.title} ${report.period}`, Author: report.bureau, Subject: report.grouping, Creator: 'evidock' },
+    },
+    font,
+  );
   const part = `${file}.part`;
   const out = createWriteStream(part, { mode: 0o640 });
   doc.pipe(out);
   try {
     layOut(doc, report);
-    const pages = stampPages(doc, report);
+    const pages = stampPages(doc, {
+      left: MARGIN.left,
+      width: BODY_WIDTH,
+      pageHeight: LANDSCAPE.height,
+      head: [report.bureau, report.period],
+      foot: (page, count) => t('report.doc.page', { page, pages: count }, report.locale),
+    });
     doc.end();
     await finished(out);
     await rename(part, file);
@@ -80,18 +61,6 @@ export async function writeReportPdf(report: ReportDocument, file: string, font:
     await rm(part, { force: true });
     throw error;
   }
-}
-
-function loadFont(font: ReportFont): Buffer {
-  try {
-    return readFileSync(font.file);
-  } catch (error) {
-    throw new ReportFontError(font.file, (error as NodeJS.ErrnoException).code ?? (error as Error).message);
-  }
-}
-
-function isCollection(data: Buffer): boolean {
-  return data.subarray(0, 4).toString('latin1') === 'ttcf';
 }
 
 function layOut(doc: Doc, report: ReportDocument): void {
@@ -166,18 +135,8 @@ function drawTable(doc: Doc, report: ReportDocument, top: number): number {
 }
 
 function drawRow(doc: Doc, cells: ReportCell[], widths: number[], top: number, height: number, style: { fill: string | null; numeric: boolean[] }): number {
-  let x = MARGIN.left;
-  cells.forEach((cell, i) => {
-    const width = widths[i]!;
-    if (style.fill) doc.rect(x, top, width, height).fill(style.fill);
-    doc.rect(x, top, width, height).lineWidth(0.5).stroke('#999');
-    doc
-      .fillColor('#222')
-      .fontSize(TABLE_SIZE)
-      .text(cell.text, x + CELL_PAD, top + CELL_PAD, { width: width - 2 * CELL_PAD, align: style.numeric[i] ? 'right' : 'left', height: height - CELL_PAD, ellipsis: true });
-    x += width;
-  });
-  return top + height;
+  const align = style.numeric.map((n): 'left' | 'right' => (n ? 'right' : 'left'));
+  return drawTableRow(doc, cells.map((c) => c.text), widths, MARGIN.left, top, height, { fill: style.fill, size: TABLE_SIZE, pad: CELL_PAD, align, ellipsis: true });
 }
 
 function drawCharts(doc: Doc, report: ReportDocument, top: number): void {
@@ -235,23 +194,4 @@ function drawShape(doc: Doc, s: Shape): void {
       return;
     }
   }
-}
-
-/** Head and foot of every page, once the number of pages is known. */
-function stampPages(doc: Doc, report: ReportDocument): number {
-  const { start, count } = doc.bufferedPageRange();
-  for (let i = start; i < start + count; i++) {
-    doc.switchToPage(i);
-    // Writing into the margins would otherwise make pdfkit start a new page.
-    const margins = doc.page.margins;
-    doc.page.margins = { top: 0, bottom: 0, left: margins.left, right: margins.right };
-    doc.fontSize(8).fillColor('#444');
-    doc.text(report.bureau, MARGIN.left, 24, { width: BODY_WIDTH / 2, lineBreak: false, ellipsis: true });
-    doc.text(report.period, MARGIN.left + BODY_WIDTH / 2, 24, { width: BODY_WIDTH / 2, align: 'right', lineBreak: false, ellipsis: true });
-    doc.moveTo(MARGIN.left, 38).lineTo(PAGE.width - MARGIN.right, 38).lineWidth(0.75).stroke('#2f5d8a');
-    const footer = t('report.doc.page', { page: i - start + 1, pages: count }, report.locale);
-    doc.text(footer, MARGIN.left, PAGE.height - 26, { width: BODY_WIDTH, align: 'center', lineBreak: false });
-    doc.page.margins = margins;
-  }
-  return count;
 }

@@ -40,6 +40,7 @@ import { JobName, QueueName } from '../workers/job.types.ts';
 import { LazyImageTool, LazyMetadataReader } from '../workers/lazy-media.adapter.ts';
 import { MediaWorkspaces } from '../workers/media-workspace.ts';
 import { MediaService } from '../workers/media.service.ts';
+import { ProxyWatermarkService } from '../workers/proxy-watermark.service.ts';
 import { WebhookDeliveryService } from '../workers/webhook-delivery.service.ts';
 import { FetchWebhookSender } from '../workers/webhook.http-sender.ts';
 import { DockSessionService } from './dock-session.service.ts';
@@ -128,7 +129,24 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
   const accessRepo = new AccessRepository(db);
   const access = new AccessService({ config, db, access: accessRepo, catalog, identity: identityRepo, ledger });
   const caseRepo = new CaseRepository(db);
-  const exports = new CaseExportService({ workstationId: config.workstationId, softwareAgent: `evidock ${evidockVersion()}`, db, catalog, cases: caseRepo, ledger, objects, signer: ledger.signer() });
+  const transcoder = new FfmpegTranscoder(config.media);
+  const prober = new FfprobeProber(config.media);
+  const workspaces = new MediaWorkspaces(workDirOf(config));
+  const watermarker = new ProxyWatermarkService({ transcoder, prober, workspaces, settings: { ...config.media, fontFile: config.reports.fontFile } });
+  const exports = new CaseExportService({
+    workstationId: config.workstationId,
+    softwareAgent: `evidock ${evidockVersion()}`,
+    db,
+    catalog,
+    cases: caseRepo,
+    ledger,
+    objects,
+    signer: ledger.signer(),
+    watermarker,
+    timeZone: config.ingest.recorderTimeZone,
+    // pdfkit and the font load only when a package is made, not with every command.
+    custodyPdf: async (report) => (await import('./custody-report-pdf.adapter.ts')).custodyReportPdf(report, { file: config.reports.fontFile, face: config.reports.fontFace }),
+  });
   const retentionRepo = new RetentionRepository(db);
   const preservation = new PreservationService({ config, db, catalog, cases: caseRepo, ledger, objects, repo: retentionRepo });
   // After a record's cases change: its retention follows. Storage being down must not undo
@@ -194,11 +212,11 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
     catalog,
     ledger,
     objects,
-    prober: new FfprobeProber(config.media),
+    prober,
     metadata,
-    transcoder: new FfmpegTranscoder(config.media),
+    transcoder,
     images: new LazyImageTool(),
-    workspaces: new MediaWorkspaces(workDirOf(config)),
+    workspaces,
     queue,
     onProgress: (id, percent, speed) => mediaProgress(id, percent, speed),
   });

@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from 'typebox';
+import { MAX_RECIPIENT_LENGTH } from '../archive/watermark-text.ts';
 
 /**
  * The archive API's request and response schemas: Fastify validates with them, serializes
@@ -168,6 +169,14 @@ export const ExportBody = Type.Object(
   {
     reason: Type.String({ minLength: 2, maxLength: 1000, description: 'Why the copy is made (审批事由), in the EXPORTED events and the access log' }),
     withProxies: Type.Optional(Type.Boolean({ default: false, description: 'Add the playback proxies beside the originals' })),
+    watermark: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: MAX_RECIPIENT_LENGTH,
+        description:
+          'A party granted a copy (水印接收方): copies of the video proxies with the case number, this recipient and the date burned in are added under data/watermarked/ (implies withProxies); the originals are never watermarked. Named in the EXPORTED events',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -80,7 +80,7 @@ export function caseRoutes(app: Api, { rt }: RouteDeps): void {
           "The case's evidence package, a BagIt 1.0 bag as one .zip: every original and case document read back from storage and checked against its SHA-256, data/evidence.json with the five fields, each record's signed custody events, a bilingual custody report, the public keys and an Ed25519 signature over the tag manifest; all of the case or nothing, an EXPORTED event per item",
         params: S.CaseParam,
         body: S.ExportBody,
-        response: { 200: S.binary('A zip holding one folder, the bag (unzip; then bagit.py --validate or evidock verify-package)', 'application/zip'), ...S.errors(400, 401, 403, 404, 503) },
+        response: { 200: S.binary('A zip holding one folder, the bag (unzip; then bagit.py --validate or evidock verify-package)', 'application/zip'), ...S.errors(400, 401, 403, 404, 409, 503) },
       },
     },
     async (req, reply) => {
@@ -88,7 +88,7 @@ export function caseRoutes(app: Api, { rt }: RouteDeps): void {
       const folder = ExportFolder.temporary(join(rt.config.dataDir, 'exports'));
       let exportId: string;
       try {
-        exportId = (await rt.cases.exportFor(callerOf(req), req.params.caseNumber, { reason: req.body.reason, withProxies: req.body.withProxies ?? false }, folder)).exportId;
+        exportId = (await rt.cases.exportFor(callerOf(req), req.params.caseNumber, { reason: req.body.reason, withProxies: req.body.withProxies ?? false, watermark: req.body.watermark ?? null }, folder)).exportId;
       } catch (error) {
         await folder.remove();
         throw error;

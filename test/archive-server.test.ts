@@ -546,6 +546,23 @@ describe('archive server', () => {
     expect(Number(logged.rows[0]!.n)).toBe(3);
     // The server's copy is gone once sent.
     await eventually(async () => (readdirSync(join(rt.config.dataDir, 'exports')).length === 0 ? true : undefined), 10_000, 'the sent export removed');
+
+    // For a party granted a copy: the proxies again, watermarked, and the events name the recipient.
+    const blank = await call(gd, 'POST', `/cases/${encodeURIComponent(CASE)}/export`, { reason: '复制给当事人', watermark: ' \u200B ' });
+    expect(blank.statusCode).toBe(400);
+    expect(blank.json()).toMatchObject({ error: { code: 'INVALID_REQUEST' } });
+    const marked = await call(gd, 'POST', `/cases/${encodeURIComponent(CASE)}/export`, { reason: '复制给当事人', watermark: "Mallory: 律师's copy" });
+    expect(marked.statusCode, marked.body.slice(0, 300)).toBe(200);
+    const markedId = String(marked.headers['x-evidock-export-id']);
+    const markedDir = join(env.dir, `export-${markedId}`);
+    mkdirSync(markedDir, { recursive: true });
+    writeFileSync(join(markedDir, 'package.zip'), marked.rawPayload);
+    unzip(join(markedDir, 'package.zip'), markedDir);
+    const markedBag = join(markedDir, bagName(CASE, markedId));
+    expect((await bagitValidate(markedBag)).code).toBe(0);
+    expect(readdirSync(join(markedBag, 'data', 'watermarked')).sort()).toEqual(Object.values(items).map((i) => `${i.id}.mp4`).sort());
+    const markedEvents = await rt.db.query<{ details: { recipient: string; withProxies: boolean } }>(`SELECT details FROM custody_events WHERE type = 'EXPORTED' AND details->>'exportId' = $1`, [markedId]);
+    expect(markedEvents.rows.map((r) => [r.details.recipient, r.details.withProxies])).toEqual([...Array(3)].map(() => ["Mallory: 律师's copy", true]));
   });
 
   it('lets a custodian hold and release the records of their units; purges only for a root custodian; views for supervisors', async () => {

@@ -108,6 +108,35 @@ describe('case export: a BagIt evidence package for the archive and the legal of
     expect((await rt.ledger.verify()).problems).toEqual([]);
   });
 
+  it('holds an A4 PDF custody report beside the HTML page, in the tag manifest, whose text layer has the case, the five fields and every signature verified', async () => {
+    const dir = join(env.dir, 'package');
+    const file = join(dir, 'custody-report.pdf');
+    const tagged = readFileSync(join(dir, 'tagmanifest-sha256.txt'), 'utf8');
+    expect(tagged).toContain(`${createHash('sha256').update(readFileSync(file)).digest('hex')}  custody-report.pdf\n`);
+    const { stdout: text, code } = await run('pdftotext', ['-enc', 'UTF-8', file, '-']);
+    expect(code).toBe(0);
+    // pdftotext drops the spaces between CJK glyphs and breaks lines at cell edges: compare without white space.
+    const flat = text.replace(/\s+/g, '');
+    for (const label of ['案件YB-EXP-1音像证据监管链报告', 'Chain-of-custodyreport,caseYB-EXP-1', '证明对象Subject', '某药店', '采集地点Captureplace', '某区', '采集人Collector', '已从记录仪读取/Readfromrecorder']) {
+      expect(flat).toContain(label);
+    }
+    const manifest = JSON.parse(readFileSync(join(dir, 'data', 'evidence.json'), 'utf8')) as { items: Array<{ evidenceId: string; custodyEvents: number }> };
+    for (const item of manifest.items) expect(flat).toContain(item.evidenceId);
+    const events = manifest.items.reduce((n, i) => n + i.custodyEvents, 0);
+    expect(events).toBeGreaterThan(10);
+    // One per event in the timelines, and the summary's "N / N 有效 valid".
+    expect(flat.split('有效valid').length - 1).toBe(events + 1);
+    expect(flat).toContain(`${events}/${events}有效valid`);
+    expect(flat).not.toContain('无效INVALID');
+    const { stdout: info } = await run('pdfinfo', [file]);
+    expect(info).toMatch(/Page size:\s+595\.28 x 841\.89 pts \(A4\)/);
+    const pages = Number(/^Pages:\s+(\d+)$/m.exec(info)?.[1]);
+    for (let p = 1; p <= pages; p++) expect(flat).toContain(`第${p}页，共${pages}页`);
+    const { stdout: fonts } = await run('pdffonts', [file]);
+    expect(fonts.split('\n').filter((l) => l.includes('NotoSansCJK')).every((l) => /\byes\s+yes\s+yes\b/.test(l))).toBe(true);
+    expect(fonts).toContain('NotoSansCJK');
+  });
+
   it('fails both validators, naming the file, for a changed byte of a video, a custody event removed and a file added', async () => {
     const original = join(env.dir, 'package');
     const copy = (name: string) => {

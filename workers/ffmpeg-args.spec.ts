@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   cleanStderrLine,
+  drawtextFilter,
+  filtergraphEscape,
+  filterOptionValue,
   posterFrameArgs,
+  textEms,
   ProgressReader,
   proxyAudioArgs,
   proxyVideoArgs,
@@ -9,6 +13,7 @@ import {
   stderrVerdict,
   storyboardFramesArgs,
   storyboardInterval,
+  watermarkArgs,
 } from './ffmpeg-args.ts';
 import type { ProbeInfo, StreamInfo } from './media-tools.ts';
 
@@ -257,5 +262,140 @@ describe('reading ffmpeg output', () => {
     expect(stderrShowsDecodeErrors(['[h264 @ 0x5612] error while decoding MB 12 30, bytestream -7'])).toBe(true);
     expect(stderrShowsDecodeErrors(['[warning] Guessed Channel Layout for Input Stream #0.0 : mono'])).toBe(false);
     expect(stderrShowsDecodeErrors([])).toBe(false);
+  });
+});
+
+/**
+ * ffmpeg's av_get_token (libavutil/avstring.c), which both levels of filter parsing use: a
+ * backslash takes the next character literally, '…' is literal up to the next quote, the
+ * token ends at an unquoted, unescaped terminator; leading whitespace is skipped and trailing
+ * unescaped whitespace dropped.
+ */
+function avGetToken(input: string, term: string): { token: string; rest: string } {
+  let p = 0;
+  while (p < input.length && ' \n\t\r'.includes(input[p]!)) p++;
+  let out = '';
+  let end = 0;
+  while (p < input.length && !term.includes(input[p]!)) {
+    const c = input[p++]!;
+    if (c === '\\' && p < input.length) {
+      out += input[p++]!;
+      end = out.length;
+    } else if (c === "'") {
+      while (p < input.length && input[p] !== "'") out += input[p++]!;
+      if (p < input.length) {
+        p++;
+        end = out.length;
+      }
+    } else {
+      out += c;
+    }
+  }
+  let trimmed = out.length;
+  while (trimmed > end && ' \n\t\r'.includes(out[trimmed - 1]!)) trimmed--;
+  return { token: out.slice(0, trimmed), rest: input.slice(p) };
+}
+
+/** The options of one filter as avfilter_graph_parse2 and then the filter's option parser see them. */
+function parsedOptions(filter: string): { name: string; options: Map<string, string>; rest: string } {
+  const name = avGetToken(filter, '=,;[');
+  if (!name.rest.startsWith('=')) return { name: name.token, options: new Map(), rest: name.rest };
+  const args = avGetToken(name.rest.slice(1), '[],;');
+  const options = new Map<string, string>();
+  let opts = args.token;
+  while (opts.length > 0) {
+    const key = /^[A-Za-z0-9_-]+/.exec(opts)![0];
+    const value = avGetToken(opts.slice(key.length + 1), ':');
+    options.set(key, value.token);
+    opts = value.rest.startsWith(':') ? value.rest.slice(1) : value.rest;
+  }
+  return { name: name.token, options, rest: args.rest };
+}
+
+const HOSTILE = [
+  "O'Brien",
+  "''",
+  "'",
+  'a:b=c',
+  'back\\slash\\',
+  '\\',
+  '50% %{localtime} %{eif\\:1\\:d}',
+  "x':text=pwned:y='0",
+  "'\\';drawtext=text=pwned,null[out];[in]",
+  '[a],[b];[c]',
+  '  leading and trailing  ',
+  '某律师事务所：张律师（复印件）',
+];
+
+describe('drawtext escaping', () => {
+  it.each(HOSTILE)('a recipient %j reaches drawtext as exactly that text, in one filter', (name) => {
+    const text = `复制件 · 提供给 ${name}\nCOPY for ${name}`;
+    const parsed = parsedOptions(drawtextFilter(text, '/usr/share/fonts/x:y/Noto\'s CJK.ttc'));
+    expect(parsed.name).toBe('drawtext');
+    expect(parsed.rest).toBe('');
+    expect(parsed.options.get('text')).toBe(text);
+    expect(parsed.options.get('fontfile')).toBe("/usr/share/fonts/x:y/Noto's CJK.ttc");
+    expect(parsed.options.get('expansion')).toBe('none');
+    expect([...parsed.options.keys()]).toEqual(['fontfile', 'expansion', 'text', 'fontsize', 'line_spacing', 'fontcolor', 'box', 'boxcolor', 'boxborderw', 'x', 'y', 'fix_bounds']);
+  });
+
+  it('shrinks the font when the longest line is wide: CJK characters count one em, others 0.6', () => {
+    expect(textEms('案件 YB')).toBeCloseTo(2 + 0.6 * 3, 5);
+    expect(textEms('（）𠀀')).toBe(3);
+    const size = (t: string) => parsedOptions(drawtextFilter(t, '/f.ttc')).options.get('fontsize');
+    expect(size(`${'名'.repeat(40)}\nshort`)).toBe('min(h/26,w*0.92/40)');
+    expect(size(`short\n${'a'.repeat(100)}`)).toBe('min(h/26,w*0.92/60)');
+  });
+
+  it('quotes an option value, closing the quotes around a quote', () => {
+    expect(filterOptionValue("it's: 50%")).toBe("'it'\\''s: 50%'");
+    expect(filterOptionValue('')).toBe("''");
+  });
+
+  it('escapes what the filtergraph parser reads: backslash, quote and , ; [ ]', () => {
+    expect(filtergraphEscape("a\\b'c,d;e[f]g:h%i")).toBe("a\\\\b\\'c\\,d\\;e\\[f\\]g:h%i");
+  });
+
+  it('keeps the expressions of the layout whole (their commas escaped)', () => {
+    const parsed = parsedOptions(drawtextFilter('x', '/f.ttc'));
+    expect(parsed.options.get('fontsize')).toBe('min(h/26,w*0.92/1)');
+    expect(parsed.options.get('x')).toBe('(w-tw)/2');
+    expect(parsed.options.get('y')).toBe('h-th-h/12');
+  });
+});
+
+describe('watermarkArgs', () => {
+  const wm = { proxyCrf: 26, proxyPreset: 'veryfast' as const, fontFile: '/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc' };
+  it('re-encodes the picture with the lines burned in, copies the sound, keeps no metadata, faststart', () => {
+    const args = watermarkArgs('/w/proxy.mp4', '/w/watermarked.mp4', ['复制件 · 案件 YB-1', 'COPY · case YB-1'], wm);
+    expect(args).toEqual([
+      ...HEAD,
+      ...TOLERANT,
+      '-i', '/w/proxy.mp4',
+      '-map', '0:V:0',
+      '-map', '0:a:0?',
+      '-map_metadata', '-1',
+      '-map_chapters', '-1',
+      '-vf', drawtextFilter('复制件 · 案件 YB-1\nCOPY · case YB-1', wm.fontFile),
+      '-c:v', 'libx264',
+      '-preset', 'veryfast',
+      '-crf', '26',
+      '-profile:v', 'high',
+      '-pix_fmt', 'yuv420p',
+      '-force_key_frames', 'expr:gte(t,n_forced*2)',
+      '-fps_mode', 'vfr',
+      '-enc_time_base:v', '-1',
+      '-c:a', 'copy',
+      '-movflags', '+faststart',
+      '-f', 'mp4',
+      '/w/watermarked.mp4',
+    ]);
+  });
+
+  it('refuses relative paths (an option or a protocol to ffmpeg) and empty text', () => {
+    expect(() => watermarkArgs('-i', '/w/o.mp4', ['x'], wm)).toThrow(/absolute/);
+    expect(() => watermarkArgs('/w/i.mp4', 'pipe:1', ['x'], wm)).toThrow(/absolute/);
+    expect(() => watermarkArgs('/w/i.mp4', '/w/o.mp4', ['x'], { ...wm, fontFile: 'Noto.ttc' })).toThrow(/absolute/);
+    expect(() => watermarkArgs('/w/i.mp4', '/w/o.mp4', [' '], wm)).toThrow(/no text/);
   });
 });

@@ -52,6 +52,20 @@ function audioEncode(settings: AudioProxySettings): string[] {
   return ['-c:a', 'aac', '-b:a', `${settings.audioBitrateKbps}k`, '-af', AUDIO_FILTER];
 }
 
+/** The proxy's H.264 (see proxyVideoArgs for why each choice); a watermarked copy is encoded alike. */
+function videoEncode(settings: Pick<MediaSettings, 'proxyCrf' | 'proxyPreset'>): string[] {
+  return [
+    '-c:v', 'libx264',
+    '-preset', settings.proxyPreset,
+    '-crf', String(settings.proxyCrf),
+    '-profile:v', 'high',
+    '-pix_fmt', 'yuv420p',
+    '-force_key_frames', `expr:gte(t,n_forced*${PROXY_KEYFRAME_SECONDS})`,
+    '-fps_mode', 'vfr',
+    '-enc_time_base:v', '-1',
+  ];
+}
+
 /**
  * H.264/AAC MP4 for playback in a browser.
  *
@@ -84,14 +98,7 @@ export function proxyVideoArgs(input: string, output: string, info: ProbeInfo, s
     '-map_metadata', '-1',
     '-map_chapters', '-1',
     '-vf', `scale=w=-2:h='min(${maxHeight},trunc(ih/2)*2)'`,
-    '-c:v', 'libx264',
-    '-preset', settings.proxyPreset,
-    '-crf', String(settings.proxyCrf),
-    '-profile:v', 'high',
-    '-pix_fmt', 'yuv420p',
-    '-force_key_frames', `expr:gte(t,n_forced*${PROXY_KEYFRAME_SECONDS})`,
-    '-fps_mode', 'vfr',
-    '-enc_time_base:v', '-1',
+    ...videoEncode(settings),
     ...(hasAudio ? audioEncode(settings) : ['-an']),
     '-movflags', '+faststart',
     '-f', 'mp4',
@@ -116,6 +123,91 @@ export function proxyAudioArgs(input: string, output: string, settings: AudioPro
     '-f', 'ipod',
     output,
   ];
+}
+
+export type WatermarkSettings = Pick<MediaSettings, 'proxyCrf' | 'proxyPreset'> & {
+  /** A font with Chinese glyphs; drawtext takes the first face of a collection (.ttc). */
+  fontFile: string;
+};
+
+/**
+ * A copy of one of our own proxies (H.264/AAC MP4, already upright and sized) with `lines`
+ * burned into the picture, for a party granted a copy. The sound is copied as it is; the
+ * picture is encoded as the proxy was. Text and font path pass through `drawtextFilter`, so a
+ * recipient's name cannot end the option, the filter or the graph.
+ */
+export function watermarkArgs(input: string, output: string, lines: readonly string[], settings: WatermarkSettings): string[] {
+  assertPath('input', input);
+  assertPath('output', output);
+  assertPath('fontFile', settings.fontFile);
+  if (lines.length === 0 || lines.every((l) => l.trim() === '')) throw new Error('watermarkArgs: no text to burn in');
+  return [
+    ...COMMON,
+    ...TOLERANT_INPUT,
+    '-i', input,
+    '-map', '0:V:0',
+    '-map', '0:a:0?',
+    '-map_metadata', '-1',
+    '-map_chapters', '-1',
+    '-vf', drawtextFilter(lines.join('\n'), settings.fontFile),
+    ...videoEncode(settings),
+    '-c:a', 'copy',
+    '-movflags', '+faststart',
+    '-f', 'mp4',
+    output,
+  ];
+}
+
+/**
+ * drawtext over the lower part of the frame, in a translucent box, sized to the frame so a
+ * small proxy is still legible, and smaller when the longest line would not fit its width
+ * (drawtext cannot size by the text's own width, so it is estimated here). `expansion=none`:
+ * the text is printed as given, so `%{…}` in a name is not a function call and a `%` needs
+ * no escape of its own.
+ */
+export function drawtextFilter(text: string, fontFile: string): string {
+  const ems = Math.max(1, ...text.split('\n').map(textEms));
+  const options = [
+    ['fontfile', filterOptionValue(fontFile)],
+    ['expansion', 'none'],
+    ['text', filterOptionValue(text)],
+    ['fontsize', `min(h/26,w*0.92/${Math.ceil(ems)})`],
+    ['line_spacing', '6'],
+    ['fontcolor', 'white@0.9'],
+    ['box', '1'],
+    ['boxcolor', 'black@0.45'],
+    ['boxborderw', '8'],
+    ['x', '(w-tw)/2'],
+    ['y', 'h-th-h/12'],
+    // A long name is kept inside the picture rather than cut off at its edge.
+    ['fix_bounds', '1'],
+  ] as const;
+  return `drawtext=${filtergraphEscape(options.map(([k, v]) => `${k}=${v}`).join(':'))}`;
+}
+
+/** A line's width in ems, roughly: a CJK or full-width character is one, anything else about 0.6. */
+export function textEms(line: string): number {
+  // In tenths, so that a hundred narrow characters are 60 ems and not 60.000000000000001.
+  let tenths = 0;
+  for (const ch of line) tenths += /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]|[\u{20000}-\u{3fffd}]/u.test(ch) ? 10 : 6;
+  return tenths / 10;
+}
+
+/**
+ * A filter option's value, quoted for the option parser (the first of ffmpeg's two levels):
+ * inside '…' everything is literal, `:` and backslashes too; a quote itself cannot be quoted,
+ * so it closes the quotes, is escaped, and reopens them.
+ */
+export function filterOptionValue(value: string): string {
+  return `'${value.replace(/'/g, "'\\''")}'`;
+}
+
+/**
+ * A filter's arguments escaped for the filtergraph parser (the second level), which reads
+ * quotes and backslashes before the option parser sees them and ends the filter at , ; [ ].
+ */
+export function filtergraphEscape(args: string): string {
+  return args.replace(/[\\'\[\],;]/g, (c) => `\\${c}`);
 }
 
 /**

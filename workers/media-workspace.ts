@@ -15,6 +15,7 @@ export interface Workspace {
   /** Writes the stream to `name`; aborting `signal` destroys both ends and rejects with its AbortError. */
   write(name: string, source: Readable, signal?: AbortSignal): Promise<number>;
   list(prefix: string): Promise<string[]>;
+  read(name: string): Readable;
   digest(name: string): Promise<{ sha256: string; size: number }>;
   dispose(): Promise<void>;
 }
@@ -35,6 +36,7 @@ export class MediaWorkspaces {
       async list(prefix) {
         return (await readdir(dir)).filter((f) => f.startsWith(prefix)).sort().map((f) => join(dir, f));
       },
+      read: (name) => createReadStream(join(dir, name)),
       async digest(name) {
         const hash = createHash('sha256');
         let size = 0;

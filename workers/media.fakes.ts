@@ -72,6 +72,10 @@ export class FakeWorkspace implements Workspace {
     return this.frames;
   }
 
+  read(name: string): Readable {
+    return this.scope.fail(`workspace.read(${name})`);
+  }
+
   async digest(name: string): Promise<{ sha256: string; size: number }> {
     return this.digests.get(name) ?? this.scope.fail(`workspace.digest(${name})`);
   }
