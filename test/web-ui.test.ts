@@ -207,7 +207,16 @@ describe('the web interface in Chromium', () => {
     // The keyboard: space pauses.
     await page.keyboard.press(' ');
     await page.waitForFunction(() => document.querySelector('video')!.paused);
+    // How long it is kept: a case record; the custodian holds it with a reason, and releases it.
+    await page.getByTestId('retention-class').filter({ hasText: '案件记录（归档后起算）' }).waitFor();
+    await page.getByLabel('事由', { exact: true }).fill('当事人申请复议');
+    await page.getByRole('button', { name: '冻结（禁止销毁）' }).click();
+    await page.getByTestId('legal-hold').filter({ hasText: '是（当事人申请复议）' }).waitFor();
+    expect(await rt.objects.legalHold('originals', (await rt.catalog.getEvidence(ids.other!))!.objectKey)).toBe(true);
     await shot(page, 'item');
+    await page.getByLabel('事由', { exact: true }).fill('复议结束');
+    await page.getByRole('button', { name: '解除冻结' }).click();
+    await page.getByTestId('legal-hold').filter({ hasText: '否' }).waitFor();
 
     // Fill in the missing subject, with a reason; the TAGGED event appears in the timeline.
     await page.getByRole('button', { name: '修改' }).click();

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, BASE, type Derivative, type EvidenceDetail } from '../api.client.ts';
+import { api, BASE, me, type Derivative, type EvidenceDetail } from '../api.client.ts';
 import { bytes, dateTime, duration } from '../format.ts';
 import { t, tx } from '../i18n.ts';
 import { A, errorLine, FlagBadges, Page, Show, useLoad } from '../ui.tsx';
@@ -49,6 +49,7 @@ function Item({ detail, reload }: { detail: Detail; reload: () => void }) {
       <aside class="item-side">
         <FiveFields detail={detail} onSaved={reload} />
         <Verify id={item.evidenceId} allowed={may.verify === 'allow'} last={detail.verification.lastFixityCheck} onDone={reload} />
+        {KEEPERS.has(me.value?.role ?? '') && <Keeping id={item.evidenceId} />}
         <Metadata detail={detail} />
       </aside>
     </div>
@@ -264,6 +265,68 @@ function Verify({ id, allowed, last, onDone }: { id: string; allowed: boolean; l
       )}
       {state.text && (
         <p class={state.ok ? 'ok verify-result' : 'error verify-result'} role="status">
+          {state.text}
+        </p>
+      )}
+    </section>
+  );
+}
+
+interface Retention {
+  class: 'unlinked' | 'case' | 'major-case';
+  retainUntil: string;
+  legalHold: boolean;
+  holdReason: string | null;
+}
+
+/** Who sees how long a record is kept (custodians change its hold). */
+const KEEPERS = new Set(['custodian', 'supervisor', 'auditor']);
+
+function Keeping({ id }: { id: string }) {
+  const loaded = useLoad(() => api.get<Retention>(`/evidence/${id}/retention`), [id]);
+  const [reason, setReason] = useState('');
+  const [state, setState] = useState<{ busy: boolean; text: string | null; ok: boolean }>({ busy: false, text: null, ok: true });
+  const toggle = async (on: boolean) => {
+    setState({ busy: true, text: null, ok: true });
+    try {
+      await api.post(`/evidence/${id}/hold`, { on, reason });
+      setState({ busy: false, text: on ? t('holdSet') : t('holdReleased'), ok: true });
+      setReason('');
+      loaded.reload();
+    } catch (error) {
+      setState({ busy: false, text: errorLine(error), ok: false });
+    }
+  };
+  return (
+    <section class="card" aria-label={t('keepingTitle')}>
+      <h2>{t('keepingTitle')}</h2>
+      <Show loaded={loaded}>
+        {(r) => (
+          <>
+            <dl class="fields">
+              <dt>{t('retentionClass')}</dt>
+              <dd data-testid="retention-class">{t(`retention_${r.class === 'major-case' ? 'major' : r.class}`)}</dd>
+              <dt>{t('retainUntil')}</dt>
+              <dd>{dateTime(r.retainUntil)}</dd>
+              <dt>{t('legalHold')}</dt>
+              <dd data-testid="legal-hold">{r.legalHold ? `${t('yes')}（${r.holdReason ?? ''}）` : t('no')}</dd>
+            </dl>
+            {me.value?.role === 'custodian' && (
+              <div class="row">
+                <label>
+                  {t('preserveReason')}
+                  <input name="holdReason" minLength={2} maxLength={1000} value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
+                </label>
+                <button type="button" disabled={state.busy || reason.trim().length < 2} onClick={() => void toggle(!r.legalHold)}>
+                  {r.legalHold ? t('holdRelease') : t('holdSetButton')}
+                </button>
+              </div>
+            )}
+          </>
+        )}
+      </Show>
+      {state.text && (
+        <p class={state.ok ? 'ok' : 'error'} role="status">
           {state.text}
         </p>
       )}
