@@ -255,12 +255,13 @@ const EXPORTERS = new Set(['custodian', 'supervisor', 'auditor']);
 function ExportPackage({ caseNumber }: { caseNumber: string }) {
   const [reason, setReason] = useState('');
   const [withProxies, setWithProxies] = useState(false);
+  const [recipient, setRecipient] = useState('');
   const [state, setState] = useState<{ busy: boolean; text: string | null; ok: boolean }>({ busy: false, text: null, ok: true });
   const submit = async (e: Event) => {
     e.preventDefault();
     setState({ busy: true, text: t('exporting'), ok: true });
     try {
-      const file = await api.postForFile(`/cases/${encodeURIComponent(caseNumber)}/export`, { reason, withProxies });
+      const file = await api.postForFile(`/cases/${encodeURIComponent(caseNumber)}/export`, { reason, withProxies, ...(recipient.trim() ? { watermark: recipient.trim() } : {}) });
       setState({ busy: false, text: t('exported', { name: file.name, size: bytes(file.size) }), ok: true });
     } catch (error) {
       setState({ busy: false, text: errorLine(error), ok: false });
@@ -276,6 +277,10 @@ function ExportPackage({ caseNumber }: { caseNumber: string }) {
       <label class="check">
         <input type="checkbox" name="withProxies" checked={withProxies} onChange={(e) => setWithProxies(e.currentTarget.checked)} />
         {t('exportWithProxies')}
+      </label>
+      <label>
+        {t('exportWatermark')}
+        <input name="watermark" maxLength={100} value={recipient} onInput={(e) => setRecipient(e.currentTarget.value)} />
       </label>
       <button type="submit" class="primary" disabled={state.busy}>
         {t('exportButton')}
