@@ -43,6 +43,7 @@ export const CUSTODY_EVENT_LABELS: Record<CustodyEventType, readonly [zh: string
   UNLINKED: ['取消关联', 'Unlinked from case'],
   DOCUMENT_ADDED: ['添加文书', 'Document added'],
   ACTION_REGISTERED: ['登记执法行为', 'Enforcement action registered'],
+  MATCH_DECIDED: ['确认或驳回关联建议', 'Suggested recording confirmed or rejected'],
   FIXITY_CHECKED: ['完整性检查', 'Fixity checked'],
   FIXITY_BATCH_CHECKED: ['定期完整性检查（批次）', 'Scheduled fixity check (batch)'],
   FIXITY_FAILED: ['完整性检查未通过', 'Fixity check failed'],

@@ -476,6 +476,17 @@ export class IngestService {
               place: row.place,
               officerId: row.officerId,
               collector: row.officerId,
+              // What the catalog row holds besides the five fields, so that `evidock reindex` can
+              // rebuild it from the write-once ledger alone.
+              officerName: row.officerName,
+              unitId: row.unitId,
+              recorderSerial: row.recorderSerial,
+              mediaType: row.mediaType,
+              originalName: row.originalName,
+              originalPath: row.originalPath,
+              acquiredAt: row.acquiredAt.toISOString(),
+              verifiedAt: row.verifiedAt.toISOString(),
+              recordedAt: row.recordedAt.toISOString(),
               captureStart: row.captureStart?.toISOString() ?? null,
               captureEnd: row.captureEnd?.toISOString() ?? null,
               captureTimeSource: row.captureTimeSource,
@@ -522,7 +533,7 @@ export class IngestService {
       evidenceId,
       sessionId: at.sessionId,
       fileId: at.fileId,
-      details: { via: 'docking', before: link.before, after: link.after, conflicts: link.conflicts },
+      details: { via: 'docking', before: link.before, after: link.after, conflicts: link.conflicts, flags: link.patch.flags },
     });
   }
 

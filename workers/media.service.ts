@@ -107,6 +107,7 @@ export class MediaService {
               },
               after,
               flagsAdded: decision.flagsToAdd,
+              flags,
             },
           },
         ];
@@ -392,6 +393,12 @@ export class MediaService {
             tool: d.tool,
             toolVersion: d.toolVersion,
             arguments: d.arguments,
+            // The rest of the catalog row and what it changed on the item, for `evidock reindex`.
+            contentType: d.contentType,
+            width: d.width ?? null,
+            height: d.height ?? null,
+            durationSeconds: d.durationSeconds ?? null,
+            mediaPatch: d.mediaPatch ? factsJson(d.mediaPatch, true) : null,
           },
         },
       ];
@@ -410,9 +417,9 @@ export class MediaService {
   }
 }
 
-function factsJson(media: Partial<MediaFacts>): { [k: string]: JsonValue } {
+function factsJson(media: Partial<MediaFacts>, withStatus = false): { [k: string]: JsonValue } {
   const out: { [k: string]: JsonValue } = {};
-  for (const [k, v] of Object.entries(media)) if (v !== undefined && k !== 'status' && k !== 'problem') out[k] = v as JsonValue;
+  for (const [k, v] of Object.entries(media)) if (v !== undefined && (withStatus || (k !== 'status' && k !== 'problem'))) out[k] = v as JsonValue;
   return out;
 }
 
