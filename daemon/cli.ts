@@ -27,7 +27,8 @@ import { writeReportFile } from './report-file.adapter.ts';
 import { parsePeriod, ReportPeriodError, type ReportPeriod } from '../archive/report.service.ts';
 import { currentLocale, formatBytes, formatLocalTime, mediaProblemText, setLocale, t, type Locale } from './i18n.ts';
 import { ProgressReporter } from './progress.reporter.ts';
-import { createRuntime, initLogging, type Runtime } from './runtime.ts';
+import { createReindexer, createRuntime, initLogging, type Runtime } from './runtime.ts';
+import { ReindexRefusedError, type ReindexReport } from '../archive/reindex.service.ts';
 import { runStack } from './stack.adapter.ts';
 
 /**
@@ -644,6 +645,47 @@ export function buildProgram(): Command {
         for (const p of report.problems) out(`  - ${p.file}: ${t(`package.problem.${p.code}`)} (${p.detail})`);
       }
       if (!report.ok) throw new CliExit(EXIT_FAILURE);
+    });
+
+  program
+    .command('reindex')
+    .description('rebuild the catalog database from MinIO alone (the write-once ledger, the originals, the derivatives) into an empty database')
+    .option('--json')
+    .action(async (o: { json?: boolean }) => {
+      const cfg = config(lang());
+      initLogging(cfg, true);
+      const progress = !o.json && process.stderr.isTTY === true;
+      const { reindex, close } = await createReindexer(cfg);
+      let report: ReindexReport;
+      try {
+        report = await reindex.run(progress ? (phase, done, total) => process.stderr.write(`\r\x1b[2K${t('reindex.progress', { phase, done, total })}`) : undefined);
+      } catch (error) {
+        if (!(error instanceof ReindexRefusedError)) throw error;
+        if (progress) process.stderr.write('\r\x1b[2K');
+        if (o.json) out(JSON.stringify({ ok: false, code: error.code, message: error.message, problems: error.problems }));
+        else {
+          process.stderr.write(`${t('reindex.refused', { detail: error.message })}\n`);
+          for (const p of error.problems) process.stderr.write(`  - ${p}\n`);
+        }
+        throw new CliExit(EXIT_FAILURE);
+      } finally {
+        await close();
+      }
+      if (progress) process.stderr.write('\r\x1b[2K');
+      const ok = report.originalsMissing.length === 0;
+      if (o.json) out(JSON.stringify({ ok, ...report }));
+      else {
+        out(t('reindex.done', { events: report.events, items: report.items, documents: report.documents, cases: report.cases, records: report.accessRecords, seconds: report.seconds.toFixed(1) }));
+        out(t('reindex.users'));
+        if (report.accessSealsWithoutRecords.length > 0) out(t('reindex.sealsWithoutRecords', { count: report.accessSealsWithoutRecords.length }));
+        if (report.skipped.length > 0) out(t('reindex.skipped', { count: report.skipped.length }));
+        if (!ok) {
+          out(t('reindex.missing', { count: report.originalsMissing.length }));
+          for (const id of report.originalsMissing) out(`  - ${id}`);
+        }
+      }
+      // Rebuilt, but storage lacks originals the ledger recorded: the operator must know.
+      if (!ok) throw new CliExit(EXIT_FAILURE);
     });
 
   program

@@ -37,6 +37,22 @@ const messages = {
   'tag.nothing': { 'zh-CN': '未指定要修改的字段（--case、--subject、--place 或 --officer）', en: 'Nothing to change: give --case, --subject, --place or --officer' },
   'verify.ok': { 'zh-CN': '校验通过：{events} 条监管链事件，{items} 件证据，未发现篡改', en: 'Verified: {events} custody events, {items} evidence items, no tampering found' },
   'verify.failed': { 'zh-CN': '校验失败：发现 {count} 个问题', en: 'Verification FAILED: {count} problems' },
+  'reindex.progress': { 'zh-CN': '从存储重建目录：{phase} {done}/{total}', en: 'Rebuilding the catalog from storage: {phase} {done}/{total}' },
+  'reindex.done': {
+    'zh-CN': '目录已从存储重建：{events} 条监管链事件，{items} 件证据，{documents} 份文书，{cases} 个案件，{records} 条调阅记录（{seconds} 秒）',
+    en: 'Catalog rebuilt from storage: {events} custody events, {items} evidence items, {documents} documents, {cases} cases, {records} access records ({seconds} s)',
+  },
+  'reindex.users': {
+    'zh-CN': '用户已恢复但没有密码（密码从不写入监管链）：请管理员用 evidock user passwd 为每个用户重设密码',
+    en: 'Users are restored without passwords (no password is ever in the ledger): an administrator sets each one again with evidock user passwd',
+  },
+  'reindex.missing': { 'zh-CN': '警告：{count} 件证据的原件不在存储中（且未经批准销毁）：', en: 'WARNING: {count} items have no original in storage (and no approved purge):' },
+  'reindex.sealsWithoutRecords': {
+    'zh-CN': '注意：{count} 批调阅记录的原文不在存储中（早于此功能或存储当时不可用），其签名摘要仍在监管链中',
+    en: 'Note: {count} sealed batches of access records are not in storage (older than this feature, or storage was away); their signed digests are in the ledger',
+  },
+  'reindex.skipped': { 'zh-CN': '注意：{count} 条事件无法应用到目录（详见 --json）', en: 'Note: {count} events could not be applied to the catalog (see --json)' },
+  'reindex.refused': { 'zh-CN': '未重建目录：{detail}', en: 'Catalog not rebuilt: {detail}' },
   'verify.progress': { 'zh-CN': '校验并重新计算哈希：{done}/{total} 件证据', en: 'Verifying and re-hashing: {done}/{total} evidence items' },
   'fixity.cycle': { 'zh-CN': '定期完整性检查 第 {id} 周期：已检查 {checked}/{total} 件（{bytes} / {totalBytes}），{failed} 件未通过', en: 'Fixity cycle {id}: {checked}/{total} items checked ({bytes} of {totalBytes}), {failed} failed' },
   'fixity.times': { 'zh-CN': '  开始 {started}，预计结束 {end}，期限 {due}', en: '  started {started}, expected to end {end}, due {due}' },

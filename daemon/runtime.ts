@@ -30,6 +30,8 @@ import { FixityRepository } from '../storage/fixity.repository.ts';
 import { loadOrCreateWorkstationKey } from '../storage/ledger-key.store.ts';
 import { MinioObjectStore } from '../storage/minio.object-store.ts';
 import { Database } from '../storage/postgres.database.ts';
+import { writeAccessRecords, writeCatalogImage, writeLedger } from '../storage/catalog-image.writer.ts';
+import { ReindexService } from '../archive/reindex.service.ts';
 import { ReportRepository } from '../storage/report.repository.ts';
 import { SpoolStore } from '../storage/spool.store.ts';
 import { copyWithDigests, endIdleCopyThreads } from '../workers/acquire.copier.ts';
@@ -101,6 +103,24 @@ export function initLogging(config: EvidockConfig, quiet: boolean): void {
     file: config.logFile,
     secrets: secretsOf(config),
   });
+}
+
+/**
+ * What `evidock reindex` needs and nothing more: a migrated database and the object store.
+ * Not the full runtime: that registers this workstation's key and imports the config's
+ * recorders, and the rebuild must start from an empty catalog.
+ */
+export async function createReindexer(config: EvidockConfig): Promise<{ reindex: ReindexService; close(): Promise<void> }> {
+  const db = new Database(config.postgres);
+  await db.migrate();
+  const objects = new MinioObjectStore(config.minio, config.retention);
+  const reindex = new ReindexService({
+    db,
+    objects,
+    writer: { writeLedger, writeAccessRecords, writeCatalogImage },
+    actionMarginMinutes: config.cases.actionMarginMinutes,
+  });
+  return { reindex, close: () => db.close() };
 }
 
 export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
