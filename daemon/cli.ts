@@ -889,7 +889,7 @@ function registerAdminCommands(program: Command, lang: () => string | undefined)
     });
   kase
     .command('overdue')
-    .description('cases ended but not archived (days left of the 30), and records still missing a required field, per officer')
+    .description('cases ended but not archived (days left of the 30), and records still missing a required field, per officer and per unit')
     .option('--json')
     .action(async (o: { json?: boolean }) => {
       const report = await withRuntime(config(lang()), true, (rt) => rt.lifecycle.overdue());
@@ -898,6 +898,8 @@ function registerAdminCommands(program: Command, lang: () => string | undefined)
       for (const c of report.cases) out(`  ${c.caseNumber}  ${t(c.pastDue ? 'overdue.pastDue' : 'overdue.left', { days: Math.abs(c.daysLeft) })}`);
       out(t('overdue.fields', { days: report.missingFields.graceDays }));
       for (const r of report.missingFields.byOfficer) out(`  ${r.officerId ?? t('overdue.noOfficer')}  ${r.items}`);
+      out(t('overdue.fieldsByUnit'));
+      for (const r of report.missingFields.byUnit) out(`  ${r.unitId ?? t('overdue.noUnit')}  ${r.items}`);
     });
 
   const unit = program.command('unit').description('enforcement units (执法单位)');

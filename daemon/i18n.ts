@@ -180,6 +180,8 @@ const messages = {
   'overdue.pastDue': { 'zh-CN': '已超期 {days} 天', en: '{days} days PAST DUE' },
   'overdue.fields': { 'zh-CN': '采集 {days} 日后仍缺必填要素的记录（按采集人）：', en: 'Records still missing a required field {days} days after capture, per officer:' },
   'overdue.noOfficer': { 'zh-CN': '（未知采集人）', en: '(no officer)' },
+  'overdue.fieldsByUnit': { 'zh-CN': '按单位（由其证据管理员督办）：', en: 'Per unit (its custodians see to it):' },
+  'overdue.noUnit': { 'zh-CN': '（未分配单位）', en: '(no unit)' },
   'verify.purged': { 'zh-CN': '其中 {count} 件已按批准的销毁批次到期销毁（非缺失）', en: 'Of these, {count} were purged by an approved run after their retention (not missing)' },
   'package.ok': { 'zh-CN': '证据包校验通过：案件 {case}，{items} 件证据，{documents} 件文书，{events} 条监管链事件，签名密钥 {key}', en: 'Package verified: case {case}, {items} evidence items, {documents} documents, {events} custody events, signed by key {key}' },
   'package.failed': { 'zh-CN': '证据包校验失败：发现 {count} 个问题', en: 'Package verification FAILED: {count} problems' },

@@ -469,6 +469,7 @@ export const Overdue = Type.Object({
   missingFields: Type.Object({
     graceDays: Type.Integer(),
     byOfficer: Type.Array(Type.Object({ officerId: Type.Union([Type.String(), Type.Null()]), items: Type.Integer(), oldest: Type.Union([time, Type.Null()]) })),
+    byUnit: Type.Array(Type.Object({ unitId: Type.Union([Type.String(), Type.Null()]), items: Type.Integer(), oldest: Type.Union([time, Type.Null()]) })),
   }),
 });
 export const PurgeRun = Type.Object({
