@@ -44,6 +44,12 @@ export function renderKind(projectId: string, version: number): string {
 
 const KIND = /^redacted:([0-9a-f-]{36}):v([0-9]+)$/;
 
+/** The project and version a derivative kind names, or null for any other kind. */
+export function parseRenderKind(kind: string): { projectId: string; version: number } | null {
+  const m = KIND.exec(kind);
+  return m ? { projectId: m[1]!, version: Number(m[2]) } : null;
+}
+
 const toVersion = (r: Record<string, unknown>): RedactionVersionRow => ({
   projectId: r.project_id as string,
   evidenceId: r.evidence_id as string,
@@ -112,9 +118,9 @@ export class RedactionRepository {
     );
     const out: RedactionRenderRow[] = [];
     for (const row of r.rows) {
-      const m = KIND.exec(row.kind as string);
-      if (!m) continue;
-      out.push({ projectId: m[1]!, version: Number(m[2]), kind: row.kind, objectKey: row.object_key, sha256: row.sha256, size: Number(row.size), contentType: row.content_type, createdAt: row.created_at });
+      const named = parseRenderKind(row.kind as string);
+      if (!named) continue;
+      out.push({ ...named, kind: row.kind, objectKey: row.object_key, sha256: row.sha256, size: Number(row.size), contentType: row.content_type, createdAt: row.created_at });
     }
     return out;
   }

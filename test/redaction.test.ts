@@ -10,6 +10,7 @@ import { importFolder } from '../daemon/cli.ts';
 import type { Runtime } from '../daemon/runtime.ts';
 import { makeRecorderFootage } from '../scripts/make-footage.ts';
 import type { DerivativeRow, EvidenceRow } from '../storage/catalog.repository.ts';
+import { buildArchiveServer } from '../server/archive.server.ts';
 import { renderKind } from '../storage/redaction.repository.ts';
 import { QueueName, SHARED_QUEUES } from '../workers/job.types.ts';
 import { createTestEnv, eventually, type TestEnv } from './support/test-env.ts';
@@ -255,6 +256,68 @@ describe('redaction: a moving box and a muted span rendered into a copy; the ori
     expect(report.items.flatMap((i) => i.problems)).toEqual([]);
     expect(report.ok).toBe(true);
     expect(verified.code).toBe(0);
+  });
+
+  it('the archive server: custodians list, save, render and play redactions; others may not; every look is logged', async () => {
+    const app = await buildArchiveServer(rt);
+    try {
+      const call = (headers: Record<string, string>, method: 'GET' | 'POST', url: string, body?: object, extra: Record<string, string> = {}) =>
+        app.inject({ method, url: `/api/v1${url}`, headers: { ...headers, ...extra }, ...(body ? { payload: body } : {}) });
+      const login = async (name: string) => {
+        let res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { name, password: 'Redact-Pass-2026' } });
+        const headers = { cookie: `evidock_session=${res.cookies.find((c) => c.name === 'evidock_session')!.value}`, 'x-csrf-token': res.json<{ csrfToken: string }>().csrfToken };
+        res = await call(headers, 'POST', '/auth/password', { current: 'Redact-Pass-2026', next: 'Redact-Pass-2026x' });
+        expect(res.statusCode).toBe(200);
+        return headers;
+      };
+      const custodian = await login('custodian-wang');
+      const supervisor = await login('supervisor-li');
+
+      expect((await call(supervisor, 'GET', `/evidence/${video.id}/redactions`)).json()).toMatchObject({ error: { code: 'FORBIDDEN' } });
+      expect((await call(supervisor, 'POST', `/evidence/${video.id}/redactions`, { spec })).statusCode).toBe(403);
+
+      const listed = await call(custodian, 'GET', `/evidence/${video.id}/redactions`);
+      expect(listed.statusCode).toBe(200);
+      const [project] = listed.json<{ projects: Array<{ projectId: string; versions: Array<{ version: number; render: { state: string; file: { url: string } | null } }> }> }>().projects;
+      expect(project!.versions.map((v) => [v.version, v.render.state])).toEqual([
+        [1, 'rendered'],
+        [2, 'none'],
+      ]);
+      const url = `/api/v1/evidence/${video.id}/redactions/${projectId}/versions/1/file`;
+      expect(project!.versions[0]!.render.file!.url).toBe(url);
+
+      const bad = await call(custodian, 'POST', `/evidence/${video.id}/redactions`, { projectId, spec: { blurRanges: [{ from: 4, to: 3 }] } });
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json<{ error: { problems: string[] } }>().error.problems).toEqual(['blurRanges[0].to: the range ends (3 s) before it starts (4 s)']);
+      const saved = await call(custodian, 'POST', `/evidence/${video.id}/redactions`, { projectId, spec: { blurRanges: [{ from: 0, to: 1 }] }, note: '整段模糊' });
+      expect(saved.statusCode).toBe(200);
+      expect(saved.json()).toMatchObject({ projectId, version: 3, spec: { boxes: [], blurRanges: [{ from: 0, to: 1 }], audioRanges: [] }, event: { type: 'REDACTION_SAVED' } });
+      expect((await call(custodian, 'POST', `/evidence/${video.id}/redactions/${projectId}/render`, {})).json()).toMatchObject({ projectId, version: 3, state: 'queued', file: null });
+      expect((await call(custodian, 'POST', `/evidence/${video.id}/redactions/${projectId}/render`, { version: 1 })).json()).toMatchObject({ version: 1, state: 'rendered', file: { url } });
+      expect((await call(custodian, 'POST', `/evidence/${video.id}/redactions/${projectId}/render`, { version: 9 })).json()).toMatchObject({ error: { code: 'REDACTION_NOT_FOUND' } });
+
+      // The copy itself, whole and by range, byte for byte what was stored.
+      const copy = readFileSync(join(env.dir, 'redacted.mp4'));
+      const whole = await app.inject({ method: 'GET', url, headers: custodian });
+      expect(whole.statusCode).toBe(200);
+      expect(whole.headers['content-type']).toBe('video/mp4');
+      expect(whole.rawPayload.equals(copy)).toBe(true);
+      const part = await app.inject({ method: 'GET', url, headers: { ...custodian, range: 'bytes=100-199' } });
+      expect(part.statusCode).toBe(206);
+      expect(part.rawPayload.equals(copy.subarray(100, 200))).toBe(true);
+      expect((await app.inject({ method: 'GET', url, headers: supervisor })).statusCode).toBe(403);
+
+      // The item's derivatives point at the copy's own route.
+      const detail = (await call(custodian, 'GET', `/evidence/${video.id}`)).json<{ derivatives: Array<{ kind: string; url: string }> }>();
+      expect(detail.derivatives.find((d) => d.kind === renderKind(projectId, 1))!.url).toBe(url);
+
+      const log = await rt.db.query<{ action: string; purpose: string }>('SELECT action, purpose FROM access_log WHERE evidence_id = $1 AND principal_name = $2 ORDER BY id', [video.id, 'custodian-wang']);
+      expect(log.rows).toEqual(expect.arrayContaining([{ action: 'view', purpose: 'redaction projects' }, { action: 'play', purpose: `redacted copy ${projectId} v1` }]));
+      // One playback record for the request from byte 0, none for the range further on.
+      expect(log.rows.filter((r) => r.action === 'play')).toHaveLength(1);
+    } finally {
+      await app.close();
+    }
   });
 
   it('a copy changed in storage is named by verify', async () => {
