@@ -1,11 +1,10 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { boxAt, type RedactionBox } from '../archive/redaction-project.ts';
 import { hashStored } from '../archive/verify.service.ts';
-import { REPO_ROOT } from '../config/config.loader.ts';
 import { importFolder } from '../daemon/cli.ts';
 import type { Runtime } from '../daemon/runtime.ts';
 import { makeRecorderFootage } from '../scripts/make-footage.ts';
@@ -13,7 +12,7 @@ import type { DerivativeRow, EvidenceRow } from '../storage/catalog.repository.t
 import { buildArchiveServer } from '../server/archive.server.ts';
 import { renderKind } from '../storage/redaction.repository.ts';
 import { QueueName, SHARED_QUEUES } from '../workers/job.types.ts';
-import { createTestEnv, eventually, type TestEnv } from './support/test-env.ts';
+import { createTestEnv, eventually, evidock as run, type TestEnv } from './support/test-env.ts';
 
 /**
  * Redaction on real footage with real ffmpeg: a spec saved through `evidock redact save`, the
@@ -90,12 +89,10 @@ describe('redaction: a moving box and a muted span rendered into a copy; the ori
   let video: EvidenceRow;
   let proxy: DerivativeRow;
   let projectId: string;
-  const evidock = (args: string[]): Promise<{ code: number; stdout: string; output: string }> =>
-    new Promise((done) =>
-      execFile(process.execPath, [resolve(REPO_ROOT, 'bin/evidock.js'), ...args], { env: { ...process.env, ...env.childEnv }, timeout: 240_000, encoding: 'utf8' }, (error, stdout, stderr) =>
-        done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, output: `${stdout}${stderr}` }),
-      ),
-    );
+  const evidock = async (args: string[]) => {
+    const r = await run(args, env.childEnv);
+    return { ...r, output: `${r.stdout}${r.stderr}` };
+  };
 
   beforeAll(async () => {
     env = await createTestEnv('redact', { media: { proxyPreset: 'ultrafast', proxyCrf: 23, transcodeConcurrency: 1 } });

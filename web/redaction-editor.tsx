@@ -266,20 +266,17 @@ export function RedactionEditor({ evidenceId, proxy }: { evidenceId: string; pro
 
             <h3>{t('redactRanges')}</h3>
             <div class="row">
-              <label>
-                {t('redactFrom')}
-                <input name="rangeFrom" inputMode="decimal" size={6} value={range.from} onInput={(e) => setRange({ ...range, from: e.currentTarget.value })} />
-              </label>
-              <button type="button" onClick={() => setRange({ ...range, from: String(round(time)) })}>
-                {t('redactNow')}
-              </button>
-              <label>
-                {t('redactTo')}
-                <input name="rangeTo" inputMode="decimal" size={6} value={range.to} onInput={(e) => setRange({ ...range, to: e.currentTarget.value })} />
-              </label>
-              <button type="button" onClick={() => setRange({ ...range, to: String(round(time)) })}>
-                {t('redactNow')}
-              </button>
+              {(['from', 'to'] as const).map((end) => (
+                <span key={end}>
+                  <label>
+                    {t(end === 'from' ? 'redactFrom' : 'redactTo')}
+                    <input name={`range-${end}`} inputMode="decimal" size={6} value={range[end]} onInput={(e) => setRange({ ...range, [end]: e.currentTarget.value })} />
+                  </label>
+                  <button type="button" onClick={() => setRange({ ...range, [end]: String(round(time)) })}>
+                    {t('redactNow')}
+                  </button>
+                </span>
+              ))}
             </div>
             <div class="row">
               <button type="button" onClick={() => addRange('blur')}>
