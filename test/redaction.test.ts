@@ -233,6 +233,14 @@ describe('redaction: a moving box and a muted span rendered into a copy; the ori
       from: video.sha256,
       source: { kind: 'proxy', key: proxy.objectKey, sha256: proxy.sha256 },
       tool: 'ffmpeg',
+      // Every fact of the derivative row: it can be rebuilt from this event.
+      contentType: d.contentType,
+      width: d.width,
+      height: d.height,
+      durationSeconds: d.durationSeconds,
+      partial: false,
+      toolVersion: d.toolVersion,
+      arguments: d.arguments,
     });
     const listed = JSON.parse((await evidock(['redact', 'list', video.id, '--json'])).stdout) as { projects: Array<{ versions: Array<{ version: number; render: { state: string } }> }> };
     expect(listed.projects[0]!.versions.map((v) => [v.version, v.render.state])).toEqual([

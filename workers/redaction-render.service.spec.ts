@@ -74,7 +74,7 @@ describe('RedactionRenderService', () => {
         tool: 'ffmpeg',
         toolVersion: 'ffmpeg 5.1',
         arguments: { ffmpeg: args.map((a) => a.replaceAll('/work/r-1/proxy.mp4', '{original}').replaceAll('/work/r-1', '{workdir}')), projectId, version: 2, source },
-        details: { projectId, version: 2, source },
+        details: { projectId, version: 2, source, contentType: 'video/mp4', width: 640, height: 360, durationSeconds: 6 },
       },
     ]);
     expect(ws.written.get('proxy.mp4')).toBe(11);

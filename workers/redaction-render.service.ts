@@ -103,7 +103,8 @@ export class RedactionRenderService {
         tool: 'ffmpeg',
         toolVersion: await this.deps.transcoder.version(),
         arguments: { ffmpeg: placeholders(args, ws.path('proxy.mp4'), ws.dir), projectId, version, source },
-        details: { projectId, version, source },
+        // With the row's remaining facts, so `evidock reindex` can rebuild it from the event alone.
+        details: { projectId, version, source, contentType: 'video/mp4', width: made.width, height: made.height, durationSeconds: made.durationSeconds },
       });
       return JobStatus.Success;
     } catch (error) {
