@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { PENDING_MEDIA, type DerivativeRow, type EvidenceRow, type MediaStatus, type SessionStatus } from '../storage/catalog.repository.ts';
 import type { ActionRow, CaseRow, DocumentRow, MatchRow } from '../storage/case.repository.ts';
 import type { PurgeRunRow, RetentionRow, TombstoneRow } from '../storage/retention.repository.ts';
+import type { RedactionProjectRow, RedactionVersionRow } from '../storage/redaction.repository.ts';
+import type { RedactionSpec } from './redaction-project.ts';
 import type { CustodyEvent, JsonValue } from '../storage/custody-chain.ts';
 import { originalKey } from '../storage/object-store.ts';
 import { FIELD_FLAGS, TAG_CONFLICT_FLAG } from '../workers/docking-link.ts';
@@ -159,6 +161,8 @@ export interface CatalogImage {
   users: Map<string, UserImage>;
   apiKeys: Map<string, ApiKeyImage>;
   recorders: Map<string, RecorderImage>;
+  redactionProjects: Map<string, RedactionProjectRow>;
+  redactionVersions: RedactionVersionRow[];
   /** Events the projection could not apply (an item's RECORDED before its ACQUIRED, …), with why. */
   skipped: Array<{ seq: number; type: string; why: string }>;
 }
@@ -209,6 +213,8 @@ export function emptyImage(): CatalogImage {
     users: new Map(),
     apiKeys: new Map(),
     recorders: new Map(),
+    redactionProjects: new Map(),
+    redactionVersions: [],
     skipped: [],
   };
 }
@@ -495,6 +501,14 @@ export class CatalogProjection {
         return this.purgeOutcome(e, at);
       case 'ADMINISTERED':
         return this.administered(e, at);
+      case 'REDACTION_SAVED': {
+        const projectId = str(d.projectId);
+        if (!projectId || !item) return this.skip(e, 'no project or no such item');
+        const author = str(d.author) ?? e.actor.id;
+        if (!img.redactionProjects.has(projectId)) img.redactionProjects.set(projectId, { id: projectId, evidenceId: item.id, createdBy: author, createdAt: at });
+        img.redactionVersions.push({ projectId, evidenceId: item.id, version: num(d.version) ?? 1, spec: d.spec as unknown as RedactionSpec, author, note: str(d.note), savedAt: at, eventSeq: e.seq });
+        return;
+      }
       default:
         return;
     }

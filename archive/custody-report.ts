@@ -35,6 +35,7 @@ export const CUSTODY_EVENT_LABELS: Record<CustodyEventType, readonly [zh: string
   METADATA_EXTRACTED: ['提取元数据', 'Metadata extracted'],
   MEDIA_PROBLEM: ['媒体问题', 'Media problem'],
   DERIVED: ['生成播放副本', 'Derivative made'],
+  REDACTION_SAVED: ['保存脱敏方案', 'Redaction version saved'],
   EXPORTED: ['导出', 'Exported'],
   LINKED: ['关联案件', 'Linked to case'],
   SESSION_TAKEN_OVER: ['接管采集', 'Docking taken over'],

@@ -405,6 +405,18 @@ export async function writeCatalogImage(tx: Queryable, img: CatalogImage, option
       .filter((t) => img.evidence.has(t.evidenceId) && img.purgeRuns.has(t.purgeRunId))
       .map((t) => ({ evidence_id: t.evidenceId, purge_run_id: t.purgeRunId, sha256: t.sha256, size: t.size, approved_by: t.approvedBy, purged_at: iso(t.purgedAt) })),
   );
+  await insertRows(
+    tx,
+    'redaction_projects',
+    [...img.redactionProjects.values()].filter((r) => img.evidence.has(r.evidenceId)).map((r) => ({ id: r.id, evidence_id: r.evidenceId, created_by: r.createdBy, created_at: iso(r.createdAt) })),
+  );
+  await insertRows(
+    tx,
+    'redaction_versions',
+    img.redactionVersions
+      .filter((v) => img.redactionProjects.has(v.projectId) && img.evidence.has(v.evidenceId))
+      .map((v) => ({ project_id: v.projectId, version: v.version, spec: v.spec as unknown as JsonValue, author: v.author, note: v.note, saved_at: iso(v.savedAt), event_seq: v.eventSeq })),
+  );
   await tx.query(`SELECT setval(pg_get_serial_sequence('access_log', 'id'), greatest((SELECT max(id) FROM access_log), 1))`);
 }
 

@@ -33,6 +33,8 @@ export const CUSTODY_EVENT_TYPES = [
   'METADATA_EXTRACTED',
   'MEDIA_PROBLEM',
   'DERIVED',
+  /** A version of a redaction project saved: its full spec, author and note (the recording is untouched). */
+  'REDACTION_SAVED',
   'EXPORTED',
   /** What another docking of the same bytes said of them (case, subject, place), added to the item. */
   'LINKED',

@@ -49,6 +49,8 @@ async function snapshot(rt: Runtime, env: TestEnv, ids: readonly string[]) {
   const cases = await rt.db.query(`SELECT case_number, unit_id, state, ended_at, archived_at, major, legal_hold, hold_reason FROM cases ORDER BY case_number`);
   const actions = await rt.db.query(`SELECT * FROM case_actions ORDER BY id`);
   const matches = await rt.db.query(`SELECT action_id, evidence_id, state, decided_by, reason FROM action_matches ORDER BY action_id, evidence_id`);
+  const redactions = await rt.db.query(`SELECT p.id, p.evidence_id, p.created_by, p.created_at, v.version, v.spec, v.author, v.note, v.saved_at, v.event_seq
+      FROM redaction_projects p JOIN redaction_versions v ON v.project_id = p.id ORDER BY p.id, v.version`);
   const requests = await rt.db.query(`SELECT id, principal_id, evidence_id, case_number, actions, purpose, state, decided_by, reason, expires_at FROM access_requests ORDER BY id`);
   return {
     search: JSON.parse(search.stdout) as { items: unknown[] },
@@ -66,6 +68,7 @@ async function snapshot(rt: Runtime, env: TestEnv, ids: readonly string[]) {
     actions: actions.rows,
     matches: matches.rows,
     requests: requests.rows,
+    redactions: redactions.rows,
   };
 }
 
@@ -116,6 +119,12 @@ describe('evidock reindex: the catalog rebuilt from MinIO alone', () => {
     await rt.identity.addUser({ name: 'custodian-zhao', role: 'custodian', unitIds: ['GD'], password: 'Evidock-Test-2026!' }, 'admin');
     const zhao = await rt.identity.principalOfUser(await rt.identity.user('custodian-zhao'));
     await rt.access.decide({ principal: zhao, ip: null, userAgent: null }, request.id, { approve: true, reason: '同意复核', expiresAt: new Date(Date.now() + 86_400_000) });
+    // A redaction project of two versions, the second rendered into a copy.
+    const spec = { boxes: [{ id: 'face', mode: 'blur', keyframes: [{ t: 0.2, x: 0.1, y: 0.1, w: 0.3, h: 0.3 }, { t: 1.5, x: 0.5, y: 0.4, w: 0.3, h: 0.3 }] }], audioRanges: [{ from: 0.5, to: 1, mode: 'mute' }] };
+    const first = await rt.redactions.save(ids[0]!, spec, { author: 'custodian-li', actor: { kind: 'user', id: 'custodian-li' }, note: '遮挡当事人面部' });
+    await rt.redactions.save(ids[0]!, { ...spec, blurRanges: [{ from: 1.6, to: 1.9 }] }, { author: 'custodian-li', actor: { kind: 'user', id: 'custodian-li' }, projectId: first.projectId, note: null });
+    await rt.redactions.requestRender(ids[0]!, first.projectId, 2);
+    await eventually(async () => ((await rt.catalog.derivativesOf(ids[0]!)).some((d) => d.kind.startsWith('redacted:')) ? true : undefined), 180_000, 'the redacted copy');
     for (const id of ids) await rt.access.record(caller, { action: 'view', evidenceId: id });
     await rt.access.record(caller, { action: 'search', purpose: '案件查询' });
     while ((await rt.access.seal()) > 0);
@@ -131,6 +140,8 @@ describe('evidock reindex: the catalog rebuilt from MinIO alone', () => {
     expect(before.access.length).toBe(4);
     expect(before.items.every((i) => i.derivatives.length >= 2)).toBe(true);
     expect(before.matches.some((m) => m.state === 'rejected')).toBe(true);
+    expect(before.redactions).toHaveLength(2);
+    expect(before.items[0]!.derivatives.some((d) => String(d.kind).startsWith('redacted:'))).toBe(true);
 
     // The database is lost: a new, empty one under the same name.
     await rt.pool?.close(true);
@@ -163,6 +174,7 @@ describe('evidock reindex: the catalog rebuilt from MinIO alone', () => {
     expect(after.actions).toEqual(before.actions);
     expect(after.matches).toEqual(before.matches);
     expect(after.requests).toEqual(before.requests);
+    expect(after.redactions).toEqual(before.redactions);
     expect(after.users).toEqual(before.users);
     // No password came back: the ledger never held one. The administrator sets it again.
     await expect(rt.identity.login('custodian-li', 'Evidock-Test-2026!', { ip: '127.0.0.1', userAgent: 'test' })).rejects.toMatchObject({ code: 'BAD_CREDENTIALS' });

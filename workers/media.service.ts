@@ -333,11 +333,19 @@ export class MediaService {
     });
   }
 
-  private async storeDerivative(
+  /**
+   * Hashes `d.file` of the workspace, stores it in the derivatives bucket and records it (row
+   * and DERIVED event, one transaction). `keyName` replaces the kind in the object key (kinds
+   * with characters keys should not carry); `details` adds to the event what the kind alone
+   * does not say (a redacted copy's project and version).
+   */
+  async storeDerivative(
     evidence: EvidenceRow,
     ws: Workspace,
     d: {
       kind: string;
+      keyName?: string;
+      details?: { [k: string]: JsonValue };
       file: string;
       extension: string;
       contentType: string;
@@ -352,7 +360,7 @@ export class MediaService {
     },
   ): Promise<void> {
     const { sha256, size } = await ws.digest(d.file);
-    const key = derivativeKey(evidence.id, d.kind, recipeOf(evidence.sha256, d.toolVersion, d.arguments), d.extension);
+    const key = derivativeKey(evidence.id, d.keyName ?? d.kind, recipeOf(evidence.sha256, d.toolVersion, d.arguments), d.extension);
     const current = (await this.deps.catalog.derivativesOf(evidence.id)).find((x) => x.kind === d.kind);
     if (current && current.objectKey === key && current.sha256 === sha256) {
       // Same recipe, same bytes: already made and recorded.
@@ -399,6 +407,7 @@ export class MediaService {
             height: d.height ?? null,
             durationSeconds: d.durationSeconds ?? null,
             mediaPatch: d.mediaPatch ? factsJson(d.mediaPatch, true) : null,
+            ...d.details,
           },
         },
       ];
@@ -424,7 +433,7 @@ function factsJson(media: Partial<MediaFacts>, withStatus = false): { [k: string
 }
 
 /** Arguments as recorded in the ledger: scratch paths replaced, so they read as a recipe. */
-function placeholders(args: readonly string[], original: string, dir: string): string[] {
+export function placeholders(args: readonly string[], original: string, dir: string): string[] {
   return args.map((a) => a.split(original).join('{original}').split(dir).join('{workdir}'));
 }
 
