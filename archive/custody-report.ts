@@ -65,6 +65,9 @@ export const CUSTODY_EVENT_LABELS: Record<CustodyEventType, readonly [zh: string
   CASE_ENDED: ['案件执法结束', 'Case action ended'],
   CASE_MARKED_MAJOR: ['标记为重大案件', 'Marked a major case'],
   ARCHIVED: ['案件归档', 'Case archived'],
+  SHARE_CREATED: ['创建共享链接', 'Share link created'],
+  SHARE_REVOKED: ['撤销共享链接', 'Share link revoked'],
+  DISCLOSED: ['生成公示脱敏副本', 'De-identified disclosure copy made'],
 };
 
 export interface ReportItem {

@@ -211,6 +211,9 @@ const zh = {
   event_PURGED: '到期销毁',
   event_CASE_ENDED: '案件执法结束',
   event_ARCHIVED: '案件归档',
+  event_SHARE_CREATED: '创建共享链接',
+  event_SHARE_REVOKED: '撤销共享链接',
+  event_DISCLOSED: '生成公示脱敏副本',
 
   casesTitle: '案件',
   openCase: '打开案件',
@@ -552,6 +555,9 @@ const en: Record<MessageKey, string> = {
   event_PURGED: 'Purged',
   event_CASE_ENDED: 'Case action ended',
   event_ARCHIVED: 'Case archived',
+  event_SHARE_CREATED: 'Share link created',
+  event_SHARE_REVOKED: 'Share link revoked',
+  event_DISCLOSED: 'De-identified disclosure copy made',
 
   casesTitle: 'Cases',
   openCase: 'Open case',
