@@ -102,6 +102,8 @@ export const CAPABILITIES = {
   /** Retention, legal holds, case end and archiving, purges (the rules name a custodian for keeping records). */
   preserve: ['custodian'],
   'preserve.view': ['custodian', 'supervisor', 'auditor'],
+  /** Share links for a named recipient and de-identified disclosure copies: the custodian hands out copies (复制). */
+  share: ['custodian'],
   'access.log': ['auditor', 'supervisor', 'custodian'],
   ledger: ['auditor'],
   reports: ['custodian', 'supervisor', 'auditor'],

@@ -20,6 +20,7 @@ import { SHARED_SCHEMAS } from './api.schemas.ts';
 import { BASE } from './api.presenters.ts';
 import { caseRoutes } from './case.routes.ts';
 import { preservationRoutes } from './preservation.routes.ts';
+import { publicShareRoutes, shareRoutes } from './share.routes.ts';
 import { evidenceRoutes } from './evidence.routes.ts';
 import type { Api } from './request-context.ts';
 import { SESSION_COOKIE, systemRoutes, type HealthProbe } from './system.routes.ts';
@@ -147,6 +148,7 @@ export async function buildArchiveServer(rt: Runtime, options: { health?: Health
     for (const s of streams) s.end();
   });
   const api = app as unknown as Api;
+  publicShareRoutes(api, { rt, sendPage });
   await app.register(
     async (v1) => {
       const scoped = v1 as unknown as Api;
@@ -155,6 +157,7 @@ export async function buildArchiveServer(rt: Runtime, options: { health?: Health
       caseRoutes(scoped, { rt });
       preservationRoutes(scoped, { rt });
       accessRoutes(scoped, { rt });
+      shareRoutes(scoped, { rt });
       adminRoutes(scoped, { rt });
       scoped.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
     },
