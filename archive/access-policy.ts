@@ -101,6 +101,8 @@ export const CAPABILITIES = {
   'access.decide': ['custodian'],
   /** Retention, legal holds, case end and archiving, purges (the rules name a custodian for keeping records). */
   preserve: ['custodian'],
+  /** Redaction projects and their rendered copies (脱敏处理): the person responsible for using the records. */
+  redact: ['custodian'],
   'preserve.view': ['custodian', 'supervisor', 'auditor'],
   /** Share links for a named recipient and de-identified disclosure copies: the custodian hands out copies (复制). */
   share: ['custodian'],

@@ -21,6 +21,7 @@ import { BASE } from './api.presenters.ts';
 import { caseRoutes } from './case.routes.ts';
 import { preservationRoutes } from './preservation.routes.ts';
 import { publicShareRoutes, shareRoutes } from './share.routes.ts';
+import { redactionRoutes } from './redaction.routes.ts';
 import { evidenceRoutes } from './evidence.routes.ts';
 import type { Api } from './request-context.ts';
 import { SESSION_COOKIE, systemRoutes, type HealthProbe } from './system.routes.ts';
@@ -156,6 +157,7 @@ export async function buildArchiveServer(rt: Runtime, options: { health?: Health
       evidenceRoutes(scoped, { rt });
       caseRoutes(scoped, { rt });
       preservationRoutes(scoped, { rt });
+      redactionRoutes(scoped, { rt });
       accessRoutes(scoped, { rt });
       shareRoutes(scoped, { rt });
       adminRoutes(scoped, { rt });

@@ -9,7 +9,7 @@ import { moduleLogger } from '../config/logger.ts';
 import { ExportFolder } from '../daemon/export-folder.adapter.ts';
 import type { ShareRow } from '../storage/share.repository.ts';
 import * as S from './api.schemas.ts';
-import { sendStored } from './evidence.routes.ts';
+import { sendObject } from './evidence.routes.ts';
 import { callerOf, type Api, type RouteDeps } from './request-context.ts';
 
 const log = moduleLogger('server');
@@ -215,13 +215,17 @@ export function publicShareRoutes(app: Api, { rt, sendPage }: RouteDeps & { send
       },
       async (req, reply) => {
         const share = await rt.sharing.open(req.params.token);
-        // The access record is written for the request that starts a playback, inside sendStored.
+        // The access record is written for the request that starts a playback, inside sendObject.
         const item = await rt.sharing.access(share, req.params.evidenceId, what, from(req), false);
         const ext = item.contentType === 'video/mp4' ? '.mp4' : item.contentType === 'audio/mp4' ? '.m4a' : item.contentType.startsWith('image/') ? '.jpg' : '';
-        return sendStored(rt, req, reply, { bucket: 'derivatives', key: item.copyKey, size: item.copySize, contentType: item.contentType, sha256: item.copySha256 }, {
-          disposition: what === 'download' ? `attachment; filename="${item.evidenceId}${ext}"` : 'inline',
-          onStart: () => rt.sharing.access(share, item.evidenceId, what, from(req)).then(() => undefined),
-        });
+        return sendObject(
+          rt,
+          req,
+          reply,
+          { bucket: 'derivatives', key: item.copyKey, size: item.copySize, contentType: item.contentType, sha256: item.copySha256 },
+          () => rt.sharing.access(share, item.evidenceId, what, from(req)),
+          what === 'download' ? `${item.evidenceId}${ext}` : null,
+        );
       },
     );
   }
