@@ -266,7 +266,7 @@ export class SharingService {
         const out: CustodyEvent[] = [];
         for (const d of derived) {
           await this.deps.catalog.insertDerivative(tx, d);
-          const args = d.arguments as { watermark: string[]; fromProxy: string; etag: string };
+          const args = d.arguments as { watermark: string[]; fromProxy: string; etag: string; shareId: string; recipient: string };
           out.push(
             await this.deps.ledger.append(tx, {
               type: 'DERIVED',
@@ -283,7 +283,13 @@ export class SharingService {
                 fromProxy: args.fromProxy,
                 tool: d.tool,
                 toolVersion: d.toolVersion,
-                arguments: { watermark: args.watermark },
+                contentType: d.contentType,
+                width: d.width,
+                height: d.height,
+                durationSeconds: d.durationSeconds,
+                // The row's arguments whole, so a rebuilt catalog has them; a copy changes nothing on the item.
+                arguments: d.arguments as JsonValue,
+                mediaPatch: {},
                 shareId,
                 recipient,
               },

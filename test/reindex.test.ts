@@ -144,7 +144,7 @@ describe('evidock reindex: the catalog rebuilt from MinIO alone', () => {
     expect(before.verify.report.ok).toBe(true);
     expect(new Set(ids).size, JSON.stringify(ids)).toBe(3);
     expect(before.search.items).toHaveLength(3);
-    expect(before.access.length).toBe(4);
+    expect(before.access.length).toBe(5);
     expect(before.items.every((i) => i.derivatives.length >= 2)).toBe(true);
     expect(before.matches.some((m) => m.state === 'rejected')).toBe(true);
     expect(before.redactions).toHaveLength(2);
@@ -165,7 +165,7 @@ describe('evidock reindex: the catalog rebuilt from MinIO alone', () => {
     const rebuilt = await evidock(['reindex', '--json'], env.childEnv);
     expect(rebuilt.code, rebuilt.stderr + rebuilt.stdout).toBe(0);
     const report = JSON.parse(rebuilt.stdout) as { ok: boolean; events: number; items: number; accessRecords: number; skipped: unknown[]; originalsMissing: string[]; accessSealsWithoutRecords: number[] };
-    expect(report).toMatchObject({ ok: true, items: 3, accessRecords: 4, skipped: [], originalsMissing: [], accessSealsWithoutRecords: [] });
+    expect(report).toMatchObject({ ok: true, items: 3, accessRecords: 5, skipped: [], originalsMissing: [], accessSealsWithoutRecords: [] });
     expect(report.events).toBe(before.verify.report.ledger.events);
 
     rt = await env.runtime();
