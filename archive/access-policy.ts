@@ -104,6 +104,8 @@ export const CAPABILITIES = {
   /** Redaction projects and their rendered copies (脱敏处理): the person responsible for using the records. */
   redact: ['custodian'],
   'preserve.view': ['custodian', 'supervisor', 'auditor'],
+  /** Share links for a named recipient and de-identified disclosure copies: the custodian hands out copies (复制). */
+  share: ['custodian'],
   'access.log': ['auditor', 'supervisor', 'custodian'],
   ledger: ['auditor'],
   reports: ['custodian', 'supervisor', 'auditor'],

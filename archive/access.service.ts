@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { EvidockConfig } from '../config/config.schema.ts';
 import { moduleLogger } from '../config/logger.ts';
-import type { AccessLogFilter, AccessLogRow, AccessRepository, AccessRequestRow } from '../storage/access.repository.ts';
+import type { AccessLogFilter, AccessLogRow, AccessRecord, AccessRepository, AccessRequestRow } from '../storage/access.repository.ts';
 import type { CatalogRepository, EvidenceRow, SearchFilter } from '../storage/catalog.repository.ts';
-import type { CustodyEvent } from '../storage/custody-chain.ts';
+import type { Actor, CustodyEvent } from '../storage/custody-chain.ts';
 import type { CustodyLedger } from '../storage/custody-ledger.service.ts';
 import type { IdentityRepository } from '../storage/identity.repository.ts';
 import type { Database } from '../storage/postgres.database.ts';
@@ -140,7 +140,41 @@ export class AccessService {
       ip: caller.ip,
       userAgent: caller.userAgent?.slice(0, 512) ?? null,
     };
-    if (this.deps.config.access.ledgerEvents === 'batched' || !entry.evidenceId || !ITEM_ACTIONS.has(entry.action)) {
+    return this.write(record, actorOf(p));
+  }
+
+  /**
+   * Writes the access record of a look through a share link: the recipient (not a user of the
+   * archive) under the share's id, the approval the share was made under, and the share named in
+   * the purpose. Sealed into the ledger like every other record.
+   */
+  async recordShared(
+    share: { id: string; recipient: string; unitIds: readonly string[]; approvalId: string | null; caseNumber: string | null },
+    entry: { action: 'view' | 'play' | 'download'; evidenceId: string },
+    from: { ip: string | null; userAgent: string | null },
+  ): Promise<AccessLogRow> {
+    return this.write(
+      {
+        principalKind: 'share',
+        principalId: share.id,
+        principalName: share.recipient,
+        role: 'share-recipient',
+        unitIds: share.unitIds,
+        action: entry.action,
+        evidenceId: entry.evidenceId,
+        evidenceIds: null,
+        caseNumber: share.caseNumber,
+        purpose: `share ${share.id}`,
+        approvalId: share.approvalId,
+        ip: from.ip,
+        userAgent: from.userAgent?.slice(0, 512) ?? null,
+      },
+      { kind: 'system', id: `share:${share.id}` },
+    );
+  }
+
+  private async write(record: AccessRecord, actor: Actor): Promise<AccessLogRow> {
+    if (this.deps.config.access.ledgerEvents === 'batched' || !record.evidenceId || !ITEM_ACTIONS.has(record.action)) {
       return this.deps.access.log(this.deps.db, record);
     }
     let event: CustodyEvent | null = null;
@@ -149,7 +183,7 @@ export class AccessService {
       const [seal] = itemSeals([written]);
       event = await this.deps.ledger.append(tx, {
         type: 'ACCESSED',
-        actor: actorOf(p),
+        actor,
         evidenceId: written.evidenceId,
         details: { records: seal!.recordIds, actions: seal!.actions, principals: seal!.principals, digest: seal!.digest, sealed: 'immediate' },
       });
@@ -318,6 +352,27 @@ export class AccessService {
     if (event) await this.deps.ledger.mirror([event]);
     log.info({ requestId: id, by: p.name, state: row.state }, 'access request decided');
     return row;
+  }
+
+  /**
+   * The approved, unexpired access request a share or a disclosure is made under: it must
+   * cover every item (the item itself, or its case) for one of `actions`. Refused with what
+   * is wrong with it, so the custodian knows which approval to ask for.
+   */
+  async approvalCovering(id: string, items: ReadonlyArray<Pick<EvidenceRow, 'id' | 'caseNumbers'>>, actions: readonly AccessAction[], at: Date): Promise<AccessRequestRow> {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) throw invalid([`approval: ${id} is not an access request id`]);
+    const r = await this.deps.access.request(id);
+    if (!r) throw notFound('request', id);
+    if (r.state !== 'approved') throw new ArchiveError('APPROVAL_NOT_USABLE', 409, `access request ${id} is ${r.state}, not approved`, `申请 ${id} 未获批准（${stateZh[r.state]}）`);
+    if (!r.expiresAt || r.expiresAt.getTime() <= at.getTime()) throw new ArchiveError('APPROVAL_NOT_USABLE', 409, `the approval of access request ${id} has expired`, `申请 ${id} 的批准已过期`);
+    if (!r.actions.some((a) => (actions as readonly string[]).includes(a))) {
+      throw new ArchiveError('APPROVAL_NOT_USABLE', 409, `access request ${id} approves ${r.actions.join(', ')}, this needs ${actions.join(' or ')}`, `申请 ${id} 批准的操作不包括${actions.map((a) => actionZh[a]).join('或')}`);
+    }
+    const outside = items.filter((i) => i.id !== r.evidenceId && !(r.caseNumber !== null && i.caseNumbers.includes(r.caseNumber)));
+    if (outside.length > 0) {
+      throw new ArchiveError('APPROVAL_NOT_USABLE', 409, `access request ${id} does not cover ${outside.map((i) => i.id).join(', ')}`, `申请 ${id} 的批准范围不包括 ${outside.length} 件记录`);
+    }
+    return r;
   }
 
   /** The caller's own requests, and for a custodian those waiting for its decision. */

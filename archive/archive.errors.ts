@@ -6,7 +6,7 @@
 export class ArchiveError extends Error {
   constructor(
     readonly code: string,
-    readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 423 | 429,
+    readonly status: 400 | 401 | 403 | 404 | 409 | 410 | 413 | 415 | 423 | 429,
     message: string,
     readonly messageZh: string,
     readonly extra: { problems?: string[]; retryAfterSeconds?: number } = {},

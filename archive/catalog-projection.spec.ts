@@ -159,6 +159,43 @@ describe('CatalogProjection', () => {
     expect(img.apiKeys.get('key-2')!.secretHash).toBeNull();
   });
 
+  it('makes one share from its per-item SHARE_CREATED events and closes it on SHARE_REVOKED', () => {
+    const SHARE = '44444444-4444-4444-8444-444444444444';
+    const item = { evidenceId: ITEM, position: 0, sha256: SHA, copyKind: 'watermarked-proxy', copyKey: 'share/x.mp4', copySha256: 'b'.repeat(64), copySize: 99, contentType: 'video/mp4', watermarkLines: ['律师王某'] };
+    const created = { shareId: SHARE, tokenSha256: 'c'.repeat(64), recipient: '律师王某', caseNumber: 'YB-1', mode: 'download', watermark: true, approvalId: null, authorizedBy: 'role', purpose: null, createdBy: 'custodian-li', unitIds: ['GD'], createdAt: '2026-11-22T00:00:00.000Z', expiresAt: '2026-11-29T00:00:00.000Z', items: [item] };
+    const img = new CatalogProjection()
+      .applyAll([
+        ...ingested(RECORDED_NOW),
+        ev('SHARE_CREATED', created, { evidenceId: ITEM }),
+        ev('SHARE_CREATED', created, { evidenceId: ITEM }),
+        ev('SHARE_REVOKED', { shareId: SHARE, recipient: '律师王某', revokedAt: '2026-11-23T00:00:00.000Z', revokedBy: 'custodian-zhao', reason: '误发', wasState: 'active' }, { evidenceId: ITEM }),
+      ])
+      .finish();
+    expect([...img.shares.values()]).toEqual([
+      {
+        id: SHARE,
+        tokenSha256: 'c'.repeat(64),
+        recipient: '律师王某',
+        caseNumber: 'YB-1',
+        mode: 'download',
+        watermark: true,
+        approvalId: null,
+        authorizedBy: 'role',
+        purpose: null,
+        createdBy: 'custodian-li',
+        unitIds: ['GD'],
+        createdAt: new Date('2026-11-22T00:00:00.000Z'),
+        expiresAt: new Date('2026-11-29T00:00:00.000Z'),
+        revokedAt: new Date('2026-11-23T00:00:00.000Z'),
+        revokedBy: 'custodian-zhao',
+        revokeReason: '误发',
+        items: [item],
+      },
+    ]);
+    const orphan = new CatalogProjection().applyAll([ev('SHARE_REVOKED', { shareId: SHARE }, { evidenceId: ITEM })]).finish();
+    expect(orphan.skipped).toEqual([{ seq: expect.any(Number), type: 'SHARE_REVOKED', why: 'revokes a share no SHARE_CREATED made' }]);
+  });
+
   it('names the events it could not apply instead of inventing rows', () => {
     const img = new CatalogProjection().applyAll([ev('TAGGED', { before: {}, after: { subject: 'x' } }, { evidenceId: ITEM })]).finish();
     expect(img.evidence.size).toBe(0);

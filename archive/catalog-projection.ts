@@ -4,6 +4,7 @@ import type { ActionRow, CaseRow, DocumentRow, MatchRow } from '../storage/case.
 import type { PurgeRunRow, RetentionRow, TombstoneRow } from '../storage/retention.repository.ts';
 import type { RedactionProjectRow, RedactionVersionRow } from '../storage/redaction.repository.ts';
 import type { RedactionSpec } from './redaction-project.ts';
+import type { ShareItemRow, ShareRow } from '../storage/share.repository.ts';
 import type { CustodyEvent, JsonValue } from '../storage/custody-chain.ts';
 import { originalKey } from '../storage/object-store.ts';
 import { FIELD_FLAGS, TAG_CONFLICT_FLAG } from '../workers/docking-link.ts';
@@ -163,6 +164,7 @@ export interface CatalogImage {
   recorders: Map<string, RecorderImage>;
   redactionProjects: Map<string, RedactionProjectRow>;
   redactionVersions: RedactionVersionRow[];
+  shares: Map<string, ShareRow>;
   /** Events the projection could not apply (an item's RECORDED before its ACQUIRED, …), with why. */
   skipped: Array<{ seq: number; type: string; why: string }>;
 }
@@ -215,6 +217,7 @@ export function emptyImage(): CatalogImage {
     recorders: new Map(),
     redactionProjects: new Map(),
     redactionVersions: [],
+    shares: new Map(),
     skipped: [],
   };
 }
@@ -509,9 +512,63 @@ export class CatalogProjection {
         img.redactionVersions.push({ projectId, evidenceId: item.id, version: num(d.version) ?? 1, spec: d.spec as unknown as RedactionSpec, author, note: str(d.note), savedAt: at, eventSeq: e.seq });
         return;
       }
+      case 'SHARE_CREATED':
+        return this.shareCreated(e);
+      case 'SHARE_REVOKED': {
+        // One event per item of the share, each with the same facts.
+        const share = img.shares.get(str(d.shareId) ?? '');
+        if (!share) return this.skip(e, 'revokes a share no SHARE_CREATED made');
+        share.revokedAt ??= date(d.revokedAt) ?? at;
+        share.revokedBy ??= str(d.revokedBy) ?? e.actor.id;
+        share.revokeReason ??= str(d.reason);
+        return;
+      }
       default:
         return;
     }
+  }
+
+  /** A share's SHARE_CREATED events (one per item) each carry the whole share: the first makes it. */
+  private shareCreated(e: CustodyEvent): void {
+    const d = e.details;
+    const id = str(d.shareId);
+    const tokenSha256 = str(d.tokenSha256);
+    if (!id || !tokenSha256) return this.skip(e, 'no share id or token hash');
+    if (this.image.shares.has(id)) return;
+    const items: ShareItemRow[] = (Array.isArray(d.items) ? d.items : []).map((raw, i) => {
+      const it = obj(raw);
+      return {
+        evidenceId: str(it.evidenceId) ?? '',
+        position: num(it.position) ?? i,
+        sha256: str(it.sha256) ?? '',
+        copyKind: str(it.copyKind) ?? 'proxy',
+        copyKey: str(it.copyKey) ?? '',
+        copySha256: str(it.copySha256) ?? '',
+        copySize: num(it.copySize) ?? 0,
+        contentType: str(it.contentType) ?? 'application/octet-stream',
+        watermarkLines: Array.isArray(it.watermarkLines) ? strings(it.watermarkLines) : null,
+      };
+    });
+    const createdAt = date(d.createdAt) ?? new Date(e.at);
+    this.image.shares.set(id, {
+      id,
+      tokenSha256,
+      recipient: str(d.recipient) ?? '',
+      caseNumber: str(d.caseNumber),
+      mode: d.mode === 'download' ? 'download' : 'view',
+      watermark: d.watermark === true,
+      approvalId: str(d.approvalId),
+      authorizedBy: d.authorizedBy === 'approval' ? 'approval' : 'role',
+      purpose: str(d.purpose),
+      createdBy: str(d.createdBy) ?? e.actor.id,
+      unitIds: strings(d.unitIds),
+      createdAt,
+      expiresAt: date(d.expiresAt) ?? createdAt,
+      revokedAt: null,
+      revokedBy: null,
+      revokeReason: null,
+      items,
+    });
   }
 
   /** After the last event: which purge runs every item of has an outcome (done). */

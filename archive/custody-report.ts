@@ -67,6 +67,9 @@ export const CUSTODY_EVENT_LABELS: Record<CustodyEventType, readonly [zh: string
   CASE_ENDED: ['案件执法结束', 'Case action ended'],
   CASE_MARKED_MAJOR: ['标记为重大案件', 'Marked a major case'],
   ARCHIVED: ['案件归档', 'Case archived'],
+  SHARE_CREATED: ['创建共享链接', 'Share link created'],
+  SHARE_REVOKED: ['撤销共享链接', 'Share link revoked'],
+  DISCLOSED: ['生成公示脱敏副本', 'De-identified disclosure copy made'],
 };
 
 export interface ReportItem {
@@ -204,15 +207,15 @@ export function custodyReportModel(r: CustodyReportInput): CustodyReportModel {
   };
 }
 
-const escape = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const cell = (f: ReportField): string => (f.value === null ? `<span class="missing">${MISSING}</span>` : f.code ? `<code>${escape(f.value)}</code>` : escape(f.value));
-const fieldRows = (fields: readonly ReportField[]): string => fields.map((f) => `  <tr><th>${escape(f.label)}</th><td>${cell(f)}</td></tr>`).join('\n');
+export const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+export const htmlCell = (f: ReportField): string => (f.value === null ? `<span class="missing">${MISSING}</span>` : f.code ? `<code>${escapeHtml(f.value)}</code>` : escapeHtml(f.value));
+export const fieldRows = (fields: readonly ReportField[]): string => fields.map((f) => `  <tr><th>${escapeHtml(f.label)}</th><td>${htmlCell(f)}</td></tr>`).join('\n');
 
 export function custodyReportHtml(r: CustodyReportInput): string {
   const m = custodyReportModel(r);
   const item = (i: CustodyReportModel['items'][number]) => `
 <section class="item">
-  <h2>${escape(i.heading)} <small><code>${escape(i.evidenceId)}</code></small></h2>
+  <h2>${escapeHtml(i.heading)} <small><code>${escapeHtml(i.evidenceId)}</code></small></h2>
   <table class="fields">
 ${fieldRows(i.fields)}
   </table>
@@ -222,7 +225,7 @@ ${fieldRows(i.fields)}
 ${i.timeline
   .map(
     (e) =>
-      `      <tr><td>${e.seq}</td><td>${escape(e.at)}</td><td>${escape(e.event)} <code>${escape(e.type)}</code></td><td>${escape(e.actor)}</td><td class="${e.ok ? 'ok' : 'bad'}">${signatureText(e.ok)} <code>${escape(e.keyId)}</code></td></tr>`,
+      `      <tr><td>${e.seq}</td><td>${escapeHtml(e.at)}</td><td>${escapeHtml(e.event)} <code>${escapeHtml(e.type)}</code></td><td>${escapeHtml(e.actor)}</td><td class="${e.ok ? 'ok' : 'bad'}">${signatureText(e.ok)} <code>${escapeHtml(e.keyId)}</code></td></tr>`,
   )
   .join('\n')}
     </tbody>
@@ -233,7 +236,7 @@ ${i.timeline
 <html lang="zh-CN">
 <head>
 <meta charset="utf-8">
-<title>监管链报告 Custody report — ${escape(m.caseNumber)}</title>
+<title>监管链报告 Custody report — ${escapeHtml(m.caseNumber)}</title>
 <style>
   body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", sans-serif; margin: 2rem; color: #111; }
   h1 { font-size: 1.4rem; } h2 { font-size: 1.1rem; margin-top: 2rem; }
@@ -246,23 +249,23 @@ ${i.timeline
 </style>
 </head>
 <body>
-<h1>${escape(m.title[0])}<br>${escape(m.title[1])}</h1>
+<h1>${escapeHtml(m.title[0])}<br>${escapeHtml(m.title[1])}</h1>
 <table class="fields">
 ${fieldRows(m.summary)}
   <tr><th>签名核验 Signatures</th><td class="${allValid ? 'ok' : 'bad'}">${m.signatures.text}</td></tr>
 </table>
-<p>${escape(m.note[0])}<br>
-${escape(m.note[1])}</p>
+<p>${escapeHtml(m.note[0])}<br>
+${escapeHtml(m.note[1])}</p>
 ${m.items.map(item).join('\n')}
 ${
   m.documents.length
     ? `<section><h2>${SECTION.documents}</h2><table class="timeline"><thead><tr>${DOCUMENT_HEADERS.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>
-${m.documents.map((d) => `<tr><td>${escape(d.name)}</td><td><code>${escape(d.file)}</code></td><td><code>${escape(d.sha256)}</code></td><td>${escape(d.uploaded)}</td></tr>`).join('\n')}
+${m.documents.map((d) => `<tr><td>${escapeHtml(d.name)}</td><td><code>${escapeHtml(d.file)}</code></td><td><code>${escapeHtml(d.sha256)}</code></td><td>${escapeHtml(d.uploaded)}</td></tr>`).join('\n')}
 </tbody></table></section>`
     : ''
 }
 <section><h2>${SECTION.keys}</h2><ul>
-${m.keys.map((k) => `<li><code>${escape(k.keyId)}</code> — ${escape(k.workstationId)}</li>`).join('\n')}
+${m.keys.map((k) => `<li><code>${escapeHtml(k.keyId)}</code> — ${escapeHtml(k.workstationId)}</li>`).join('\n')}
 </ul></section>
 </body>
 </html>

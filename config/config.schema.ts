@@ -383,6 +383,27 @@ export const configSchema = z
       .strict()
       .default({}),
 
+    sharing: z
+      .object({
+        maxDays: z.number().int().min(1).max(365).default(30).describe('Longest a share link may stay open (`share create --expires`); a share backed by an approval also ends with that approval.'),
+        defaultDays: z.number().int().min(1).max(365).default(7).describe('How long a share link stays open when its creator names no expiry (never more than maxDays).'),
+        wrongTokenPerMinute: z
+          .number()
+          .int()
+          .min(1)
+          .max(10000)
+          .default(20)
+          .describe('Requests with a share token that names no share one client address may make per minute on the public /share routes (429 after that); requests with a valid token are not counted, so playback and seeking are never limited.'),
+        baseUrl: z
+          .string()
+          .url()
+          .max(512)
+          .optional()
+          .describe('The archive server\'s address as recipients reach it (e.g. https://archive.bureau.local): `share create` prints the full link `<baseUrl>/share/<token>`; without it, only the path.'),
+      })
+      .strict()
+      .default({}),
+
     reports: z
       .object({
         bureauName: z

@@ -15,6 +15,8 @@ import { ArchiveError } from '../archive/archive.errors.ts';
 import { EvidenceNotFoundError } from '../archive/evidence.service.ts';
 import { CaseNotFoundError, ExportIntegrityError } from '../archive/case-export.service.ts';
 import { WatermarkError, WatermarkRecipientError } from '../archive/watermark-text.ts';
+import { shareReceiptHtml } from '../archive/share-receipt.ts';
+import { shareState } from '../archive/sharing.service.ts';
 import { formatEvidence } from './evidence-text.formatter.ts';
 import { readJsonFile } from './json-file.adapter.ts';
 import { ExportDestinationError, ExportFolder } from './export-folder.adapter.ts';
@@ -904,6 +906,7 @@ function registerAdminCommands(program: Command, lang: () => string | undefined)
     });
 
   registerRedactCommands(program, lang, custodian);
+  registerShareCommands(program, lang, custodian);
 
   const unit = program.command('unit').description('enforcement units (执法单位)');
   unit
@@ -1037,6 +1040,110 @@ function registerAdminCommands(program: Command, lang: () => string | undefined)
       const cfg = config(lang());
       await withRuntime(cfg, true, (rt) => rt.identity.unregisterRecorder(serial, by(cfg)));
       out(t('admin.recorderRemoved', { serial }));
+    });
+}
+
+/** Share links, their receipts and disclosure copies, by a custodian named with --by (a trusted workstation). */
+function registerShareCommands(program: Command, lang: () => string | undefined, custodian: (rt: Runtime, name: string) => Promise<string>): void {
+  const callerFor = async (rt: Runtime, name: string) => ({
+    principal: await rt.identity.principalOfUser(await rt.identity.user(await custodian(rt, name))),
+    ip: null,
+    userAgent: `evidock-cli@${rt.config.workstationId}`,
+  });
+  const share = program.command('share').description('share links for a named recipient: view or download, until an expiry, watermarked (受控共享)');
+  share
+    .command('create')
+    .option('--case <number>', 'share every item of the case')
+    .option('--item <evidenceId>', 'an item to share (repeatable)', collect)
+    .requiredOption('--to <recipient>', 'who the link is for (burned into the copies, named in the events and the receipt)')
+    .requiredOption('--by <custodian>')
+    .option('--mode <mode>', 'view | download', 'view')
+    .option('--expires <iso>', 'when the link stops opening (default: sharing.defaultDays)')
+    .option('--approval <id>', 'the approved access request the share is made under')
+    .option('--no-watermark', 'give the plain proxy (no recipient burned in)')
+    .option('--purpose <text>')
+    .option('--json')
+    .action(async (o: { case?: string; item?: string[]; to: string; by: string; mode: string; expires?: string; approval?: string; watermark: boolean; purpose?: string; json?: boolean }) => {
+      const cfg = config(lang());
+      const made = await withRuntime(cfg, true, async (rt) => {
+        const ids = [];
+        for (const id of o.item ?? []) ids.push((await rt.evidence.find(id)).id);
+        return rt.sharing.create(await callerFor(rt, o.by), {
+          ...(o.case ? { caseNumber: o.case } : {}),
+          ...(ids.length ? { evidenceIds: ids } : {}),
+          recipient: o.to,
+          mode: o.mode as 'view' | 'download',
+          ...(o.expires ? { expiresAt: parseDate(o.expires) } : {}),
+          watermark: o.watermark,
+          approvalId: o.approval ?? null,
+          purpose: o.purpose ?? null,
+        });
+      });
+      if (o.json) return out(JSON.stringify({ shareId: made.share.id, token: made.token, link: made.link, expiresAt: made.share.expiresAt.toISOString(), items: made.share.items }));
+      out(t('share.created', { id: made.share.id, items: made.share.items.length, recipient: made.share.recipient, mode: t(`share.mode.${made.share.mode}`), expires: formatLocalTime(made.share.expiresAt, cfg.ingest.recorderTimeZone) }));
+      out(t('share.link', { link: made.link }));
+    });
+  share
+    .command('list')
+    .option('--case <number>')
+    .option('--json')
+    .action(async (o: { case?: string; json?: boolean }) => {
+      const cfg = config(lang());
+      const rows = await withRuntime(cfg, true, (rt) => rt.sharing.all(o.case ? { caseNumber: o.case } : {}));
+      const now = new Date();
+      if (o.json) return out(JSON.stringify({ shares: rows.map((r) => ({ ...r, state: shareState(r, now) })) }));
+      if (rows.length === 0) return out(t('share.none'));
+      for (const r of rows) out(`${r.id.slice(0, 8)}  ${t(`share.state.${shareState(r, now)}`)}  ${r.recipient}  ${t(`share.mode.${r.mode}`)}  ${r.caseNumber ?? '-'}  ${r.items.length}  ${formatLocalTime(r.expiresAt, cfg.ingest.recorderTimeZone)}`);
+    });
+  share
+    .command('revoke')
+    .argument('<shareId>')
+    .requiredOption('--by <custodian>')
+    .requiredOption('--reason <text>')
+    .action(async (id: string, o: { by: string; reason: string }) => {
+      const cfg = config(lang());
+      const row = await withRuntime(cfg, true, async (rt) => rt.sharing.revoke(await callerFor(rt, o.by), (await rt.sharing.byId(id)).id, o.reason));
+      out(t('share.revoked', { id: row.id }));
+    });
+  share
+    .command('receipt')
+    .argument('<shareId>')
+    .requiredOption('--out <file>', 'FILE.pdf or FILE.html')
+    .action(async (id: string, o: { out: string }) => {
+      const cfg = config(lang());
+      const pdf = /\.pdf$/i.test(o.out);
+      if (!pdf && !/\.html?$/i.test(o.out)) {
+        process.stderr.write(`${t('share.receipt.format')}\n`);
+        throw new CliExit(EXIT_FAILURE);
+      }
+      const receipt = await withRuntime(cfg, true, async (rt) => rt.sharing.receipt(await rt.sharing.byId(id)));
+      const content = pdf
+        ? await (await import('./share-receipt-pdf.adapter.ts')).shareReceiptPdf(receipt, { file: cfg.reports.fontFile, face: cfg.reports.fontFace })
+        : shareReceiptHtml(receipt);
+      await writeReportFile(o.out, content);
+      out(t('share.receipt', { file: o.out }));
+    });
+
+  program
+    .command('disclose')
+    .description('a de-identified copy of a case for publication (公示): redacted clips (else the proxies) and stills, and metadata with only the allowed fields, personal data masked')
+    .requiredOption('--case <number>')
+    .requiredOption('--to <dir>', 'a new or empty folder')
+    .requiredOption('--by <custodian>')
+    .requiredOption('--approval <id>', 'the approved access request (export) the disclosure is made under')
+    .option('--name <name>', 'a person whose name is to be masked wherever it appears (repeatable)', collect)
+    .option('--keep <name>', "the party's name, where the decision names a natural person and it may stay (repeatable)", collect)
+    .option('--json')
+    .action(async (o: { case: string; to: string; by: string; approval: string; name?: string[]; keep?: string[]; json?: boolean }) => {
+      const cfg = config(lang());
+      const result = await withRuntime(cfg, true, async (rt) =>
+        rt.disclosure.disclose(await callerFor(rt, o.by), { caseNumber: o.case, approvalId: o.approval, names: o.name ?? [], keep: o.keep ?? [] }, ExportFolder.create(o.to)),
+      );
+      if (o.json) return out(JSON.stringify(result));
+      out(t('disclose.done', { case: result.caseNumber, files: result.files.length, dir: result.root, masked: Object.values(result.masked).reduce((n, v) => n + (v ?? 0), 0) }));
+      const unredacted = result.files.filter((f) => !f.redacted).length;
+      if (unredacted > 0) out(t('disclose.unredacted', { count: unredacted }));
+      if (result.withheld.length > 0) out(t('disclose.withheld', { count: result.withheld.length }));
     });
 }
 

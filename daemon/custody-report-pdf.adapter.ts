@@ -1,6 +1,5 @@
-import { paginate } from '../archive/report-layout.ts';
 import { custodyReportModel, DOCUMENT_HEADERS, MISSING, SECTION, signatureText, TIMELINE_HEADERS, type CustodyReportInput, type ReportField } from '../archive/custody-report.ts';
-import { A4, drawTableRow, openPdfDocument, pdfBytes, rowHeight, stampPages, type Doc, type ReportFont } from './pdf-document.adapter.ts';
+import { A4, drawHeading, drawPagedTable, openPdfDocument, pdfBytes, stampPages, type BodyFrame, type Doc, type ReportFont, type TableRow } from './pdf-document.adapter.ts';
 
 const MARGIN = { top: 54, bottom: 44, left: 40, right: 40 };
 const BODY_WIDTH = A4.width - MARGIN.left - MARGIN.right;
@@ -12,10 +11,9 @@ const LABEL_WIDTH = 150;
 const OK = '#064';
 const BAD = '#a00';
 
-interface Row {
-  texts: string[];
-  colors?: Array<string | null>;
-}
+type Row = TableRow;
+
+const FRAME: BodyFrame = { left: MARGIN.left, width: BODY_WIDTH, top: MARGIN.top, bottom: BODY_BOTTOM, size: SIZE, pad: PAD };
 
 /**
  * The bag's custody report as an A4 PDF, from the same content as custody-report.html: the
@@ -76,35 +74,15 @@ export async function custodyReportPdf(report: CustodyReportInput, font: ReportF
   return pdfBytes(doc);
 }
 
-function fieldRow(f: ReportField): Row {
+/** A labelled field as a two-cell row; a value nobody filled in in red. */
+export function fieldRow(f: ReportField): Row {
   return { texts: [f.label, f.value ?? MISSING], colors: [null, f.value === null ? BAD : null] };
 }
 
-/** A heading, on a new page when there would be no room for a few lines under it. */
 function heading(doc: Doc, top: number, text: string, id: string | null): number {
-  let y = top;
-  if (y + 60 > BODY_BOTTOM) y = newPage(doc);
-  doc.fillColor('#222').fontSize(11).text(text, MARGIN.left, y, { width: BODY_WIDTH });
-  if (id) doc.fillColor('#555').fontSize(SIZE).text(id, MARGIN.left, doc.y + 1, { width: BODY_WIDTH });
-  return doc.y + 4;
+  return drawHeading(doc, FRAME, top, text, id);
 }
 
-function newPage(doc: Doc): number {
-  doc.addPage();
-  return MARGIN.top;
-}
-
-/** Rows measured, then placed over pages (the header, if any, repeated at the top of each). */
 function drawTable(doc: Doc, top: number, header: string[] | null, rows: readonly Row[], widths: readonly number[]): number {
-  const headerHeight = header ? rowHeight(doc, header, widths, SIZE, PAD) : 0;
-  const heights = rows.map((r) => rowHeight(doc, r.texts, widths, SIZE, PAD));
-  const pages = paginate(heights, BODY_BOTTOM - top - headerHeight, BODY_BOTTOM - MARGIN.top - headerHeight);
-  let y = top;
-  pages.forEach((indices, p) => {
-    if (p > 0) y = newPage(doc);
-    if (indices.length === 0) return;
-    if (header) y = drawTableRow(doc, header, widths, MARGIN.left, y, headerHeight, { fill: '#e8eef5', size: SIZE, pad: PAD });
-    for (const i of indices) y = drawTableRow(doc, rows[i]!.texts, widths, MARGIN.left, y, heights[i]!, { fill: null, size: SIZE, pad: PAD, colors: rows[i]!.colors });
-  });
-  return y;
+  return drawPagedTable(doc, FRAME, top, header, rows, widths);
 }

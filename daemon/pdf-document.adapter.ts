@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import PDFDocument from 'pdfkit';
+import { paginate } from '../archive/report-layout.ts';
 
 /**
  * What evidock's PDFs (the statistics report, the custody report in a bag) share of pdfkit:
@@ -130,4 +131,48 @@ export async function pdfBytes(doc: Doc): Promise<Buffer> {
   });
   doc.end();
   return done;
+}
+
+/** Where a document's body goes on each page, and the size of its table text. */
+export interface BodyFrame {
+  left: number;
+  width: number;
+  top: number;
+  bottom: number;
+  size: number;
+  pad: number;
+}
+
+export interface TableRow {
+  texts: string[];
+  colors?: Array<string | null>;
+}
+
+function nextPage(doc: Doc, frame: BodyFrame): number {
+  doc.addPage();
+  return frame.top;
+}
+
+/** A heading, on a new page when there would be no room for a few lines under it; returns where the body goes on. */
+export function drawHeading(doc: Doc, frame: BodyFrame, top: number, text: string, sub: string | null): number {
+  let y = top;
+  if (y + 60 > frame.bottom) y = nextPage(doc, frame);
+  doc.fillColor('#222').fontSize(11).text(text, frame.left, y, { width: frame.width });
+  if (sub) doc.fillColor('#555').fontSize(frame.size).text(sub, frame.left, doc.y + 1, { width: frame.width });
+  return doc.y + 4;
+}
+
+/** Rows measured, then placed over pages (the header, if any, repeated at the top of each); returns the table's bottom. */
+export function drawPagedTable(doc: Doc, frame: BodyFrame, top: number, header: string[] | null, rows: readonly TableRow[], widths: readonly number[]): number {
+  const headerHeight = header ? rowHeight(doc, header, widths, frame.size, frame.pad) : 0;
+  const heights = rows.map((r) => rowHeight(doc, r.texts, widths, frame.size, frame.pad));
+  const pages = paginate(heights, frame.bottom - top - headerHeight, frame.bottom - frame.top - headerHeight);
+  let y = top;
+  pages.forEach((indices, p) => {
+    if (p > 0) y = nextPage(doc, frame);
+    if (indices.length === 0) return;
+    if (header) y = drawTableRow(doc, header, widths, frame.left, y, headerHeight, { fill: '#e8eef5', size: frame.size, pad: frame.pad });
+    for (const i of indices) y = drawTableRow(doc, rows[i]!.texts, widths, frame.left, y, heights[i]!, { fill: null, size: frame.size, pad: frame.pad, colors: rows[i]!.colors });
+  });
+  return y;
 }

@@ -9,6 +9,10 @@ import { RetentionRepository } from '../storage/retention.repository.ts';
 import type { Actor } from '../storage/custody-chain.ts';
 import { ExportFolder } from './export-folder.adapter.ts';
 import { CaseService } from '../archive/case.service.ts';
+import { DisclosureService } from '../archive/disclosure.service.ts';
+import { SharingService } from '../archive/sharing.service.ts';
+import { ShareRepository } from '../storage/share.repository.ts';
+import { ShareCopyAdapter } from './share-copy.adapter.ts';
 import { IdentityService } from '../archive/identity.service.ts';
 import { WebhookService } from '../archive/webhook.service.ts';
 import { EvidenceService } from '../archive/evidence.service.ts';
@@ -79,6 +83,8 @@ export interface Runtime {
   identity: IdentityService;
   access: AccessService;
   cases: CaseService;
+  sharing: SharingService;
+  disclosure: DisclosureService;
   webhooks: WebhookService;
   fixity: FixityService;
   media: MediaService;
@@ -172,6 +178,20 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
     // pdfkit and the font load only when a package is made, not with every command.
     custodyPdf: async (report) => (await import('./custody-report-pdf.adapter.ts')).custodyReportPdf(report, { file: config.reports.fontFile, face: config.reports.fontFace }),
   });
+  const sharing = new SharingService({
+    sharing: config.sharing,
+    timeZone: config.ingest.recorderTimeZone,
+    db,
+    catalog,
+    shares: new ShareRepository(db),
+    access,
+    requests: accessRepo,
+    ledger,
+    objects,
+    copies: new ShareCopyAdapter(objects, join(workDirOf(config), 'share-copies')),
+    watermarker,
+  });
+  const disclosure = new DisclosureService({ db, catalog, cases: caseRepo, access, ledger, objects });
   const retentionRepo = new RetentionRepository(db);
   const preservation = new PreservationService({ config, db, catalog, cases: caseRepo, ledger, objects, repo: retentionRepo });
   // After a record's cases change: its retention follows. Storage being down must not undo
@@ -291,6 +311,8 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
     identity: new IdentityService({ config, db, identity: identityRepo, catalog, ledger }),
     access,
     cases,
+    sharing,
+    disclosure,
     preservation,
     lifecycle,
     preservationApi: new PreservationApi({ fixity, preservation, lifecycle, repo: retentionRepo, catalog }),

@@ -507,6 +507,93 @@ export const FixityStatus = Type.Object({
   failures: Type.Array(Type.Object({ evidenceId: id, at: Type.Union([time, Type.Null()]), cycle: Type.Integer(), problems: Type.Array(Type.String()), batchSeq: Type.Union([Type.Integer(), Type.Null()]) })),
 });
 
+// ---- sharing and disclosure ----------------------------------------------------------------
+
+export const ShareCreateBody = Type.Object(
+  {
+    evidenceIds: Type.Optional(Type.Array(id, { minItems: 1, maxItems: 200, description: 'The items to share (or caseNumber)' })),
+    caseNumber: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Share every item of the case (or evidenceIds)' })),
+    recipient: Type.String({ minLength: 1, maxLength: MAX_RECIPIENT_LENGTH, description: 'Who the link is for: named in the watermark, the events, the access log and the receipt' }),
+    mode: Type.Union([Type.Literal('view'), Type.Literal('download')], { description: 'view: watch in the browser only; download: also download the copy' }),
+    expiresAt: Type.Optional(Type.String({ format: 'date-time', description: 'At most sharing.maxDays ahead, and not after the approval; default sharing.defaultDays' })),
+    watermark: Type.Optional(Type.Boolean({ default: true, description: 'Burn the recipient, the case and the day into each video copy (on by default; the originals are never watermarked)' })),
+    approvalId: Type.Optional(id),
+    purpose: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+  },
+  { additionalProperties: false },
+);
+
+const ShareItem = Type.Object({
+  evidenceId: id,
+  sha256: Type.String({ description: 'The original' }),
+  copyKind: Type.String({ description: 'share-copy (watermarked) or proxy' }),
+  copySha256: Type.String({ description: 'The copy the recipient gets' }),
+  copySize: Type.Integer(),
+  contentType: Type.String(),
+  watermarkLines: nullable(Type.Array(Type.String())),
+});
+
+export const Share = Type.Object(
+  {
+    shareId: id,
+    recipient: Type.String(),
+    caseNumber: nullable(Type.String()),
+    mode: Type.String(),
+    watermark: Type.Boolean(),
+    approvalId: nullable(id),
+    authorizedBy: Type.String({ description: 'approval (an access request) or role' }),
+    purpose: nullable(Type.String()),
+    createdBy: Type.String(),
+    createdAt: time,
+    expiresAt: time,
+    revokedAt: nullable(time),
+    revokedBy: nullable(Type.String()),
+    revokeReason: nullable(Type.String()),
+    state: Type.String({ description: 'active, expired or revoked' }),
+    tokenSha256: Type.String({ description: 'SHA-256 of the token; the token itself is shown once, when the share is made' }),
+    items: Type.Array(ShareItem),
+  },
+  { additionalProperties: false },
+);
+
+export const ShareCreated = Type.Object({ share: Share, token: Type.String({ description: 'Shown once: only its SHA-256 is stored' }), link: Type.String({ description: '/share/<token>, after sharing.baseUrl when set' }) });
+export const ShareList = Type.Object({ shares: Type.Array(Share) });
+export const ShareIdParam = Type.Object({ id });
+export const ShareQuery = Type.Object({ case: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })), evidenceId: Type.Optional(id) }, { additionalProperties: false });
+export const RevokeBody = Type.Object({ reason: Type.String({ minLength: 2, maxLength: 1000 }) }, { additionalProperties: false });
+export const ReceiptQuery = Type.Object({ format: Type.Optional(Type.Union([Type.Literal('pdf'), Type.Literal('html')], { default: 'pdf' })) }, { additionalProperties: false });
+export const TokenParam = Type.Object({ token: Type.String({ minLength: 1, maxLength: 128 }) });
+export const TokenItemParam = Type.Object({ token: Type.String({ minLength: 1, maxLength: 128 }), evidenceId: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export const SharedView = Type.Object({
+  recipient: Type.String(),
+  caseNumber: nullable(Type.String()),
+  mode: Type.String(),
+  expiresAt: time,
+  items: Type.Array(
+    Type.Object({
+      evidenceId: id,
+      mediaType: Type.String(),
+      captureStart: nullable(time),
+      durationSeconds: nullable(Type.Number()),
+      contentType: Type.String(),
+      size: Type.Integer(),
+      sha256: Type.String({ description: 'Of the copy' }),
+      originalSha256: Type.String(),
+      watermarked: Type.Boolean(),
+    }),
+  ),
+});
+
+export const DiscloseBody = Type.Object(
+  {
+    approvalId: id,
+    names: Type.Optional(Type.Array(Type.String({ minLength: 2, maxLength: 64 }), { maxItems: 200, description: 'Names of persons to mask beyond those the records label' })),
+    keep: Type.Optional(Type.Array(Type.String({ minLength: 2, maxLength: 64 }), { maxItems: 20, description: "The party's name, where the decision names a natural person and it may stay" })),
+  },
+  { additionalProperties: false },
+);
+
 // ---- redaction ---------------------------------------------------------------------------
 const seconds = Type.Number({ minimum: 0, maximum: 864_000, description: 'Seconds from the start of the recording' });
 const fraction = (what: string) => Type.Number({ minimum: 0, maximum: 1, description: `${what}, a fraction of the upright frame (0..1)` });

@@ -20,6 +20,7 @@ import { SHARED_SCHEMAS } from './api.schemas.ts';
 import { BASE } from './api.presenters.ts';
 import { caseRoutes } from './case.routes.ts';
 import { preservationRoutes } from './preservation.routes.ts';
+import { publicShareRoutes, shareRoutes } from './share.routes.ts';
 import { redactionRoutes } from './redaction.routes.ts';
 import { evidenceRoutes } from './evidence.routes.ts';
 import type { Api } from './request-context.ts';
@@ -148,6 +149,7 @@ export async function buildArchiveServer(rt: Runtime, options: { health?: Health
     for (const s of streams) s.end();
   });
   const api = app as unknown as Api;
+  publicShareRoutes(api, { rt, sendPage });
   await app.register(
     async (v1) => {
       const scoped = v1 as unknown as Api;
@@ -157,6 +159,7 @@ export async function buildArchiveServer(rt: Runtime, options: { health?: Health
       preservationRoutes(scoped, { rt });
       redactionRoutes(scoped, { rt });
       accessRoutes(scoped, { rt });
+      shareRoutes(scoped, { rt });
       adminRoutes(scoped, { rt });
       scoped.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
     },

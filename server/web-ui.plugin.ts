@@ -28,7 +28,7 @@ const CSP = [
 ].join('; ');
 
 /** Registers the assets and answers the function that sends a page's shell (for the not-found handler). */
-export async function registerWebUi(app: FastifyInstance, root: string | undefined): Promise<(req: FastifyRequest, reply: FastifyReply) => FastifyReply> {
+export async function registerWebUi(app: FastifyInstance, root: string | undefined): Promise<(req: FastifyRequest, reply: FastifyReply, status?: number) => FastifyReply> {
   const dir = root ?? join(REPO_ROOT, 'dist', 'web');
   const indexPath = join(dir, 'index.html');
   const built = existsSync(indexPath);
@@ -51,8 +51,8 @@ export async function registerWebUi(app: FastifyInstance, root: string | undefin
     });
   }
 
-  /** A GET for a page (not the API, not an asset): the app's shell. */
-  return (_req: FastifyRequest, reply: FastifyReply) => {
+  /** A GET for a page (not the API, not an asset): the app's shell (with another status where the page says why, e.g. 410). */
+  return (_req: FastifyRequest, reply: FastifyReply, status = 200) => {
     reply.header('content-security-policy', CSP).header('x-frame-options', 'DENY').header('referrer-policy', 'same-origin');
     if (!index) {
       return reply
@@ -60,7 +60,7 @@ export async function registerWebUi(app: FastifyInstance, root: string | undefin
         .header('content-type', 'text/plain; charset=utf-8')
         .send('网页界面尚未构建：请运行 npm run build。\nThe web interface is not built: run npm run build.\n');
     }
-    return reply.code(200).header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-cache').send(index);
+    return reply.code(status).header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-cache').send(index);
   };
 }
 

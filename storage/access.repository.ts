@@ -22,8 +22,11 @@ export interface AccessRequestRow {
   createdAt: Date;
 }
 
+/** Who looked: a user, an API key, or the recipient of a share link (the share's id). */
+export type AccessorKind = 'user' | 'key' | 'share';
+
 export interface AccessRecord {
-  principalKind: 'user' | 'key';
+  principalKind: AccessorKind;
   principalId: string;
   principalName: string;
   role: string;
@@ -79,7 +82,7 @@ const toRequest = (r: Record<string, unknown>): AccessRequestRow => ({
 export const toAccessLog = (r: Record<string, unknown>): AccessLogRow => ({
   id: Number(r.id),
   at: r.at as Date,
-  principalKind: r.principal_kind as 'user' | 'key',
+  principalKind: r.principal_kind as AccessorKind,
   principalId: r.principal_id as string,
   principalName: r.principal_name as string,
   role: r.role as string,

@@ -417,6 +417,47 @@ export async function writeCatalogImage(tx: Queryable, img: CatalogImage, option
       .filter((v) => img.redactionProjects.has(v.projectId) && img.evidence.has(v.evidenceId))
       .map((v) => ({ project_id: v.projectId, version: v.version, spec: v.spec as unknown as JsonValue, author: v.author, note: v.note, saved_at: iso(v.savedAt), event_seq: v.eventSeq })),
   );
+  const shares = [...img.shares.values()].filter((sh) => sh.items.every((i) => img.evidence.has(i.evidenceId)));
+  await insertRows(
+    tx,
+    'shares',
+    shares.map((sh) => ({
+      id: sh.id,
+      token_sha256: sh.tokenSha256,
+      recipient: sh.recipient,
+      case_number: sh.caseNumber,
+      mode: sh.mode,
+      watermark: sh.watermark,
+      approval_id: sh.approvalId,
+      authorized_by: sh.authorizedBy,
+      purpose: sh.purpose,
+      created_by: sh.createdBy,
+      unit_ids: sh.unitIds,
+      created_at: iso(sh.createdAt),
+      expires_at: iso(sh.expiresAt),
+      revoked_at: iso(sh.revokedAt),
+      revoked_by: sh.revokedBy,
+      revoke_reason: sh.revokeReason,
+    })),
+  );
+  await insertRows(
+    tx,
+    'share_items',
+    shares.flatMap((sh) =>
+      sh.items.map((i) => ({
+        share_id: sh.id,
+        position: i.position,
+        evidence_id: i.evidenceId,
+        sha256: i.sha256,
+        copy_kind: i.copyKind,
+        copy_key: i.copyKey,
+        copy_sha256: i.copySha256,
+        copy_size: i.copySize,
+        content_type: i.contentType,
+        watermark_lines: i.watermarkLines,
+      })),
+    ),
+  );
   await tx.query(`SELECT setval(pg_get_serial_sequence('access_log', 'id'), greatest((SELECT max(id) FROM access_log), 1))`);
 }
 

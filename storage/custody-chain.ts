@@ -86,6 +86,12 @@ export const CUSTODY_EVENT_TYPES = [
   'CASE_MARKED_MAJOR',
   /** The case's package is in write-once storage (归档). */
   'ARCHIVED',
+  /** A share link for a named recipient: the items with their hashes, the copies made, mode, expiry, approval and the token's SHA-256 (never the token). */
+  'SHARE_CREATED',
+  /** A share link closed before its expiry, by whom and why. */
+  'SHARE_REVOKED',
+  /** A de-identified disclosure copy written for publication (公示): the file, its source and hash, the fields written. */
+  'DISCLOSED',
 ] as const;
 
 export type CustodyEventType = (typeof CUSTODY_EVENT_TYPES)[number];

@@ -51,6 +51,7 @@ async function snapshot(rt: Runtime, env: TestEnv, ids: readonly string[]) {
   const matches = await rt.db.query(`SELECT action_id, evidence_id, state, decided_by, reason FROM action_matches ORDER BY action_id, evidence_id`);
   const redactions = await rt.db.query(`SELECT p.id, p.evidence_id, p.created_by, p.created_at, v.version, v.spec, v.author, v.note, v.saved_at, v.event_seq
       FROM redaction_projects p JOIN redaction_versions v ON v.project_id = p.id ORDER BY p.id, v.version`);
+  const shares = await rt.db.query(`SELECT s.*, (SELECT json_agg(i ORDER BY i.position) FROM share_items i WHERE i.share_id = s.id) AS items FROM shares s ORDER BY s.id`);
   const requests = await rt.db.query(`SELECT id, principal_id, evidence_id, case_number, actions, purpose, state, decided_by, reason, expires_at FROM access_requests ORDER BY id`);
   return {
     search: JSON.parse(search.stdout) as { items: unknown[] },
@@ -69,6 +70,7 @@ async function snapshot(rt: Runtime, env: TestEnv, ids: readonly string[]) {
     matches: matches.rows,
     requests: requests.rows,
     redactions: redactions.rows,
+    shares: shares.rows,
   };
 }
 
@@ -125,6 +127,11 @@ describe('evidock reindex: the catalog rebuilt from MinIO alone', () => {
     await rt.redactions.save(ids[0]!, { ...spec, blurRanges: [{ from: 1.6, to: 1.9 }] }, { author: 'custodian-li', actor: { kind: 'user', id: 'custodian-li' }, projectId: first.projectId, note: null });
     await rt.redactions.requestRender(ids[0]!, first.projectId, 2);
     await eventually(async () => ((await rt.catalog.derivativesOf(ids[0]!)).some((d) => d.kind.startsWith('redacted:')) ? true : undefined), 180_000, 'the redacted copy');
+    // Two share links: one opened through its link (a recipient's access record), one revoked.
+    const shared = await rt.sharing.create(caller, { evidenceIds: [ids[1]!], recipient: '律师王某', mode: 'download', approvalId: request.id, purpose: '复核' });
+    await rt.sharing.access(await rt.sharing.open(shared.token), ids[1]!, 'download', { ip: '127.0.0.1', userAgent: 'reindex-test' });
+    const revoked = await rt.sharing.create(caller, { caseNumber: 'YB-R-1', recipient: '当事人代理人', mode: 'view', watermark: false });
+    await rt.sharing.revoke(caller, revoked.share.id, '误发');
     for (const id of ids) await rt.access.record(caller, { action: 'view', evidenceId: id });
     await rt.access.record(caller, { action: 'search', purpose: '案件查询' });
     while ((await rt.access.seal()) > 0);
@@ -137,10 +144,13 @@ describe('evidock reindex: the catalog rebuilt from MinIO alone', () => {
     expect(before.verify.report.ok).toBe(true);
     expect(new Set(ids).size, JSON.stringify(ids)).toBe(3);
     expect(before.search.items).toHaveLength(3);
-    expect(before.access.length).toBe(4);
+    expect(before.access.length).toBe(5);
     expect(before.items.every((i) => i.derivatives.length >= 2)).toBe(true);
     expect(before.matches.some((m) => m.state === 'rejected')).toBe(true);
     expect(before.redactions).toHaveLength(2);
+    expect(before.shares).toHaveLength(2);
+    expect(before.shares.filter((r) => r.revoked_at !== null)).toHaveLength(1);
+    expect(before.access.filter((r) => r.principalKind === 'share')).toHaveLength(1);
     expect(before.items[0]!.derivatives.some((d) => String(d.kind).startsWith('redacted:'))).toBe(true);
 
     // The database is lost: a new, empty one under the same name.
@@ -155,7 +165,7 @@ describe('evidock reindex: the catalog rebuilt from MinIO alone', () => {
     const rebuilt = await evidock(['reindex', '--json'], env.childEnv);
     expect(rebuilt.code, rebuilt.stderr + rebuilt.stdout).toBe(0);
     const report = JSON.parse(rebuilt.stdout) as { ok: boolean; events: number; items: number; accessRecords: number; skipped: unknown[]; originalsMissing: string[]; accessSealsWithoutRecords: number[] };
-    expect(report).toMatchObject({ ok: true, items: 3, accessRecords: 4, skipped: [], originalsMissing: [], accessSealsWithoutRecords: [] });
+    expect(report).toMatchObject({ ok: true, items: 3, accessRecords: 5, skipped: [], originalsMissing: [], accessSealsWithoutRecords: [] });
     expect(report.events).toBe(before.verify.report.ledger.events);
 
     rt = await env.runtime();
@@ -175,6 +185,7 @@ describe('evidock reindex: the catalog rebuilt from MinIO alone', () => {
     expect(after.matches).toEqual(before.matches);
     expect(after.requests).toEqual(before.requests);
     expect(after.redactions).toEqual(before.redactions);
+    expect(after.shares).toEqual(before.shares);
     expect(after.users).toEqual(before.users);
     // No password came back: the ledger never held one. The administrator sets it again.
     await expect(rt.identity.login('custodian-li', 'Evidock-Test-2026!', { ip: '127.0.0.1', userAgent: 'test' })).rejects.toMatchObject({ code: 'BAD_CREDENTIALS' });

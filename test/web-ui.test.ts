@@ -1,6 +1,7 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -270,6 +271,139 @@ describe('the web interface in Chromium', () => {
     await shot(auditor, 'reports');
   });
 
+  it('a custodian shares the case from its page; the recipient plays and downloads the copy without logging in; a revoked link answers 410', async () => {
+    const custodian = await pageFor();
+    await login(custodian, 'li.na');
+    await custodian.goto(`${base}/cases/${CASE}`);
+    const panel = custodian.getByRole('region', { name: '受控共享' });
+    await panel.getByText('还没有共享。').waitFor();
+    await panel.getByLabel('接收人（必填）').fill('律师王某');
+    await panel.getByLabel('共享方式').selectOption('download');
+    await panel.getByLabel('用途', { exact: true }).fill('行政复议查阅');
+    expect(await panel.getByLabel('在副本上加水印').isChecked()).toBe(true);
+    await panel.getByRole('button', { name: '创建共享链接' }).click();
+    // Burning the watermark into the 12 s proxy takes a while.
+    const created = panel.getByTestId('share-created');
+    await created.waitFor({ timeout: 120_000 });
+    const link = await created.getByLabel('链接').inputValue();
+    const token = await created.getByLabel('令牌').inputValue();
+    expect(token).toMatch(/^evs_[A-Za-z0-9_-]{43}$/);
+    expect(link).toBe(`${base}/share/${token}`);
+    const [share] = await rt.sharing.all({ caseNumber: CASE });
+    expect(share).toMatchObject({ recipient: '律师王某', mode: 'download', watermark: true, purpose: '行政复议查阅', createdBy: 'li.na', tokenSha256: createHash('sha256').update(token).digest('hex') });
+    expect(share!.items.map((i) => i.evidenceId)).toEqual([ids.other]);
+    const row = panel.locator(`li[data-share="${share!.id}"]`);
+    expect(await row.getByTestId('share-state').innerText()).toBe('有效');
+    await shot(custodian, 'case-share');
+    // The token is shown that once: a reload of the page has it nowhere.
+    await custodian.reload();
+    await panel.locator(`li[data-share="${share!.id}"]`).waitFor();
+    expect(await panel.getByTestId('share-created').count()).toBe(0);
+    expect(await custodian.content()).not.toContain(token);
+    // The receipt links answer the HTML page and the PDF, in her session.
+    const receipts = await custodian.evaluate(async (hrefs) => {
+      const out = [];
+      for (const href of hrefs) {
+        const r = await fetch(href!);
+        const body = new Uint8Array(await r.arrayBuffer());
+        out.push({ status: r.status, type: r.headers.get('content-type'), head: new TextDecoder().decode(body.slice(0, 5)), text: new TextDecoder().decode(body) });
+      }
+      return out;
+    }, [await row.getByRole('link', { name: '回执（网页）' }).getAttribute('href'), await row.getByRole('link', { name: '回执（PDF）' }).getAttribute('href')]);
+    expect(receipts[0]).toMatchObject({ status: 200, type: 'text/html; charset=utf-8' });
+    expect(receipts[0]!.text).toContain('律师王某');
+    expect(receipts[0]!.text).toContain(share!.items[0]!.copySha256);
+    expect(receipts[1]).toMatchObject({ status: 200, type: 'application/pdf', head: '%PDF-' });
+
+    // The recipient: a browser with no session opens the link.
+    const recipient = await pageFor();
+    const opened = await recipient.goto(link);
+    expect(opened!.status()).toBe(200);
+    const item = recipient.locator(`article.shared-item[data-evidence="${ids.other}"]`);
+    await item.waitFor();
+    expect(recipient.url()).toBe(link);
+    // None of the archive: no navigation, no login form, no session asked for.
+    expect(await recipient.locator('nav').count()).toBe(0);
+    expect(await recipient.getByRole('button', { name: '退出登录' }).count()).toBe(0);
+    expect(await recipient.getByLabel('密码').count()).toBe(0);
+    // Nothing of the shell's loading line is left beside the page.
+    expect(await recipient.locator('.boot, .loading').count()).toBe(0);
+    expect(await recipient.getByTestId('shared-recipient').innerText()).toBe('律师王某');
+    expect(await recipient.getByTestId('shared-case').innerText()).toBe(CASE);
+    expect(await recipient.getByTestId('shared-mode').innerText()).toBe('可在线查看和下载');
+    expect(await item.getByTestId('copy-sha256').innerText()).toBe(share!.items[0]!.copySha256);
+    expect(await item.getByTestId('original-sha256').innerText()).toBe((await rt.catalog.getEvidence(ids.other!))!.sha256);
+    expect(share!.items[0]!.copySha256).not.toBe(share!.items[0]!.sha256);
+    expect(await item.locator('video').getAttribute('src')).toBe(`/api/v1/shared/${token}/items/${ids.other}/play`);
+    await recipient.evaluate(() => document.querySelector('video')!.play());
+    await recipient.waitForFunction(() => {
+      const v = document.querySelector('video')!;
+      return v.currentTime > 0.3 && v.getVideoPlaybackQuality().totalVideoFrames > 0;
+    });
+    await shot(recipient, 'shared');
+    // The download is the copy: its bytes hash to the copy's SHA-256 the page shows.
+    const download = recipient.waitForEvent('download');
+    await item.getByRole('link', { name: '下载副本' }).click();
+    const file = await download;
+    const saved = join(env.dir, 'shared-download.mp4');
+    await file.saveAs(saved);
+    expect(createHash('sha256').update(readFileSync(saved)).digest('hex')).toBe(share!.items[0]!.copySha256);
+    const logged = await rt.db.query<{ action: string }>(`SELECT DISTINCT action FROM access_log WHERE principal_kind = 'share' AND principal_id = $1 ORDER BY action`, [share!.id]);
+    expect(logged.rows.map((r) => r.action)).toEqual(['download', 'play', 'view']);
+    // The page in English too (the recipient may not read Chinese).
+    await recipient.getByRole('button', { name: '切换语言' }).click();
+    expect(await recipient.getByTestId('shared-mode').innerText()).toBe('view online and download');
+    await recipient.getByRole('button', { name: 'Switch language' }).click();
+    await recipient.getByTestId('shared-mode').filter({ hasText: '可在线查看和下载' }).waitFor();
+    ids.shareToken = token;
+
+    // A view-only share of the item, made through the API: its page offers no download, and
+    // the item page's panel lists it with the case's share and revokes it.
+    const viewOnly = await custodian.evaluate(async (evidenceId) => {
+      const me = (await (await fetch('/api/v1/auth/me')).json()) as { csrfToken: string };
+      const r = await fetch('/api/v1/shares', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': me.csrfToken }, body: JSON.stringify({ evidenceIds: [evidenceId], recipient: '复议机关', mode: 'view', watermark: false }) });
+      return { status: r.status, body: (await r.json()) as { share: { shareId: string }; token: string; link: string } };
+    }, ids.other!);
+    expect(viewOnly.status).toBe(201);
+    const viewLink = `${base}${viewOnly.body.link}`;
+    expect((await recipient.goto(viewLink))!.status()).toBe(200);
+    await recipient.getByTestId('shared-mode').filter({ hasText: '仅在线查看' }).waitFor();
+    await recipient.locator('article.shared-item video').waitFor();
+    expect(await recipient.getByRole('link', { name: '下载副本' }).count()).toBe(0);
+
+    await custodian.goto(`${base}/evidence/${ids.other}`);
+    const itemPanel = custodian.getByRole('region', { name: '受控共享' });
+    const viewRow = itemPanel.locator(`li[data-share="${viewOnly.body.share.shareId}"]`);
+    await viewRow.waitFor();
+    expect(await itemPanel.locator('li[data-share]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-share')).sort())).toEqual([share!.id, viewOnly.body.share.shareId].sort());
+    await viewRow.getByRole('button', { name: '撤销' }).click();
+    await viewRow.getByLabel('撤销原因（必填）').fill('复议已终结');
+    await viewRow.getByRole('button', { name: '确认撤销' }).click();
+    await itemPanel.locator(`li[data-share="${viewOnly.body.share.shareId}"][data-state="revoked"]`).waitFor();
+    expect(await viewRow.getByTestId('share-state').innerText()).toBe('已撤销');
+    expect(await viewRow.getByRole('button', { name: '撤销' }).count()).toBe(0);
+    expect((await rt.sharing.byId(viewOnly.body.share.shareId)).revokeReason).toBe('复议已终结');
+
+    // The revoked link: the page answers 410 and says so in both languages, nothing else.
+    const gone = await recipient.goto(viewLink);
+    expect(gone!.status()).toBe(410);
+    const unavailable = recipient.getByTestId('share-unavailable');
+    await unavailable.waitFor();
+    expect(await unavailable.getAttribute('data-status')).toBe('410');
+    expect(await unavailable.locator('p.lead').allInnerTexts()).toEqual(['该共享链接已失效（已撤销或已过期）。如需查看，请联系提供方。', 'This share link is no longer valid (revoked or expired). Ask the sender for a new one.']);
+    expect(await unavailable.innerText()).toContain('已被撤销');
+    expect(await recipient.locator('video, article.shared-item, nav, .boot, .loading').count()).toBe(0);
+    await shot(recipient, 'shared-gone');
+    // A token that names no share: 404, and its own message.
+    const unknown = await recipient.goto(`${base}/share/evs_${'A'.repeat(43)}`);
+    expect(unknown!.status()).toBe(404);
+    await unavailable.waitFor();
+    expect(await unavailable.getAttribute('data-status')).toBe('404');
+    expect(await unavailable.locator('p.lead').allInnerTexts()).toEqual(['共享链接不存在，请核对链接地址。', 'This share link does not exist; check the address.']);
+    // The case's share is still open.
+    expect((await recipient.goto(link))!.status()).toBe(200);
+  }, 240_000);
+
   it('a document uploaded on the case page joins the case timeline', async () => {
     const page = await pageFor();
     await login(page, 'li.na');
@@ -352,7 +486,8 @@ describe('the web interface in Chromium', () => {
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('跳到正文');
     const failures: string[] = [];
-    for (const path of ['/docks', `/search?case=${CASE}`, `/evidence/${ids.other}`, `/cases/${CASE}`, '/approvals', '/audit', '/reports']) {
+    // The recipient's page (the case's share, open) is checked too.
+    for (const path of ['/docks', `/search?case=${CASE}`, `/evidence/${ids.other}`, `/cases/${CASE}`, '/approvals', '/audit', '/reports', `/share/${ids.shareToken}`]) {
       await page.goto(`${base}${path}`);
       await page.locator('main h1').waitFor();
       await page.waitForLoadState('networkidle');

@@ -246,3 +246,44 @@ export interface AccessRequest {
   expiresAt: string | null;
   createdAt: string;
 }
+
+export type ShareState = 'active' | 'expired' | 'revoked';
+
+export interface Share {
+  shareId: string;
+  recipient: string;
+  caseNumber: string | null;
+  mode: 'view' | 'download';
+  watermark: boolean;
+  approvalId: string | null;
+  authorizedBy: string;
+  purpose: string | null;
+  createdBy: string;
+  createdAt: string;
+  expiresAt: string;
+  revokedAt: string | null;
+  revokedBy: string | null;
+  revokeReason: string | null;
+  state: ShareState;
+  tokenSha256: string;
+  items: Array<{ evidenceId: string; sha256: string; copyKind: string; copySha256: string; copySize: number; contentType: string; watermarkLines: string[] | null }>;
+}
+
+/** What a share link holds, as its recipient sees it (GET /shared/:token). */
+export interface SharedView {
+  recipient: string;
+  caseNumber: string | null;
+  mode: 'view' | 'download';
+  expiresAt: string;
+  items: Array<{
+    evidenceId: string;
+    mediaType: string;
+    captureStart: string | null;
+    durationSeconds: number | null;
+    contentType: string;
+    size: number;
+    sha256: string;
+    originalSha256: string;
+    watermarked: boolean;
+  }>;
+}

@@ -11,6 +11,7 @@ import { ItemPage } from './pages/item.page.tsx';
 import { ChangePasswordPage, LoginPage } from './pages/login.page.tsx';
 import { ReportsPage } from './pages/reports.page.tsx';
 import { SearchPage } from './pages/search.page.tsx';
+import { SharedPage } from './pages/shared.page.tsx';
 import { match, navigate, route } from './router.ts';
 import { A, ErrorLine, Loading } from './ui.tsx';
 
@@ -32,6 +33,14 @@ function home(role: string): string {
 }
 
 export function App() {
+  // A share link's recipient has no account: their page never asks for a session, so it
+  // neither shows the archive's navigation nor sends them to the login page.
+  const shared = match('/share/:token', route.value.path);
+  if (shared) return <SharedPage token={shared.token!} />;
+  return <Archive />;
+}
+
+function Archive() {
   const [booting, setBooting] = useState(true);
   const [bootError, setBootError] = useState<unknown>(null);
 

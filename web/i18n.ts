@@ -254,6 +254,9 @@ const zh = {
   event_PURGED: '到期销毁',
   event_CASE_ENDED: '案件执法结束',
   event_ARCHIVED: '案件归档',
+  event_SHARE_CREATED: '创建共享链接',
+  event_SHARE_REVOKED: '撤销共享链接',
+  event_DISCLOSED: '生成公示脱敏副本',
 
   casesTitle: '案件',
   openCase: '打开案件',
@@ -395,6 +398,49 @@ const zh = {
   action_ledger: '查看账本',
   action_case: '查看案件',
   'action_access-log': '查看访问日志',
+  // The recipient's page (/share/<token>) and the custodians' share panel.
+  sharedTitle: '共享的执法音视频记录',
+  sharedFor: '接收人',
+  sharedCase: '案件编号',
+  sharedMode: '共享方式',
+  shareMode_view: '仅在线查看',
+  shareMode_download: '可在线查看和下载',
+  sharedExpires: '有效期至',
+  sharedCaptured: '拍摄时间',
+  sharedCopySha: '副本 SHA-256',
+  sharedOriginalSha: '原件 SHA-256',
+  sharedWatermarked: '副本已加水印（接收人、案件、日期）',
+  sharedDownload: '下载副本',
+  sharedNotice: '本页内容仅供上述接收人使用；每次查看、播放和下载都会被记录。所给为副本，原件保存在档案系统中，可凭原件 SHA-256 核对。',
+  sharedNoItems: '该共享中没有记录。',
+  sharedGone: '该共享链接已失效（已撤销或已过期）。如需查看，请联系提供方。',
+  sharedNotFound: '共享链接不存在，请核对链接地址。',
+  sharePanel: '受控共享',
+  shareHint: '接收人得到的是播放副本（默认加水印），不是原件；链接到期或撤销后即失效，每次访问都会记录。',
+  shareRecipient: '接收人（必填）',
+  shareMode: '共享方式',
+  shareExpiry: '有效期至（留空按默认天数）',
+  shareApproval: '审批编号（可选）',
+  shareWatermark: '在副本上加水印',
+  sharePurpose: '用途',
+  shareCreate: '创建共享链接',
+  shareCreating: '正在生成副本……',
+  shareCreatedOnce: '共享链接已创建。链接和令牌只显示这一次，请立即复制并发给接收人：',
+  shareLink: '链接',
+  shareToken: '令牌',
+  shareListTitle: '共享记录',
+  noShares: '还没有共享。',
+  shareState_active: '有效',
+  shareState_expired: '已过期',
+  shareState_revoked: '已撤销',
+  shareItems: '{n} 件',
+  shareRevoke: '撤销',
+  shareRevokeReason: '撤销原因（必填）',
+  shareRevokeConfirm: '确认撤销',
+  shareRevokedBy: '{by} 于 {at} 撤销：{reason}',
+  shareRevokedDone: '共享链接已撤销。',
+  shareReceiptPdf: '回执（PDF）',
+  shareReceiptHtml: '回执（网页）',
 } as const;
 
 export type MessageKey = keyof typeof zh;
@@ -644,6 +690,9 @@ const en: Record<MessageKey, string> = {
   event_PURGED: 'Purged',
   event_CASE_ENDED: 'Case action ended',
   event_ARCHIVED: 'Case archived',
+  event_SHARE_CREATED: 'Share link created',
+  event_SHARE_REVOKED: 'Share link revoked',
+  event_DISCLOSED: 'De-identified disclosure copy made',
 
   casesTitle: 'Cases',
   openCase: 'Open case',
@@ -785,6 +834,49 @@ const en: Record<MessageKey, string> = {
   action_ledger: 'ledger',
   action_case: 'case view',
   'action_access-log': 'access log',
+  // The recipient's page and the share panel.
+  sharedTitle: 'Shared enforcement recordings',
+  sharedFor: 'Recipient',
+  sharedCase: 'Case number',
+  sharedMode: 'Mode',
+  shareMode_view: 'view online only',
+  shareMode_download: 'view online and download',
+  sharedExpires: 'Valid until',
+  sharedCaptured: 'Recorded at',
+  sharedCopySha: 'Copy SHA-256',
+  sharedOriginalSha: 'Original SHA-256',
+  sharedWatermarked: 'The copy is watermarked (recipient, case, date)',
+  sharedDownload: 'Download the copy',
+  sharedNotice: 'For the recipient named above only; every view, playback and download is recorded. These are copies: the originals stay in the archive and can be checked against the original SHA-256.',
+  sharedNoItems: 'This share holds no recordings.',
+  sharedGone: 'This share link is no longer valid (revoked or expired). Ask the sender for a new one.',
+  sharedNotFound: 'This share link does not exist; check the address.',
+  sharePanel: 'Controlled sharing',
+  shareHint: 'The recipient gets the playback copy (watermarked by default), never the original; the link stops working at its expiry or when revoked, and every access is recorded.',
+  shareRecipient: 'Recipient (required)',
+  shareMode: 'Mode',
+  shareExpiry: 'Valid until (empty: the default number of days)',
+  shareApproval: 'Approval id (optional)',
+  shareWatermark: 'Watermark the copies',
+  sharePurpose: 'Purpose',
+  shareCreate: 'Create share link',
+  shareCreating: 'Making the copies…',
+  shareCreatedOnce: 'The share link was made. The link and token are shown this once: copy them now and send them to the recipient:',
+  shareLink: 'Link',
+  shareToken: 'Token',
+  shareListTitle: 'Shares',
+  noShares: 'No shares yet.',
+  shareState_active: 'active',
+  shareState_expired: 'expired',
+  shareState_revoked: 'revoked',
+  shareItems: '{n} items',
+  shareRevoke: 'Revoke',
+  shareRevokeReason: 'Reason for revoking (required)',
+  shareRevokeConfirm: 'Revoke now',
+  shareRevokedBy: 'Revoked by {by} at {at}: {reason}',
+  shareRevokedDone: 'The share link was revoked.',
+  shareReceiptPdf: 'Receipt (PDF)',
+  shareReceiptHtml: 'Receipt (web page)',
 };
 
 const MESSAGES: Record<Locale, Record<MessageKey, string>> = { 'zh-CN': zh, en };
@@ -811,8 +903,12 @@ export function setLocale(next: Locale): void {
 
 /** The message in the current language, with `{name}` placeholders filled in. */
 export function t(key: MessageKey, vars: Record<string, string | number> = {}): string {
-  const text = MESSAGES[locale.value][key];
-  return text.replace(/\{(\w+)\}/g, (_, k: string) => String(vars[k] ?? `{${k}}`));
+  return tIn(locale.value, key, vars);
+}
+
+/** The message in a given language: for the few lines shown in both (a recipient may read either). */
+export function tIn(lang: Locale, key: MessageKey, vars: Record<string, string | number> = {}): string {
+  return MESSAGES[lang][key].replace(/\{(\w+)\}/g, (_, k: string) => String(vars[k] ?? `{${k}}`));
 }
 
 /** A message whose key is built from data (a stage, an event type); the raw value when none. */

@@ -3,6 +3,7 @@ import { api, me, type EvidenceItem } from '../api.client.ts';
 import { bytes, dateTime } from '../format.ts';
 import { t } from '../i18n.ts';
 import { navigate } from '../router.ts';
+import { SharePanel } from '../share-panel.tsx';
 import { A, Empty, errorLine, FlagBadges, Page, Show, useLoad } from '../ui.tsx';
 
 interface Match {
@@ -106,6 +107,8 @@ function CaseView({ c, reload }: { c: CaseBody; reload: () => void }) {
         {EXPORTERS.has(me.value?.role ?? '') && <ExportPackage caseNumber={c.caseNumber} />}
         <Preservation c={c} onDone={reload} />
       </div>
+      {/* Sharing is a custodian's (the server refuses others); only items with a proxy can go. */}
+      {me.value?.role === 'custodian' && c.items.length > 0 && <SharePanel of={{ caseNumber: c.caseNumber }} />}
       <h2>{t('caseTimeline')}</h2>
       {entries.length === 0 ? (
         <Empty text={t('noCaseContent')} />

@@ -3,6 +3,7 @@ import { api, BASE, me, type Derivative, type EvidenceDetail } from '../api.clie
 import { bytes, dateTime, duration } from '../format.ts';
 import { t, tx } from '../i18n.ts';
 import { RedactionEditor } from '../redaction-editor.tsx';
+import { SharePanel } from '../share-panel.tsx';
 import { A, errorLine, FlagBadges, Page, Show, useLoad } from '../ui.tsx';
 
 type Permission = 'allow' | 'approval' | 'deny';
@@ -46,6 +47,8 @@ function Item({ detail, reload }: { detail: Detail; reload: () => void }) {
           </div>
         </section>
         {me.value?.role === 'custodian' && may.play === 'allow' && item.mediaType === 'video' && proxy?.contentType === 'video/mp4' && <RedactionEditor evidenceId={item.evidenceId} proxy={proxy} />}
+        {/* A share hands out a copy made from the playback proxy: none to offer before it exists. */}
+        {me.value?.role === 'custodian' && may.play === 'allow' && proxy && <SharePanel of={{ evidenceId: item.evidenceId }} />}
         <Timeline events={detail.timeline} />
       </div>
       <aside class="item-side">
