@@ -513,7 +513,7 @@ async function simulate(o: Options): Promise<Report> {
       redisCommandsPerFile: filesDone > 0 ? commands / filesDone : Number.NaN,
       samples: series,
       cpuTotals,
-      saturation: saturation(series, peak, os.availableParallelism()),
+      saturation: saturation(series, peak, os.availableParallelism(), errors, totalFiles - filesDone),
       errors,
     };
     return report;
@@ -537,7 +537,7 @@ async function simulate(o: Options): Promise<Report> {
 let onInterrupt: (() => Promise<void>) | null = null;
 
 /** Where the run ran out first: the machine's CPU, the service using most of it at the peak, and the queues that backed up. */
-function saturation(series: Report['samples'], peak: Report['samples'][number], cores: number): string[] {
+function saturation(series: Report['samples'], peak: Report['samples'][number], cores: number, errors: readonly string[], unfinished: number): string[] {
   const out: string[] = [];
   const top = Object.entries(peak.cpu).sort((a, b) => b[1] - a[1]);
   out.push(`at the busiest sample (t = ${peak.t.toFixed(0)} s, ${peak.eventsPerSecond.toFixed(0)} ledger events/s) the machine's ${cores} cores were ${((peak.busy / cores) * 100).toFixed(0)} % busy: ${top.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')} cores`);
@@ -547,7 +547,17 @@ function saturation(series: Report['samples'], peak: Report['samples'][number], 
     .map((f) => [f, maxDepth(f)] as const)
     .sort((a, b) => b[1] - a[1]);
   if (backed[0] && backed[0][1] > 0) out.push(`the deepest pipeline queue was ${backed[0][0]} (at most ${backed[0][1]} jobs waiting or active; ${backed.slice(1).map(([f, d]) => `${f} ${d}`).join(', ')})`);
-  if (peak.busy / cores > 0.9) out.push(`first limit: CPU, ${top[0]?.[0] ?? '?'} the largest user`);
+  // What failed work is the first limit met; the machine's CPU only when nothing failed.
+  const reasons = new Map<string, number>();
+  for (const e of errors) {
+    const why = e.replace(/^[^:]*recorder \d+: /, '');
+    reasons.set(why, (reasons.get(why) ?? 0) + 1);
+  }
+  const worst = [...reasons].sort((a, b) => b[1] - a[1])[0];
+  if (worst) out.push(`first limit: ${worst[0]} (${worst[1]} of ${errors.length} errors)`);
+  else if (peak.busy / cores > 0.9) out.push(`first limit: CPU, ${top[0]?.[0] ?? '?'} the largest user`);
+  else if (unfinished > 0) out.push(`first limit: the drain time (${unfinished} files unfinished, no errors, CPU below 90 %)`);
+  else out.push('no limit reached: every file finished with no errors and the CPU below 90 %');
   return out;
 }
 
