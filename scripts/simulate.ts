@@ -258,11 +258,12 @@ async function child(setup: ChildSetup): Promise<void> {
 
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
-function cpuOf(pid: number): number {
+/** CPU seconds of a process; with `reaped`, also of its children that exited (PostgreSQL's backends come and go between samples). */
+function cpuOf(pid: number, reaped = false): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+    return (Number(f[11]) + Number(f[12]) + (reaped ? Number(f[13]) + Number(f[14]) : 0)) / CLK_TCK;
   } catch {
     return 0;
   }
@@ -283,7 +284,7 @@ function serviceCpu(services: ReadonlyMap<string, number[]>): Map<string, number
   const out = new Map<string, number>();
   for (const [name, roots] of services) {
     let total = 0;
-    for (const root of roots) total += [root, ...childrenOf(root)].reduce((n, p) => n + cpuOf(p), 0);
+    for (const root of roots) total += cpuOf(root, true) + childrenOf(root).reduce((n, p) => n + cpuOf(p), 0);
     out.set(name, total);
   }
   return out;
