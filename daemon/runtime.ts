@@ -134,8 +134,13 @@ export async function createReindexer(config: EvidockConfig): Promise<{ reindex:
   return { reindex, close: () => db.close() };
 }
 
-export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
-  const db = new Database(config.postgres);
+/**
+ * `db`: a pool shared with other runtimes of this process, which close() leaves open. Only the
+ * province simulation (scripts/simulate.ts) passes one: its hundred workstations in a few
+ * processes cannot each open a pool of their own on one PostgreSQL server.
+ */
+export async function createRuntime(config: EvidockConfig, shared: { db?: Database } = {}): Promise<Runtime> {
+  const db = shared.db ?? new Database(config.postgres);
   await db.migrate();
   const objects = new MinioObjectStore(config.minio, config.retention);
   await objects.ensureBuckets();
@@ -398,7 +403,7 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
       await ingest.settle();
       await metadata.close();
       await queue.close();
-      await db.close();
+      if (!shared.db) await db.close();
     },
   };
   return runtime;

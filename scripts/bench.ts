@@ -13,6 +13,11 @@
  *             vs `mc cat` of the same objects
  *   reindex   evidock reindex (ReindexService) of a generated ledger of --reindex-items items
  *             (write-once events, originals, sealed access records) into an empty database
+ *   ledger    CustodyLedger.record with --ledger-writers concurrent writers (each a workstation
+ *             with its own key; appends/s, p50/p95 latency), each design of LEDGER_DESIGNS
+ *             (today's advisory lock first); the chain and signature check of --ledger-events
+ *             events from PostgreSQL, the mirror comparison on --ledger-mirror-sample of them,
+ *             and verify() of all of them extrapolated from the two
  *   concurrency  --recorders folders docked at once vs max(cp, mc cp) of the same bytes,
  *             with each recorder's finish time
  *   dock      one recorder of --dock-files × --dock-mb, dock to all verified, vs max(cp, mc cp)
@@ -50,6 +55,11 @@
  *   --bus-mbps N,M         read limits of the bus section's recorder disk, MB/s (40,400:
  *                          USB 2.0 and USB 3 mass storage in practice)
  *   --search-rows N        catalog rows of the search run (1000000)
+ *   --ledger-writers N,M   concurrent writers of the ledger section (1,8,32,128)
+ *   --ledger-appends N     appends a run, shared among the writers (2000)
+ *   --ledger-connections N PostgreSQL connections the writers share at most (32)
+ *   --ledger-events N      events of the verification run (1000000)
+ *   --ledger-mirror-sample N  of those, mirrored to MinIO for the mirror comparison (20000)
  *   --search-queries N     timed queries per kind (200); the api section times at least
  *                          8 × clients requests per measurement
  *   --api-clients N,M      concurrent clients of the api section's searches (1,16,64)
@@ -60,7 +70,7 @@
  *   --dock-mb N            size of each of those, MiB (512)
  *   --skip-4g              skip the memory run
  *   --only LIST            comma-separated subset of
- *                          acquire,throttle,bus,store,e2e,fixity,export,concurrency,dock,search,api,web,transcode,memory
+ *                          acquire,throttle,bus,store,e2e,fixity,export,reindex,ledger,concurrency,dock,search,api,web,transcode,memory
  *                          (no doc unless --out)
  *   --out PATH             where to write the report (docs/benchmarks.md)
  *   --fresh                do not keep sections of the existing report that this run skips
@@ -68,7 +78,7 @@
  *   --keep                 keep var/bench (data, logs) for inspection
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { createCipheriv, createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createHash, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
@@ -89,8 +99,10 @@ import { ExportFolder } from '../daemon/export-folder.adapter.ts';
 import { createReindexer, initLogging, type Runtime } from '../daemon/runtime.ts';
 import type { ReindexReport } from '../archive/reindex.service.ts';
 import { inParallel } from '../archive/case-export.service.ts';
-import { canonicalJson, GENESIS_HASH, keyIdOf, sealEvent, type CustodyEvent, type CustodyEventType, type JsonValue } from '../storage/custody-chain.ts';
-import { attachmentObjectKey, eventObjectKey, keyObjectKey } from '../storage/custody-ledger.service.ts';
+import { canonicalJson, GENESIS_HASH, keyIdOf, publicKeyFromPem, sealEvent, verifyChain, type CustodyEvent, type CustodyEventInput, type CustodyEventType, type JsonValue } from '../storage/custody-chain.ts';
+import { attachmentObjectKey, CustodyLedger, eventObjectKey, keyObjectKey } from '../storage/custody-ledger.service.ts';
+import { loadOrCreateWorkstationKey, type WorkstationKey } from '../storage/ledger-key.store.ts';
+import { Database } from '../storage/postgres.database.ts';
 import { buildArchiveServer } from '../server/archive.server.ts';
 import { makeRecorderFootage } from './make-footage.ts';
 import { openDirectoryVolume } from '../drivers/directory.driver.ts';
@@ -136,7 +148,7 @@ const TARGETS = {
   webSearchMs: 1000,
   webFirstFrameMs: 500,
 };
-const SECTIONS = ['acquire', 'throttle', 'bus', 'store', 'e2e', 'fixity', 'export', 'reindex', 'concurrency', 'dock', 'search', 'api', 'web', 'transcode', 'memory'] as const;
+const SECTIONS = ['acquire', 'throttle', 'bus', 'store', 'e2e', 'fixity', 'export', 'reindex', 'ledger', 'concurrency', 'dock', 'search', 'api', 'web', 'transcode', 'memory'] as const;
 type Section = (typeof SECTIONS)[number];
 
 // ---- options -----------------------------------------------------------------------------
@@ -152,6 +164,11 @@ interface Options {
   busMBps: number[];
   searchRows: number;
   reindexItems: number;
+  ledgerWriters: number[];
+  ledgerAppends: number;
+  ledgerConnections: number;
+  ledgerEvents: number;
+  ledgerMirrorSample: number;
   searchQueries: number;
   apiClients: number[];
   uploadMiB: number;
@@ -178,6 +195,11 @@ function parseOptions(argv: string[]): Options {
       'bus-mbps': { type: 'string', default: '40,400' },
       'search-rows': { type: 'string', default: '1000000' },
       'reindex-items': { type: 'string', default: '100000' },
+      'ledger-writers': { type: 'string', default: '1,8,32,128' },
+      'ledger-appends': { type: 'string', default: '2000' },
+      'ledger-connections': { type: 'string', default: '32' },
+      'ledger-events': { type: 'string', default: '1000000' },
+      'ledger-mirror-sample': { type: 'string', default: '20000' },
       'search-queries': { type: 'string', default: '200' },
       'api-clients': { type: 'string', default: '1,16,64' },
       'upload-mb': { type: 'string', default: '256' },
@@ -222,6 +244,11 @@ function parseOptions(argv: string[]): Options {
     busMBps: (values['bus-mbps'] ?? '').split(',').map((v) => int('bus-mbps', v, 1)),
     searchRows: int('search-rows', values['search-rows'], 1000),
     reindexItems: int('reindex-items', values['reindex-items'], 100),
+    ledgerWriters: (values['ledger-writers'] ?? '').split(',').map((v) => int('ledger-writers', v, 1)),
+    ledgerAppends: int('ledger-appends', values['ledger-appends'], 1),
+    ledgerConnections: int('ledger-connections', values['ledger-connections'], 1),
+    ledgerEvents: int('ledger-events', values['ledger-events'], 1000),
+    ledgerMirrorSample: int('ledger-mirror-sample', values['ledger-mirror-sample'], 100),
     searchQueries: int('search-queries', values['search-queries'], 20),
     apiClients: (values['api-clients'] ?? '').split(',').map((v) => int('api-clients', v, 1)),
     uploadMiB: int('upload-mb', values['upload-mb'], 1),
@@ -1144,6 +1171,259 @@ async function benchReindex(ctx: Context): Promise<SectionBody> {
       },
     ],
   };
+}
+
+// ---- ledger: appends under concurrent writers, verification of a large chain ----------------
+
+/** One writer of a ledger design: a workstation with its own key (and, budget allowing, connection). */
+interface LedgerWriter {
+  append(input: CustodyEventInput): Promise<void>;
+}
+
+/**
+ * A ledger design the bench measures. Today's (one PostgreSQL advisory lock per append, the
+ * event mirrored to the write-once bucket after COMMIT) is the baseline; a new design is one
+ * more entry of LEDGER_DESIGNS, measured in the same run with the same writers and events.
+ */
+interface LedgerDesign {
+  label: string;
+  explain: string;
+  /** Opens writer `index` of `count`; the writer's pool is `pools[index % pools.length]`. */
+  openWriter(env: TestEnv, pool: Database, objects: MinioObjectStore, index: number): Promise<LedgerWriter>;
+}
+
+const LEDGER_DESIGNS: LedgerDesign[] = [
+  {
+    label: 'advisory lock (today)',
+    explain: 'CustodyLedger.record: BEGIN, pg_advisory_xact_lock, read the last event, seal (SHA-256 + Ed25519), INSERT, COMMIT, then PUT the event to the write-once ledger bucket',
+    async openWriter(env, pool, objects, index) {
+      const workstationId = `${env.config.workstationId}-w${index}`;
+      const key = loadOrCreateWorkstationKey(join(env.dir, 'keys'), workstationId);
+      const ledger = new CustodyLedger(pool, objects, key, workstationId);
+      await ledger.registerKey();
+      return { append: async (input) => void (await ledger.record(input)) };
+    },
+  },
+];
+
+/** An event of the size the pipeline appends most (ACQUIRED of one file). */
+function benchEventInput(writer: number, n: number): CustodyEventInput {
+  const sha256 = createHash('sha256').update(`${writer}/${n}`).digest('hex');
+  return {
+    type: 'ACQUIRED',
+    actor: { kind: 'workstation', id: `bench-w${writer}` },
+    details: { sha256, sm3: null, size: 64 * 1024, devicePath: `DCIM/REC_${n}.MP4`, bytesReadFromRecorder: 64 * 1024, resumedFromByte: 0 },
+  };
+}
+
+interface AppendRun {
+  writers: number;
+  appends: number;
+  seconds: number;
+  latenciesMs: number[];
+}
+
+async function ledgerAppendRun(ctx: Context, design: LedgerDesign, writers: number, run: number): Promise<AppendRun> {
+  const { options } = ctx;
+  const { env, dispose } = await benchEnv(ctx, 'benchledger');
+  const connections = Math.min(writers, options.ledgerConnections);
+  const pools = Array.from({ length: connections }, () => new Database({ ...env.config.postgres, maxConnections: 1 }));
+  await pools[0]!.migrate();
+  const objects = new MinioObjectStore(env.config.minio, env.config.retention);
+  await objects.ensureBuckets();
+  try {
+    const opened: LedgerWriter[] = [];
+    for (let i = 0; i < writers; i++) opened.push(await design.openWriter(env, pools[i % connections]!, objects, i));
+    const perWriter = Math.max(1, Math.ceil(options.ledgerAppends / writers));
+    const latenciesMs: number[] = [];
+    const side = newSide(`${design.label}, ${writers} writer(s)`, 0);
+    const s = await timed(side, ctx.minioPid, async () => {
+      await Promise.all(
+        opened.map(async (w, i) => {
+          for (let n = 0; n < perWriter; n++) {
+            const a0 = performance.now();
+            await w.append(benchEventInput(i, n));
+            latenciesMs.push(performance.now() - a0);
+          }
+        }),
+      );
+    });
+    const appends = perWriter * writers;
+    const count = await pools[0]!.query<{ n: string }>(`SELECT count(*) AS n FROM custody_events WHERE type = 'ACQUIRED'`);
+    if (Number(count.rows[0]!.n) !== appends) throw new Error(`ledger: ${appends} appends made, ${count.rows[0]!.n} events in the database`);
+    log(`ledger ${design.label}, ${writers} writers (${connections} connections), run ${run + 1}: ${appends} appends in ${fmtS(s.seconds)}, ${(appends / s.seconds).toFixed(0)}/s`);
+    return { writers, appends, seconds: s.seconds, latenciesMs };
+  } finally {
+    for (const p of pools) await p.close().catch(() => undefined);
+    objects.close();
+    await dispose();
+  }
+}
+
+/** Seals `count` events after `from` in process and inserts them 5,000 rows a statement. */
+async function bulkLedger(db: Database, key: WorkstationKey, workstationId: string, from: { seq: number; prevHash: string }, count: number, mirror: MinioObjectStore | null): Promise<{ seq: number; prevHash: string }> {
+  let seq = from.seq;
+  let prevHash = from.prevHash;
+  const at0 = Date.UTC(2026, 0, 1);
+  for (let done = 0; done < count; ) {
+    const batch: CustodyEvent[] = [];
+    for (const end = Math.min(count, done + 5000); done < end; done++) {
+      seq += 1;
+      const input = benchEventInput(0, seq);
+      const event = sealEvent(
+        { seq, at: new Date(at0 + seq * 100).toISOString(), workstationId, type: input.type, actor: input.actor, evidenceId: null, sessionId: null, fileId: null, details: input.details, prevHash, keyId: key.keyId },
+        key.privateKey,
+      );
+      prevHash = event.hash;
+      batch.push(event);
+    }
+    const col = <T>(f: (e: CustodyEvent) => T) => batch.map(f);
+    await db.query(
+      `INSERT INTO custody_events (seq, at, at_text, workstation_id, type, actor_kind, actor_id, details, prev_hash, key_id, hash, signature)
+       SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::text[], $10::text[], $11::text[], $12::text[])`,
+      [col((e) => e.seq), col((e) => e.at), col((e) => e.at), col((e) => e.workstationId), col((e) => e.type), col((e) => e.actor.kind), col((e) => e.actor.id), col((e) => JSON.stringify(e.details)), col((e) => e.prevHash), col((e) => e.keyId), col((e) => e.hash), col((e) => e.signature)],
+    );
+    if (mirror) await inParallel(batch, 32, (e) => mirror.putDocument('ledger', eventObjectKey(e.seq), Buffer.from(canonicalJson(e)), 'application/json'));
+    if (done % 100_000 === 0) log(`ledger: ${done}/${count} events sealed and inserted`);
+  }
+  return { seq, prevHash };
+}
+
+/** The chain and signature half of CustodyLedger.verify, over the rows in pages as verify reads them. */
+async function verifyChainOnly(ledger: CustodyLedger, keys: ReadonlyMap<string, KeyObject>): Promise<{ events: number; problems: number }> {
+  let events = 0;
+  let problems = 0;
+  let tail: CustodyEvent | undefined;
+  for (;;) {
+    const batch = await ledger.page(tail?.seq ?? 0, 5000);
+    if (batch.length === 0) return { events, problems };
+    problems += verifyChain(batch, keys, tail ? { seq: tail.seq + 1, prevHash: tail.hash } : undefined).length;
+    events += batch.length;
+    tail = batch[batch.length - 1];
+  }
+}
+
+async function ledgerVerification(ctx: Context): Promise<{ rows: Row[]; sides: Side[]; notes: string[] }> {
+  const { options } = ctx;
+  const total = options.ledgerEvents;
+  const sample = Math.min(options.ledgerMirrorSample, total);
+  const { env, dispose } = await benchEnv(ctx, 'benchledgerv');
+  const db = new Database(env.config.postgres);
+  await db.migrate();
+  const objects = new MinioObjectStore(env.config.minio, env.config.retention);
+  await objects.ensureBuckets();
+  try {
+    const workstationId = env.config.workstationId;
+    const key = loadOrCreateWorkstationKey(join(env.dir, 'keys'), workstationId);
+    await objects.putDocument('ledger', keyObjectKey(key.keyId), Buffer.from(key.publicKeyPem), 'application/x-pem-file');
+    await db.query('INSERT INTO ledger_keys (key_id, workstation_id, public_key_pem) VALUES ($1, $2, $3)', [key.keyId, workstationId, key.publicKeyPem]);
+    const ledger = new CustodyLedger(db, objects, key, workstationId);
+    const keys = new Map([[key.keyId, publicKeyFromPem(key.publicKeyPem)]]);
+
+    const g0 = performance.now();
+    const afterSample = await bulkLedger(db, key, workstationId, { seq: 0, prevHash: GENESIS_HASH }, sample, objects);
+    const sampleGenSeconds = (performance.now() - g0) / 1000;
+    const fullSide = newSide(`CustodyLedger.verify (chain, signatures and mirror), ${sample} events`, 0);
+    const sampleChainSide = newSide(`chain and signatures only, ${sample} events`, 0);
+    for (let r = 0; r < options.runs; r++) {
+      let found = -1;
+      await timed(fullSide, ctx.minioPid, async () => {
+        found = (await ledger.verify()).problems.length;
+      });
+      if (found !== 0) throw new Error(`ledger: verify() of the mirrored sample found ${found} problems`);
+      await timed(sampleChainSide, ctx.minioPid, async () => void (await verifyChainOnly(ledger, keys)));
+    }
+    log(`ledger: sample of ${sample} verified in ${fmtS(medianSeconds(fullSide))} (chain only ${fmtS(medianSeconds(sampleChainSide))})`);
+
+    const g1 = performance.now();
+    await bulkLedger(db, key, workstationId, afterSample, total - sample, null);
+    const genSeconds = (performance.now() - g1) / 1000 + sampleGenSeconds;
+    await db.query('ANALYZE custody_events');
+    const chainSide = newSide(`chain and signatures only, ${total} events`, 0);
+    for (let r = 0; r < options.runs; r++) {
+      let checked = { events: 0, problems: -1 };
+      await timed(chainSide, ctx.minioPid, async () => {
+        checked = await verifyChainOnly(ledger, keys);
+      });
+      if (checked.events !== total || checked.problems !== 0) throw new Error(`ledger: chain check of ${total} events read ${checked.events}, ${checked.problems} problems`);
+      log(`ledger: chain of ${total} events checked in ${fmtS(chainSide.samples.at(-1)!.seconds)}`);
+    }
+    const chainS = medianSeconds(chainSide);
+    const mirrorPerEvent = Math.max(0, medianSeconds(fullSide) - medianSeconds(sampleChainSide)) / sample;
+    const extrapolated = chainS + mirrorPerEvent * total;
+    const n = total.toLocaleString('en-US');
+    return {
+      sides: [fullSide, sampleChainSide, chainSide],
+      rows: [
+        {
+          what: `Ledger chain and signatures, ${n} events`,
+          evidock: `${fmtS(chainS)} · ${(total / chainS).toFixed(0)} events/s`,
+          baseline: '—',
+          ratio: '—',
+          target: '—',
+          met: null,
+          explain: `verifyChain over CustodyLedger.page(…, 5000) from PostgreSQL — the chain and signature half of CustodyLedger.verify — over ${n} events sealed in process and bulk-inserted.`,
+        },
+        {
+          what: `Ledger mirror comparison (sample of ${sample.toLocaleString('en-US')} events)`,
+          evidock: `${(1 / mirrorPerEvent).toFixed(0)} events/s (verify ${fmtS(medianSeconds(fullSide))} − chain ${fmtS(medianSeconds(sampleChainSide))})`,
+          baseline: '—',
+          ratio: '—',
+          target: '—',
+          met: null,
+          explain: `CustodyLedger.verify of a ledger of ${sample} mirrored events (list the bucket, GET and compare each event object), minus the chain check of the same rows.`,
+        },
+        {
+          what: `Ledger verify(), ${n} events — EXTRAPOLATED`,
+          evidock: `≈ ${fmtS(extrapolated)} (${(extrapolated / 60).toFixed(1)} min)`,
+          baseline: '—',
+          ratio: '—',
+          target: '—',
+          met: null,
+          explain: `Not measured end to end: the measured chain check of ${n} events plus ${n} × the measured mirror comparison time per event of the sample (mirroring ${n} objects to MinIO for one run would take longer than the rest of the bench).`,
+        },
+      ],
+      notes: [`The ${n} events were sealed (SHA-256 + Ed25519) and inserted 5,000 per statement in ${fmtS(genSeconds)}; the first ${sample} were also PUT to the write-once bucket.`],
+    };
+  } finally {
+    await db.close().catch(() => undefined);
+    objects.close();
+    await dispose();
+  }
+}
+
+async function benchLedger(ctx: Context): Promise<SectionBody> {
+  const { options } = ctx;
+  const rows: Row[] = [];
+  const sides: Side[] = [];
+  const notes: string[] = [];
+  for (const design of LEDGER_DESIGNS) {
+    for (const writers of options.ledgerWriters) {
+      const runs: AppendRun[] = [];
+      for (let r = 0; r < options.runs; r++) runs.push(await ledgerAppendRun(ctx, design, writers, r));
+      const side = newSide(`${design.label}, ${writers} writer(s)`, 0);
+      side.samples.push(...runs.map((x) => ({ seconds: x.seconds, cpu: Number.NaN })));
+      sides.push(side);
+      const rate = median(runs.map((x) => x.appends / x.seconds));
+      const all = runs.flatMap((x) => x.latenciesMs).sort((a, b) => a - b);
+      const connections = Math.min(writers, options.ledgerConnections);
+      rows.push({
+        what: `Ledger appends, ${design.label}, ${writers} concurrent writer${writers === 1 ? '' : 's'}`,
+        evidock: `${rate.toFixed(0)} appends/s · p50 ${pct(all, 0.5).toFixed(1)} ms, p95 ${pct(all, 0.95).toFixed(1)} ms`,
+        baseline: '—',
+        ratio: '—',
+        target: '—',
+        met: null,
+        explain: `${design.explain}; ${writers} writers, each a workstation with its own key and ledger instance, ${connections === writers ? 'each on its own PostgreSQL connection' : `on ${connections} PostgreSQL connections (${Math.ceil(writers / connections)} writers a connection: --ledger-connections, the shared server allows 100 in all)`}, ${runs[0]!.appends} appends a run into one database, latency per record() call.`,
+      });
+    }
+  }
+  notes.push(`Designs measured: ${LEDGER_DESIGNS.map((d) => d.label).join('; ')}. A new design is one more entry of LEDGER_DESIGNS in scripts/bench.ts, run beside the baseline with the same writers.`);
+  const v = await ledgerVerification(ctx);
+  rows.push(...v.rows);
+  sides.push(...v.sides);
+  notes.push(...v.notes);
+  return { title: 'Ledger', rows, sides, notes };
 }
 
 // ---- case export vs mc cp ------------------------------------------------------------------
@@ -2929,6 +3209,7 @@ function renderMarkdown(ctx: Context, machine: Array<[string, string]>, results:
     ...(has('dock') ? [`dock run ${o.dockFiles} × ${o.dockMiB} MiB`] : []),
     ...(has('search') || has('api') ? [`search${has('api') ? ' and API' : ''} over ${o.searchRows.toLocaleString('en-US')} catalog rows`] : []),
     ...(has('api') ? [`API clients ${o.apiClients.join(', ')}, uploaded document ${o.uploadMiB} MiB`] : []),
+    ...(has('ledger') ? [`ledger writers ${o.ledgerWriters.join(', ')} (${o.ledgerAppends} appends a run, at most ${o.ledgerConnections} connections), verification over ${o.ledgerEvents.toLocaleString('en-US')} events (mirror sample ${o.ledgerMirrorSample.toLocaleString('en-US')})`] : []),
     ...(has('transcode') ? [`transcode clip ${o.transcodeSeconds} s of 1080p30`] : []),
     ...(has('memory') ? [`memory run one ${o.bigMiB} MiB file`] : []),
   ];
@@ -3064,6 +3345,7 @@ async function main(): Promise<number> {
       fixity: benchFixity,
       export: benchExport,
       reindex: benchReindex,
+      ledger: benchLedger,
       concurrency: benchConcurrency,
       dock: benchDock,
       search: benchSearch,

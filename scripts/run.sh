@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Entry point of `npm run demo`, `npm test`, `npm run bench` and `npm run chaos`:
+# Entry point of `npm run demo`, `npm test`, `npm run bench`, `npm run simulate` and `npm run chaos`:
 #
 #   bash scripts/run.sh demo  [args]   node bin/evidock.js demo [args]
 #   bash scripts/run.sh test  [args]   npx vitest run [args]     (e.g. --project unit, a file name)
 #   bash scripts/run.sh bench [args]   npx tsx scripts/bench.ts [args]
+#   bash scripts/run.sh simulate [args]  npx tsx scripts/simulate.ts [args]   (e.g. --workstations 100 --minutes 5)
 #   bash scripts/run.sh chaos [args]   npx tsx scripts/chaos.ts [args]   (e.g. --quick)
 #
 # Before that it makes the pinned LTS Node.js (.node-version) the `node` on PATH when the
@@ -18,11 +19,11 @@ set -euo pipefail
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$ROOT"
 
-usage() { printf 'usage: bash scripts/run.sh <demo|test|bench|chaos> [args]\n' >&2; exit 2; }
+usage() { printf 'usage: bash scripts/run.sh <demo|test|bench|simulate|chaos> [args]\n' >&2; exit 2; }
 [ "$#" -ge 1 ] || usage
 cmd=$1
 shift
-case "$cmd" in demo | test | bench | chaos) ;; *) usage ;; esac
+case "$cmd" in demo | test | bench | simulate | chaos) ;; *) usage ;; esac
 
 # The stack first: it also installs the Debian packages (libudev-dev for the optional USB
 # listener's native build) that npm install needs.
@@ -67,5 +68,6 @@ case "$cmd" in
   test) exec npx --no-install vitest run "$@" ;;
   demo) exec node bin/evidock.js demo "$@" ;;
   bench) exec npx --no-install tsx scripts/bench.ts "$@" ;;
+  simulate) exec npx --no-install tsx scripts/simulate.ts "$@" ;;
   chaos) exec npx --no-install tsx scripts/chaos.ts "$@" ;;
 esac

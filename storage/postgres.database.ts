@@ -36,8 +36,37 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|not queryable|shutting down/i.test(message);
 }
 
+/** Waiters in order; `acquire` resolves when one of `size` slots is free. */
+class Slots {
+  private free: number;
+  private readonly waiting: Array<() => void> = [];
+  constructor(size: number) {
+    this.free = size;
+  }
+  async acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free -= 1;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free += 1;
+  }
+}
+
 export class Database implements Queryable {
   private readonly pool: pg.Pool;
+  /**
+   * A session lock holds its connection while its work takes others from the same pool. Were
+   * every connection held by a lock whose work waits for one more, nothing would move until
+   * the pool's timeout failed them all (the province simulation met this with 25 workstations
+   * on 12 connections). So at most half the pool holds session locks; the rest serves work.
+   * Session locks therefore must not nest: a nested one could wait for a slot its holder has.
+   */
+  private readonly lockSlots: Slots;
 
   constructor(config: EvidockConfig['postgres'], databaseOverride?: string) {
     this.pool = new pg.Pool({
@@ -53,6 +82,7 @@ export class Database implements Queryable {
         ? { rejectUnauthorized: config.tls.rejectUnauthorized, ...(config.tls.caFile ? { ca: readFileSync(config.tls.caFile, 'utf8') } : {}) }
         : undefined,
     });
+    this.lockSlots = new Slots(Math.max(1, Math.floor(config.maxConnections / 2)));
     // An idle client losing its server must not crash the process; the next query reports it.
     this.pool.on('error', (error) => log.warn({ err: error.message }, 'postgres connection lost'));
   }
@@ -105,6 +135,15 @@ export class Database implements Queryable {
   }
 
   private async holding<T>(key: string, tryOnly: boolean, work: () => Promise<T>): Promise<{ locked: true; result: T } | { locked: false }> {
+    await this.lockSlots.acquire();
+    try {
+      return await this.holdingSlot(key, tryOnly, work);
+    } finally {
+      this.lockSlots.release();
+    }
+  }
+
+  private async holdingSlot<T>(key: string, tryOnly: boolean, work: () => Promise<T>): Promise<{ locked: true; result: T } | { locked: false }> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
