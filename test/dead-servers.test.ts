@@ -1,12 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../config/config.loader.ts';
 import { importFolder } from '../daemon/cli.ts';
 import type { Runtime } from '../daemon/runtime.ts';
-import { TERMINAL_STAGES, type FileRow } from '../storage/catalog.repository.ts';
+import { TERMINAL_STAGES } from '../storage/catalog.repository.ts';
 import { originalKey } from '../storage/object-store.ts';
 import { JobName, jobIdOf, QueueName } from '../workers/job.types.ts';
 import {
