@@ -101,6 +101,8 @@ export const CAPABILITIES = {
   'access.decide': ['custodian'],
   /** Retention, legal holds, case end and archiving, purges (the rules name a custodian for keeping records). */
   preserve: ['custodian'],
+  /** Redaction projects and their rendered copies (脱敏处理): the person responsible for using the records. */
+  redact: ['custodian'],
   'preserve.view': ['custodian', 'supervisor', 'auditor'],
   'access.log': ['auditor', 'supervisor', 'custodian'],
   ledger: ['auditor'],

@@ -8,7 +8,7 @@ import type { CustodyLedger } from '../storage/custody-ledger.service.ts';
 import type { IdentityRepository } from '../storage/identity.repository.ts';
 import type { Database } from '../storage/postgres.database.ts';
 import { ACCESS_ACTIONS, can, decide, type AccessAction, type EvidenceAction, type RuleOverrides } from './access-policy.ts';
-import { ITEM_ACTIONS, itemSeals, sealDigest } from './access-seal.ts';
+import { ITEM_ACTIONS, itemSeals, sealDigest, sealedForm } from './access-seal.ts';
 import { ArchiveError, approvalRequired, forbidden, invalid, notFound } from './archive.errors.ts';
 import { actorOf, inScope, relationOf, type Principal } from './principal.ts';
 
@@ -156,7 +156,10 @@ export class AccessService {
       await this.deps.access.markSealed(tx, [written.id], event.seq);
       return { ...written, sealedSeq: event.seq };
     });
-    if (event) await this.deps.ledger.mirror([event]);
+    if (event) {
+      await this.deps.ledger.mirror([event]);
+      await this.deps.ledger.attach(row.sealedSeq, [sealedForm(row)]);
+    }
     return row;
   }
 
@@ -167,6 +170,7 @@ export class AccessService {
    */
   async seal(): Promise<number> {
     const events: CustodyEvent[] = [];
+    let batch: { seq: number; rows: AccessLogRow[] } | null = null;
     const count = await this.deps.db.transaction(async (tx) => {
       const rows = await this.deps.access.unsealed(tx, SEAL_BATCH);
       if (rows.length === 0) return 0;
@@ -187,6 +191,7 @@ export class AccessService {
         details: { first: rows[0]!.id, last: rows.at(-1)!.id, count: rows.length, digest: sealDigest(rows) },
       });
       events.push(sealed);
+      batch = { seq: sealed.seq, rows };
       await this.deps.access.markSealed(
         tx,
         rows.map((r) => r.id),
@@ -195,7 +200,24 @@ export class AccessService {
       return rows.length;
     });
     if (events.length > 0) await this.deps.ledger.mirror(events);
+    const sealedBatch = batch as { seq: number; rows: AccessLogRow[] } | null;
+    if (sealedBatch) await this.deps.ledger.attach(sealedBatch.seq, sealedBatch.rows.map(sealedForm));
     return count;
+  }
+
+  /**
+   * The sealed records the write-once bucket does not hold yet (an attachment deferred by an
+   * unreachable MinIO), stored now. Run when a server starts. Returns how many seals it stored.
+   */
+  async attachPending(): Promise<number> {
+    const attached = await this.deps.ledger.attachedSeqs();
+    let n = 0;
+    for (const event of await this.deps.ledger.eventsOfTypes(['ACCESS_LOG_SEALED', 'ACCESSED'])) {
+      if (attached.has(event.seq) || (event.type === 'ACCESSED' && event.details.sealed !== 'immediate')) continue;
+      const rows = await this.deps.access.sealedBy(event.seq);
+      if (rows.length > 0 && (await this.deps.ledger.attach(event.seq, rows.map(sealedForm)))) n++;
+    }
+    return n;
   }
 
   async unsealedCount(): Promise<number> {
@@ -242,7 +264,7 @@ export class AccessService {
         type: 'ACCESS_REQUESTED',
         actor: actorOf(p),
         evidenceId: added.evidenceId,
-        details: { requestId: added.id, caseNumber: added.caseNumber, actions, purpose: added.purpose, by: p.name },
+        details: { requestId: added.id, caseNumber: added.caseNumber, actions, purpose: added.purpose, by: p.name, createdAt: added.createdAt.toISOString() },
       });
       return added;
     });

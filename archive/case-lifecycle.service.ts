@@ -40,7 +40,12 @@ export interface CaseLifecycleDeps {
 export interface OverdueReport {
   archiveDays: number;
   cases: Array<{ caseNumber: string; endedAt: string; daysLeft: number; pastDue: boolean }>;
-  missingFields: { graceDays: number; byOfficer: Array<{ officerId: string | null; items: number; oldest: string | null }> };
+  missingFields: {
+    graceDays: number;
+    byOfficer: Array<{ officerId: string | null; items: number; oldest: string | null }>;
+    /** Per unit: its custodians see to it. */
+    byUnit: Array<{ unitId: string | null; items: number; oldest: string | null }>;
+  };
 }
 
 /** Where the archived package of a case is kept, write-once beside the originals. */
@@ -114,7 +119,8 @@ export class CaseLifecycleService {
     return { key, exportId: packed.exportId, size: packed.size, sha256: packed.sha256, items: items.length };
   }
 
-  async overdue(): Promise<OverdueReport> {
+  /** `units`: the missing-field counts of these units only (a custodian's scope); null: all. */
+  async overdue(units: { ids: readonly string[]; unassigned: boolean } | null = null): Promise<OverdueReport> {
     const now = this.now();
     const days = this.deps.config.cases.archiveDays;
     const grace = this.deps.config.cases.missingFieldsGraceDays;
@@ -122,8 +128,17 @@ export class CaseLifecycleService {
       const left = archiveDaysLeft(c.endedAt!, now, days);
       return { caseNumber: c.caseNumber, endedAt: c.endedAt!.toISOString(), daysLeft: left, pastDue: left < 0 };
     });
-    const byOfficer = (await this.deps.repo.missingFieldsByOfficer(new Date(now.getTime() - grace * 86_400_000))).map((r) => ({ ...r, oldest: r.oldest?.toISOString() ?? null }));
-    return { archiveDays: days, cases, missingFields: { graceDays: grace, byOfficer } };
+    const missing = await this.deps.repo.missingFields(new Date(now.getTime() - grace * 86_400_000), units);
+    const iso = (d: Date | null) => d?.toISOString() ?? null;
+    return {
+      archiveDays: days,
+      cases,
+      missingFields: {
+        graceDays: grace,
+        byOfficer: missing.byOfficer.map((r) => ({ officerId: r.key, items: r.items, oldest: iso(r.oldest) })),
+        byUnit: missing.byUnit.map((r) => ({ unitId: r.key, items: r.items, oldest: iso(r.oldest) })),
+      },
+    };
   }
 
   private async reapply(caseNumber: string, by: string, cause: string): Promise<string[]> {

@@ -93,7 +93,7 @@ export class CaseService {
             type: 'LINKED',
             actor: actorOf(p),
             evidenceId: row.id,
-            details: { source: 'archive', by: p.name, reason, before: { caseNumbers: row.caseNumbers }, after: { caseNumbers: patch.caseNumbers } },
+            details: { source: 'archive', by: p.name, reason, before: { caseNumbers: row.caseNumbers }, after: { caseNumbers: patch.caseNumbers }, flags: patch.flags },
           }),
         );
         deliveries.push(...(await this.deps.webhooks.publish(tx, 'evidence.linked', row.unitId, { evidenceId: row.id, caseNumber, caseNumbers: patch.caseNumbers })));
@@ -128,7 +128,7 @@ export class CaseService {
             type: 'UNLINKED',
             actor: actorOf(p),
             evidenceId: row.id,
-            details: { caseNumber, by: p.name, reason: reason.trim(), before: { caseNumbers: row.caseNumbers }, after: { caseNumbers: patch.caseNumbers } },
+            details: { caseNumber, by: p.name, reason: reason.trim(), before: { caseNumbers: row.caseNumbers }, after: { caseNumbers: patch.caseNumbers }, flags: patch.flags },
           }),
         );
         out.unlinked.push(row.id);
@@ -251,6 +251,9 @@ export class CaseService {
             subject: added.subject,
             place: added.place,
             by: p.name,
+            // The unit a new case row gets (cases.ensure): `evidock reindex` rebuilds it from this.
+            caseUnitId: p.unitIds[0] ?? null,
+            createdAt: added.createdAt.toISOString(),
           },
         }),
       );
@@ -293,12 +296,16 @@ export class CaseService {
     const action = await this.deps.cases.action(actionId);
     if (!action || action.caseNumber !== caseNumber) throw notFound('action', actionId);
     await this.items(p, [evidenceId]);
-    await this.deps.db.transaction(async (tx) => {
+    const decided = await this.deps.db.transaction(async (tx) => {
       const match = await this.deps.cases.lockMatch(tx, actionId, evidenceId);
       if (!match) throw notFound('evidence', evidenceId);
       if (match.state !== 'suggested') throw new ArchiveError('MATCH_DECIDED', 409, `already ${match.state}`, `已处理（${match.state === 'confirmed' ? '已确认' : '已驳回'}）`);
-      await this.deps.cases.decideMatch(tx, actionId, evidenceId, confirm ? 'confirmed' : 'rejected', p.name, reason);
+      const state = confirm ? 'confirmed' : 'rejected';
+      await this.deps.cases.decideMatch(tx, actionId, evidenceId, state, p.name, reason);
+      // A person's decision, kept in the ledger like every other (and so rebuilt by reindex).
+      return this.deps.ledger.append(tx, { type: 'MATCH_DECIDED', actor: actorOf(p), evidenceId, details: { caseNumber, actionId, state, by: p.name, reason } });
     });
+    await this.deps.ledger.mirror([decided]);
     if (confirm) await this.link(caller, caseNumber, [evidenceId], reason ?? `action ${actionId}`);
     return (await this.deps.cases.matchesOf(caseNumber)).find((m) => m.actionId === actionId && m.evidenceId === evidenceId)!;
   }
@@ -362,7 +369,7 @@ export class CaseService {
         event = await this.deps.ledger.append(tx, {
           type: 'DOCUMENT_ADDED',
           actor: actorOf(p),
-          details: { documentId: row.id, caseNumber, sha256: row.sha256, size: row.size, contentType: row.contentType, name: row.originalName, key, etag: stored.etag, by: p.name },
+          details: { documentId: row.id, caseNumber, sha256: row.sha256, size: row.size, contentType: row.contentType, name: row.originalName, key, etag: stored.etag, by: p.name, unitId: row.unitId, createdAt: row.createdAt.toISOString() },
         });
         return row;
       });

@@ -168,7 +168,7 @@ export class EvidenceService {
         type: 'TAGGED',
         actor: how?.actor ?? { kind: 'user', id: by },
         evidenceId: row.id,
-        details: how ? { before, after, by, reason: how.reason } : { before, after, by },
+        details: how ? { before, after, by, reason: how.reason, flags } : { before, after, by, flags },
       });
     });
     await this.ledger.mirror([event]);

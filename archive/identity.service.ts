@@ -87,7 +87,7 @@ export class IdentityService {
     if (problems.length > 0) throw invalid(problems);
     const id = randomUUID();
     const passwordHash = await hashPassword(u.password);
-    await this.administer({ what: 'user.add', target: u.name, by, details: { role: u.role, unitIds: u.unitIds, officerId: u.officerId ?? null } }, async (tx) => {
+    await this.administer({ what: 'user.add', target: u.name, by, details: { userId: id, displayName: u.displayName ?? null, role: u.role, unitIds: u.unitIds, officerId: u.officerId ?? null } }, async (tx) => {
       const added = await this.deps.identity.addUser(tx, { id, name: u.name, displayName: u.displayName ?? null, role: u.role, officerId: u.officerId ?? null, passwordHash });
       if (!added) throw conflict('USER_EXISTS', `user ${u.name} exists`, `用户 ${u.name} 已存在`);
       await this.deps.identity.setUnits(tx, 'user', id, u.unitIds);
@@ -215,8 +215,11 @@ export class IdentityService {
     if (problems.length > 0) throw invalid(problems);
     const id = randomUUID();
     const secret = randomBytes(32).toString('base64url');
-    await this.administer({ what: 'key.create', target: id, by, details: { name: k.name, role: k.role, unitIds: k.unitIds } }, async (tx) => {
-      await this.deps.identity.addKey(tx, { id, name: k.name, role: k.role, secretHash: sha256(secret), createdBy: by });
+    // The SHA-256 of 256 random bits cannot be turned back into the key, so the ledger may
+    // keep it: a catalog rebuilt by `evidock reindex` still accepts the keys systems hold.
+    const secretHash = sha256(secret);
+    await this.administer({ what: 'key.create', target: id, by, details: { name: k.name, role: k.role, unitIds: k.unitIds, secretHash } }, async (tx) => {
+      await this.deps.identity.addKey(tx, { id, name: k.name, role: k.role, secretHash, createdBy: by });
       await this.deps.identity.setUnits(tx, 'key', id, k.unitIds);
     });
     return { id, key: `evk_${id.replaceAll('-', '')}_${secret}` };
@@ -259,7 +262,7 @@ export class IdentityService {
       unitName = unit?.name;
     }
     if (problems.length > 0) throw invalid(problems);
-    await this.administer({ what: 'recorder.register', target: reg.serial, by, details: { officerId: reg.officerId ?? null, unitId: reg.unitId ?? null } }, (tx) =>
+    await this.administer({ what: 'recorder.register', target: reg.serial, by, details: { officerId: reg.officerId ?? null, officerName: reg.officerName ?? null, unitId: reg.unitId ?? null, unitName: unitName ?? null } }, (tx) =>
       this.deps.catalog.register(tx, { ...reg, ...(unitName ? { unitName } : {}) }, by),
     );
   }

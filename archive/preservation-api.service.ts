@@ -59,21 +59,17 @@ export class PreservationApi {
     return this.deps.lifecycle.markMajor(caseNumber, reason, caller.principal.name);
   }
 
-  /** Cases past or near the 30 days, of the caller's units (records missing fields: for the whole archive, root scope only). */
+  /** Cases past or near the 30 days, and records still missing fields, of the caller's units. */
   async overdue(caller: Caller): Promise<OverdueReport> {
     const p = caller.principal;
     if (!can(p.role, 'preserve.view')) throw forbidden('查看归档期限');
-    const report = await this.deps.lifecycle.overdue();
+    const report = await this.deps.lifecycle.overdue({ ids: [...p.scope], unassigned: p.seesUnassigned });
     const visible = new Set<string>();
     for (const c of report.cases) {
       const row = (await this.deps.repo.cases([c.caseNumber]))[0];
       if (row && (await this.caseInScope(p, c.caseNumber))) visible.add(row.caseNumber);
     }
-    return {
-      ...report,
-      cases: report.cases.filter((c) => visible.has(c.caseNumber)),
-      missingFields: { ...report.missingFields, byOfficer: p.seesUnassigned ? report.missingFields.byOfficer : [] },
-    };
+    return { ...report, cases: report.cases.filter((c) => visible.has(c.caseNumber)) };
   }
 
   /** The fixity cycle, and the failures among the caller's units (an alert the dashboard shows). */

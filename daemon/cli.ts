@@ -16,6 +16,7 @@ import { EvidenceNotFoundError } from '../archive/evidence.service.ts';
 import { CaseNotFoundError, ExportIntegrityError } from '../archive/case-export.service.ts';
 import { WatermarkError, WatermarkRecipientError } from '../archive/watermark-text.ts';
 import { formatEvidence } from './evidence-text.formatter.ts';
+import { readJsonFile } from './json-file.adapter.ts';
 import { ExportDestinationError, ExportFolder } from './export-folder.adapter.ts';
 import { openPackage, type OpenedPackage } from './package-source.adapter.ts';
 import { verifyPackage } from '../archive/package-verify.service.ts';
@@ -27,7 +28,8 @@ import { writeReportFile } from './report-file.adapter.ts';
 import { parsePeriod, ReportPeriodError, type ReportPeriod } from '../archive/report.service.ts';
 import { currentLocale, formatBytes, formatLocalTime, mediaProblemText, setLocale, t, type Locale } from './i18n.ts';
 import { ProgressReporter } from './progress.reporter.ts';
-import { createRuntime, initLogging, type Runtime } from './runtime.ts';
+import { createReindexer, createRuntime, initLogging, type Runtime } from './runtime.ts';
+import { ReindexRefusedError, type ReindexReport } from '../archive/reindex.service.ts';
 import { runStack } from './stack.adapter.ts';
 
 /**
@@ -647,6 +649,47 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('reindex')
+    .description('rebuild the catalog database from MinIO alone (the write-once ledger, the originals, the derivatives) into an empty database')
+    .option('--json')
+    .action(async (o: { json?: boolean }) => {
+      const cfg = config(lang());
+      initLogging(cfg, true);
+      const progress = !o.json && process.stderr.isTTY === true;
+      const { reindex, close } = await createReindexer(cfg);
+      let report: ReindexReport;
+      try {
+        report = await reindex.run(progress ? (phase, done, total) => process.stderr.write(`\r\x1b[2K${t('reindex.progress', { phase, done, total })}`) : undefined);
+      } catch (error) {
+        if (!(error instanceof ReindexRefusedError)) throw error;
+        if (progress) process.stderr.write('\r\x1b[2K');
+        if (o.json) out(JSON.stringify({ ok: false, code: error.code, message: error.message, problems: error.problems }));
+        else {
+          process.stderr.write(`${t('reindex.refused', { detail: error.message })}\n`);
+          for (const p of error.problems) process.stderr.write(`  - ${p}\n`);
+        }
+        throw new CliExit(EXIT_FAILURE);
+      } finally {
+        await close();
+      }
+      if (progress) process.stderr.write('\r\x1b[2K');
+      const ok = report.originalsMissing.length === 0;
+      if (o.json) out(JSON.stringify({ ok, ...report }));
+      else {
+        out(t('reindex.done', { events: report.events, items: report.items, documents: report.documents, cases: report.cases, records: report.accessRecords, seconds: report.seconds.toFixed(1) }));
+        out(t('reindex.users'));
+        if (report.accessSealsWithoutRecords.length > 0) out(t('reindex.sealsWithoutRecords', { count: report.accessSealsWithoutRecords.length }));
+        if (report.skipped.length > 0) out(t('reindex.skipped', { count: report.skipped.length }));
+        if (!ok) {
+          out(t('reindex.missing', { count: report.originalsMissing.length }));
+          for (const id of report.originalsMissing) out(`  - ${id}`);
+        }
+      }
+      // Rebuilt, but storage lacks originals the ledger recorded: the operator must know.
+      if (!ok) throw new CliExit(EXIT_FAILURE);
+    });
+
+  program
     .command('workers')
     .description('serve the shared queues (catalog, metadata, transcode, fixity) on this host')
     .action(async () => {
@@ -847,7 +890,7 @@ function registerAdminCommands(program: Command, lang: () => string | undefined)
     });
   kase
     .command('overdue')
-    .description('cases ended but not archived (days left of the 30), and records still missing a required field, per officer')
+    .description('cases ended but not archived (days left of the 30), and records still missing a required field, per officer and per unit')
     .option('--json')
     .action(async (o: { json?: boolean }) => {
       const report = await withRuntime(config(lang()), true, (rt) => rt.lifecycle.overdue());
@@ -856,7 +899,11 @@ function registerAdminCommands(program: Command, lang: () => string | undefined)
       for (const c of report.cases) out(`  ${c.caseNumber}  ${t(c.pastDue ? 'overdue.pastDue' : 'overdue.left', { days: Math.abs(c.daysLeft) })}`);
       out(t('overdue.fields', { days: report.missingFields.graceDays }));
       for (const r of report.missingFields.byOfficer) out(`  ${r.officerId ?? t('overdue.noOfficer')}  ${r.items}`);
+      out(t('overdue.fieldsByUnit'));
+      for (const r of report.missingFields.byUnit) out(`  ${r.unitId ?? t('overdue.noUnit')}  ${r.items}`);
     });
+
+  registerRedactCommands(program, lang, custodian);
 
   const unit = program.command('unit').description('enforcement units (执法单位)');
   unit
@@ -990,6 +1037,87 @@ function registerAdminCommands(program: Command, lang: () => string | undefined)
       const cfg = config(lang());
       await withRuntime(cfg, true, (rt) => rt.identity.unregisterRecorder(serial, by(cfg)));
       out(t('admin.recorderRemoved', { serial }));
+    });
+}
+
+/** Redaction projects (脱敏处理) of a video item: save versions, list them, render copies. */
+function registerRedactCommands(program: Command, lang: () => string | undefined, custodian: (rt: Runtime, name: string) => Promise<string>): void {
+  const redact = program.command('redact').description('redaction projects: boxes, blur and audio ranges hidden in copies of a recording (the original is never changed)');
+  redact
+    .command('save')
+    .description('save a spec (JSON: boxes, blurRanges, audioRanges) as the next version of a project, or as a new project')
+    .argument('<evidenceId>')
+    .requiredOption('--spec <file>', 'the spec, a JSON file')
+    .requiredOption('--by <custodian>')
+    .option('--project <id>', 'the project to add a version to (default: a new project)')
+    .option('--note <text>')
+    .option('--json')
+    .action(async (id: string, o: { spec: string; by: string; project?: string; note?: string; json?: boolean }) => {
+      const cfg = config(lang());
+      let spec: unknown;
+      try {
+        spec = await readJsonFile(o.spec);
+      } catch (error) {
+        setLocale(cfg.locale);
+        process.stderr.write(`${t('redact.badSpec', { file: o.spec, message: (error as Error).message })}\n`);
+        throw new CliExit(EXIT_FAILURE);
+      }
+      const saved = await withRuntime(cfg, true, async (rt) => {
+        const by = await custodian(rt, o.by);
+        return rt.redactions.save((await rt.evidence.find(id)).id, spec, { author: by, actor: { kind: 'user', id: by }, projectId: o.project ?? null, note: o.note ?? null });
+      });
+      if (o.json) return out(JSON.stringify({ projectId: saved.projectId, version: saved.version, spec: saved.spec, event: saved.event }));
+      out(t('redact.saved', { project: saved.projectId, version: saved.version, seq: saved.event.seq }));
+    });
+  redact
+    .command('list')
+    .description("the item's projects, their versions and rendered copies")
+    .argument('<evidenceId>')
+    .option('--json')
+    .action(async (id: string, o: { json?: boolean }) => {
+      const cfg = config(lang());
+      const projects = await withRuntime(cfg, true, async (rt) => rt.redactions.list((await rt.evidence.find(id)).id));
+      if (o.json) return out(JSON.stringify({ projects }));
+      if (projects.length === 0) return out(t('redact.none'));
+      const at = (d: Date) => formatLocalTime(d, cfg.ingest.recorderTimeZone);
+      for (const p of projects) {
+        out(t('redact.project', { project: p.projectId, by: p.createdBy, at: at(p.createdAt) }));
+        for (const v of p.versions) {
+          const state = `${t(`redact.state.${v.render.state}`)}${v.render.file ? `  ${v.render.file.objectKey}` : ''}${v.render.reason ? `  (${v.render.reason})` : ''}`;
+          out(t('redact.version', { version: v.version, at: at(v.savedAt), author: v.author, boxes: v.spec.boxes.length, blur: v.spec.blurRanges.length, audio: v.spec.audioRanges.length, state }) + (v.note ? `  ${v.note}` : ''));
+        }
+      }
+    });
+  redact
+    .command('render')
+    .description('make the redacted copy of a version (the newest by default) on the shared transcode queue')
+    .argument('<evidenceId>')
+    .requiredOption('--project <id>')
+    .option('--version <n>', 'the version (default: the newest)', (v) => Number.parseInt(v, 10))
+    .option('--wait', 'until the copy is made (serves the transcode queue itself when no host does)')
+    .option('--json')
+    .action(async (id: string, o: { project: string; version?: number; wait?: boolean; json?: boolean }) => {
+      const cfg = config(lang());
+      if (o.version !== undefined && (!Number.isInteger(o.version) || o.version < 1)) {
+        throw new ArchiveError('INVALID_REQUEST', 400, '--version takes a whole number from 1', '--version 须为从 1 起的整数');
+      }
+      const result = await withRuntime(cfg, true, async (rt) => {
+        const item = await rt.evidence.find(id);
+        const asked = await rt.redactions.requestRender(item.id, o.project, o.version ?? null);
+        if (!o.wait || asked.state === 'rendered') return { ...asked, reason: null as string | null };
+        if (!(await rt.queue.hasWorkers(QueueName.Transcode))) rt.startWorkers([QueueName.Transcode]);
+        for (;;) {
+          const now = await rt.redactions.renderState(item.id, asked.projectId, asked.version);
+          if (now.state === 'rendered' || now.state === 'failed') return { projectId: asked.projectId, version: asked.version, state: now.state, file: now.file, reason: now.reason };
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      });
+      if (o.json) out(JSON.stringify(result));
+      else if (result.state === 'rendered' && result.file) {
+        out(t('redact.rendered', { project: result.projectId, version: result.version, key: result.file.objectKey, sha256: result.file.sha256, size: formatBytes(result.file.size) }));
+      } else if (result.state === 'failed') out(t('redact.failed', { reason: result.reason ?? '' }));
+      else out(t('redact.queued', { project: result.projectId, version: result.version }));
+      if (result.state === 'failed') throw new CliExit(EXIT_FAILURE);
     });
 }
 

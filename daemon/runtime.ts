@@ -13,6 +13,7 @@ import { IdentityService } from '../archive/identity.service.ts';
 import { WebhookService } from '../archive/webhook.service.ts';
 import { EvidenceService } from '../archive/evidence.service.ts';
 import { FIXITY_SCHEDULER, FixityService } from '../archive/fixity.service.ts';
+import { RedactionService } from '../archive/redaction.service.ts';
 import { ReportService } from '../archive/report.service.ts';
 import { VerifyService } from '../archive/verify.service.ts';
 import { keyDirOf, secretsOf, spoolDirOf, workDirOf } from '../config/config.loader.ts';
@@ -30,6 +31,9 @@ import { FixityRepository } from '../storage/fixity.repository.ts';
 import { loadOrCreateWorkstationKey } from '../storage/ledger-key.store.ts';
 import { MinioObjectStore } from '../storage/minio.object-store.ts';
 import { Database } from '../storage/postgres.database.ts';
+import { writeAccessRecords, writeCatalogImage, writeLedger } from '../storage/catalog-image.writer.ts';
+import { ReindexService } from '../archive/reindex.service.ts';
+import { RedactionRepository } from '../storage/redaction.repository.ts';
 import { ReportRepository } from '../storage/report.repository.ts';
 import { SpoolStore } from '../storage/spool.store.ts';
 import { copyWithDigests, endIdleCopyThreads } from '../workers/acquire.copier.ts';
@@ -41,6 +45,7 @@ import { LazyImageTool, LazyMetadataReader } from '../workers/lazy-media.adapter
 import { MediaWorkspaces } from '../workers/media-workspace.ts';
 import { MediaService } from '../workers/media.service.ts';
 import { ProxyWatermarkService } from '../workers/proxy-watermark.service.ts';
+import { RedactionRenderService } from '../workers/redaction-render.service.ts';
 import { WebhookDeliveryService } from '../workers/webhook-delivery.service.ts';
 import { FetchWebhookSender } from '../workers/webhook.http-sender.ts';
 import { DockSessionService } from './dock-session.service.ts';
@@ -77,6 +82,8 @@ export interface Runtime {
   webhooks: WebhookService;
   fixity: FixityService;
   media: MediaService;
+  redactions: RedactionService;
+  redactionRender: RedactionRenderService;
   pool: WorkerPool | null;
   /** Where media job progress goes (a sandboxed child points it at its current job). */
   setMediaProgress(sink: (evidenceId: string, percent: number, speed: number | null) => void): void;
@@ -101,6 +108,24 @@ export function initLogging(config: EvidockConfig, quiet: boolean): void {
     file: config.logFile,
     secrets: secretsOf(config),
   });
+}
+
+/**
+ * What `evidock reindex` needs and nothing more: a migrated database and the object store.
+ * Not the full runtime: that registers this workstation's key and imports the config's
+ * recorders, and the rebuild must start from an empty catalog.
+ */
+export async function createReindexer(config: EvidockConfig): Promise<{ reindex: ReindexService; close(): Promise<void> }> {
+  const db = new Database(config.postgres);
+  await db.migrate();
+  const objects = new MinioObjectStore(config.minio, config.retention);
+  const reindex = new ReindexService({
+    db,
+    objects,
+    writer: { writeLedger, writeAccessRecords, writeCatalogImage },
+    actionMarginMinutes: config.cases.actionMarginMinutes,
+  });
+  return { reindex, close: () => db.close() };
 }
 
 export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
@@ -220,6 +245,18 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
     queue,
     onProgress: (id, percent, speed) => mediaProgress(id, percent, speed),
   });
+  const redactionRepo = new RedactionRepository(db);
+  const redactionRender = new RedactionRenderService({
+    config,
+    catalog,
+    redactions: redactionRepo,
+    objects,
+    prober,
+    transcoder,
+    workspaces,
+    derivatives: media,
+    onProgress: (id, percent, speed) => mediaProgress(id, percent, speed),
+  });
   const dock = new DockSessionService({
     config,
     db,
@@ -232,6 +269,7 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
     processAlive,
   });
   const verify = new VerifyService(db, catalog, ledger, objects, accessRepo);
+  const evidence = new EvidenceService(db, catalog, ledger, { access, webhooks, retain });
   const fixity = new FixityService({ config, db, fixity: new FixityRepository(db), catalog, verify, ledger, webhooks });
   let leaseTimer: NodeJS.Timeout | null = null;
 
@@ -246,7 +284,7 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
     volumes,
     ingest,
     dock,
-    evidence: new EvidenceService(db, catalog, ledger, { access, webhooks, retain }),
+    evidence,
     verify,
     reports: new ReportService(new ReportRepository(db)),
     exports,
@@ -260,6 +298,8 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
     webhooks,
     fixity,
     media,
+    redactions: new RedactionService({ db, catalog, repo: redactionRepo, ledger, queue, authorizedItem: (caller, id, action) => evidence.authorizedItem(caller, id, action), access }),
+    redactionRender,
     setMediaProgress(sink) {
       mediaProgress = sink;
     },
@@ -283,6 +323,7 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
           [JobName.Thumbnails]: (p, stopping) => media.handleThumbnails(p, stopping),
           [JobName.Webhook]: (p) => webhookDelivery.handleWebhook(p),
           [JobName.Fixity]: (p, stopping) => fixity.handleFixity(p, stopping),
+          [JobName.RedactionRender]: (p, stopping) => redactionRender.handleRedactionRender(p, stopping),
         },
         {
           queues,
@@ -294,7 +335,9 @@ export async function createRuntime(config: EvidockConfig): Promise<Runtime> {
                 ? webhookDelivery.markFailed(payload, reason)
                 : 'scheduler' in payload
                   ? fixity.markFailed(payload, reason)
-                  : media.markFailed(payload, name, reason),
+                  : 'projectId' in payload
+                    ? redactionRender.markFailed(payload, reason)
+                    : media.markFailed(payload, name, reason),
           sandboxed: { [QueueName.Transcode]: TRANSCODE_SANDBOX },
           // The sandboxed children rebuild this exact configuration.
           forkEnv: { EVIDOCK_CONFIG_JSON: JSON.stringify({ ...config, logLevel: effectiveLogLevel ?? config.logLevel }) },

@@ -39,6 +39,8 @@ export async function runServer(config: EvidockConfig, stop?: AbortSignal): Prom
     timer.unref();
     return timer;
   };
+  // Access records sealed while MinIO was away reach the write-once bucket now (reindex needs them).
+  void rt.access.attachPending().catch((error: Error) => log.warn({ err: error.message }, 'storing sealed access records deferred'));
   const timers = [
     every(config.access.sealSeconds * 1000, 'sealing the access log', () => rt.access.seal()),
     every(60_000, 'expiring approvals', () => rt.access.expireLapsed()),

@@ -11,6 +11,8 @@
  *   fixity    one scheduled fixity cycle, unthrottled, over the data set stored as evidence
  *   export    the case's BagIt package (evidock export) of the data set vs `mc cp` of its originals
  *             vs `mc cat` of the same objects
+ *   reindex   evidock reindex (ReindexService) of a generated ledger of --reindex-items items
+ *             (write-once events, originals, sealed access records) into an empty database
  *   concurrency  --recorders folders docked at once vs max(cp, mc cp) of the same bytes,
  *             with each recorder's finish time
  *   dock      one recorder of --dock-files × --dock-mb, dock to all verified, vs max(cp, mc cp)
@@ -66,7 +68,7 @@
  *   --keep                 keep var/bench (data, logs) for inspection
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
@@ -84,7 +86,11 @@ import { loadConfig, REPO_ROOT } from '../config/config.loader.ts';
 import { configSchema, type EvidockConfig } from '../config/config.schema.ts';
 import { importFolder } from '../daemon/cli.ts';
 import { ExportFolder } from '../daemon/export-folder.adapter.ts';
-import { initLogging, type Runtime } from '../daemon/runtime.ts';
+import { createReindexer, initLogging, type Runtime } from '../daemon/runtime.ts';
+import type { ReindexReport } from '../archive/reindex.service.ts';
+import { inParallel } from '../archive/case-export.service.ts';
+import { canonicalJson, GENESIS_HASH, keyIdOf, sealEvent, type CustodyEvent, type CustodyEventType, type JsonValue } from '../storage/custody-chain.ts';
+import { attachmentObjectKey, eventObjectKey, keyObjectKey } from '../storage/custody-ledger.service.ts';
 import { buildArchiveServer } from '../server/archive.server.ts';
 import { makeRecorderFootage } from './make-footage.ts';
 import { openDirectoryVolume } from '../drivers/directory.driver.ts';
@@ -130,7 +136,7 @@ const TARGETS = {
   webSearchMs: 1000,
   webFirstFrameMs: 500,
 };
-const SECTIONS = ['acquire', 'throttle', 'bus', 'store', 'e2e', 'fixity', 'export', 'concurrency', 'dock', 'search', 'api', 'web', 'transcode', 'memory'] as const;
+const SECTIONS = ['acquire', 'throttle', 'bus', 'store', 'e2e', 'fixity', 'export', 'reindex', 'concurrency', 'dock', 'search', 'api', 'web', 'transcode', 'memory'] as const;
 type Section = (typeof SECTIONS)[number];
 
 // ---- options -----------------------------------------------------------------------------
@@ -145,6 +151,7 @@ interface Options {
   throttleMBps: number[];
   busMBps: number[];
   searchRows: number;
+  reindexItems: number;
   searchQueries: number;
   apiClients: number[];
   uploadMiB: number;
@@ -170,6 +177,7 @@ function parseOptions(argv: string[]): Options {
       'throttle-mbps': { type: 'string', default: '40' },
       'bus-mbps': { type: 'string', default: '40,400' },
       'search-rows': { type: 'string', default: '1000000' },
+      'reindex-items': { type: 'string', default: '100000' },
       'search-queries': { type: 'string', default: '200' },
       'api-clients': { type: 'string', default: '1,16,64' },
       'upload-mb': { type: 'string', default: '256' },
@@ -213,6 +221,7 @@ function parseOptions(argv: string[]): Options {
     throttleMBps: (values['throttle-mbps'] ?? '').split(',').map((v) => int('throttle-mbps', v, 1)),
     busMBps: (values['bus-mbps'] ?? '').split(',').map((v) => int('bus-mbps', v, 1)),
     searchRows: int('search-rows', values['search-rows'], 1000),
+    reindexItems: int('reindex-items', values['reindex-items'], 100),
     searchQueries: int('search-queries', values['search-queries'], 20),
     apiClients: (values['api-clients'] ?? '').split(',').map((v) => int('api-clients', v, 1)),
     uploadMiB: int('upload-mb', values['upload-mb'], 1),
@@ -996,6 +1005,143 @@ async function benchFixity(ctx: Context): Promise<SectionBody> {
         TARGETS.fixityVsMcCat,
         'Everything a fixity cycle does for these items (read back, SHA-256, catalog and ledger comparison, signed batch events, ledger audit at the end) vs a plain read of the same objects with `mc cat`.',
       ),
+    ],
+  };
+}
+
+// ---- reindex: the catalog rebuilt from storage ------------------------------------------
+
+/**
+ * A ledger as a province's workstations would have left it, written straight to the
+ * write-once buckets (signing 4 events an item in process, not through the pipeline, which
+ * would take hours for 100,000 items): per docking of 100 files one DOCKED, per file
+ * ACQUIRED, STORED, VERIFIED, RECORDED, a tiny distinct original, and every 1,000 items a
+ * sealed batch of access records with its attachment.
+ */
+async function generateLedger(objects: MinioObjectStore, items: number): Promise<{ events: number; seconds: number }> {
+  const t0 = performance.now();
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const keyId = keyIdOf(publicKey);
+  const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  await objects.putDocument('ledger', keyObjectKey(keyId), Buffer.from(pem), 'application/x-pem-file');
+  let prev: CustodyEvent | null = null;
+  const seal = (type: CustodyEventType, details: { [k: string]: JsonValue }, ids: { evidenceId?: string; sessionId?: string; fileId?: string } = {}): CustodyEvent => {
+    const seq: number = (prev?.seq ?? 0) + 1;
+    const event = sealEvent(
+      {
+        seq,
+        at: new Date(Date.UTC(2026, 0, 1) + seq * 1000).toISOString(),
+        workstationId: `ws-${seq % 40}`,
+        type,
+        actor: { kind: 'workstation', id: 'bench' },
+        evidenceId: ids.evidenceId ?? null,
+        sessionId: ids.sessionId ?? null,
+        fileId: ids.fileId ?? null,
+        details,
+        prevHash: prev?.hash ?? GENESIS_HASH,
+        keyId,
+      },
+      privateKey,
+    );
+    prev = event;
+    return event;
+  };
+  const uuid = (kind: number, i: number) => `${kind.toString(16).padStart(8, '0')}-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
+  const pending: Array<() => Promise<unknown>> = [];
+  const flush = async () => {
+    await inParallel(pending.splice(0), 48, (put) => put());
+  };
+  const putEvent = (e: CustodyEvent) => pending.push(() => objects.putDocument('ledger', eventObjectKey(e.seq), Buffer.from(canonicalJson(e)), 'application/json'));
+  putEvent(seal('KEY_REGISTERED', { keyId, algorithm: 'Ed25519', publicKeyPem: pem }));
+  let records = 0;
+  for (let i = 0; i < items; i++) {
+    const sessionId = uuid(1, Math.floor(i / 100));
+    if (i % 100 === 0) {
+      putEvent(seal('DOCKED', { driver: 'directory', mountPath: '/media/bench', identity: { serial: `SN${Math.floor(i / 100) % 500}` }, registered: false, files: 100, bytes: 100 * 64, defaults: {} }, { sessionId }));
+    }
+    const body = Buffer.from(`bench original ${i}`.padEnd(64, '.'));
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    const key = originalKey(sha256);
+    const ids = { sessionId, fileId: uuid(2, i), evidenceId: uuid(3, i) };
+    const path = `DCIM/REC_${i}.MP4`;
+    pending.push(() => objects.putDocument('originals', key, body, 'video/mp4'));
+    putEvent(seal('ACQUIRED', { sha256, sm3: null, size: body.length, devicePath: path, bytesReadFromRecorder: body.length, resumedFromByte: 0 }, ids));
+    putEvent(seal('STORED', { key, versionId: null, etag: 'bench', size: body.length, uploaded: true }, ids));
+    putEvent(seal('VERIFIED', { key, etag: 'bench' }, ids));
+    putEvent(
+      seal(
+        'RECORDED',
+        { caseNumbers: [`C${i % 5000}`], subject: `subject ${i}`, place: `place ${i % 1000}`, officerId: `P${i % 200}`, collector: `P${i % 200}`, mediaType: 'video', originalName: `REC_${i}.MP4`, originalPath: path, recorderSerial: `SN${Math.floor(i / 100) % 500}`, officerName: null, unitId: null, flags: [] },
+        ids,
+      ),
+    );
+    if ((i + 1) % 1000 === 0) {
+      const batch = Array.from({ length: 50 }, (_, k) => ({ id: ++records, at: new Date(Date.UTC(2026, 0, 2)).toISOString(), principalKind: 'user', principalId: uuid(4, 0), principalName: 'bench', role: 'custodian', unitIds: [], action: 'view', evidenceId: uuid(3, i - k), evidenceIds: null, caseNumber: null, purpose: null, approvalId: null, ip: null, userAgent: null }));
+      const sealed = seal('ACCESS_LOG_SEALED', { first: batch[0]!.id, last: batch.at(-1)!.id, count: batch.length, digest: 'bench' });
+      putEvent(sealed);
+      pending.push(() => objects.putDocument('ledger', attachmentObjectKey(sealed.seq), Buffer.from(canonicalJson(batch)), 'application/json'));
+      await flush();
+      if ((i + 1) % 10_000 === 0) log(`reindex: generated ${i + 1}/${items} items (${(prev as CustodyEvent | null)?.seq ?? 0} events)`);
+    }
+  }
+  await flush();
+  return { events: (prev as CustodyEvent | null)?.seq ?? 0, seconds: (performance.now() - t0) / 1000 };
+}
+
+async function benchReindex(ctx: Context): Promise<SectionBody> {
+  const { options } = ctx;
+  const { env, dispose } = await benchEnv(ctx, 'benchreindex');
+  const objects = new MinioObjectStore(env.config.minio, env.config.retention);
+  await objects.ensureBuckets();
+  log(`reindex: writing a ledger of ${options.reindexItems} items to MinIO`);
+  const generated = await generateLedger(objects, options.reindexItems);
+  log(`reindex: ${generated.events} events written in ${fmtS(generated.seconds)}`);
+  const side = newSide('evidock reindex', 0);
+  const admin = new pg.Client({ host: env.config.postgres.host, port: env.config.postgres.port, user: env.config.postgres.user, database: 'postgres' });
+  await admin.connect();
+  let last: ReindexReport | null = null;
+  try {
+    for (let i = 0; i < options.runs; i++) {
+      // Each run rebuilds into a new, empty database, as after the loss of the old one.
+      await admin.query(`DROP DATABASE IF EXISTS ${env.config.postgres.database} WITH (FORCE)`);
+      await admin.query(`CREATE DATABASE ${env.config.postgres.database}`);
+      const { reindex, close } = await createReindexer(env.config);
+      try {
+        const s = await timed(side, ctx.minioPid, async () => {
+          last = await reindex.run();
+        });
+        log(`reindex run ${i + 1}/${options.runs}: ${fmtS(s.seconds)}  ${(options.reindexItems / s.seconds).toFixed(0)} items/s  cpu ${s.cpu.toFixed(2)} s  minio cpu ${s.serverCpu?.toFixed(2) ?? '?'} s`);
+      } finally {
+        await close();
+      }
+    }
+  } finally {
+    await admin.end();
+  }
+  const report = last as ReindexReport | null;
+  if (!report || report.items !== options.reindexItems || report.events !== generated.events || report.originalsMissing.length > 0 || report.skipped.length > 0) {
+    throw new Error(`reindex: expected ${options.reindexItems} items from ${generated.events} events, got ${JSON.stringify(report && { ...report, skipped: report.skipped.length })}`);
+  }
+  objects.close();
+  await dispose();
+  const seconds = medianSeconds(side);
+  return {
+    title: 'Reindex',
+    sides: [side],
+    notes: [
+      `A generated ledger of ${options.reindexItems} items (${generated.events} signed events, ${report.accessRecords} sealed access records, ${options.reindexItems / 100} dockings) written straight to the write-once buckets in ${fmtS(generated.seconds)}; each run rebuilds it with ReindexService (the code of \`evidock reindex\`) into a new empty database: list and read every event object (16 at a time), verify the chain and every signature, project, stat every original (version, object lock), write all tables in one transaction.`,
+      `CPU seconds (median): evidock ${median(side.samples.map((x) => x.cpu)).toFixed(2)} s, MinIO ${median(side.samples.map((x) => x.serverCpu ?? Number.NaN)).toFixed(2)} s.`,
+    ],
+    rows: [
+      {
+        what: `Reindex of ${options.reindexItems} items from storage`,
+        evidock: `${(options.reindexItems / seconds).toFixed(0)} items/s (${fmtS(seconds)}; ${(generated.events / seconds).toFixed(0)} events/s)`,
+        baseline: '—',
+        ratio: '—',
+        target: '—',
+        met: null,
+        explain: 'Wall time of ReindexService.run: everything `evidock reindex` does after connecting.',
+      },
     ],
   };
 }
@@ -2917,6 +3063,7 @@ async function main(): Promise<number> {
       e2e: benchEndToEnd,
       fixity: benchFixity,
       export: benchExport,
+      reindex: benchReindex,
       concurrency: benchConcurrency,
       dock: benchDock,
       search: benchSearch,

@@ -13,7 +13,8 @@
  * run, 27 of them for the hostile recorder while other work shared the machine; --tiny 2000
  * saves most of that). --quick: one round, short outages,
  * 2 × 64 MiB load, 300 tiny files. Scenarios: kill, redis, minio, postgres, spool, unplug, dock, load,
- * hostile, tamper, secrets, api (the archive server: SIGKILL during uploads and webhook
+ * hostile, tamper, secrets, preservation, rebuild (SIGKILL of a fixity cycle's host and of
+ * reindex), api (the archive server: SIGKILL during uploads and webhook
  * deliveries, a wrong-password burst, its log grepped for secrets). Exit code 1 if any
  * scenario failed.
  */
@@ -31,6 +32,7 @@ import {
   loadScenario,
   outageScenario,
   preservationScenario,
+  rebuildScenario,
   secretsScenario,
   spoolFullScenario,
   tamperScenario,
@@ -132,6 +134,7 @@ async function main(): Promise<number> {
   await run('tamper', () => tamperScenario(ctx));
   await run('secrets', () => secretsScenario(ctx));
   await run('preservation', () => preservationScenario(ctx, quick ? 1 : 3));
+  await run('rebuild', () => rebuildScenario(ctx, quick ? 2 : 5));
   if (want('api')) {
     log('api…');
     for (const r of await apiScenario(ctx)) {

@@ -23,6 +23,11 @@ evidock_node_setup() {
   if [ -n "$have" ] && [ "${have%%.*}" -ge "$major" ] 2>/dev/null; then
     EVIDOCK_NODE=$(node -p 'process.execPath')
     export EVIDOCK_NODE
+    # Without nodedir, node-gyp offline falls back to whatever headers it finds (Debian's
+    # Node 20 in /usr/include/node) and builds usb-detection for the wrong ABI.
+    local prefix
+    prefix=$(dirname -- "$(dirname -- "$EVIDOCK_NODE")")
+    if [ -f "$prefix/include/node/node.h" ]; then export npm_config_nodedir="$prefix"; fi
     return 0
   fi
 

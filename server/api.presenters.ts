@@ -4,6 +4,7 @@ import type { ActionRow, DocumentRow, MatchRow } from '../storage/case.repositor
 import type { DerivativeRow, EvidenceRow } from '../storage/catalog.repository.ts';
 import type { CustodyEvent } from '../storage/custody-chain.ts';
 import type { ApiKeyRow, UserRow } from '../storage/identity.repository.ts';
+import { parseRenderKind } from '../storage/redaction.repository.ts';
 import type { DeliveryRow, WebhookRow } from '../storage/webhook.repository.ts';
 import type * as S from './api.schemas.ts';
 
@@ -67,6 +68,12 @@ export function presentEvent(e: CustodyEvent): Static<typeof S.CustodyEventItem>
   };
 }
 
+/** Where the API streams a derivative: by kind, and a redacted copy by its project and version. */
+function derivativeUrl(d: DerivativeRow): string {
+  const redacted = parseRenderKind(d.kind);
+  return redacted ? `${BASE}/evidence/${d.evidenceId}/redactions/${redacted.projectId}/versions/${redacted.version}/file` : `${BASE}/evidence/${d.evidenceId}/${d.kind}`;
+}
+
 export function presentDerivative(d: DerivativeRow): Static<typeof S.Derivative> {
   return {
     kind: d.kind,
@@ -77,7 +84,7 @@ export function presentDerivative(d: DerivativeRow): Static<typeof S.Derivative>
     width: d.width,
     height: d.height,
     durationSeconds: d.durationSeconds,
-    url: `${BASE}/evidence/${d.evidenceId}/${d.kind}`,
+    url: derivativeUrl(d),
     storyboard: storyboardOf(d),
   };
 }

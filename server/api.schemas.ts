@@ -469,6 +469,7 @@ export const Overdue = Type.Object({
   missingFields: Type.Object({
     graceDays: Type.Integer(),
     byOfficer: Type.Array(Type.Object({ officerId: Type.Union([Type.String(), Type.Null()]), items: Type.Integer(), oldest: Type.Union([time, Type.Null()]) })),
+    byUnit: Type.Array(Type.Object({ unitId: Type.Union([Type.String(), Type.Null()]), items: Type.Integer(), oldest: Type.Union([time, Type.Null()]) })),
   }),
 });
 export const PurgeRun = Type.Object({
@@ -505,3 +506,65 @@ export const FixityStatus = Type.Object({
   neverChecked: Type.Integer(),
   failures: Type.Array(Type.Object({ evidenceId: id, at: Type.Union([time, Type.Null()]), cycle: Type.Integer(), problems: Type.Array(Type.String()), batchSeq: Type.Union([Type.Integer(), Type.Null()]) })),
 });
+
+// ---- redaction ---------------------------------------------------------------------------
+const seconds = Type.Number({ minimum: 0, maximum: 864_000, description: 'Seconds from the start of the recording' });
+const fraction = (what: string) => Type.Number({ minimum: 0, maximum: 1, description: `${what}, a fraction of the upright frame (0..1)` });
+const RedactionKeyframe = Type.Object({ t: seconds, x: fraction('left edge'), y: fraction('top edge'), w: fraction('width'), h: fraction('height') }, { additionalProperties: false });
+const RedactionBoxSchema = Type.Object(
+  {
+    id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }),
+    shape: Type.Optional(Type.Literal('rect')),
+    mode: Type.Union([Type.Literal('blur'), Type.Literal('pixelate')]),
+    keyframes: Type.Array(RedactionKeyframe, { minItems: 2, maxItems: 600, description: 'In order of time; linear between them; the box is shown from the first to the last' }),
+  },
+  { additionalProperties: false },
+);
+export const RedactionSpecSchema = Type.Object(
+  {
+    boxes: Type.Optional(Type.Array(RedactionBoxSchema, { maxItems: 50 })),
+    blurRanges: Type.Optional(Type.Array(Type.Object({ from: seconds, to: seconds }, { additionalProperties: false }), { maxItems: 200, description: 'Spans in which the whole picture is blurred' })),
+    audioRanges: Type.Optional(
+      Type.Array(Type.Object({ from: seconds, to: seconds, mode: Type.Union([Type.Literal('mute'), Type.Literal('tone')]) }, { additionalProperties: false }), { maxItems: 200, description: 'Spans muted, or replaced by a 1 kHz tone' }),
+    ),
+  },
+  { additionalProperties: false, description: 'What a redacted copy hides (times and sizes are also checked against the recording)' },
+);
+export const RedactionSaveBody = Type.Object(
+  {
+    projectId: Type.Optional(Type.String({ format: 'uuid', description: 'Add a version to this project; without it, version 1 of a new project' })),
+    spec: RedactionSpecSchema,
+    note: Type.Optional(Type.String({ maxLength: 1000 })),
+  },
+  { additionalProperties: false },
+);
+export const RedactionSaved = Type.Object({ projectId: id, version: Type.Integer({ minimum: 1 }), spec: RedactionSpecSchema, event: Type.Ref('CustodyEvent') });
+const RedactionFile = Type.Object({ kind: Type.String(), url: Type.String(), sha256: Type.String(), size: Type.Integer(), contentType: Type.String(), createdAt: time });
+export const RedactionList = Type.Object({
+  projects: Type.Array(
+    Type.Object({
+      projectId: id,
+      createdBy: Type.String(),
+      createdAt: time,
+      versions: Type.Array(
+        Type.Object({
+          version: Type.Integer({ minimum: 1 }),
+          author: Type.String(),
+          note: nullable(Type.String()),
+          savedAt: time,
+          eventSeq: Type.Integer(),
+          spec: RedactionSpecSchema,
+          render: Type.Object({
+            state: Type.Union([Type.Literal('rendered'), Type.Literal('queued'), Type.Literal('running'), Type.Literal('failed'), Type.Literal('none')]),
+            reason: nullable(Type.String()),
+            file: nullable(RedactionFile),
+          }),
+        }),
+      ),
+    }),
+  ),
+});
+export const RedactionProjectParam = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }), projectId: Type.String({ format: 'uuid' }) });
+export const RedactionVersionParam = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }), projectId: Type.String({ format: 'uuid' }), version: Type.Integer({ minimum: 1, maximum: 1_000_000 }) });
+export const RedactionRenderBody = Type.Object({ version: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Default: the newest' })) }, { additionalProperties: false });
+export const RedactionRenderResult = Type.Object({ projectId: id, version: Type.Integer({ minimum: 1 }), state: Type.Union([Type.Literal('rendered'), Type.Literal('queued')]), file: nullable(RedactionFile) });

@@ -20,6 +20,7 @@ import { SHARED_SCHEMAS } from './api.schemas.ts';
 import { BASE } from './api.presenters.ts';
 import { caseRoutes } from './case.routes.ts';
 import { preservationRoutes } from './preservation.routes.ts';
+import { redactionRoutes } from './redaction.routes.ts';
 import { evidenceRoutes } from './evidence.routes.ts';
 import type { Api } from './request-context.ts';
 import { SESSION_COOKIE, systemRoutes, type HealthProbe } from './system.routes.ts';
@@ -154,6 +155,7 @@ export async function buildArchiveServer(rt: Runtime, options: { health?: Health
       evidenceRoutes(scoped, { rt });
       caseRoutes(scoped, { rt });
       preservationRoutes(scoped, { rt });
+      redactionRoutes(scoped, { rt });
       accessRoutes(scoped, { rt });
       adminRoutes(scoped, { rt });
       scoped.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());

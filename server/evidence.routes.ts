@@ -155,10 +155,9 @@ export function evidenceRoutes(app: Api, { rt }: RouteDeps): void {
 }
 
 async function streamMedia(rt: RouteDeps['rt'], caller: Caller, req: FastifyRequest, reply: FastifyReply, id: string, media: Media): Promise<FastifyReply> {
-  // A poster is what a result list shows (its search page is logged); the rest is playback or download.
   const action = media === 'original' ? 'download' : media === 'poster' ? 'view' : 'play';
   const { item, authorized } = await rt.evidence.authorizedItem(caller, id, action);
-  let target: { bucket: BucketRole; key: string; size: number; contentType: string; sha256: string };
+  let target: StreamTarget;
   if (media === 'original') {
     target = { bucket: 'originals', key: item.objectKey, size: item.size, contentType: 'application/octet-stream', sha256: item.sha256 };
   } else {
@@ -166,14 +165,39 @@ async function streamMedia(rt: RouteDeps['rt'], caller: Caller, req: FastifyRequ
     if (!d) throw notFound('evidence', `${item.id}/${media}`);
     target = { bucket: 'derivatives', key: d.objectKey, size: d.size, contentType: d.contentType, sha256: d.sha256 };
   }
+  // A poster is a result list's (its search page is logged); the rest is playback or download.
+  const log = media === 'poster' ? null : () => rt.access.record(caller, { action, evidenceId: item.id, approvalId: authorized.approvalId, purpose: media });
+  return sendObject(rt, req, reply, target, log, media === 'original' ? `${item.sha256}${extensionOf(item.originalName)}` : null);
+}
+
+export interface StreamTarget {
+  bucket: BucketRole;
+  key: string;
+  size: number;
+  contentType: string;
+  sha256: string;
+}
+
+/**
+ * Streams a stored object with range requests (206, If-Range on its SHA-256 entity tag).
+ * `logStart` writes the access record: once per playback, on the request that starts it (no
+ * range, or from byte 0), not on every seek. `attachment`: a download's file name.
+ */
+export async function sendObject(
+  rt: RouteDeps['rt'],
+  req: FastifyRequest,
+  reply: FastifyReply,
+  target: StreamTarget,
+  logStart: (() => Promise<unknown>) | null,
+  attachment: string | null,
+): Promise<FastifyReply> {
   const etag = entityTag(target.sha256);
   const headers = req.headers as Record<string, string | undefined>;
   const answer = answerRange(headers.range, headers['if-range'], etag, target.size);
-  // One playback is one record: the request that starts it (no range, or from byte 0), not every seek.
   const starts = answer.kind !== 'partial' || answer.start === 0;
-  if (media !== 'poster' && starts) await rt.access.record(caller, { action, evidenceId: item.id, approvalId: authorized.approvalId, purpose: media });
+  if (logStart && starts) await logStart();
   reply.header('accept-ranges', 'bytes').header('etag', etag).header('cache-control', 'private, no-store').header('content-type', target.contentType);
-  if (media === 'original') reply.header('content-disposition', `attachment; filename="${item.sha256}${extensionOf(item.originalName)}"`);
+  if (attachment) reply.header('content-disposition', `attachment; filename="${attachment}"`);
   if (answer.kind === 'unsatisfiable') {
     return reply.code(416).header('content-range', `bytes */${target.size}`).header('content-type', 'application/json').send({
       error: { code: 'RANGE_NOT_SATISFIABLE', message: `the object has ${target.size} bytes`, messageZh: `请求的范围超出文件大小（${target.size} 字节）` },

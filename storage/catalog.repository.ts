@@ -145,6 +145,25 @@ export interface MediaFacts {
   deviceSerial: string | null;
 }
 
+/** What is known of an item's media before the metadata job has run. */
+export const PENDING_MEDIA: Readonly<MediaFacts> = {
+  status: 'pending',
+  problem: null,
+  durationSeconds: null,
+  container: null,
+  videoCodec: null,
+  audioCodec: null,
+  width: null,
+  height: null,
+  frameRate: null,
+  rotation: null,
+  gpsLatitude: null,
+  gpsLongitude: null,
+  deviceMake: null,
+  deviceModel: null,
+  deviceSerial: null,
+};
+
 export interface DerivativeRow {
   id: string;
   evidenceId: string;

@@ -33,6 +33,8 @@ export const CUSTODY_EVENT_TYPES = [
   'METADATA_EXTRACTED',
   'MEDIA_PROBLEM',
   'DERIVED',
+  /** A version of a redaction project saved: its full spec, author and note (the recording is untouched). */
+  'REDACTION_SAVED',
   'EXPORTED',
   /** What another docking of the same bytes said of them (case, subject, place), added to the item. */
   'LINKED',
@@ -48,6 +50,8 @@ export const CUSTODY_EVENT_TYPES = [
   'DOCUMENT_ADDED',
   /** An enforcement action registered for a case (officers, window, subject, place). */
   'ACTION_REGISTERED',
+  /** A suggested recording of an enforcement action confirmed or rejected by a custodian. */
+  'MATCH_DECIDED',
   /** A stored original re-hashed on request, and the result. */
   'FIXITY_CHECKED',
   /** A batch of the scheduled fixity cycle: names every item it re-hashed and the hash its stored bytes had. */

@@ -26,6 +26,11 @@ export function eventObjectKey(seq: number): string {
   return `events/${String(seq).padStart(12, '0')}.json`;
 }
 
+/** Records an event seals by digest (a batch of access-log records), kept write-once beside it. */
+export function attachmentObjectKey(seq: number): string {
+  return `attachments/${String(seq).padStart(12, '0')}.json`;
+}
+
 export function keyObjectKey(keyId: string): string {
   return `keys/${keyId}.pem`;
 }
@@ -186,6 +191,32 @@ export class CustodyLedger {
         }
       }
     }
+  }
+
+  /**
+   * Stores what an event seals only by digest (the access records of an ACCESS_LOG_SEALED)
+   * in the write-once bucket, so that `evidock reindex` can bring the records back and the
+   * digest still proves them. Like `mirror`, a failure is caught up later (`attachedSeqs`).
+   */
+  async attach(seq: number, records: readonly JsonValue[]): Promise<boolean> {
+    try {
+      await this.objects.putDocument('ledger', attachmentObjectKey(seq), Buffer.from(canonicalJson([...records])), 'application/json');
+      return true;
+    } catch (error) {
+      if (error instanceof ObjectExistsError) return true;
+      log.warn({ seq, err: (error as Error).message }, 'ledger attachment deferred');
+      return false;
+    }
+  }
+
+  /** The events whose attachment the write-once bucket holds. */
+  async attachedSeqs(): Promise<Set<number>> {
+    const seqs = new Set<number>();
+    for await (const object of this.objects.list('ledger', 'attachments/')) {
+      const seq = Number(/attachments\/(\d+)\.json$/.exec(object.key)?.[1]);
+      if (Number.isFinite(seq)) seqs.add(seq);
+    }
+    return seqs;
   }
 
   async mirrorPending(): Promise<number> {

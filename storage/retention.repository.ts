@@ -32,6 +32,13 @@ export interface PurgeRunRow {
   evidenceIds: string[];
 }
 
+export interface MissingFieldsRow {
+  /** The officer's number or the unit's id (null: none recorded). */
+  key: string | null;
+  items: number;
+  oldest: Date | null;
+}
+
 export interface TombstoneRow {
   evidenceId: string;
   purgeRunId: string;
@@ -193,14 +200,23 @@ export class RetentionRepository {
   }
 
   /** Records still missing a required field `graceDays` after capture, counted per officer. */
-  async missingFieldsByOfficer(before: Date): Promise<Array<{ officerId: string | null; items: number; oldest: Date | null }>> {
-    const r = await this.db.query<{ officer_id: string | null; items: string; oldest: Date | null }>(
-      `SELECT officer_id, count(*) AS items, min(coalesce(capture_start, acquired_at)) AS oldest FROM evidence
-        WHERE coalesce(capture_start, acquired_at) < $1 AND NOT ('purged' = ANY(flags))
-          AND (cardinality(case_numbers) = 0 OR subject IS NULL OR place IS NULL OR officer_id IS NULL OR capture_start IS NULL)
-        GROUP BY officer_id ORDER BY count(*) DESC, officer_id NULLS LAST`,
-      [before],
-    );
-    return r.rows.map((row) => ({ officerId: row.officer_id, items: Number(row.items), oldest: row.oldest }));
+  /**
+   * Records captured before `before` still missing one of the five fields, counted per
+   * officer (who must supply it) and per unit (whose custodians must see it done). `units`:
+   * only records of these units (and of none when `unassigned`); null: the whole archive.
+   */
+  async missingFields(before: Date, units: { ids: readonly string[]; unassigned: boolean } | null): Promise<{ byOfficer: MissingFieldsRow[]; byUnit: MissingFieldsRow[] }> {
+    const grouped = async (column: 'officer_id' | 'unit_id') => {
+      const r = await this.db.query<{ key: string | null; items: string; oldest: Date | null }>(
+        `SELECT ${column} AS key, count(*) AS items, min(coalesce(capture_start, acquired_at)) AS oldest FROM evidence
+          WHERE coalesce(capture_start, acquired_at) < $1 AND NOT ('purged' = ANY(flags))
+            AND (cardinality(case_numbers) = 0 OR subject IS NULL OR place IS NULL OR officer_id IS NULL OR capture_start IS NULL)
+            AND ($2::boolean OR unit_id = ANY($3::text[]) OR (unit_id IS NULL AND $4::boolean))
+          GROUP BY ${column} ORDER BY count(*) DESC, ${column} NULLS LAST`,
+        [before, units === null, units?.ids ?? [], units?.unassigned ?? false],
+      );
+      return r.rows.map((row) => ({ key: row.key, items: Number(row.items), oldest: row.oldest }));
+    };
+    return { byOfficer: await grouped('officer_id'), byUnit: await grouped('unit_id') };
   }
 }

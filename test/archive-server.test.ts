@@ -589,7 +589,7 @@ describe('archive server', () => {
     expect((await call(custodian, 'POST', '/purges', { reason: '保管期限届满' })).json()).toMatchObject({ error: { code: 'ROOT_SCOPE_REQUIRED' } });
     const overdue = await call(supervisor, 'GET', '/preservation/overdue');
     expect(overdue.statusCode).toBe(200);
-    expect(overdue.json()).toMatchObject({ archiveDays: 30, cases: [] });
+    expect(overdue.json()).toMatchObject({ archiveDays: 30, cases: [], missingFields: { graceDays: 7, byOfficer: expect.any(Array), byUnit: expect.any(Array) } });
     expect((await call(who.get('officer1')!, 'GET', '/preservation/overdue')).statusCode).toBe(403);
     const fixity = await call(supervisor, 'GET', '/fixity');
     expect(fixity.statusCode, fixity.body).toBe(200);

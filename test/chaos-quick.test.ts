@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../config/config.loader.ts';
 import { apiScenario } from './support/api-chaos.ts';
-import { cleanupDir, dockingScenario, killScenario, preservationScenario, secretsScenario, spoolFullScenario, tamperScenario, type ChaosContext, type ScenarioRow } from './support/chaos-scenarios.ts';
+import { cleanupDir, dockingScenario, killScenario, preservationScenario, rebuildScenario, secretsScenario, spoolFullScenario, tamperScenario, type ChaosContext, type ScenarioRow } from './support/chaos-scenarios.ts';
 
 /**
  * The short subset of the chaos suite (`npm run chaos` runs all of it and writes
@@ -66,6 +66,14 @@ describe('chaos (quick subset)', () => {
     expect(r.detected).toBe(2);
     expect(r.ok, r.notes.join('\n')).toBe(true);
   }, 400_000);
+
+  it('a SIGKILLed fixity host resumes its cycle checking every item once; a SIGKILLed reindex leaves an empty database and the rerun rebuilds it', async () => {
+    const r = await rebuildScenario(ctx, 1);
+    expect(r.notes.filter((n) => n.startsWith('scenario error'))).toEqual([]);
+    expect(r.tries).toBe(2);
+    expect(r.detected).toBe(2);
+    expect(r.ok, r.notes.join('\n')).toBe(true);
+  }, 600_000);
 
   it('no secret reaches a log, stdout or stderr, and a world-readable config with secrets is refused', async () => {
     const r = await secretsScenario(ctx);

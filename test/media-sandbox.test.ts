@@ -57,7 +57,8 @@ describe('sandboxed transcoding', () => {
       120_000,
       'the proxy to be transcoding',
     );
-    const [child] = sandboxChildren();
+    // The sandbox running the proxy's ffmpeg (H.264 encode), not one making thumbnails beside it.
+    const child = sandboxChildren().find((pid) => childrenOf(pid).some((line) => line.includes('ffmpeg') && line.includes('libx264')));
     expect(child).toBeDefined();
     const orphans = childrenOf(child!).filter((line) => line.includes('ffmpeg'));
     expect(orphans).toHaveLength(1);

@@ -92,6 +92,11 @@ describe('preservation: retention classes, legal hold, two-person purge, case ar
 
     const overdue = await rt.lifecycle.overdue();
     expect(overdue.cases).toEqual([expect.objectContaining({ caseNumber: 'YB-P-2', daysLeft: -10, pastDue: true })]);
+    // Captured 16 days ago, past the 7-day grace: the two items of no case still miss their case number.
+    expect(overdue.missingFields.byOfficer).toEqual([{ officerId: '004512', items: 2, oldest: CAPTURED.toISOString() }]);
+    expect(overdue.missingFields.byUnit).toEqual([{ unitId: null, items: 2, oldest: CAPTURED.toISOString() }]);
+    // A custodian's view: only its units' records.
+    expect((await rt.lifecycle.overdue({ ids: ['GD-SZ'], unassigned: false })).missingFields).toMatchObject({ byOfficer: [], byUnit: [] });
   });
 
   it('purges only what expired and nothing holds, after a second custodian approves, leaving a tombstone that verify names', async () => {

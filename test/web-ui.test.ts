@@ -319,6 +319,11 @@ describe('the web interface in Chromium', () => {
     await page.goto(`${base}/docks`);
     await page.getByTestId('overdue-cases').getByText('已超期 10 天').waitFor();
     expect(await page.getByTestId('overdue-cases').locator('a').allInnerTexts()).toEqual(['YB-SZ-2026-100']);
+    // Records still missing a field: what the API says for her units, a line per unit and per officer.
+    const missing = await page.evaluate(async () => ((await (await fetch('/api/v1/preservation/overdue')).json()) as { missingFields: { byUnit: unknown[]; byOfficer: unknown[] } }).missingFields);
+    const lines = missing.byUnit.length + missing.byOfficer.length;
+    if (lines === 0) await page.getByText('没有缺项的记录').waitFor();
+    else expect(await page.getByTestId('missing-fields').locator('li').count()).toBe(lines);
     await page.getByTestId('fixity-progress').waitFor();
     expect(await page.getByTestId('fixity-progress').innerText()).toMatch(/^(本周期已检查 \d+ \/ \d+ 件|上次周期于 .+ 完成，共 \d+ 件|尚未完成检查周期)$/);
     await shot(page, 'keeping');

@@ -215,6 +215,26 @@ export class BullJobQueue implements JobQueuePort {
     return out;
   }
 
+  /** Where the job of this payload stands (`unknown`: no such job, or removed), and why it failed. */
+  async jobState<N extends JobName>(name: N, payload: JobPayloads[N]): Promise<{ state: string; failedReason: string | null }> {
+    const job = await this.queue(JOB_QUEUE[name]).getJob(jobIdOf(name, payload));
+    if (!job) return { state: 'unknown', failedReason: null };
+    return { state: await job.getState(), failedReason: job.failedReason || null };
+  }
+
+  /** Sends the job of this payload back to its queue when it failed for good (attempts reset); false when it did not fail. */
+  async retryFailed<N extends JobName>(name: N, payload: JobPayloads[N]): Promise<boolean> {
+    const job = await this.queue(JOB_QUEUE[name]).getJob(jobIdOf(name, payload));
+    if (!job || (await job.getState()) !== 'failed') return false;
+    await job.retry('failed');
+    return true;
+  }
+
+  /** Whether some process serves this queue now. */
+  async hasWorkers(queue: QueueName): Promise<boolean> {
+    return (await this.queue(queue).getWorkers()).length > 0;
+  }
+
   /** Whether some process (a daemon) is serving this workstation's acquire queue. */
   async hasDeviceWorkers(): Promise<boolean> {
     const workers = await this.queue(QueueName.Acquire).getWorkers();

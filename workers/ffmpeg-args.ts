@@ -21,7 +21,8 @@ export type StoryboardSettings = Pick<MediaSettings, 'storyboardIntervalSeconds'
 /** Proxies get a keyframe at least this often, so a browser seeks in them without lag. */
 export const PROXY_KEYFRAME_SECONDS = 2;
 
-const COMMON = [
+/** What every evidock ffmpeg run starts with (the redaction render's too). */
+export const COMMON = [
   '-hide_banner',
   '-nostdin',
   '-y',
@@ -53,7 +54,7 @@ function audioEncode(settings: AudioProxySettings): string[] {
 }
 
 /** The proxy's H.264 (see proxyVideoArgs for why each choice); a watermarked copy is encoded alike. */
-function videoEncode(settings: Pick<MediaSettings, 'proxyCrf' | 'proxyPreset'>): string[] {
+export function videoEncode(settings: Pick<MediaSettings, 'proxyCrf' | 'proxyPreset'>): string[] {
   return [
     '-c:v', 'libx264',
     '-preset', settings.proxyPreset,
@@ -425,7 +426,7 @@ export function stderrVerdict(lines: readonly string[], paths: readonly string[]
   return { badInput, message: chosen?.text ?? 'no message on stderr' };
 }
 
-function assertPath(what: string, path: string): void {
+export function assertPath(what: string, path: string): void {
   // ffmpeg reads a leading '-' as an option and `name:` as a protocol; an absolute path is
   // neither.
   if (!isAbsolute(path)) throw new Error(`${what} must be an absolute path: ${JSON.stringify(path)}`);

@@ -430,6 +430,10 @@ export class IngestService {
 
     // Media work is asked for once, by the docking that first catalogued these bytes.
     const announced: string[] = [];
+    // Mirrored only once this transaction has committed: an event of a transaction that rolls
+    // back (or whose process dies before COMMIT) must never reach the write-once bucket, where
+    // its seq would later be taken by another event and read as an edited row.
+    const toMirror: CustodyEvent[] = [];
     const catalogued = await this.deps.db.transaction(async (tx) => {
       const locked = await catalog.lockFile(tx, file.id);
       if (locked?.stage !== 'stored') return false;
@@ -476,6 +480,17 @@ export class IngestService {
               place: row.place,
               officerId: row.officerId,
               collector: row.officerId,
+              // What the catalog row holds besides the five fields, so that `evidock reindex` can
+              // rebuild it from the write-once ledger alone.
+              officerName: row.officerName,
+              unitId: row.unitId,
+              recorderSerial: row.recorderSerial,
+              mediaType: row.mediaType,
+              originalName: row.originalName,
+              originalPath: row.originalPath,
+              acquiredAt: row.acquiredAt.toISOString(),
+              verifiedAt: row.verifiedAt.toISOString(),
+              recordedAt: row.recordedAt.toISOString(),
               captureStart: row.captureStart?.toISOString() ?? null,
               captureEnd: row.captureEnd?.toISOString() ?? null,
               captureTimeSource: row.captureTimeSource,
@@ -486,18 +501,18 @@ export class IngestService {
             }
           : { alreadyCatalogued: true, firstSessionId: row.firstSessionId },
       });
-      this.pendingMirror.push(event);
+      toMirror.push(event);
       // Docked before: this docking's case, subject and place are the item's too. So are
       // those of dockings that waited on this file (the same recording, docked twice at once).
       const links = created ? [] : [await this.linkDocking(tx, row.id, session.defaults, { sessionId: file.sessionId, fileId: file.id })];
       for (const follower of await catalog.followersOf(tx, file.id)) {
         links.push(await this.linkDocking(tx, row.id, follower.session.defaults, { sessionId: follower.session.id, fileId: follower.file.id }));
       }
-      for (const link of links) if (link) this.pendingMirror.push(link);
+      for (const link of links) if (link) toMirror.push(link);
       if (created && this.deps.onCatalogued) announced.push(...(await this.deps.onCatalogued(tx, row)));
       return created;
     });
-    await this.flushMirror();
+    await this.deps.ledger.mirror(toMirror);
     if (announced.length > 0) await this.deps.announce?.(announced);
     await this.deps.retain?.(file.evidenceId!);
     if (catalogued) await this.deps.queue.enqueue(JobName.Metadata, { evidenceId: file.evidenceId!, objectKey: originalKey(file.sha256!) });
@@ -522,7 +537,7 @@ export class IngestService {
       evidenceId,
       sessionId: at.sessionId,
       fileId: at.fileId,
-      details: { via: 'docking', before: link.before, after: link.after, conflicts: link.conflicts },
+      details: { via: 'docking', before: link.before, after: link.after, conflicts: link.conflicts, flags: link.patch.flags },
     });
   }
 
@@ -634,6 +649,7 @@ export class IngestService {
 
   /** Session milestones: safe to undock once every file is spooled; done when all are terminal. */
   async afterStep(sessionId: string, spoolsSynced = false): Promise<void> {
+    const toMirror: CustodyEvent[] = [];
     const milestone = await this.deps.db.transaction(async (tx) => {
       const session = await tx.query('SELECT status FROM dock_sessions WHERE id = $1 FOR UPDATE', [sessionId]);
       const status = session.rows[0]?.status as string | undefined;
@@ -656,7 +672,7 @@ export class IngestService {
           sessionId,
           details: { files, stages: counts, duplicates },
         });
-        this.pendingMirror.push(event);
+        toMirror.push(event);
         return 'done' as const;
       }
       if (status === 'acquiring' && stages.every((s) => SAFE_TO_UNDOCK_STAGES.includes(s))) {
@@ -675,7 +691,7 @@ export class IngestService {
       }
       return null;
     });
-    await this.flushMirror();
+    await this.deps.ledger.mirror(toMirror);
     if (Array.isArray(milestone)) {
       // Beside the job, not in it: the flush must not hold an acquisition slot that other docked
       // recorders are waiting for. If the process dies first, the next step checks again.
@@ -697,13 +713,6 @@ export class IngestService {
 
   // ---- helpers ---------------------------------------------------------------------
 
-  private pendingMirror: CustodyEvent[] = [];
-
-  private async flushMirror(): Promise<void> {
-    const events = this.pendingMirror;
-    this.pendingMirror = [];
-    if (events.length > 0) await this.deps.ledger.mirror(events);
-  }
 
   private async session(id: string): Promise<SessionRow> {
     const session = await this.deps.catalog.getSession(id);

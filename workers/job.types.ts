@@ -16,6 +16,8 @@ export enum JobName {
   Webhook = 'webhook',
   /** A tick of the fixity job scheduler: claim and re-hash batches of stored originals. */
   Fixity = 'fixity',
+  /** A redacted copy of an item's proxy, made from one version of a redaction project. */
+  RedactionRender = 'redaction-render',
 }
 
 export enum JobStatus {
@@ -56,6 +58,13 @@ export interface MediaJobPayload {
   generation?: string;
 }
 
+/** One immutable version of a redaction project; the spec is read from the catalog, not carried here. */
+export interface RedactionRenderPayload {
+  evidenceId: string;
+  projectId: string;
+  version: number;
+}
+
 /** A row of webhook_deliveries: the event's body is there, not in Redis. */
 export interface WebhookJobPayload {
   deliveryId: string;
@@ -76,6 +85,7 @@ export interface JobPayloads {
   [JobName.Thumbnails]: MediaJobPayload;
   [JobName.Webhook]: WebhookJobPayload;
   [JobName.Fixity]: SchedulerJobPayload;
+  [JobName.RedactionRender]: RedactionRenderPayload;
 }
 
 export type AnyJobPayload = JobPayloads[JobName];
@@ -118,6 +128,8 @@ export const JOB_QUEUE: Readonly<Record<JobName, QueueName>> = {
   [JobName.Thumbnails]: QueueName.Transcode,
   [JobName.Webhook]: QueueName.Webhook,
   [JobName.Fixity]: QueueName.Fixity,
+  // ffmpeg: in the sandboxed transcode processes, beside proxies and thumbnails.
+  [JobName.RedactionRender]: QueueName.Transcode,
 };
 
 /** What follows a file job that succeeded, with the same payload. Media jobs are queued by the services that know whether they apply. */
@@ -148,5 +160,7 @@ export function jobIdOf(name: JobName, payload: AnyJobPayload): string {
   if ('deliveryId' in payload) return `${name}-${payload.deliveryId}`;
   if ('scheduler' in payload) return `${name}-${payload.scheduler}`;
   if ('fileId' in payload) return payload.generation ? `${name}-${payload.fileId}-${payload.generation}` : `${name}-${payload.fileId}`;
+  // One render per version: asking again while it is queued, running or done adds nothing.
+  if ('projectId' in payload) return `${name}-${payload.projectId}-v${payload.version}`;
   return payload.generation ? `${name}-${payload.evidenceId}-${payload.generation}` : `${name}-${payload.evidenceId}`;
 }

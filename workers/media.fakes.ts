@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { EvidenceRow, MediaFacts } from '../storage/catalog.repository.ts';
+import { PENDING_MEDIA, type EvidenceRow, type MediaFacts } from '../storage/catalog.repository.ts';
 import type { EmbeddedMetadata, ProbeInfo, ProbeOutcome, StreamInfo } from './media-tools.ts';
 import type { Workspace } from './media-workspace.ts';
 
@@ -119,24 +119,7 @@ export function evidenceRow(over: Partial<Omit<EvidenceRow, 'media'>> & { media?
     transferLate: false,
     flags: [],
     ...rest,
-    media: {
-      status: 'pending',
-      problem: null,
-      durationSeconds: null,
-      container: null,
-      videoCodec: null,
-      audioCodec: null,
-      width: null,
-      height: null,
-      frameRate: null,
-      rotation: null,
-      gpsLatitude: null,
-      gpsLongitude: null,
-      deviceMake: null,
-      deviceModel: null,
-      deviceSerial: null,
-      ...media,
-    },
+    media: { ...PENDING_MEDIA, ...media },
   };
 }
 

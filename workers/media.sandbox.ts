@@ -3,7 +3,7 @@ import { loadConfig } from '../config/config.loader.ts';
 import { moduleLogger } from '../config/logger.ts';
 import { createRuntime, initLogging, type Runtime } from '../daemon/runtime.ts';
 import { handBack } from './bullmq.job-queue.ts';
-import { JobName, JobStatus, type MediaJobPayload } from './job.types.ts';
+import { JobName, JobStatus, type MediaJobPayload, type RedactionRenderPayload } from './job.types.ts';
 
 const log = moduleLogger('transcode-sandbox');
 
@@ -34,7 +34,7 @@ function runtimeOnce(): Promise<Runtime> {
   return runtime;
 }
 
-export async function processTranscodeJob(job: SandboxedJob<MediaJobPayload, JobStatus>, token?: string, signal?: AbortSignal): Promise<JobStatus> {
+export async function processTranscodeJob(job: SandboxedJob<MediaJobPayload | RedactionRenderPayload, JobStatus>, token?: string, signal?: AbortSignal): Promise<JobStatus> {
   const rt = await runtimeOnce();
   let last = 0;
   rt.setMediaProgress((_evidenceId, percent, speed) => {
@@ -47,10 +47,13 @@ export async function processTranscodeJob(job: SandboxedJob<MediaJobPayload, Job
   let status: JobStatus;
   switch (job.name as JobName) {
     case JobName.Proxy:
-      status = await rt.media.handleProxy(job.data, signal);
+      status = await rt.media.handleProxy(job.data as MediaJobPayload, signal);
       break;
     case JobName.Thumbnails:
-      status = await rt.media.handleThumbnails(job.data, signal);
+      status = await rt.media.handleThumbnails(job.data as MediaJobPayload, signal);
+      break;
+    case JobName.RedactionRender:
+      status = await rt.redactionRender.handleRedactionRender(job.data as RedactionRenderPayload, signal);
       break;
     default:
       throw new Error(`the transcode sandbox does not run ${job.name}`);

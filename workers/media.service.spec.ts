@@ -236,6 +236,7 @@ describe('handleMetadata', () => {
           before: { captureStart: '2026-11-21T01:48:00.000Z', captureTimeSource: 'file-time', place: null },
           after: { captureStart: '2026-11-21T01:30:00.000Z', captureTimeSource: 'metadata', place: 'GPS 31.230400,121.473700' },
           flagsAdded: decision.flagsToAdd,
+          flags: ['missing-place', ...decision.flagsToAdd].filter((f) => !decision.flagsToRemove.includes(f)),
         },
       },
     ]);
@@ -498,7 +499,23 @@ describe('handleProxy', () => {
         type: 'DERIVED',
         actor: ACTOR,
         evidenceId: evidence.id,
-        details: { kind: 'proxy', key, sha256: SHA_PROXY, size: 2_345_678, etag: 'e', partial: false, from: SHA_ORIGINAL, tool: 'ffmpeg', toolVersion: FFMPEG, arguments: recorded },
+        details: {
+          kind: 'proxy',
+          key,
+          sha256: SHA_PROXY,
+          size: 2_345_678,
+          etag: 'e',
+          partial: false,
+          from: SHA_ORIGINAL,
+          tool: 'ffmpeg',
+          toolVersion: FFMPEG,
+          arguments: recorded,
+          contentType: 'video/mp4',
+          width: 1280,
+          height: 720,
+          durationSeconds: 18,
+          mediaPatch: null,
+        },
       },
     ]);
     const text = JSON.stringify(rig.appended[0]!.details.arguments);

@@ -107,6 +107,7 @@ export class MediaService {
               },
               after,
               flagsAdded: decision.flagsToAdd,
+              flags,
             },
           },
         ];
@@ -332,11 +333,19 @@ export class MediaService {
     });
   }
 
-  private async storeDerivative(
+  /**
+   * Hashes `d.file` of the workspace, stores it in the derivatives bucket and records it (row
+   * and DERIVED event, one transaction). `keyName` replaces the kind in the object key (kinds
+   * with characters keys should not carry); `details` adds to the event what the kind alone
+   * does not say (a redacted copy's project and version).
+   */
+  async storeDerivative(
     evidence: EvidenceRow,
     ws: Workspace,
     d: {
       kind: string;
+      keyName?: string;
+      details?: { [k: string]: JsonValue };
       file: string;
       extension: string;
       contentType: string;
@@ -351,7 +360,7 @@ export class MediaService {
     },
   ): Promise<void> {
     const { sha256, size } = await ws.digest(d.file);
-    const key = derivativeKey(evidence.id, d.kind, recipeOf(evidence.sha256, d.toolVersion, d.arguments), d.extension);
+    const key = derivativeKey(evidence.id, d.keyName ?? d.kind, recipeOf(evidence.sha256, d.toolVersion, d.arguments), d.extension);
     const current = (await this.deps.catalog.derivativesOf(evidence.id)).find((x) => x.kind === d.kind);
     if (current && current.objectKey === key && current.sha256 === sha256) {
       // Same recipe, same bytes: already made and recorded.
@@ -392,6 +401,13 @@ export class MediaService {
             tool: d.tool,
             toolVersion: d.toolVersion,
             arguments: d.arguments,
+            // The rest of the catalog row and what it changed on the item, for `evidock reindex`.
+            contentType: d.contentType,
+            width: d.width ?? null,
+            height: d.height ?? null,
+            durationSeconds: d.durationSeconds ?? null,
+            mediaPatch: d.mediaPatch ? factsJson(d.mediaPatch, true) : null,
+            ...d.details,
           },
         },
       ];
@@ -410,14 +426,14 @@ export class MediaService {
   }
 }
 
-function factsJson(media: Partial<MediaFacts>): { [k: string]: JsonValue } {
+function factsJson(media: Partial<MediaFacts>, withStatus = false): { [k: string]: JsonValue } {
   const out: { [k: string]: JsonValue } = {};
-  for (const [k, v] of Object.entries(media)) if (v !== undefined && k !== 'status' && k !== 'problem') out[k] = v as JsonValue;
+  for (const [k, v] of Object.entries(media)) if (v !== undefined && (withStatus || (k !== 'status' && k !== 'problem'))) out[k] = v as JsonValue;
   return out;
 }
 
 /** Arguments as recorded in the ledger: scratch paths replaced, so they read as a recipe. */
-function placeholders(args: readonly string[], original: string, dir: string): string[] {
+export function placeholders(args: readonly string[], original: string, dir: string): string[] {
   return args.map((a) => a.split(original).join('{original}').split(dir).join('{workdir}'));
 }
 

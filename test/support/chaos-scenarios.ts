@@ -1,6 +1,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pg from 'pg';
 import { loadConfig, REPO_ROOT as REPO_ROOT_DIR } from '../../config/config.loader.ts';
 import { importFolder } from '../../daemon/cli.ts';
 import type { Runtime } from '../../daemon/runtime.ts';
@@ -943,6 +944,115 @@ export async function preservationScenario(ctx: ChaosContext, tries: number): Pr
       }
       return r;
     } finally {
+      await env.cleanup();
+    }
+  }, r);
+}
+
+/**
+ * SIGKILL of a fixity cycle's worker host (a batch in flight is lost, never half recorded)
+ * and of `evidock reindex` (its one transaction leaves the new database empty or complete).
+ */
+export async function rebuildScenario(ctx: ChaosContext, tries: number): Promise<ScenarioRow> {
+  const r = row(
+    'preservation',
+    'SIGKILL of `evidock workers` during a scheduled fixity cycle, and of `evidock reindex` while it rebuilds a dropped catalog',
+    'the cycle, resumed by the next start, names every item in exactly one FIXITY_BATCH_CHECKED and then completes; a cut reindex leaves the database empty (nothing half written) and the rerun rebuilds it; `verify --all` clean',
+  );
+  r.detected = 0;
+  return timedRow(async () => {
+    const random = seededRandom(ctx.seed ^ 0x1d3);
+    const env = await createTestEnv('chaosrebuild', {
+      ingest: INGEST,
+      // Slow on purpose: a cycle of small batches, read at 256 KiB/s, so that a kill lands inside it.
+      fixity: { enabled: true, tickSeconds: 1, cycleDays: 1, bytesPerSecond: 256 * 1024, batchMaxItems: 4 },
+    });
+    let rt: Runtime | null = null;
+    try {
+      rt = await env.runtime();
+      const dir = join(env.dir, 'rec', 'DCIM');
+      mkdirSync(dir, { recursive: true });
+      const files = 120;
+      for (let i = 1; i <= files; i++) writeFileSync(join(dir, `ZFYB01_004512_20261121090000_${String(i).padStart(4, '0')}.MP4`), randomBuffer(random, 40_000));
+      const imported = await within(300_000, 'import', importFolder(rt, join(env.dir, 'rec'), { serial: 'ZFYB01', case: ['YB-B-1'], json: true }));
+      const ids = new Set(imported.files.map((f) => f.evidenceId!));
+
+      // ---- fixity cut -------------------------------------------------------------------
+      r.tries++;
+      const batches = async () => rt!.ledger.eventsOfTypes(['FIXITY_BATCH_CHECKED']);
+      const host = new EvidockProcess('workers', ['workers'], env.childEnv, join(env.dir, 'workers.log'));
+      host.start();
+      await eventually(async () => ((await batches()).length > 0 ? true : undefined), 120_000, 'the first fixity batch');
+      await sleep(Math.floor(random() * 1500));
+      await host.kill();
+      const atKill = (await batches()).reduce((n, e) => n + Number(e.details.count), 0);
+      host.start();
+      await eventually(async () => ((await rt!.ledger.eventsOfTypes(['FIXITY_CYCLE_COMPLETED'])).length > 0 ? true : undefined), 240_000, 'the fixity cycle to complete');
+      await host.stop();
+      const named = new Map<string, number>();
+      for (const e of await batches()) for (const item of e.details.items as Array<{ evidenceId: string }>) named.set(item.evidenceId, (named.get(item.evidenceId) ?? 0) + 1);
+      const twice = [...named].filter(([, n]) => n > 1).length;
+      const missed = [...ids].filter((id) => !named.has(id)).length;
+      const failed = (await rt.ledger.eventsOfTypes(['FIXITY_FAILED'])).length;
+      if (twice === 0 && missed === 0 && failed === 0) r.detected!++;
+      else {
+        r.ok = false;
+        r.notes.push(`fixity cut: ${twice} items checked twice in the cycle, ${missed} never checked, ${failed} FIXITY_FAILED`);
+      }
+      r.notes.push(`fixity cut: ${atKill} of ${ids.size} items checked when the worker host was killed, the rest after its restart`);
+
+      // ---- reindex cuts -----------------------------------------------------------------
+      await rt.ledger.mirrorPending();
+      const expected = Number((await rt.db.query<{ n: string }>('SELECT count(*) AS n FROM custody_events')).rows[0]!.n);
+      await rt.close();
+      rt = null;
+      const admin = new pg.Client({ host: env.config.postgres.host, port: env.config.postgres.port, user: env.config.postgres.user, database: 'postgres' });
+      await admin.connect();
+      const counts = async () => {
+        const c = new pg.Client({ host: env.config.postgres.host, port: env.config.postgres.port, user: env.config.postgres.user, database: env.config.postgres.database });
+        await c.connect();
+        try {
+          const q = await c.query<{ events: string; items: string }>(`SELECT (SELECT count(*) FROM custody_events) AS events, (SELECT count(*) FROM evidence) AS items`).catch(() => ({ rows: [{ events: '0', items: '0' }] }));
+          return { events: Number(q.rows[0]!.events), items: Number(q.rows[0]!.items) };
+        } finally {
+          await c.end();
+        }
+      };
+      try {
+        for (let t = 0; t < tries; t++) {
+          r.tries++;
+          await admin.query(`DROP DATABASE IF EXISTS ${env.config.postgres.database} WITH (FORCE)`);
+          await admin.query(`CREATE DATABASE ${env.config.postgres.database}`);
+          const rebuild = new EvidockProcess('reindex', ['reindex', '--json'], env.childEnv, join(env.dir, `reindex-${t}.log`));
+          rebuild.start();
+          await sleep(600 + Math.floor(random() * 2000));
+          const cut = rebuild.running;
+          await rebuild.kill();
+          const after = await counts();
+          const whole = after.events === expected && after.items === ids.size;
+          const empty = after.events === 0 && after.items === 0;
+          const again = spawnSync(process.execPath, [join(REPO_ROOT_DIR, 'bin/evidock.js'), '--lang', 'en', 'reindex', '--json'], { env: { ...process.env, ...env.childEnv }, encoding: 'utf8' });
+          const redone = whole ? again.status === 1 : again.status === 0;
+          const final = await counts();
+          if ((whole || empty) && redone && final.events === expected && final.items === ids.size) r.detected!++;
+          else {
+            r.ok = false;
+            r.notes.push(`reindex cut ${t + 1}: ${after.events} of ${expected} events and ${after.items} of ${ids.size} items when killed; rerun exit ${again.status} (${(again.stdout || again.stderr).slice(0, 160)}); then ${final.events} events, ${final.items} items`);
+          }
+          r.notes.push(`reindex cut ${t + 1}: ${cut ? (empty ? 'killed mid-rebuild, database left empty' : 'killed, database complete') : 'finished before the kill'}`);
+        }
+      } finally {
+        await admin.end();
+      }
+      const verify = spawnSync(process.execPath, [join(REPO_ROOT_DIR, 'bin/evidock.js'), '--lang', 'en', 'verify', '--all', '--json'], { env: { ...process.env, ...env.childEnv }, encoding: 'utf8' });
+      const report = JSON.parse(verify.stdout || '{}') as { ok?: boolean; items?: unknown[]; ledger?: { problems: Array<{ kind: string; detail: string }> } };
+      if (verify.status !== 0 || report.ok !== true || report.items?.length !== ids.size) {
+        r.ok = false;
+        r.notes.push(`verify --all after the rebuild: exit ${verify.status}, ${report.items?.length ?? 0} items; ${(report.ledger?.problems ?? []).slice(0, 2).map((p) => `${p.kind}: ${p.detail}`).join('; ')}`);
+      }
+      return r;
+    } finally {
+      await rt?.close().catch(() => undefined);
       await env.cleanup();
     }
   }, r);

@@ -4,9 +4,14 @@ import { bytes, dateTime } from '../format.ts';
 import { t, tx } from '../i18n.ts';
 import { A, Empty, Loading, Page, Show, useLoad } from '../ui.tsx';
 
+interface MissingRow {
+  items: number;
+  oldest: string | null;
+}
 interface Overdue {
   archiveDays: number;
   cases: Array<{ caseNumber: string; endedAt: string; daysLeft: number; pastDue: boolean }>;
+  missingFields: { graceDays: number; byOfficer: Array<MissingRow & { officerId: string | null }>; byUnit: Array<MissingRow & { unitId: string | null }> };
 }
 interface Fixity {
   cycle: { items: { checked: number; total: number }; failed: number; expectedEndAt: string | null; overdue: boolean } | null;
@@ -17,7 +22,7 @@ interface Fixity {
 /** Who keeps the records (custodians) or watches over them: they see what needs doing first. */
 const KEEPERS = new Set(['custodian', 'supervisor', 'auditor']);
 
-/** What the rules ask of the archive that is due: cases to archive within their 30 days, and failed fixity checks. */
+/** What the rules ask of the archive that is due: cases to archive within their 30 days, records still missing a required field, failed fixity checks. */
 function KeepingAlerts() {
   const loaded = useLoad(() => Promise.all([api.get<Overdue>('/preservation/overdue'), api.get<Fixity>('/fixity')]), []);
   return (
@@ -35,6 +40,25 @@ function KeepingAlerts() {
                   {overdue.cases.map((c) => (
                     <li key={c.caseNumber} class={c.pastDue ? 'error' : ''}>
                       <A href={`/cases/${encodeURIComponent(c.caseNumber)}`}>{c.caseNumber}</A> · {c.pastDue ? t('alertsPastDue', { days: -c.daysLeft }) : t('alertsDaysLeft', { days: c.daysLeft })}
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </div>
+            <div>
+              <h3>{t('alertsMissing', { days: overdue.missingFields.graceDays })}</h3>
+              {overdue.missingFields.byUnit.length === 0 ? (
+                <p class="muted">{t('alertsMissingNone')}</p>
+              ) : (
+                <ul class="plain" data-testid="missing-fields">
+                  {overdue.missingFields.byUnit.map((u) => (
+                    <li key={`u-${u.unitId ?? ''}`}>
+                      {u.unitId ? <A href={`/search?unit=${encodeURIComponent(u.unitId)}&flag=missing-case`}>{u.unitId}</A> : t('alertsNoUnit')} · {t('alertsMissingItems', { items: u.items })}
+                    </li>
+                  ))}
+                  {overdue.missingFields.byOfficer.map((o) => (
+                    <li key={`o-${o.officerId ?? ''}`} class="muted">
+                      {o.officerId ? <A href={`/search?officer=${encodeURIComponent(o.officerId)}`}>{t('alertsOfficer', { officer: o.officerId })}</A> : t('alertsNoOfficer')} · {t('alertsMissingItems', { items: o.items })}
                     </li>
                   ))}
                 </ul>

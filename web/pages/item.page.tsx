@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, BASE, me, type Derivative, type EvidenceDetail } from '../api.client.ts';
 import { bytes, dateTime, duration } from '../format.ts';
 import { t, tx } from '../i18n.ts';
+import { RedactionEditor } from '../redaction-editor.tsx';
 import { A, errorLine, FlagBadges, Page, Show, useLoad } from '../ui.tsx';
 
 type Permission = 'allow' | 'approval' | 'deny';
@@ -44,6 +45,7 @@ function Item({ detail, reload }: { detail: Detail; reload: () => void }) {
             {(may.play === 'approval' || may.download === 'approval' || may.export === 'approval') && <AccessRequest evidenceId={item.evidenceId} may={may} />}
           </div>
         </section>
+        {me.value?.role === 'custodian' && may.play === 'allow' && item.mediaType === 'video' && proxy?.contentType === 'video/mp4' && <RedactionEditor evidenceId={item.evidenceId} proxy={proxy} />}
         <Timeline events={detail.timeline} />
       </div>
       <aside class="item-side">
