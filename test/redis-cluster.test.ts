@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importFolder } from '../daemon/cli.ts';
@@ -8,6 +7,7 @@ import { QueueName, queueNameOf } from '../workers/job.types.ts';
 import { freePort, startPrivateRedisCluster, stopAllPrivateServices, type PrivateRedisCluster } from './support/private-services.ts';
 import { createTestEnv, type TestEnv } from './support/test-env.ts';
 import { expectCompleteAndSafe, makeRecorder } from './support/ingest-checks.ts';
+import { clusterNodes, ingestThroughClusterFailover, keyLayout, redisCli as cli } from './support/redis-failover.ts';
 
 /**
  * BullMQ on a real Redis Cluster (3 masters, a replica each, started by the test on free
@@ -18,53 +18,6 @@ import { expectCompleteAndSafe, makeRecorder } from './support/ingest-checks.ts'
 const HOOK_TIMEOUT_MS = 120_000;
 const TEST_TIMEOUT_MS = 180_000;
 const INGEST = { backoffSeconds: 0.2, attempts: 12, spoolMinFreeMiB: 0, spoolRetryDelaySeconds: 1 };
-
-interface ClusterNode {
-  id: string;
-  port: number;
-  master: boolean;
-  failed: boolean;
-  slots: Array<[number, number]>;
-}
-
-function cli(port: number, ...args: string[]): string {
-  const r = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { encoding: 'utf8', timeout: 10_000 });
-  if (r.status !== 0) throw new Error(`redis-cli ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout.trim();
-}
-
-/** CLUSTER NODES as seen from a live node. */
-function clusterNodes(port: number): ClusterNode[] {
-  return cli(port, 'cluster', 'nodes')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [id, address, flags, , , , , , ...slots] = line.split(' ');
-      return {
-        id: id!,
-        port: Number(address!.split('@')[0]!.split(':')[1]),
-        master: flags!.includes('master'),
-        failed: flags!.includes('fail'),
-        slots: slots.filter((s) => !s.startsWith('[')).map((s) => (s.includes('-') ? (s.split('-').map(Number) as [number, number]) : [Number(s), Number(s)])),
-      };
-    });
-}
-
-function masterOfSlot(nodes: ClusterNode[], slot: number): ClusterNode {
-  const owner = nodes.find((n) => n.master && !n.failed && n.slots.some(([a, b]) => slot >= a && slot <= b));
-  if (!owner) throw new Error(`no live master serves slot ${slot}`);
-  return owner;
-}
-
-/** Queue → its meta key, slot and master in this cluster. */
-function keyLayout(env: TestEnv, port: number): Array<{ queue: QueueName; key: string; slot: number; master: number }> {
-  const nodes = clusterNodes(port);
-  return Object.values(QueueName).map((queue) => {
-    const key = `${prefixOf(env.config, queue)}:${queueNameOf(queue, env.config.workstationId)}:meta`;
-    const slot = Number(cli(port, 'cluster', 'keyslot', key));
-    return { queue, key, slot, master: masterOfSlot(nodes, slot).port };
-  });
-}
 
 describe('BullMQ on a Redis Cluster of 3 masters with a replica each', () => {
   let cluster: PrivateRedisCluster | undefined;
@@ -105,7 +58,7 @@ describe('BullMQ on a Redis Cluster of 3 masters with a replica each', () => {
       const result = await importFolder(rt, folder, { serial: 'ZFY0201', case: ['YB2026-201'], subject: '某药房', place: '某市某区', json: true });
       await expectCompleteAndSafe(rt, folder, sources, result);
 
-      const layout = keyLayout(env, ports[0]!);
+      const layout = keyLayout(env.config, ports[0]!);
       // eslint-disable-next-line no-console
       console.log(`key layout:\n${layout.map((l) => `${l.key}  slot ${l.slot}  master 127.0.0.1:${l.master}`).join('\n')}`);
       expect(new Set(layout.map((l) => l.slot)).size).toBe(layout.length);
@@ -116,6 +69,27 @@ describe('BullMQ on a Redis Cluster of 3 masters with a replica each', () => {
         const id = `${prefixOf(env.config, queue)}:${queueNameOf(queue, env.config.workstationId)}:id`;
         expect(cli(l.master, 'exists', id), `${id} on 127.0.0.1:${l.master}`).toBe('1');
       }
+    },
+    TEST_TIMEOUT_MS,
+  );
+  it(
+    'survives a SIGKILL of the master serving the acquire queue mid-ingest: its replica takes over, nothing lost or duplicated, nothing cleared unverified',
+    async () => {
+      const env = await clusterEnv('rfailover');
+      const rt = await env.runtime();
+      runtimes.push(rt);
+      const run = await ingestThroughClusterFailover(rt, cluster!, env.dir, { serial: 'ZFY0301', files: 6, bytes: 4 << 20, timeoutMs: TEST_TIMEOUT_MS - 30_000 });
+      // eslint-disable-next-line no-console
+      console.log(
+        `killed master 127.0.0.1:${run.killedPort}; replica 127.0.0.1:${run.promotedPort} promoted after ${run.promotionMs} ms; ` +
+          `${run.vanishedJobs} of ${run.waitingAtKill} waiting acquire jobs gone from it; stall (kill → next acquisition of a waiting recording) ${run.stallMs} ms`,
+      );
+      // A real failover happened: the killed node is marked failed and a former replica serves its slots.
+      expect(run.promotedPort).not.toBe(run.killedPort);
+      const nodes = clusterNodes(run.promotedPort);
+      expect(nodes.find((n) => n.port === run.killedPort)?.failed).toBe(true);
+      expect(nodes.find((n) => n.port === run.promotedPort)?.master).toBe(true);
+      await expectCompleteAndSafe(rt, run.folder, run.sources, run.result);
     },
     TEST_TIMEOUT_MS,
   );

@@ -405,7 +405,8 @@ export async function startPrivateRedisCluster(parentDir: string, ports: readonl
       await startPrivateRedis(parentDir, {
         port: ports[i],
         subdir: `private-redis-cluster/n${i}`,
-        extraArgs: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000', '--appendfilename', 'appendonly.aof'],
+        // No diskless-sync delay: a replica holds its master's data within a moment of the create.
+        extraArgs: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000', '--appendfilename', 'appendonly.aof', '--repl-diskless-sync-delay', '0'],
       }),
     );
   }
@@ -417,6 +418,19 @@ export async function startPrivateRedisCluster(parentDir: string, ports: readonl
   if (create.status !== 0) throw new Error(`redis-cli --cluster create failed:\n${create.stdout}${create.stderr}`);
   const state = () => spawnSync('redis-cli', ['-h', HOST, '-p', String(nodes[0]!.port), 'cluster', 'info'], { encoding: 'utf8' }).stdout;
   await waitFor('private Redis Cluster', async () => state().includes('cluster_state:ok'), () => true, () => state());
+  // Every replica has synced with its master: a replica that never did cannot be promoted
+  // ("disconnected from master for longer than allowed"), so a kill before then is no failover.
+  const replication = (port: number) => spawnSync('redis-cli', ['-h', HOST, '-p', String(port), 'info', 'replication'], { encoding: 'utf8' }).stdout;
+  const replicas = () => nodes.filter((n) => replication(n.port).includes('role:slave'));
+  await waitFor(
+    'private Redis Cluster replicas in sync',
+    async () => {
+      const r = replicas();
+      return r.length === count - Math.ceil(count / (replicasPerMaster + 1)) && r.every((n) => replication(n.port).includes('master_link_status:up'));
+    },
+    () => true,
+    () => nodes.map((n) => `${n.port}: ${replication(n.port).replace(/\r?\n/g, ' ')}`).join('\n'),
+  );
   return {
     nodes,
     kill(node) {
