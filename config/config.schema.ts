@@ -77,10 +77,35 @@ export const configSchema = z
           .string()
           .regex(/^[A-Za-z0-9:{}_-]{1,64}$/)
           .default('evidock')
-          .describe('BullMQ key prefix; wrap in {braces} to keep one queue on one Redis Cluster slot.'),
+          .describe('BullMQ key prefix. In cluster mode each queue gets its own hash tag {prefix:queue} (braces here are then refused), so queues spread over the masters.'),
+        mode: z
+          .enum(['single', 'cluster', 'sentinel'])
+          .default('single')
+          .describe('single: one Redis at host:port. cluster: a Redis Cluster reached through `nodes`. sentinel: the master named `name`, found through `sentinels` (followed across a failover).'),
+        nodes: z
+          .array(z.object({ host: hostname.describe('Cluster node host.'), port: port.describe('Cluster node port.') }).strict())
+          .max(64)
+          .default([])
+          .describe('cluster mode: some nodes of the Redis Cluster (the client learns the others from them).'),
+        sentinels: z
+          .array(z.object({ host: hostname.describe('Sentinel host.'), port: port.describe('Sentinel port.') }).strict())
+          .max(16)
+          .default([])
+          .describe('sentinel mode: the Sentinels that know the master.'),
+        name: z
+          .string()
+          .regex(/^[A-Za-z0-9._-]{1,64}$/)
+          .default('evidock')
+          .describe('sentinel mode: the master set name the Sentinels monitor.'),
         tls: tlsSchema,
       })
       .strict()
+      .superRefine((r, ctx) => {
+        if (r.mode === 'cluster' && r.nodes.length === 0) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['nodes'], message: 'cluster mode needs at least one node' });
+        if (r.mode === 'cluster' && /[{}]/.test(r.prefix)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['prefix'], message: 'in cluster mode the prefix takes no braces: each queue gets its own hash tag' });
+        if (r.mode === 'cluster' && r.db !== 0) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['db'], message: 'a Redis Cluster has only database 0' });
+        if (r.mode === 'sentinel' && r.sentinels.length === 0) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['sentinels'], message: 'sentinel mode needs at least one sentinel' });
+      })
       .default({}),
 
     postgres: z

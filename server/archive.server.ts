@@ -6,7 +6,7 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { ArchiveError, invalid } from '../archive/archive.errors.ts';
 import { EvidenceNotFoundError } from '../archive/evidence.service.ts';
 import { moduleLogger } from '../config/logger.ts';
@@ -54,7 +54,7 @@ function errorBody(code: string, message: string, messageZh: string, extra: Reco
  * serialization and the OpenAPI document), authentication by session cookie or API key,
  * JSON errors in both languages. Thin: every decision is in the archive services.
  */
-export async function buildArchiveServer(rt: Runtime, options: { health?: HealthProbe; rateLimitRedis?: Redis | null } = {}): Promise<FastifyInstance> {
+export async function buildArchiveServer(rt: Runtime, options: { health?: HealthProbe; rateLimitRedis?: Redis | Cluster | null } = {}): Promise<FastifyInstance> {
   const cfg = rt.config.server;
   const app = Fastify({
     logger: false,
@@ -92,7 +92,7 @@ export async function buildArchiveServer(rt: Runtime, options: { health?: Health
     global: false,
     // Shared by every server when Redis is there; a Redis that is away does not block logins
     // (the per-account lockout in PostgreSQL still holds).
-    ...(options.rateLimitRedis ? { redis: options.rateLimitRedis, nameSpace: `${rt.config.redis.prefix}:login-rate:`, skipOnError: true } : {}),
+    ...(options.rateLimitRedis ? { redis: options.rateLimitRedis as Redis, nameSpace: `${rt.config.redis.prefix}:login-rate:`, skipOnError: true } : {}),
     errorResponseBuilder: (_req, ctx) => {
       const err = new ArchiveError('RATE_LIMITED', 429, `too many login attempts; try again in ${Math.ceil(ctx.ttl / 1000)} s`, `登录尝试过于频繁，请 ${Math.ceil(ctx.ttl / 1000)} 秒后再试`, {
         retryAfterSeconds: Math.ceil(ctx.ttl / 1000),
@@ -267,9 +267,15 @@ export function healthProbe(rt: Runtime): HealthProbe {
 }
 
 /** The login rate limiter's Redis: fails fast rather than queueing, so a dead Redis never holds a login. */
-export function rateLimitRedis(rt: Runtime): Redis {
+export function rateLimitRedis(rt: Runtime): Redis | Cluster {
   const r = rt.config.redis;
-  const client = new Redis({ host: r.host, port: r.port, password: r.password, db: r.db, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: rt.config.server.dependencyTimeoutMs, lazyConnect: false });
+  const common = { password: r.password, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: rt.config.server.dependencyTimeoutMs };
+  const client =
+    r.mode === 'cluster'
+      ? new Cluster(r.nodes.map((n) => ({ host: n.host, port: n.port })), { enableOfflineQueue: false, redisOptions: common })
+      : r.mode === 'sentinel'
+        ? new Redis({ ...common, db: r.db, sentinels: r.sentinels.map((n) => ({ host: n.host, port: n.port })), name: r.name })
+        : new Redis({ ...common, host: r.host, port: r.port, db: r.db, lazyConnect: false });
   client.on('error', () => undefined);
   return client;
 }

@@ -1,5 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importFolder } from '../daemon/cli.ts';
@@ -7,23 +6,10 @@ import type { Runtime } from '../daemon/runtime.ts';
 import { originalKey } from '../storage/object-store.ts';
 import { expectClearedOnceAfterVerified, expectInOrder } from './support/event-order.ts';
 import { createTestEnv, eventually, type TestEnv } from './support/test-env.ts';
+import { makeRecorder as makeGatRecorder, sha256 } from './support/ingest-checks.ts';
 
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-function makeRecorder(dir: string, count: number, size = 300_000): Map<string, Buffer> {
-  const media = join(dir, 'DCIM', '100MEDIA');
-  mkdirSync(media, { recursive: true });
-  const files = new Map<string, Buffer>();
-  for (let i = 1; i <= count; i++) {
-    const name = `ZFY0001_004512_2026112109${String(i).padStart(2, '0')}00_${String(i).padStart(4, '0')}.MP4`;
-    const bytes = randomBytes(size + i);
-    writeFileSync(join(media, name), bytes);
-    const end = new Date(Date.UTC(2026, 10, 21, 1, i, 30));
-    utimesSync(join(media, name), end, end);
-    files.set(`DCIM/100MEDIA/${name}`, bytes);
-  }
-  return files;
-}
+/** A GA/T 947 recorder of serial ZFY0001. */
+const makeRecorder = (dir: string, count: number, size = 300_000) => makeGatRecorder(dir, 'ZFY0001', count, size);
 
 describe('dock → verified → cleared', () => {
   let env: TestEnv;

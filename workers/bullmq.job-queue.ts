@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { Cluster, type RedisOptions } from 'ioredis';
 import { DelayedError, Queue, QueueEvents, UnrecoverableError, WaitingError, Worker, type ConnectionOptions, type Job, type SandboxedJob } from 'bullmq';
 import type { EvidockConfig } from '../config/config.schema.ts';
 import { moduleLogger } from '../config/logger.ts';
@@ -16,21 +17,77 @@ const log = moduleLogger('queue');
 const MAX_BACKOFF_MS = 5 * 60_000;
 const PROGRESS_INTERVAL_MS = 250;
 
-export function connectionOf(config: EvidockConfig): ConnectionOptions {
+function redisOptionsOf(config: EvidockConfig): RedisOptions {
   const r = config.redis;
   return {
-    host: r.host,
-    port: r.port,
     password: r.password,
     db: r.db,
     // BullMQ workers must wait for Redis forever rather than fail a command.
     maxRetriesPerRequest: null,
     enableOfflineQueue: true,
+    enableReadyCheck: true,
     retryStrategy: (times: number) => Math.min(200 * times, 5000),
     ...(r.tls.enabled
       ? { tls: { rejectUnauthorized: r.tls.rejectUnauthorized, ...(r.tls.caFile ? { ca: readFileSync(r.tls.caFile, 'utf8') } : {}) } }
       : {}),
   };
+}
+
+/**
+ * What BullMQ connects with. single and sentinel: options (BullMQ makes and closes its own
+ * connections; ioredis asks the Sentinels for the master and again after a failover). cluster:
+ * a lazy ioredis Cluster per Queue, Worker or QueueEvents, which the caller closes; BullMQ
+ * duplicates it for its blocking connections.
+ */
+export function connectionOf(config: EvidockConfig): ConnectionOptions {
+  const r = config.redis;
+  const options = redisOptionsOf(config);
+  switch (r.mode) {
+    case 'cluster':
+      return new Cluster(
+        r.nodes.map((n) => ({ host: n.host, port: n.port })),
+        {
+          lazyConnect: true,
+          enableReadyCheck: true,
+          enableOfflineQueue: true,
+          maxRedirections: 64,
+          // A master killed: ioredis keeps asking the nodes for the slot map until its replica has taken over.
+          clusterRetryStrategy: (times: number) => Math.min(200 * times, 2000),
+          retryDelayOnFailover: 200,
+          retryDelayOnClusterDown: 300,
+          slotsRefreshTimeout: 2000,
+          redisOptions: { ...options, db: undefined },
+        },
+      );
+    case 'sentinel':
+      return { ...options, sentinels: r.sentinels.map((s) => ({ host: s.host, port: s.port })), name: r.name, sentinelRetryStrategy: (times: number) => Math.min(200 * times, 2000) };
+    default:
+      return { ...options, host: r.host, port: r.port };
+  }
+}
+
+/**
+ * The BullMQ key prefix of one queue. BullMQ keeps a queue's keys together through its prefix;
+ * on a cluster every queue gets a hash tag of its own ({evidock:store.ws1}), so the queues
+ * land on different slots and so on different masters. single and sentinel keep the plain
+ * prefix (one server: nothing to spread, and the keys of existing installations stay put).
+ */
+export function prefixOf(config: EvidockConfig, queue: QueueName): string {
+  const r = config.redis;
+  return r.mode === 'cluster' ? `{${r.prefix}:${queueNameOf(queue, config.workstationId)}}` : r.prefix;
+}
+
+/** Where Redis is, for messages. */
+export function redisAddressOf(config: EvidockConfig): string {
+  const r = config.redis;
+  if (r.mode === 'cluster') return `cluster ${r.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`;
+  if (r.mode === 'sentinel') return `sentinel master ${r.name} via ${r.sentinels.map((n) => `${n.host}:${n.port}`).join(',')}`;
+  return `${r.host}:${r.port}`;
+}
+
+/** Closes a connection we made ourselves (the Cluster objects of connectionOf). */
+function release(connection: ConnectionOptions): void {
+  if (connection instanceof Cluster) connection.disconnect();
 }
 
 /** Redis did not answer in time: queue work waits for it, a query gives up. */
@@ -46,6 +103,7 @@ const CONNECTION_WARNING_INTERVAL_MS = 60_000;
 
 export class BullJobQueue implements JobQueuePort {
   private readonly queues = new Map<QueueName, Queue>();
+  private readonly connections: ConnectionOptions[] = [];
   private lastConnectionWarning = 0;
 
   constructor(private readonly config: EvidockConfig) {}
@@ -53,7 +111,9 @@ export class BullJobQueue implements JobQueuePort {
   queue(name: QueueName): Queue {
     let q = this.queues.get(name);
     if (!q) {
-      q = new Queue(queueNameOf(name, this.config.workstationId), { connection: connectionOf(this.config), prefix: this.config.redis.prefix });
+      const connection = connectionOf(this.config);
+      this.connections.push(connection);
+      q = new Queue(queueNameOf(name, this.config.workstationId), { connection, prefix: prefixOf(this.config, name) });
       q.on('error', (error) => {
         const now = Date.now();
         if (now - this.lastConnectionWarning < CONNECTION_WARNING_INTERVAL_MS) return;
@@ -85,7 +145,7 @@ export class BullJobQueue implements JobQueuePort {
   /** For queries an operator is waiting on: a clear failure rather than an endless wait. */
   async assertReachable(timeoutMs = 5000): Promise<void> {
     if (!(await this.reachable(timeoutMs))) {
-      throw new QueueUnavailableError(`Redis at ${this.config.redis.host}:${this.config.redis.port} did not answer within ${timeoutMs} ms`);
+      throw new QueueUnavailableError(`Redis at ${redisAddressOf(this.config)} did not answer within ${timeoutMs} ms`);
     }
   }
 
@@ -182,12 +242,17 @@ export class BullJobQueue implements JobQueuePort {
   }
 
   events(name: QueueName): QueueEvents {
-    return new QueueEvents(queueNameOf(name, this.config.workstationId), { connection: connectionOf(this.config), prefix: this.config.redis.prefix });
+    const connection = connectionOf(this.config);
+    const events = new QueueEvents(queueNameOf(name, this.config.workstationId), { connection, prefix: prefixOf(this.config, name) });
+    // Blocking: BullMQ connects and closes a duplicate; the lazy original never connects.
+    this.connections.push(connection);
+    return events;
   }
 
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     this.queues.clear();
+    for (const c of this.connections.splice(0)) release(c);
   }
 }
 
@@ -236,6 +301,7 @@ function logFieldsOf(job: Job): Record<string, unknown> {
 /** Runs the handlers of the given queues in this process, with per-queue concurrency from config. */
 export class WorkerPool {
   private readonly workers: Worker[] = [];
+  private readonly connections: ConnectionOptions[] = [];
   private readonly active = new Map<string, { job: Job; last: number }>();
 
   constructor(
@@ -248,9 +314,11 @@ export class WorkerPool {
     for (const queue of this.options.queues) {
       const sandbox = this.options.sandboxed?.[queue];
       const processor = sandbox ?? ((job: Job, token?: string, signal?: AbortSignal) => this.process(job, token, signal));
+      const connection = connectionOf(this.config);
+      this.connections.push(connection);
       const worker = new Worker(queueNameOf(queue, this.config.workstationId), processor, {
-        connection: connectionOf(this.config),
-        prefix: this.config.redis.prefix,
+        connection,
+        prefix: prefixOf(this.config, queue),
         concurrency: concurrencyOf(this.config, queue),
         // Under setpriv --pdeathsig (parent-death.ts): a child whose event loop is busy never
         // sees its IPC channel close, and SIGKILLed daemons under the chaos suite left such
@@ -308,6 +376,7 @@ export class WorkerPool {
     if (!force) for (const w of this.workers) w.cancelAllJobs(STOPPING);
     await Promise.all(closed);
     this.workers.length = 0;
+    for (const c of this.connections.splice(0)) release(c);
   }
 
   private async process(job: Job, token?: string, signal?: AbortSignal): Promise<JobStatus> {

@@ -37,9 +37,11 @@ import {
   startPrivateMinio,
   startPrivatePostgres,
   startPrivateRedis,
+  startPrivateRedisCluster,
   stopAllPrivateServices,
   type PrivateService,
 } from './private-services.ts';
+import { ingestThroughClusterFailover } from './redis-failover.ts';
 import { SabotagedVolume } from './sabotaged-volume.ts';
 import { createTestEnv, eventually, type TestEnv } from './test-env.ts';
 
@@ -306,6 +308,53 @@ export async function outageScenario(ctx: ChaosContext, kind: ServerKind, outage
         await env.cleanup().catch(() => undefined);
       }
     }
+    return r;
+  }, r);
+}
+
+/**
+ * A Redis Cluster failover mid-ingest (issue 19): a private cluster of 3 masters with a
+ * replica each, the master serving the acquire queue SIGKILLed while recordings still wait
+ * in it. Reports the stall: from the kill to the first acquisition of a recording that was
+ * waiting at the kill (no bound is asserted; the figure goes in the notes).
+ */
+export async function redisFailoverScenario(ctx: ChaosContext, tries: number): Promise<ScenarioRow> {
+  const r = row('outage', 'Redis Cluster master (acquire queue) SIGKILLed mid-ingest, replica promoted', `${INVARIANT_CHECKS}; a former replica serves the killed master's slots`);
+  return timedRow(async () => {
+    const stalls: number[] = [];
+    for (let i = 0; i < tries; i++) {
+      const ports: number[] = [];
+      for (let n = 0; n < 6; n++) ports.push(await freePort());
+      const env = await createTestEnv('rfailover', {
+        redis: { mode: 'cluster', nodes: ports.map((port) => ({ host: '127.0.0.1', port })), prefix: `chaos-rf${i}`, password: undefined, db: 0, tls: { enabled: false } },
+        ingest: INGEST,
+      });
+      let rt: Runtime | undefined;
+      try {
+        const cluster = await startPrivateRedisCluster(env.dir, ports, 1);
+        rt = await env.runtime();
+        // Media work too: the invariants want every queue drained, metadata and proxies included.
+        rt.startWorkers(ALL_QUEUES);
+        const run = await ingestThroughClusterFailover(rt, cluster, env.dir, { serial: `ZFYF${i}`, files: 6, bytes: 4 << 20, timeoutMs: 240_000 });
+        await queuesIdle(rt, 60_000);
+        const sources: SourceFile[] = [...run.sources].map(([path, bytes]) => ({ path: join(run.folder, path), sha256: sha256Of(bytes), size: bytes.length }));
+        add(r, await checkInvariants(rt, sources, { rehash: true }));
+        r.tries++;
+        stalls.push(run.stallMs);
+        r.notes.push(
+          `try ${i + 1}: replica promoted ${(run.promotionMs / 1000).toFixed(1)} s after the kill; stall (kill → next acquisition of a waiting recording) ${(run.stallMs / 1000).toFixed(1)} s; ${run.vanishedJobs} of ${run.waitingAtKill} waiting acquire jobs missing on the promoted replica`,
+        );
+        if (sources.some((s) => existsSync(s.path))) {
+          r.ok = false;
+          r.notes.push(`try ${i + 1}: recordings left on the recorder`);
+        }
+      } finally {
+        await Promise.race([rt?.close().catch(() => undefined), sleep(15_000)]);
+        await stopAllPrivateServices();
+        await env.cleanup().catch(() => undefined);
+      }
+    }
+    if (stalls.length > 0) r.notes.push(`stall over ${stalls.length} tries: max ${(Math.max(...stalls) / 1000).toFixed(1)} s, cluster-node-timeout 2 s`);
     return r;
   }, r);
 }

@@ -39,6 +39,10 @@ export interface PrivateServiceOptions {
   port?: number;
   /** Serve TLS only, with this certificate (see makeTestCertificates). */
   tls?: TestCertificates;
+  /** Folder of its own under the parent (several servers of a kind: a cluster's nodes). */
+  subdir?: string;
+  /** More server arguments (cluster mode, replication). */
+  extraArgs?: string[];
 }
 
 /** A private CA and a server certificate for 127.0.0.1 / localhost signed by it (PEM files). */
@@ -331,7 +335,7 @@ export async function startPrivateMinio(parentDir: string, options: PrivateServi
 
 /** A private Redis with AOF on, so its queues survive a stop and start. */
 export async function startPrivateRedis(parentDir: string, options: PrivateServiceOptions = {}): Promise<PrivateService> {
-  const dir = resolve(parentDir, 'private-redis');
+  const dir = resolve(parentDir, options.subdir ?? 'private-redis');
   const logFile = join(dir, 'redis.log');
   mkdirSync(dir, { recursive: true });
   const port = options.port ?? (await freePort());
@@ -360,6 +364,7 @@ export async function startPrivateRedis(parentDir: string, options: PrivateServi
           '--maxmemory-policy', 'noeviction',
           '--save', '',
           '--daemonize', 'no',
+          ...(options.extraArgs ?? []),
         ],
         logFile,
       );
@@ -374,8 +379,64 @@ export async function startPrivateRedis(parentDir: string, options: PrivateServi
     logTail: (lines) => tail(logFile, lines),
   };
   track({ service, kill: () => child?.kill('SIGKILL') });
+  killers.set(service, () => child?.kill('SIGKILL'));
   await service.start();
   return service;
+}
+
+/** A private Redis Cluster: its nodes (masters first) and the node a test may kill. */
+export interface PrivateRedisCluster {
+  nodes: PrivateService[];
+  /** SIGKILL one node (a crash, not a shutdown: its replica must take over). */
+  kill(node: PrivateService): void;
+}
+
+const killers = new Map<PrivateService, () => void>();
+
+/**
+ * A node on each port, as masters with `replicasPerMaster` replicas each, made with
+ * `redis-cli --cluster create`; a node's failure is noticed after 2 s (cluster-node-timeout).
+ */
+export async function startPrivateRedisCluster(parentDir: string, ports: readonly number[], replicasPerMaster = 1): Promise<PrivateRedisCluster> {
+  const count = ports.length;
+  const nodes: PrivateService[] = [];
+  for (let i = 0; i < count; i++) {
+    nodes.push(
+      await startPrivateRedis(parentDir, {
+        port: ports[i],
+        subdir: `private-redis-cluster/n${i}`,
+        // No diskless-sync delay: a replica holds its master's data within a moment of the create.
+        extraArgs: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000', '--appendfilename', 'appendonly.aof', '--repl-diskless-sync-delay', '0'],
+      }),
+    );
+  }
+  const create = spawnSync(
+    'redis-cli',
+    ['--cluster', 'create', ...nodes.map((n) => `${HOST}:${n.port}`), '--cluster-replicas', String(replicasPerMaster), '--cluster-yes'],
+    { encoding: 'utf8', timeout: START_TIMEOUT_MS },
+  );
+  if (create.status !== 0) throw new Error(`redis-cli --cluster create failed:\n${create.stdout}${create.stderr}`);
+  const state = () => spawnSync('redis-cli', ['-h', HOST, '-p', String(nodes[0]!.port), 'cluster', 'info'], { encoding: 'utf8' }).stdout;
+  await waitFor('private Redis Cluster', async () => state().includes('cluster_state:ok'), () => true, () => state());
+  // Every replica has synced with its master: a replica that never did cannot be promoted
+  // ("disconnected from master for longer than allowed"), so a kill before then is no failover.
+  const replication = (port: number) => spawnSync('redis-cli', ['-h', HOST, '-p', String(port), 'info', 'replication'], { encoding: 'utf8' }).stdout;
+  const replicas = () => nodes.filter((n) => replication(n.port).includes('role:slave'));
+  await waitFor(
+    'private Redis Cluster replicas in sync',
+    async () => {
+      const r = replicas();
+      return r.length === count - Math.ceil(count / (replicasPerMaster + 1)) && r.every((n) => replication(n.port).includes('master_link_status:up'));
+    },
+    () => true,
+    () => nodes.map((n) => `${n.port}: ${replication(n.port).replace(/\r?\n/g, ' ')}`).join('\n'),
+  );
+  return {
+    nodes,
+    kill(node) {
+      killers.get(node)?.();
+    },
+  };
 }
 
 // ---- PostgreSQL --------------------------------------------------------------------------
