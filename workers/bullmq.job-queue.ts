@@ -43,8 +43,8 @@ export function connectionOf(config: EvidockConfig): ConnectionOptions {
   const r = config.redis;
   const options = redisOptionsOf(config);
   switch (r.mode) {
-    case 'cluster':
-      return new Cluster(
+    case 'cluster': {
+      const cluster = new Cluster(
         r.nodes.map((n) => ({ host: n.host, port: n.port })),
         {
           lazyConnect: true,
@@ -59,6 +59,11 @@ export function connectionOf(config: EvidockConfig): ConnectionOptions {
           redisOptions: { ...options, db: undefined },
         },
       );
+      // Without a listener ioredis prints every failed slot refresh of a failover as an
+      // "Unhandled error event"; BullMQ reports what its commands fail on by itself.
+      cluster.on('error', (error: Error) => log.warn({ err: error.message }, 'redis cluster connection problem'));
+      return cluster;
+    }
     case 'sentinel':
       return { ...options, sentinels: r.sentinels.map((s) => ({ host: s.host, port: s.port })), name: r.name, sentinelRetryStrategy: (times: number) => Math.min(200 * times, 2000) };
     default:
