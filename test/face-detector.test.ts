@@ -57,6 +57,14 @@ describe('TfjsFaceDetector (tiny_face_detector, wasm backend)', () => {
     expect(rethrowing).toEqual([]);
   });
 
+  it('loads ssd_mobilenetv1 by default, which finds the same three faces', async () => {
+    const ssd = await TfjsFaceDetector.load();
+    expect(ssd.model).toMatch(/ssd_mobilenetv1/);
+    const faces = await ssd.detect(await readRgbFrame(join(DEMO, 'sample1.jpg')));
+    expect(faces).toHaveLength(3);
+    expect(matches(SAMPLE1_FACES, faces)).toBe(3);
+  });
+
   it('finds no face on an empty frame', async () => {
     const { data, info } = await sharp({ create: { width: 640, height: 360, channels: 3, background: { r: 90, g: 100, b: 110 } } }).raw().toBuffer({ resolveWithObject: true });
     expect(await detector.detect({ data, width: info.width, height: info.height })).toEqual([]);

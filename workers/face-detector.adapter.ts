@@ -23,10 +23,13 @@ export interface FaceDetector {
 }
 
 /**
- * The two detectors that @vladmandic/face-api ships weights for in its npm package (model/):
- * - `tiny`: Tiny Face Detector, 190 KB, ~0.1 s a 1080p frame on one core; finds faces from
- *   about 1/20 of the frame's width up;
- * - `ssd`: SSD MobileNet v1, 5.4 MB, ~3–4 × slower, better on small and turned faces.
+ * The two detectors that @vladmandic/face-api ships weights for in its npm package (model/);
+ * figures on one core from scripts/bench-faces.ts (README, Dependencies):
+ * - `ssd` (default): SSD MobileNet v1, 5.4 MB, ~3 frames/s at any frame size; precision 1.00,
+ *   recall 0.69 on faces 36–180 px tall in 720p. A missed face is a face left in a copy, so
+ *   recall decides;
+ * - `tiny`: Tiny Face Detector, 190 KB, 11–15 frames/s at input 416 but recall 0.22 there
+ *   (it misses small faces), 6 frames/s and recall 0.63 at 608.
  */
 export type FaceModel = 'tiny' | 'ssd';
 
@@ -112,7 +115,7 @@ export class TfjsFaceDetector implements FaceDetector {
 
   static async load(options: FaceDetectorOptions = {}): Promise<TfjsFaceDetector> {
     const { tf, faceapi } = await loadRuntime();
-    const which = options.model ?? 'tiny';
+    const which = options.model ?? 'ssd';
     const minScore = options.minScore ?? 0.5;
     const dir = modelDirectory();
     if (which === 'tiny') {
