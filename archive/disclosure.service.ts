@@ -27,7 +27,11 @@ export interface DisclosureDeps {
     authorize(p: Caller['principal'], item: EvidenceRow, action: EvidenceAction, grants: Grants): Authorized;
     approvalCovering(id: string, items: readonly EvidenceRow[], actions: readonly AccessAction[], at: Date): Promise<AccessRequestRow>;
   };
-  ledger: { append(tx: Queryable, input: CustodyEventInput): Promise<CustodyEvent>; mirror(events: readonly CustodyEvent[]): Promise<void> };
+  ledger: {
+    append(tx: Queryable, input: CustodyEventInput): Promise<CustodyEvent>;
+    mirror(events: readonly CustodyEvent[]): Promise<void>;
+    eventsFor(filter: { evidenceId: string }): Promise<CustodyEvent[]>;
+  };
   objects: { read(role: BucketRole, key: string): Promise<Readable> };
   now?: () => Date;
 }
@@ -53,6 +57,30 @@ export interface DisclosureResult {
   withheld: Array<{ evidenceId: string; reason: string }>;
   masked: ScrubResult['found'];
   events: number;
+}
+
+/** What a disclosure copy of the case would hold now, before anyone makes one (no event). */
+export interface DisclosurePreview {
+  caseNumber: string;
+  items: Array<{ evidenceId: string; mediaType: string; captureStart: Date | null; copy: 'redacted' | 'proxy' | 'none'; sourceKind: string | null }>;
+  /** Items whose copy would be their newest redacted render. */
+  redacted: number;
+  /** Items whose copy would be the unprocessed playback proxy (the CLI's disclose.unredacted). */
+  unredacted: number;
+  /** Items left out: no redacted render and no proxy yet (the CLI's disclose.withheld). */
+  withheld: number;
+}
+
+/** One disclosure copy made of the case, from its DISCLOSED custody events. */
+export interface DisclosureRecord {
+  disclosureId: string;
+  at: string;
+  by: string;
+  approvalId: string | null;
+  destination: string | null;
+  /** SHA-256 of the copy's manifest-sha256.txt (which names every file's hash); null before it was recorded. */
+  manifestSha256: string | null;
+  files: Array<{ evidenceId: string; file: string; sha256: string; eventSeq: number; eventHash: string }>;
 }
 
 /** The copy of an item a publication may carry: its newest redacted render, else its playback proxy. */
@@ -87,16 +115,53 @@ export class DisclosureService {
     this.now = deps.now ?? (() => new Date());
   }
 
+  /** The case's items in capture order, each one the caller may see (else 403), for a custodian. */
+  private async caseItems(caller: Caller, caseNumber: string): Promise<EvidenceRow[]> {
+    const p = caller.principal;
+    if (!can(p.role, 'share')) throw forbidden('生成公示脱敏副本');
+    const items = await this.deps.catalog.search({ caseNumber, limit: 10_000 });
+    if (items.length === 0) throw notFound('case', caseNumber);
+    items.sort((a, b) => (a.captureStart?.getTime() ?? 0) - (b.captureStart?.getTime() ?? 0) || a.id.localeCompare(b.id));
+    const grants = await this.deps.access.grants(p);
+    for (const item of items) this.deps.access.authorize(p, item, 'view', grants);
+    return items;
+  }
+
+  /** Which copy each item would go out as, so the custodian sees the unredacted and the left out before making one. */
+  async preview(caller: Caller, caseNumber: string): Promise<DisclosurePreview> {
+    const items: DisclosurePreview['items'] = [];
+    for (const item of await this.caseItems(caller, caseNumber)) {
+      const source = disclosureSource(await this.deps.catalog.derivativesOf(item.id));
+      items.push({ evidenceId: item.id, mediaType: item.mediaType, captureStart: item.captureStart, copy: source ? (source.redacted ? 'redacted' : 'proxy') : 'none', sourceKind: source?.row.kind ?? null });
+    }
+    const count = (copy: DisclosurePreview['items'][number]['copy']) => items.filter((i) => i.copy === copy).length;
+    return { caseNumber, items, redacted: count('redacted'), unredacted: count('proxy'), withheld: count('none') };
+  }
+
+  /** The disclosure copies made of the case (newest first), from the ledger: who, when, under which approval, which hashes. */
+  async disclosures(caller: Caller, caseNumber: string): Promise<DisclosureRecord[]> {
+    const byId = new Map<string, DisclosureRecord>();
+    for (const item of await this.caseItems(caller, caseNumber)) {
+      for (const e of await this.deps.ledger.eventsFor({ evidenceId: item.id })) {
+        const d = e.details;
+        if (e.type !== 'DISCLOSED' || d.caseNumber !== caseNumber || typeof d.disclosureId !== 'string') continue;
+        const str = (v: JsonValue | undefined) => (typeof v === 'string' ? v : null);
+        const record = byId.get(d.disclosureId) ?? { disclosureId: d.disclosureId, at: e.at, by: str(d.by) ?? e.actor.id, approvalId: str(d.approvalId), destination: str(d.destination), manifestSha256: str(d.manifestSha256), files: [] };
+        if (e.at < record.at) record.at = e.at;
+        record.files.push({ evidenceId: item.id, file: str(d.file) ?? '', sha256: str(d.sha256) ?? '', eventSeq: e.seq, eventHash: e.hash });
+        byId.set(d.disclosureId, record);
+      }
+    }
+    for (const r of byId.values()) r.files.sort((a, b) => a.eventSeq - b.eventSeq);
+    return [...byId.values()].sort((a, b) => b.at.localeCompare(a.at) || a.disclosureId.localeCompare(b.disclosureId));
+  }
+
   async disclose(caller: Caller, r: DisclosureRequest, target: ExportTarget): Promise<DisclosureResult> {
     const p = caller.principal;
     if (!can(p.role, 'share')) throw forbidden('生成公示脱敏副本');
     if (!r.approvalId) throw invalid(['approval: a disclosure needs an approved access request for export']);
     const now = this.now();
-    const items = await this.deps.catalog.search({ caseNumber: r.caseNumber, limit: 10_000 });
-    if (items.length === 0) throw notFound('case', r.caseNumber);
-    items.sort((a, b) => (a.captureStart?.getTime() ?? 0) - (b.captureStart?.getTime() ?? 0) || a.id.localeCompare(b.id));
-    const grants = await this.deps.access.grants(p);
-    for (const item of items) this.deps.access.authorize(p, item, 'view', grants);
+    const items = await this.caseItems(caller, r.caseNumber);
     const approval = await this.deps.access.approvalCovering(r.approvalId, items, ['export'], now);
     const documents = await this.deps.cases.documentsOf(r.caseNumber);
 
@@ -175,12 +240,15 @@ export class DisclosureService {
     await writeText(target, written, 'disclosure.json', `${JSON.stringify(metadata, null, 2)}\n`);
     const unredacted = files.filter((f) => !f.redacted).length;
     await writeText(target, written, 'README.txt', readme(r.caseNumber, files.length, unredacted, now.toISOString()));
-    await target.writeText('manifest-sha256.txt', written.map((w) => `${w.sha256}  ${w.file}\n`).join(''));
+    const manifest = written.map((w) => `${w.sha256}  ${w.file}\n`).join('');
+    await target.writeText('manifest-sha256.txt', manifest);
+    // The copy's one hash a recipient can check (a zip's bytes differ from one download to the next).
+    const manifestSha256 = createHash('sha256').update(manifest, 'utf8').digest('hex');
 
     const events = await this.deps.db.transaction(async (tx) => {
       const out: CustodyEvent[] = [];
       for (const e of eventInputs) {
-        out.push(await this.deps.ledger.append(tx, { type: 'DISCLOSED', actor: actorOf(p), evidenceId: e.evidenceId, details: { ...e.details, masked: masked as { [k: string]: JsonValue } } }));
+        out.push(await this.deps.ledger.append(tx, { type: 'DISCLOSED', actor: actorOf(p), evidenceId: e.evidenceId, details: { ...e.details, manifestSha256, masked: masked as { [k: string]: JsonValue } } }));
       }
       return out;
     });

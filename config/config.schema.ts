@@ -264,6 +264,15 @@ export const configSchema = z
           .describe(
             'A docking is claimed by the process running its device jobs, which renews the claim every third of this. A claim not renewed for this long (its process was killed, its host lost power) lets the next process serving this workstation, or the next docking of the same recorder, take the docking over; on the same host a claim whose process has ended is taken over at once.',
           ),
+        reconcileSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(3600)
+          .default(30)
+          .describe(
+            'How often the daemon, and an `evidock import` that runs its own workers, queues the job for each unfinished file of its open dockings again from PostgreSQL (the record of where each file is), so that jobs Redis lost (a failover dropping acknowledged writes, a flushed Redis) do not leave a docking waiting for ever; a job that still exists is not duplicated (deterministic job ids).',
+          ),
         spoolDir: z.string().min(1).optional().describe('Local spool (default: <dataDir>/spool). It is the backup until storage is verified.'),
         spoolMinFreeMiB: z.number().int().min(0).max(1024 * 1024).default(1024).describe('Below this much free space on the spool disk, acquisition pauses and an alarm is raised.'),
         spoolRetryDelaySeconds: z.number().int().min(1).max(3600).default(30).describe('How long a paused acquisition waits before looking at the spool disk again.'),

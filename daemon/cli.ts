@@ -31,6 +31,7 @@ import { parsePeriod, ReportPeriodError, type ReportPeriod } from '../archive/re
 import { currentLocale, formatBytes, formatLocalTime, mediaProblemText, setLocale, t, type Locale } from './i18n.ts';
 import { ProgressReporter } from './progress.reporter.ts';
 import { createReindexer, createRuntime, initLogging, type Runtime } from './runtime.ts';
+import { startReconciling } from './session-reconciler.ts';
 import { ReindexRefusedError, type ReindexReport } from '../archive/reindex.service.ts';
 import { runStack } from './stack.adapter.ts';
 
@@ -281,7 +282,14 @@ export async function importFolder(rt: Runtime, dir: string, options: ImportOpti
     const files = await rt.catalog.filesOfSession(session.id);
     return { session, files, outcomes: await outcomesOf(rt, files), handedOff: true };
   }
-  const outcomes = await waitForSession(rt, session, !options.json && process.stdout.isTTY === true);
+  // This process runs the docking's jobs (no daemon does): it restores what Redis loses, as the daemon does.
+  const reconciler = daemonRunning ? null : startReconciling(rt, rt.config.ingest.reconcileSeconds, 'import');
+  let outcomes: FileOutcome[];
+  try {
+    outcomes = await waitForSession(rt, session, !options.json && process.stdout.isTTY === true);
+  } finally {
+    reconciler?.stop();
+  }
   // Every file is terminal: settle the session too (idempotent), so the status returned is final.
   await untilDatabaseAnswers(() => rt.ingest.afterStep(session.id));
   return { session: (await untilDatabaseAnswers(() => rt.catalog.getSession(session.id)))!, files: outcomes.map((o) => o.file), outcomes, handedOff: false };

@@ -7,9 +7,9 @@ import { DeviceWatcher } from './device-watcher.ts';
 import { formatBytes, t } from './i18n.ts';
 import { reportMediaProgress } from './media-progress.reporter.ts';
 import { createRuntime, initLogging } from './runtime.ts';
+import { startReconciling } from './session-reconciler.ts';
 
 const log = moduleLogger('daemon');
-const RECONCILE_MS = 30_000;
 const DOCK_RETRY_MS = 10_000;
 
 function say(text: string): void {
@@ -43,16 +43,8 @@ export async function runDaemon(config: EvidockConfig, options: { deviceOnly?: b
       );
   });
 
-  const reconcile = async () => {
-    try {
-      const requeued = await rt.dock.resumeOpenSessions();
-      const mirrored = await rt.ledger.mirrorPending();
-      if (requeued > 0 || mirrored > 0) log.info({ requeued, mirrored }, 'reconciled');
-    } catch (error) {
-      log.warn({ err: (error as Error).message }, 'reconcile deferred');
-    }
-  };
-  await reconcile();
+  const reconciler = startReconciling(rt, config.ingest.reconcileSeconds, 'daemon');
+  await reconciler.once();
 
   const pending = new Map<string, NodeJS.Timeout>();
   const dock = async (mountPath: string, hints: ProbeHints) => {
@@ -96,11 +88,10 @@ export async function runDaemon(config: EvidockConfig, options: { deviceOnly?: b
     }
   });
   await watcher.start();
-  const timer = setInterval(() => void reconcile(), RECONCILE_MS);
   say(t('daemon.started', { ws: config.workstationId, roots: config.watch.mountRoots.join(', ') }));
 
   await untilStopped(stop);
-  clearInterval(timer);
+  reconciler.stop();
   await mediaEvents?.close();
   for (const t of pending.values()) clearTimeout(t);
   await watcher.close();

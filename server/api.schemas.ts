@@ -594,6 +594,42 @@ export const DiscloseBody = Type.Object(
   { additionalProperties: false },
 );
 
+export const DisclosurePreview = Type.Object(
+  {
+    caseNumber: Type.String(),
+    items: Type.Array(
+      Type.Object({
+        evidenceId: id,
+        mediaType: Type.String(),
+        captureStart: nullable(time),
+        copy: Type.Union([Type.Literal('redacted'), Type.Literal('proxy'), Type.Literal('none')], { description: 'redacted: its newest redacted render; proxy: the unprocessed playback proxy; none: left out (no copy yet)' }),
+        sourceKind: nullable(Type.String()),
+      }),
+    ),
+    redacted: Type.Integer(),
+    unredacted: Type.Integer({ description: 'Items that would go out as the unprocessed playback proxy: review picture and sound before publication' }),
+    withheld: Type.Integer({ description: 'Items with no redacted render and no proxy yet: left out' }),
+  },
+  { additionalProperties: false },
+);
+
+export const DisclosureList = Type.Object(
+  {
+    disclosures: Type.Array(
+      Type.Object({
+        disclosureId: id,
+        at: time,
+        by: Type.String(),
+        approvalId: nullable(Type.String()),
+        destination: nullable(Type.String()),
+        manifestSha256: nullable(Type.String({ description: "SHA-256 of the copy's manifest-sha256.txt (null for copies made before it was recorded)" })),
+        files: Type.Array(Type.Object({ evidenceId: id, file: Type.String(), sha256: Type.String(), eventSeq: Type.Integer(), eventHash: Type.String() })),
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 // ---- redaction ---------------------------------------------------------------------------
 const seconds = Type.Number({ minimum: 0, maximum: 864_000, description: 'Seconds from the start of the recording' });
 const fraction = (what: string) => Type.Number({ minimum: 0, maximum: 1, description: `${what}, a fraction of the upright frame (0..1)` });

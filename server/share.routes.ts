@@ -111,6 +111,35 @@ export function shareRoutes(app: Api, { rt }: RouteDeps): void {
     },
   );
 
+  app.get(
+    '/cases/:caseNumber/disclosure/preview',
+    {
+      schema: {
+        tags: ['sharing'],
+        summary: "What a disclosure copy of the case would hold now, before one is made: each item's copy (its redacted render, the unprocessed playback proxy, or left out for want of a copy); no event",
+        params: S.CaseParam,
+        response: { 200: S.DisclosurePreview, ...S.errors(400, 401, 403, 404, 503) },
+      },
+    },
+    async (req) => {
+      const p = await rt.disclosure.preview(callerOf(req), req.params.caseNumber);
+      return { ...p, items: p.items.map((i) => ({ ...i, captureStart: i.captureStart?.toISOString() ?? null })) };
+    },
+  );
+
+  app.get(
+    '/cases/:caseNumber/disclosures',
+    {
+      schema: {
+        tags: ['sharing'],
+        summary: 'The disclosure copies made of the case, newest first, from its DISCLOSED custody events: who, when, under which approval, each file and its hash',
+        params: S.CaseParam,
+        response: { 200: S.DisclosureList, ...S.errors(400, 401, 403, 404, 503) },
+      },
+    },
+    async (req) => ({ disclosures: await rt.disclosure.disclosures(callerOf(req), req.params.caseNumber) }),
+  );
+
   app.post(
     '/cases/:caseNumber/disclosure',
     {

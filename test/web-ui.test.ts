@@ -2,7 +2,7 @@
 /// <reference lib="dom.iterable" />
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -14,6 +14,7 @@ import type { Runtime } from '../daemon/runtime.ts';
 import { makeRecorderFootage } from '../scripts/make-footage.ts';
 import { buildArchiveServer } from '../server/archive.server.ts';
 import { QueueName, SERVER_QUEUES, SHARED_QUEUES } from '../workers/job.types.ts';
+import { bankCard, residentId } from './support/generated-pii.ts';
 import { bagitValidate, unzip } from './support/package-tools.ts';
 import { createTestEnv, eventually, type TestEnv } from './support/test-env.ts';
 
@@ -28,6 +29,8 @@ const READY = `${PASSWORD}x`;
 const CASE = 'YB-SZ-2026-107';
 // Photographed into var/ (not tracked); `npm run screenshots` refreshes the README's copies.
 const SHOTS = resolve(REPO_ROOT, 'var', 'screenshots');
+
+const walk = (d: string): string[] => readdirSync(d).flatMap((n) => (statSync(join(d, n)).isDirectory() ? walk(join(d, n)) : [join(d, n)]));
 
 describe('the web interface in Chromium', () => {
   let env: TestEnv;
@@ -403,6 +406,91 @@ describe('the web interface in Chromium', () => {
     // The case's share is still open.
     expect((await recipient.goto(link))!.status()).toBe(200);
   }, 240_000);
+
+  it('a custodian makes a disclosure copy from the case page: no personal data in the zip; an officer sees no panel', async () => {
+    // A case whose record says who, where and which numbers (generated, with valid check digits).
+    const disclosed = 'YB-SZ-2026-109';
+    const secrets = [residentId(31), bankCard(12), '13812345678', '0755-83212345', '深南大道1000号', '501室', '张三丰', '李四光', '王五'];
+    const evidenceId = await importRecorder('ZFYA09', 'O1', 4, {
+      case: [disclosed],
+      subject: `当事人张三丰（身份证号 ${secrets[0]}，手机 13812345678，银行卡 ${secrets[1]}），证人：李四光，陪同王五`,
+      place: '广东省深圳市福田区深南大道1000号3栋2单元501室，座机0755-83212345',
+    });
+    await eventually(async () => ((await rt.catalog.derivativesOf(evidenceId)).some((d) => d.kind === 'proxy') ? true : undefined), 180_000, 'the proxy');
+    await rt.identity.addUser({ name: 'zhao.keeper', role: 'custodian', unitIds: ['SZ'], officerId: null, password: PASSWORD }, 'web-test');
+    const approver = { principal: await rt.identity.principalOfUser(await rt.identity.user('zhao.keeper')), ip: null, userAgent: 'test' };
+
+    const custodian = await pageFor();
+    await login(custodian, 'li.na');
+    await custodian.goto(`${base}/cases/${disclosed}`);
+    const panel = custodian.getByRole('region', { name: '公示脱敏副本' });
+    // No approval yet: the panel says so, links to the approvals page and asks for one.
+    await panel.getByTestId('disclose-no-approval').waitFor();
+    expect(await panel.getByRole('link', { name: '审批页面' }).getAttribute('href')).toBe('/approvals');
+    await panel.getByLabel('申请用途（必填）').fill('处罚决定公示');
+    await panel.getByRole('button', { name: '申请导出审批' }).click();
+    await panel.getByText('已提交申请，等待另一名证据管理员批准。').first().waitFor();
+    const [request] = (await rt.access.requests((await rt.identity.principalOfUser(await rt.identity.user('li.na'))))).mine.filter((r) => r.caseNumber === disclosed);
+    expect(request).toMatchObject({ state: 'pending', actions: ['export'], purpose: '处罚决定公示' });
+    await rt.access.decide(approver, request!.id, { approve: true, reason: '同意公示', expiresAt: new Date(Date.now() + 86_400_000) });
+
+    await custodian.reload();
+    await panel.getByLabel('依据的审批（导出）').waitFor();
+    expect(await panel.getByLabel('依据的审批（导出）').inputValue()).toBe(request!.id);
+    // The record has no redacted render: the warning names it before anything is made.
+    const warning = panel.getByTestId('disclose-unredacted');
+    await warning.waitFor();
+    expect(await warning.innerText()).toContain('1 件记录没有遮蔽渲染');
+    expect(await warning.locator(`a[href="/evidence/${evidenceId}"]`).count()).toBe(1);
+    await panel.getByText('还没有生成过公示脱敏副本。').waitFor();
+    await panel.getByLabel('另需遮蔽的姓名（每行一个，可选）').fill('王五');
+    const download = custodian.waitForEvent('download');
+    await panel.getByRole('button', { name: '生成并下载脱敏副本' }).click();
+    const file = await download;
+    const name = file.suggestedFilename();
+    expect(name).toMatch(new RegExp(`^disclosure-${disclosed}-[0-9a-f]{8}\\.zip$`));
+    const dir = join(env.dir, 'browser-disclosure');
+    mkdirSync(dir, { recursive: true });
+    await file.saveAs(join(dir, name));
+    const zipped = readFileSync(join(dir, name));
+    unzip(join(dir, name), dir);
+    const root = join(dir, name.replace(/\.zip$/, ''));
+    const entries = walk(root).map((f) => f.slice(root.length + 1)).sort();
+    expect(entries).toEqual(['README.txt', `clips/${evidenceId}.mp4`, 'disclosure.json', 'manifest-sha256.txt']);
+    for (const entry of entries) {
+      const text = readFileSync(join(root, entry)).toString('utf8');
+      for (const secret of secrets) {
+        expect(text, `${entry} holds ${secret}`).not.toContain(secret);
+        expect(entry).not.toContain(secret);
+      }
+    }
+    for (const secret of secrets) expect(zipped.includes(Buffer.from(secret, 'utf8')), `the zip holds ${secret}`).toBe(false);
+    const meta = JSON.parse(readFileSync(join(root, 'disclosure.json'), 'utf8')) as { approval: string; items: Array<{ subject: string; source: { redacted: boolean } }> };
+    expect(meta.approval).toBe(request!.id);
+    expect(meta.items[0]!.source.redacted).toBe(false);
+    expect(meta.items[0]!.subject).toContain('张某');
+    await panel.getByText(/^已下载：/).waitFor();
+
+    // The copy made is listed from its DISCLOSED event: who, when, the manifest's and the file's hashes.
+    const made = panel.getByTestId('disclosures').locator('li[data-disclosure]');
+    await made.waitFor();
+    const manifestSha = createHash('sha256').update(readFileSync(join(root, 'manifest-sha256.txt'))).digest('hex');
+    const clipSha = createHash('sha256').update(readFileSync(join(root, 'clips', `${evidenceId}.mp4`))).digest('hex');
+    const listed = await made.innerText();
+    for (const s of ['li.na', '1 个文件', manifestSha, clipSha]) expect(listed).toContain(s);
+    const events = (await rt.ledger.eventsFor({ evidenceId })).filter((e) => e.type === 'DISCLOSED');
+    expect(events.map((e) => [e.details.approvalId, e.details.manifestSha256])).toEqual([[request!.id, manifestSha]]);
+    await panel.evaluate((el) => el.scrollIntoView());
+    await shot(custodian, 'case-disclosure');
+
+    // An officer sees the case, not the panel (and the API refuses the preview).
+    const officer = await pageFor();
+    await login(officer, 'zhang.wei');
+    await officer.goto(`${base}/cases/${disclosed}`);
+    await officer.locator('.case-timeline li.item').waitFor();
+    expect(await officer.getByRole('region', { name: '公示脱敏副本' }).count()).toBe(0);
+    expect(await officer.evaluate(async (u) => (await fetch(u)).status, `/api/v1/cases/${disclosed}/disclosure/preview`)).toBe(403);
+  }, 300_000);
 
   it('a document uploaded on the case page joins the case timeline', async () => {
     const page = await pageFor();

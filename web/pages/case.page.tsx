@@ -3,6 +3,7 @@ import { api, me, type EvidenceItem } from '../api.client.ts';
 import { bytes, dateTime } from '../format.ts';
 import { t } from '../i18n.ts';
 import { navigate } from '../router.ts';
+import { DisclosurePanel } from '../disclosure-panel.tsx';
 import { SharePanel } from '../share-panel.tsx';
 import { A, Empty, errorLine, FlagBadges, Page, Show, useLoad } from '../ui.tsx';
 
@@ -109,6 +110,8 @@ function CaseView({ c, reload }: { c: CaseBody; reload: () => void }) {
       </div>
       {/* Sharing is a custodian's (the server refuses others); only items with a proxy can go. */}
       {me.value?.role === 'custodian' && c.items.length > 0 && <SharePanel of={{ caseNumber: c.caseNumber }} />}
+      {/* Disclosure copies for publication: a custodian's too (the server refuses others). */}
+      {me.value?.role === 'custodian' && c.items.length > 0 && <DisclosurePanel caseNumber={c.caseNumber} items={c.items} />}
       <h2>{t('caseTimeline')}</h2>
       {entries.length === 0 ? (
         <Empty text={t('noCaseContent')} />
