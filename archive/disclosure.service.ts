@@ -57,6 +57,8 @@ export interface DisclosureResult {
   withheld: Array<{ evidenceId: string; reason: string }>;
   masked: ScrubResult['found'];
   events: number;
+  /** SHA-256 of manifest-sha256.txt: what the recipient checks the copy against (recorded in each DISCLOSED event). */
+  manifestSha256: string;
 }
 
 /** What a disclosure copy of the case would hold now, before anyone makes one (no event). */
@@ -254,7 +256,7 @@ export class DisclosureService {
     });
     await this.deps.ledger.mirror(events);
     log.info({ disclosureId, caseNumber: r.caseNumber, files: files.length, unredacted, withheld: withheld.length, masked }, 'disclosure copy written');
-    return { disclosureId, caseNumber: r.caseNumber, root: target.root, files, withheld, masked, events: events.length };
+    return { disclosureId, caseNumber: r.caseNumber, root: target.root, files, withheld, masked, events: events.length, manifestSha256 };
   }
 }
 

@@ -1152,6 +1152,7 @@ function registerShareCommands(program: Command, lang: () => string | undefined,
       const unredacted = result.files.filter((f) => !f.redacted).length;
       if (unredacted > 0) out(t('disclose.unredacted', { count: unredacted }));
       if (result.withheld.length > 0) out(t('disclose.withheld', { count: result.withheld.length }));
+      out(t('disclose.manifest', { hash: result.manifestSha256 }));
     });
 }
 

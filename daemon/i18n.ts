@@ -225,6 +225,7 @@ const messages = {
   'share.failed': { 'zh-CN': '未创建共享：{detail}', en: 'No share made: {detail}' },
   'disclose.done': { 'zh-CN': '已生成案件 {case} 的公示脱敏副本：{files} 个文件，写入 {dir}；已遮蔽 {masked} 处个人信息', en: 'De-identified copy of case {case} made: {files} files in {dir}; {masked} pieces of personal data masked' },
   'disclose.unredacted': { 'zh-CN': '注意：{count} 个文件没有遮蔽渲染，使用的是未经处理的播放副本，公开前须人工审查画面和声音', en: 'Note: {count} files have no redacted render and are the unprocessed playback proxy: review picture and sound before publication' },
+  'disclose.manifest': { 'zh-CN': '清单 manifest-sha256.txt 的 SHA-256：{hash}（已记入监管链，接收方据此核对副本）', en: 'SHA-256 of manifest-sha256.txt: {hash} (recorded in the custody ledger; the recipient checks the copy against it)' },
   'disclose.withheld': { 'zh-CN': '{count} 件记录尚无可用副本，未包含在内', en: '{count} records have no copy yet and were left out' },
   'export.watermark': { 'zh-CN': '导出中止，未生成证据包：{detail}', en: 'Export stopped, no package made: {detail}' },
   'export.nocase': { 'zh-CN': '没有案件编号为 {case} 的证据', en: 'No evidence with case number {case}' },

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -109,5 +110,7 @@ describe('sharing and disclosure', () => {
     const meta = JSON.parse(readFileSync(join(dir, 'disclosure.json'), 'utf8'));
     expect(meta.items[0].source.redacted).toBe(false);
     expect(meta.items[0].subject).toContain('张某');
+    // The hash the CLI prints and the DISCLOSED events record is the manifest's as written.
+    expect(result.manifestSha256).toBe(createHash('sha256').update(readFileSync(join(dir, 'manifest-sha256.txt'))).digest('hex'));
   }, 120_000);
 });
