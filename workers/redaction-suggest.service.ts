@@ -89,7 +89,7 @@ export class RedactionSuggestService {
         return await this.skip(runId, evidenceId, `a still picture or a clip under ${(SUGGEST.minDetections / settings.framesPerSecond).toFixed(1)} s: no face can be tracked; draw its boxes by hand`);
       }
 
-      const args = faceSampleArgs(ws.path('original'), ws.path('face-%05d.png'), settings.framesPerSecond, settings.frameWidth, settings.maxFrames);
+      const args = faceSampleArgs(ws.path('original'), ws.path('frame-%05d.png'), settings.framesPerSecond, settings.frameWidth, settings.maxFrames);
       let decodeErrors: string | null = null;
       try {
         const r = await this.deps.transcoder.run(args, {
@@ -103,7 +103,7 @@ export class RedactionSuggestService {
         // The decoder gave up part-way (a recording cut off mid-write): the frames before the break still count.
         decodeErrors = error.message;
       }
-      const files = await ws.list('face-');
+      const files = await ws.list('frame-');
       if (files.length === 0) {
         throw new UnrecoverableError(`no frame of the recording could be decoded${decodeErrors ? `: ${decodeErrors}` : ''}`);
       }
