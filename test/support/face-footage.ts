@@ -14,7 +14,18 @@ import { makeRecorderFootage, type RecorderFootage } from '../../scripts/make-fo
  */
 const require = createRequire(import.meta.url);
 const DEMO = join(dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo');
-export const SAMPLE1_FACE: Rect = { x: 0.2157, y: 0.2772, w: 0.0923, h: 0.1873 };
+/** Two faces of sample1.jpg (1920×1280). */
+const SAMPLE1_FACES: Rect[] = [
+  { x: 0.2157, y: 0.2772, w: 0.0923, h: 0.1873 },
+  { x: 0.4365, y: 0.3287, w: 0.0971, h: 0.178 },
+];
+/** Where each face's tile starts and how fast it moves (px/s): the first rightwards, the second leftwards, never overlapping in 6 s. */
+const PATHS = [
+  { left: 40, top: 60, speed: 20 },
+  { left: 420, top: 80, speed: -10 },
+];
+const MARGIN = 0.5;
+const TILE_HEIGHT = 260;
 
 export const FACE_W = 640;
 export const FACE_H = 360;
@@ -22,28 +33,28 @@ export const FACE_H = 360;
 export interface FaceFootage extends RecorderFootage {
   /** With `truncated`: the second video, the same picture cut off at 60 % of its bytes (a recording whose write was interrupted). */
   truncated: string | null;
-  /** Where the face is at `t` seconds, in fractions of the frame. */
-  faceAt(t: number): Rect;
+  /** Where face `i` (from 0) is at `t` seconds, in fractions of the frame. */
+  faceAt(t: number, i?: number): Rect;
 }
 
-export async function makeFaceFootage(dir: string, o: { serial: string; seconds: number; truncated?: boolean }): Promise<FaceFootage> {
+export async function makeFaceFootage(dir: string, o: { serial: string; seconds: number; faces?: 1 | 2; truncated?: boolean }): Promise<FaceFootage> {
   const footage = await makeRecorderFootage(join(dir, 'rec'), { files: o.truncated ? 2 : 1, seconds: o.seconds, audio: false, photo: false, width: FACE_W, height: FACE_H, serial: o.serial });
   const video = footage.files[0]!;
-  const margin = 0.5;
-  const f = SAMPLE1_FACE;
-  const crop = { left: Math.round((f.x - f.w * margin) * 1920), top: Math.round((f.y - f.h * margin) * 1280), width: Math.round(f.w * (1 + 2 * margin) * 1920), height: Math.round(f.h * (1 + 2 * margin) * 1280) };
-  const tileHeight = 200;
-  const tile = await sharp(join(DEMO, 'sample1.jpg')).autoOrient().extract(crop).resize({ height: tileHeight }).png().toBuffer({ resolveWithObject: true });
-  const tilePath = join(dir, 'face-tile.png');
-  await sharp(tile.data).toFile(tilePath);
-  const speed = 30; // px per second
-  const left0 = 40;
-  const top = 80;
+  const faces = SAMPLE1_FACES.slice(0, o.faces ?? 1);
+  const tiles: Array<{ path: string; width: number; height: number }> = [];
+  for (const [i, f] of faces.entries()) {
+    const crop = { left: Math.round((f.x - f.w * MARGIN) * 1920), top: Math.round((f.y - f.h * MARGIN) * 1280), width: Math.round(f.w * (1 + 2 * MARGIN) * 1920), height: Math.round(f.h * (1 + 2 * MARGIN) * 1280) };
+    const path = join(dir, `face-tile-${i}.png`);
+    const info = await sharp(join(DEMO, 'sample1.jpg')).autoOrient().extract(crop).resize({ height: TILE_HEIGHT }).png().toFile(path);
+    tiles.push({ path, width: info.width, height: info.height });
+  }
+  // Each tile overlaid on the previous result, moving by its path.
+  const chain = tiles.map((_, i) => `[${i === 0 ? '0' : `v${i}`}][${i + 1}]overlay=x='${PATHS[i]!.left}+${PATHS[i]!.speed}*t':y=${PATHS[i]!.top}:eof_action=repeat${i === tiles.length - 1 ? '' : `[v${i + 1}]`}`).join(';');
   execFileSync('ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-y',
     '-f', 'lavfi', '-i', `color=c=0x46505a:size=${FACE_W}x${FACE_H}:rate=25:duration=${o.seconds}`,
-    '-i', tilePath,
-    '-filter_complex', `[0][1]overlay=x='${left0}+${speed}*t':y=${top}:eof_action=repeat`,
+    ...tiles.flatMap((tile) => ['-i', tile.path]),
+    '-filter_complex', chain,
     '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-g', '50', '-t', String(o.seconds),
     '-movflags', '+faststart', '-metadata', `creation_time=${video.start.toISOString()}`, '-f', 'mp4', video.path,
   ]);
@@ -56,11 +67,15 @@ export async function makeFaceFootage(dir: string, o: { serial: string; seconds:
     utimesSync(second.path, second.mtime, second.mtime);
     truncated = second.path;
   }
-  const fw = tile.info.width / (1 + 2 * margin);
-  const fh = tile.info.height / (1 + 2 * margin);
   return {
     ...footage,
     truncated,
-    faceAt: (t) => ({ x: (left0 + speed * t + fw * margin) / FACE_W, y: (top + fh * margin) / FACE_H, w: fw / FACE_W, h: fh / FACE_H }),
+    faceAt: (t, i = 0) => {
+      const tile = tiles[i]!;
+      const p = PATHS[i]!;
+      const fw = tile.width / (1 + 2 * MARGIN);
+      const fh = tile.height / (1 + 2 * MARGIN);
+      return { x: (p.left + p.speed * t + fw * MARGIN) / FACE_W, y: (p.top + fh * MARGIN) / FACE_H, w: fw / FACE_W, h: fh / FACE_H };
+    },
   };
 }
