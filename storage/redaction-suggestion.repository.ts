@@ -35,6 +35,8 @@ export interface SuggestionRow {
   decidedAt: Date | null;
   projectId: string | null;
   version: number | null;
+  /** The event that recorded the decision (REDACTION_SAVED or REDACTION_SUGGESTION_REJECTED). */
+  decisionEventSeq: number | null;
 }
 
 export interface FinishedRun {
@@ -72,6 +74,7 @@ const toSuggestion = (r: Record<string, unknown>): SuggestionRow => ({
   decidedAt: (r.decided_at as Date | null) ?? null,
   projectId: (r.project_id as string | null) ?? null,
   version: (r.version as number | null) ?? null,
+  decisionEventSeq: r.decision_event_seq === null || r.decision_event_seq === undefined ? null : Number(r.decision_event_seq),
 });
 
 export class RedactionSuggestionRepository {

@@ -124,7 +124,7 @@ export class RedactionSuggestService {
       const suggestions = made.suggestions.map((s, i) => ({ ...s, box: { ...s.box, id: suggestionBoxId(runId, i + 1) } }));
       const warning = coverageWarning(files.length, { framesPerSecond: settings.framesPerSecond, durationSeconds: probe.info.durationSeconds, maxFrames: settings.maxFrames, decodeErrors });
       if (warning) log.warn({ evidenceId, runId, warning }, 'face suggestions cover part of the recording');
-      await this.finish(runId, evidenceId, { model: detector.model, frames: files.length, tracks: tracks.length, droppedShort: made.droppedShort, droppedOverLimit: made.droppedOverLimit, warning, suggestions, requestedBy: run.requestedBy });
+      await this.finish(runId, evidenceId, { model: detector.model, frames: files.length, tracks: tracks.length, droppedShort: made.droppedShort, droppedOverLimit: made.droppedOverLimit, warning, suggestions, requestedBy: run.requestedBy, requestedAt: run.requestedAt });
       log.info({ evidenceId, runId, frames: files.length, tracks: tracks.length, suggestions: suggestions.length, model: detector.model }, 'face suggestions made');
       return JobStatus.Success;
     } catch (error) {
@@ -160,7 +160,7 @@ export class RedactionSuggestService {
   private async finish(
     runId: string,
     evidenceId: string,
-    r: { model: string; frames: number; tracks: number; droppedShort: number; droppedOverLimit: number; warning: string | null; suggestions: Suggestion[]; requestedBy: string },
+    r: { model: string; frames: number; tracks: number; droppedShort: number; droppedOverLimit: number; warning: string | null; suggestions: Suggestion[]; requestedBy: string; requestedAt: Date },
   ): Promise<void> {
     const framesPerSecond = this.deps.config.suggestions.framesPerSecond;
     const event = await this.deps.db.transaction(async (tx) => {
@@ -175,6 +175,7 @@ export class RedactionSuggestService {
         details: {
           runId,
           requestedBy: r.requestedBy,
+          requestedAt: r.requestedAt.toISOString(),
           model: r.model,
           framesPerSecond,
           frames: r.frames,
