@@ -6,6 +6,7 @@ import { boxAt } from '../archive/redaction-project.ts';
 import { importFolder } from '../daemon/cli.ts';
 import type { Runtime } from '../daemon/runtime.ts';
 import type { DerivativeRow, EvidenceRow } from '../storage/catalog.repository.ts';
+import { buildArchiveServer } from '../server/archive.server.ts';
 import { QueueName, SHARED_QUEUES } from '../workers/job.types.ts';
 import { makeFaceFootage, FACE_H, FACE_W, type FaceFootage } from './support/face-footage.ts';
 import { boxRegions, meanDifference, rgbFrame, storedDerivative, within } from './support/frames.ts';
@@ -39,6 +40,7 @@ describe('face suggestions: a real run, accepted into a version, rendered', () =
     rt = await env.runtime();
     await rt.identity.addUnit({ id: 'SZ', name: '深圳市医疗保障局', parentId: null }, 'test');
     await rt.identity.addUser({ name: 'custodian-zhao', role: 'custodian', unitIds: ['SZ'], password: 'Suggest-Pass-2026' }, 'test');
+    await rt.identity.addUser({ name: 'supervisor-qian', role: 'supervisor', unitIds: ['SZ'], password: 'Suggest-Pass-2026' }, 'test');
     rt.startWorkers([QueueName.Acquire, QueueName.Store, QueueName.Clear, ...SHARED_QUEUES]);
     footage = await makeFaceFootage(env.dir, { serial: 'ZFYS01', seconds: SECONDS, truncated: true });
     await importFolder(rt, footage.root, { serial: 'ZFYS01', case: ['YB-FS-1'], clear: false, json: true });
@@ -122,4 +124,49 @@ describe('face suggestions: a real run, accepted into a version, rendered', () =
     }
     console.info(`suggested face blurred (copy vs proxy, mean per channel): ${figures.join('; ')}`);
   }, 300_000);
+
+  it('the archive server: custodians list and decide suggestions, others may not; a decision is made once; every look is logged', async () => {
+    const app = await buildArchiveServer(rt);
+    try {
+      const call = (headers: Record<string, string>, method: 'GET' | 'POST', url: string, body?: object) => app.inject({ method, url: `/api/v1${url}`, headers, ...(body ? { payload: body } : {}) });
+      const login = async (name: string) => {
+        let res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { name, password: 'Suggest-Pass-2026' } });
+        const headers = { cookie: `evidock_session=${res.cookies.find((c) => c.name === 'evidock_session')!.value}`, 'x-csrf-token': res.json<{ csrfToken: string }>().csrfToken };
+        res = await call(headers, 'POST', '/auth/password', { current: 'Suggest-Pass-2026', next: 'Suggest-Pass-2026x' });
+        expect(res.statusCode).toBe(200);
+        return headers;
+      };
+      const custodian = await login('custodian-zhao');
+      const supervisor = await login('supervisor-qian');
+      const base = `/evidence/${truncated.id}/redactions/suggestions`;
+      expect((await call(supervisor, 'GET', base)).statusCode).toBe(403);
+      expect((await call(supervisor, 'POST', base, {})).statusCode).toBe(403);
+
+      const listed = await call(custodian, 'GET', base);
+      expect(listed.statusCode).toBe(200);
+      const [r] = listed.json<{ runs: Array<{ runId: string; state: string; suggestions: Array<{ n: number; decision: string }> }> }>().runs;
+      expect(r!.state).toBe('done');
+      expect(r!.suggestions.map((x) => [x.n, x.decision])).toEqual([[1, 'pending']]);
+      expect((await call(supervisor, 'POST', `${base}/${r!.runId}/1/reject`, {})).statusCode).toBe(403);
+      expect((await call(custodian, 'POST', `${base}/${r!.runId}/9/accept`, {})).json()).toMatchObject({ error: { code: 'SUGGESTION_NOT_FOUND' } });
+
+      const rejected = await call(custodian, 'POST', `${base}/${r!.runId}/1/reject`, { reason: '画面中为执法人员本人' });
+      expect(rejected.statusCode).toBe(200);
+      expect(rejected.json()).toMatchObject({ decision: 'rejected', event: { type: 'REDACTION_SUGGESTION_REJECTED', details: { runId: r!.runId, n: 1, by: 'custodian-zhao', reason: '画面中为执法人员本人' } } });
+      const again = await call(custodian, 'POST', `${base}/${r!.runId}/1/accept`, {});
+      expect(again.statusCode).toBe(409);
+      expect(again.json()).toMatchObject({ error: { code: 'SUGGESTION_DECIDED' } });
+      // Nothing was saved: the rejected box is in no project.
+      expect(await rt.redactions.list(truncated.id)).toEqual([]);
+
+      const queued = await call(custodian, 'POST', base, {});
+      expect(queued.statusCode).toBe(200);
+      expect(queued.json()).toMatchObject({ state: 'queued', requestedBy: 'custodian-zhao', suggestions: [] });
+
+      const log = await rt.db.query<{ action: string; purpose: string }>('SELECT action, purpose FROM access_log WHERE evidence_id = $1 AND principal_name = $2', [truncated.id, 'custodian-zhao']);
+      expect(log.rows).toEqual(expect.arrayContaining([{ action: 'view', purpose: 'redaction suggestions' }]));
+    } finally {
+      await app.close();
+    }
+  });
 });
