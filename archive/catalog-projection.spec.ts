@@ -196,6 +196,28 @@ describe('CatalogProjection', () => {
     expect(orphan.skipped).toEqual([{ seq: expect.any(Number), type: 'SHARE_REVOKED', why: 'revokes a share no SHARE_CREATED made' }]);
   });
 
+  it('rebuilds a face suggestion run with its boxes, and the decision on each from REDACTION_SAVED and REDACTION_SUGGESTION_REJECTED', () => {
+    const RUN = '55555555-5555-4555-8555-555555555555';
+    const PROJECT = '66666666-6666-4666-8666-666666666666';
+    const box = (n: number) => ({ id: `face-55555555-${n}`, shape: 'rect', mode: 'blur', keyframes: [{ t: 0, x: 0.1, y: 0.1, w: 0.2, h: 0.2 }, { t: 1, x: 0.2, y: 0.1, w: 0.2, h: 0.2 }] });
+    const img = new CatalogProjection()
+      .applyAll([
+        ...ingested(RECORDED_NOW),
+        ev('REDACTION_SUGGESTED', { runId: RUN, requestedBy: 'custodian-li', requestedAt: '2026-11-22T00:00:00.000Z', model: 'face-api 1.7.15 ssd_mobilenetv1', framesPerSecond: 2, frames: 10, tracks: 2, droppedShort: 0, droppedOverLimit: 0, warning: null, suggestions: [1, 2].map((n) => ({ n, box: box(n), detections: 9, meanScore: 0.9 })) }, { evidenceId: ITEM }, '2026-11-22T00:00:05.000Z'),
+        ev('REDACTION_SAVED', { projectId: PROJECT, version: 1, spec: { boxes: [box(1)], blurRanges: [], audioRanges: [] }, author: 'custodian-li', note: null, newProject: true, suggestion: { runId: RUN, n: 1 } }, { evidenceId: ITEM }, '2026-11-22T00:01:00.000Z'),
+        ev('REDACTION_SUGGESTION_REJECTED', { runId: RUN, n: 2, boxId: 'face-55555555-2', by: 'custodian-zhao', reason: null }, { evidenceId: ITEM }, '2026-11-22T00:02:00.000Z'),
+      ])
+      .finish();
+    const run = img.suggestionRuns.get(RUN)!;
+    expect(run).toMatchObject({ evidenceId: ITEM, requestedBy: 'custodian-li', requestedAt: new Date('2026-11-22T00:00:00.000Z'), status: 'done', frameCount: 10, framesPerSecond: 2, finishedAt: new Date('2026-11-22T00:00:05.000Z') });
+    expect(run.suggestions.map((x) => [x.n, x.decision, x.decidedBy, x.projectId, x.version])).toEqual([
+      [1, 'accepted', 'custodian-li', PROJECT, 1],
+      [2, 'rejected', 'custodian-zhao', null, null],
+    ]);
+    expect(run.suggestions[0]!.box).toEqual(box(1));
+    expect(img.skipped).toEqual([]);
+  });
+
   it('names the events it could not apply instead of inventing rows', () => {
     const img = new CatalogProjection().applyAll([ev('TAGGED', { before: {}, after: { subject: 'x' } }, { evidenceId: ITEM })]).finish();
     expect(img.evidence.size).toBe(0);

@@ -3,6 +3,7 @@ import { PENDING_MEDIA, type DerivativeRow, type EvidenceRow, type MediaStatus, 
 import type { ActionRow, CaseRow, DocumentRow, MatchRow } from '../storage/case.repository.ts';
 import type { PurgeRunRow, RetentionRow, TombstoneRow } from '../storage/retention.repository.ts';
 import type { RedactionProjectRow, RedactionVersionRow } from '../storage/redaction.repository.ts';
+import type { SuggestionRow, SuggestionRunRow } from '../storage/redaction-suggestion.repository.ts';
 import type { RedactionSpec } from './redaction-project.ts';
 import type { ShareItemRow, ShareRow } from '../storage/share.repository.ts';
 import type { CustodyEvent, JsonValue } from '../storage/custody-chain.ts';
@@ -164,6 +165,8 @@ export interface CatalogImage {
   recorders: Map<string, RecorderImage>;
   redactionProjects: Map<string, RedactionProjectRow>;
   redactionVersions: RedactionVersionRow[];
+  /** Finished face suggestion runs (a run still queued has no event yet), with their boxes and decisions. */
+  suggestionRuns: Map<string, SuggestionRunRow & { suggestions: SuggestionRow[] }>;
   shares: Map<string, ShareRow>;
   /** Events the projection could not apply (an item's RECORDED before its ACQUIRED, …), with why. */
   skipped: Array<{ seq: number; type: string; why: string }>;
@@ -217,6 +220,7 @@ export function emptyImage(): CatalogImage {
     recorders: new Map(),
     redactionProjects: new Map(),
     redactionVersions: [],
+    suggestionRuns: new Map(),
     shares: new Map(),
     skipped: [],
   };
@@ -510,8 +514,35 @@ export class CatalogProjection {
         const author = str(d.author) ?? e.actor.id;
         if (!img.redactionProjects.has(projectId)) img.redactionProjects.set(projectId, { id: projectId, evidenceId: item.id, createdBy: author, createdAt: at });
         img.redactionVersions.push({ projectId, evidenceId: item.id, version: num(d.version) ?? 1, spec: d.spec as unknown as RedactionSpec, author, note: str(d.note), savedAt: at, eventSeq: e.seq });
+        const accepted = obj(d.suggestion);
+        if (str(accepted.runId)) return this.suggestionDecided(e, str(accepted.runId)!, num(accepted.n) ?? 0, { decision: 'accepted', by: author, projectId, version: num(d.version) ?? 1 });
         return;
       }
+      case 'REDACTION_SUGGESTED': {
+        const runId = str(d.runId);
+        if (!runId || !item) return this.skip(e, 'no run or no such item');
+        const suggestions: SuggestionRow[] = (Array.isArray(d.suggestions) ? d.suggestions : []).map((raw) => {
+          const s = obj(raw);
+          return { runId, n: num(s.n) ?? 0, box: s.box as unknown as SuggestionRow['box'], detections: num(s.detections) ?? 0, meanScore: num(s.meanScore) ?? 0, decision: 'pending', decidedBy: null, decidedAt: null, projectId: null, version: null, decisionEventSeq: null };
+        });
+        img.suggestionRuns.set(runId, {
+          id: runId,
+          evidenceId: item.id,
+          requestedBy: str(d.requestedBy) ?? e.actor.id,
+          requestedAt: date(d.requestedAt) ?? at,
+          status: 'done',
+          model: str(d.model),
+          framesPerSecond: num(d.framesPerSecond),
+          frameCount: num(d.frames),
+          warning: str(d.warning),
+          finishedAt: at,
+          eventSeq: e.seq,
+          suggestions,
+        });
+        return;
+      }
+      case 'REDACTION_SUGGESTION_REJECTED':
+        return this.suggestionDecided(e, str(d.runId) ?? '', num(d.n) ?? 0, { decision: 'rejected', by: str(d.by) ?? e.actor.id, projectId: null, version: null });
       case 'SHARE_CREATED':
         return this.shareCreated(e);
       case 'SHARE_REVOKED': {
@@ -526,6 +557,12 @@ export class CatalogProjection {
       default:
         return;
     }
+  }
+
+  private suggestionDecided(e: CustodyEvent, runId: string, n: number, d: { decision: 'accepted' | 'rejected'; by: string; projectId: string | null; version: number | null }): void {
+    const s = this.image.suggestionRuns.get(runId)?.suggestions.find((x) => x.n === n);
+    if (!s) return this.skip(e, 'decides a suggestion no REDACTION_SUGGESTED made');
+    Object.assign(s, { decision: d.decision, decidedBy: d.by, decidedAt: new Date(e.at), projectId: d.projectId, version: d.version, decisionEventSeq: e.seq });
   }
 
   /** A share's SHARE_CREATED events (one per item) each carry the whole share: the first makes it. */

@@ -36,6 +36,8 @@ export const CUSTODY_EVENT_LABELS: Record<CustodyEventType, readonly [zh: string
   MEDIA_PROBLEM: ['媒体问题', 'Media problem'],
   DERIVED: ['生成播放副本', 'Derivative made'],
   REDACTION_SAVED: ['保存脱敏方案', 'Redaction version saved'],
+  REDACTION_SUGGESTED: ['生成人脸遮挡建议', 'Face suggestions made'],
+  REDACTION_SUGGESTION_REJECTED: ['驳回遮挡建议', 'Suggested box rejected'],
   EXPORTED: ['导出', 'Exported'],
   LINKED: ['关联案件', 'Linked to case'],
   SESSION_TAKEN_OVER: ['接管采集', 'Docking taken over'],

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { CatalogRepository, EvidenceRow } from '../storage/catalog.repository.ts';
 import type { Actor, CustodyEvent, JsonValue } from '../storage/custody-chain.ts';
 import type { CustodyLedger } from '../storage/custody-ledger.service.ts';
-import type { Database } from '../storage/postgres.database.ts';
+import type { Database, Queryable } from '../storage/postgres.database.ts';
 import { type RedactionRenderRow, type RedactionRepository, type RedactionVersionRow } from '../storage/redaction.repository.ts';
 import { JobName, type RedactionRenderPayload } from '../workers/job.types.ts';
 import { can } from './access-policy.ts';
@@ -57,6 +57,14 @@ export interface SavedVersion {
   event: CustodyEvent;
 }
 
+/** A save that changes the project's newest spec rather than replacing it (an accepted suggestion). */
+export interface SpecEdit {
+  compose(tx: Queryable, latest: RedactionSpec | null): Promise<unknown>;
+  /** Added to the REDACTION_SAVED event's details. */
+  details?: { [key: string]: JsonValue };
+  after(tx: Queryable, event: CustodyEvent): Promise<void>;
+}
+
 export interface RenderRequest {
   projectId: string;
   version: number;
@@ -91,38 +99,53 @@ const projectNotFound = (projectId: string, version?: number | null) =>
 export class RedactionService {
   constructor(private readonly deps: RedactionDeps) {}
 
-  /** Saves `input` as the next version of `projectId`, or as version 1 of a new project. */
-  async save(evidenceId: string, input: unknown, how: { author: string; actor: Actor; projectId?: string | null; note?: string | null }): Promise<SavedVersion> {
+  /**
+   * Saves `input` as the next version of `projectId`, or as version 1 of a new project. With
+   * `edit`, the spec is made inside the transaction from the project's newest one (null for a
+   * new project), after the project is locked, so two edits of one project never lose each
+   * other's changes; `edit.after` runs in the same transaction once the version is stored.
+   */
+  async save(evidenceId: string, input: unknown, how: { author: string; actor: Actor; projectId?: string | null; note?: string | null; edit?: SpecEdit }): Promise<SavedVersion> {
     const item = await this.item(evidenceId);
-    const checked = validateSpec(input, await this.shapeOf(item));
+    const shape = await this.shapeOf(item);
     const note = normalNote(how.note);
-    const problems = [...(checked.ok ? [] : checked.problems), ...(note.ok ? [] : [note.problem])];
-    if (!checked.ok || !note.ok) throw invalidRedaction(problems);
+    const check = (raw: unknown): RedactionSpec => {
+      const checked = validateSpec(raw, shape);
+      const problems = [...(checked.ok ? [] : checked.problems), ...(note.ok ? [] : [note.problem])];
+      if (!checked.ok || !note.ok) throw invalidRedaction(problems);
+      return checked.spec;
+    };
+    let spec: RedactionSpec | null = how.edit ? null : check(input);
+    if (!note.ok) throw invalidRedaction([note.problem]);
+    const noteText = note.note;
     if (how.projectId && !UUID.test(how.projectId)) throw projectNotFound(how.projectId);
-    const spec = checked.spec;
     const event = await this.deps.db.transaction(async (tx) => {
       let projectId = how.projectId?.toLowerCase() ?? null;
       let version = 1;
+      let latest: RedactionSpec | null = null;
       if (projectId) {
         const project = await this.deps.repo.lockProject(tx, projectId);
         if (!project || project.evidenceId !== item.id) throw projectNotFound(projectId);
         const numbers = await this.deps.repo.versionNumbers(tx, projectId);
         version = Math.max(0, ...numbers) + 1;
+        if (how.edit) latest = (await this.deps.repo.version(projectId, null, tx))?.spec ?? null;
       } else projectId = randomUUID();
+      if (how.edit) spec = check(await how.edit.compose(tx, latest));
       const saved = await this.deps.ledger.append(tx, {
         type: 'REDACTION_SAVED',
         actor: how.actor,
         evidenceId: item.id,
         // Everything the two tables hold: the catalog is rebuilt from these events alone.
-        details: { projectId, version, spec: spec as unknown as JsonValue, author: how.author, note: note.note, newProject: version === 1 },
+        details: { projectId, version, spec: spec as unknown as JsonValue, author: how.author, note: noteText, newProject: version === 1, ...how.edit?.details },
       });
       const at = new Date(saved.at);
       if (version === 1) await this.deps.repo.insertProject(tx, { id: projectId, evidenceId: item.id, createdBy: how.author, createdAt: at });
-      await this.deps.repo.insertVersion(tx, { projectId, version, spec, author: how.author, note: note.note, savedAt: at, eventSeq: saved.seq });
+      await this.deps.repo.insertVersion(tx, { projectId, version, spec: spec!, author: how.author, note: noteText, savedAt: at, eventSeq: saved.seq });
+      await how.edit?.after(tx, saved);
       return saved;
     });
     await this.deps.ledger.mirror([event]);
-    return { projectId: event.details.projectId as string, version: event.details.version as number, spec, event };
+    return { projectId: event.details.projectId as string, version: event.details.version as number, spec: spec!, event };
   }
 
   async list(evidenceId: string): Promise<ProjectListing[]> {
@@ -191,7 +214,8 @@ export class RedactionService {
     return { item, file, approvalId: authorized.approvalId };
   }
 
-  private async authorized(caller: Caller, evidenceId: string): Promise<EvidenceRow> {
+  /** The item, when the caller may redact it: a custodian who may play the footage. */
+  async authorized(caller: Caller, evidenceId: string): Promise<EvidenceRow> {
     if (!can(caller.principal.role, 'redact')) throw forbidden('办理脱敏处理');
     // Redaction works on the footage: the caller must be one who may play it.
     return (await this.deps.authorizedItem(caller, evidenceId, 'play')).item;

@@ -438,6 +438,24 @@ export const configSchema = z
       .strict()
       .default({}),
 
+    suggestions: z
+      .object({
+        framesPerSecond: z
+          .number()
+          .min(0.2)
+          .max(10)
+          .default(2)
+          .describe('Frames of the original sampled per second for face suggestions (`redact suggest`): more finds faces that show briefly, at the detector\'s ~3 frames/s per core (ssd).'),
+        model: z.enum(['ssd', 'tiny']).default('ssd').describe('Face detector: ssd (SSD MobileNet v1: recall 0.69, ~3 frames/s a core) or tiny (Tiny Face Detector: faster, misses small faces).'),
+        minScore: z.number().min(0.1).max(0.99).default(0.5).describe('Detections the model scores below this are not suggested.'),
+        frameWidth: z.number().int().min(320).max(1920).default(1280).describe('Sampled frames are scaled to this width before detection (the models work at 416–512 px inside; wider keeps small faces findable).'),
+        maxFrames: z.number().int().min(10).max(20000).default(3600).describe('At most this many frames per run (30 minutes at 2 frames/s); a longer recording is sampled up to there and the run says so.'),
+        frameTimeoutSeconds: z.number().int().min(5).max(600).default(60).describe('A frame the detector has not answered within this is a hung detector: its process is killed and the run fails (retried).'),
+        detectorMemoryMiB: z.number().int().min(256).max(16384).default(1536).describe('V8 heap limit of the detector\'s own process, so a leak ends that process and the run, never the worker.'),
+      })
+      .strict()
+      .default({}),
+
     reports: z
       .object({
         bureauName: z

@@ -1235,6 +1235,42 @@ function registerRedactCommands(program: Command, lang: () => string | undefined
       else out(t('redact.queued', { project: result.projectId, version: result.version }));
       if (result.state === 'failed') throw new CliExit(EXIT_FAILURE);
     });
+  redact
+    .command('suggest')
+    .description('face suggestions: frames of the original sampled, faces found offline and tracked into proposed boxes, on the shared transcode queue; accept or reject them in the web editor')
+    .argument('<evidenceId>')
+    .requiredOption('--by <custodian>', 'who asks (recorded with the run)')
+    .option('--wait', 'until the run ends, with its progress (serves the transcode queue itself when no host does)')
+    .option('--json')
+    .action(async (id: string, o: { by: string; wait?: boolean; json?: boolean }) => {
+      const cfg = config(lang());
+      const run = await withRuntime(cfg, true, async (rt) => {
+        const by = await custodian(rt, o.by);
+        const item = await rt.evidence.find(id);
+        const asked = await rt.suggestions.request(item.id, by);
+        if (!o.wait) return asked;
+        if (!(await rt.queue.hasWorkers(QueueName.Transcode))) rt.startWorkers([QueueName.Transcode]);
+        let shown = -1;
+        for (;;) {
+          const now = (await rt.suggestions.run(item.id, asked.id))!;
+          if (now.state === 'done' || now.state === 'skipped' || now.state === 'failed') return now;
+          const percent = now.state === 'running' && now.progress !== null ? Math.floor(now.progress / 10) * 10 : -1;
+          if (percent > shown && !o.json) {
+            shown = percent;
+            process.stderr.write(`${t('redact.suggestProgress', { percent })}\n`);
+          }
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      });
+      if (o.json) out(JSON.stringify({ run }));
+      else if (run.state === 'done') {
+        out(t('redact.suggested', { count: run.suggestions.length, frames: run.frameCount ?? 0, fps: run.framesPerSecond ?? 0, model: run.model ?? '', run: run.id }));
+        if (run.warning) out(t('redact.suggestWarning', { warning: run.warning }));
+      } else if (run.state === 'skipped') out(t('redact.suggestSkipped', { warning: run.warning ?? '' }));
+      else if (run.state === 'failed') out(t('redact.suggestFailed', { reason: run.warning ?? '' }));
+      else out(t('redact.suggestQueued', { run: run.id }));
+      if (run.state === 'failed') throw new CliExit(EXIT_FAILURE);
+    });
 }
 
 /** A password from standard input (its first line), so it never shows in `ps` or shell history. */

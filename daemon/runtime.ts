@@ -50,6 +50,10 @@ import { MediaWorkspaces } from '../workers/media-workspace.ts';
 import { MediaService } from '../workers/media.service.ts';
 import { ProxyWatermarkService } from '../workers/proxy-watermark.service.ts';
 import { RedactionRenderService } from '../workers/redaction-render.service.ts';
+import { RedactionSuggestService } from '../workers/redaction-suggest.service.ts';
+import { ProcessFaceDetectorLauncher } from '../workers/face-detector.process.ts';
+import { RedactionSuggestionService } from '../archive/redaction-suggestion.service.ts';
+import { RedactionSuggestionRepository } from '../storage/redaction-suggestion.repository.ts';
 import { WebhookDeliveryService } from '../workers/webhook-delivery.service.ts';
 import { FetchWebhookSender } from '../workers/webhook.http-sender.ts';
 import { DockSessionService } from './dock-session.service.ts';
@@ -90,6 +94,8 @@ export interface Runtime {
   media: MediaService;
   redactions: RedactionService;
   redactionRender: RedactionRenderService;
+  suggestions: RedactionSuggestionService;
+  redactionSuggest: RedactionSuggestService;
   pool: WorkerPool | null;
   /** Where media job progress goes (a sandboxed child points it at its current job). */
   setMediaProgress(sink: (evidenceId: string, percent: number, speed: number | null) => void): void;
@@ -282,6 +288,21 @@ export async function createRuntime(config: EvidockConfig, shared: { db?: Databa
     derivatives: media,
     onProgress: (id, percent, speed) => mediaProgress(id, percent, speed),
   });
+  const suggestionRepo = new RedactionSuggestionRepository(db);
+  const redactionSuggest = new RedactionSuggestService({
+    config,
+    db,
+    catalog,
+    suggestions: suggestionRepo,
+    ledger,
+    objects,
+    prober,
+    transcoder,
+    workspaces,
+    detectors: new ProcessFaceDetectorLauncher(config.suggestions),
+    onProgress: (id, percent, speed) => mediaProgress(id, percent, speed),
+  });
+  const redactions = new RedactionService({ db, catalog, repo: redactionRepo, ledger, queue, authorizedItem: (caller, id, action) => evidence.authorizedItem(caller, id, action), access });
   const dock = new DockSessionService({
     config,
     db,
@@ -325,8 +346,10 @@ export async function createRuntime(config: EvidockConfig, shared: { db?: Databa
     webhooks,
     fixity,
     media,
-    redactions: new RedactionService({ db, catalog, repo: redactionRepo, ledger, queue, authorizedItem: (caller, id, action) => evidence.authorizedItem(caller, id, action), access }),
+    redactions,
     redactionRender,
+    suggestions: new RedactionSuggestionService({ db, catalog, repo: suggestionRepo, redactions, ledger, queue, access }),
+    redactionSuggest,
     setMediaProgress(sink) {
       mediaProgress = sink;
     },
@@ -351,6 +374,7 @@ export async function createRuntime(config: EvidockConfig, shared: { db?: Databa
           [JobName.Webhook]: (p) => webhookDelivery.handleWebhook(p),
           [JobName.Fixity]: (p, stopping) => fixity.handleFixity(p, stopping),
           [JobName.RedactionRender]: (p, stopping) => redactionRender.handleRedactionRender(p, stopping),
+          [JobName.RedactionSuggest]: (p, stopping) => redactionSuggest.handleRedactionSuggest(p, stopping),
         },
         {
           queues,
@@ -362,7 +386,9 @@ export async function createRuntime(config: EvidockConfig, shared: { db?: Databa
                 ? webhookDelivery.markFailed(payload, reason)
                 : 'scheduler' in payload
                   ? fixity.markFailed(payload, reason)
-                  : 'projectId' in payload
+                  : 'runId' in payload
+                    ? redactionSuggest.markFailed(payload, reason)
+                    : 'projectId' in payload
                     ? redactionRender.markFailed(payload, reason)
                     : media.markFailed(payload, name, reason),
           sandboxed: { [QueueName.Transcode]: TRANSCODE_SANDBOX },

@@ -691,3 +691,47 @@ export const RedactionProjectParam = Type.Object({ id: Type.String({ minLength: 
 export const RedactionVersionParam = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }), projectId: Type.String({ format: 'uuid' }), version: Type.Integer({ minimum: 1, maximum: 1_000_000 }) });
 export const RedactionRenderBody = Type.Object({ version: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Default: the newest' })) }, { additionalProperties: false });
 export const RedactionRenderResult = Type.Object({ projectId: id, version: Type.Integer({ minimum: 1 }), state: Type.Union([Type.Literal('rendered'), Type.Literal('queued')]), file: nullable(RedactionFile) });
+
+// ---- face suggestions (遮挡建议) -------------------------------------------------------
+export const SuggestionRequestBody = Type.Object({}, { additionalProperties: false, description: 'Nothing: the rate and model are the server’s configuration (suggestions.*)' });
+const SuggestionSchema = Type.Object({
+  n: Type.Integer({ minimum: 1, description: 'Its number within the run' }),
+  box: RedactionBoxSchema,
+  detections: Type.Integer({ minimum: 1, description: 'Sampled frames the face was found on' }),
+  meanScore: Type.Number({ description: 'The detector’s mean confidence over them' }),
+  decision: Type.Union([Type.Literal('pending'), Type.Literal('accepted'), Type.Literal('rejected')]),
+  decidedBy: nullable(Type.String()),
+  decidedAt: nullable(time),
+  projectId: nullable(id),
+  version: nullable(Type.Integer({ minimum: 1, description: 'The project version an accepted box went into' })),
+});
+export const SuggestionRun = Type.Object({
+  runId: id,
+  requestedBy: Type.String(),
+  requestedAt: time,
+  state: Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('done'), Type.Literal('skipped'), Type.Literal('failed')]),
+  progress: nullable(Type.Number({ description: 'Percent done while running' })),
+  model: nullable(Type.String()),
+  framesPerSecond: nullable(Type.Number()),
+  frames: nullable(Type.Integer({ description: 'Frames sampled and looked at' })),
+  warning: nullable(Type.String({ description: 'Why a run found nothing to do, covered part of the recording, or failed' })),
+  finishedAt: nullable(time),
+  eventSeq: nullable(Type.Integer({ description: 'Its REDACTION_SUGGESTED custody event' })),
+  suggestions: Type.Array(SuggestionSchema),
+});
+export const SuggestionList = Type.Object({ runs: Type.Array(SuggestionRun, { description: 'Newest first' }) });
+export const SuggestionParam = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 64 }),
+  runId: Type.String({ format: 'uuid' }),
+  n: Type.Integer({ minimum: 1, maximum: 1000 }),
+});
+export const SuggestionAcceptBody = Type.Object(
+  {
+    projectId: Type.Optional(Type.String({ format: 'uuid', description: 'The project whose newest version gets the box; without it, version 1 of a new project' })),
+    note: Type.Optional(Type.String({ maxLength: 1000 })),
+  },
+  { additionalProperties: false },
+);
+export const SuggestionAccepted = Type.Object({ projectId: id, version: Type.Integer({ minimum: 1 }), boxId: Type.String(), spec: RedactionSpecSchema, event: Type.Ref('CustodyEvent') });
+export const SuggestionRejectBody = Type.Object({ reason: Type.Optional(Type.String({ maxLength: 1000 })) }, { additionalProperties: false });
+export const SuggestionRejected = Type.Object({ decision: Type.Literal('rejected'), event: Type.Ref('CustodyEvent') });

@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import type { RunListing } from '../archive/redaction-suggestion.service.ts';
 import type { RedactionRenderRow } from '../storage/redaction.repository.ts';
 import { BASE } from './api.presenters.ts';
 import * as S from './api.schemas.ts';
@@ -12,6 +13,31 @@ export const presentRedactionFile = (evidenceId: string, r: RedactionRenderRow) 
   size: r.size,
   contentType: r.contentType,
   createdAt: r.createdAt.toISOString(),
+});
+
+export const presentSuggestionRun = (r: RunListing) => ({
+  runId: r.id,
+  requestedBy: r.requestedBy,
+  requestedAt: r.requestedAt.toISOString(),
+  state: r.state,
+  progress: r.progress,
+  model: r.model,
+  framesPerSecond: r.framesPerSecond,
+  frames: r.frameCount,
+  warning: r.warning,
+  finishedAt: r.finishedAt?.toISOString() ?? null,
+  eventSeq: r.eventSeq,
+  suggestions: r.suggestions.map((s) => ({
+    n: s.n,
+    box: s.box,
+    detections: s.detections,
+    meanScore: s.meanScore,
+    decision: s.decision,
+    decidedBy: s.decidedBy,
+    decidedAt: s.decidedAt?.toISOString() ?? null,
+    projectId: s.projectId,
+    version: s.version,
+  })),
 });
 
 /** Redaction projects of an item and their rendered copies (custodians of the item's units). */
@@ -98,5 +124,63 @@ export function redactionRoutes(app: Api, { rt }: RouteDeps): void {
       const target = { bucket: 'derivatives' as const, key: file.objectKey, size: file.size, contentType: file.contentType, sha256: file.sha256 };
       return sendObject(rt, req, reply, target, () => rt.access.record(caller, { action: 'play', evidenceId: item.id, approvalId, purpose: `redacted copy ${file.projectId} v${file.version}` }), null);
     },
+  );
+
+  app.post(
+    '/evidence/:id/redactions/suggestions',
+    {
+      schema: {
+        tags: ['redaction'],
+        summary: 'Ask for face suggestions: frames of the original sampled and faces tracked into proposed boxes, by a job on the shared transcode queue; a REDACTION_SUGGESTED event records what was made',
+        params: S.IdParam,
+        body: S.SuggestionRequestBody,
+        response: { 200: S.SuggestionRun, ...S.errors(400, 401, 403, 404, 409, 503) },
+      },
+    },
+    async (req) => presentSuggestionRun(await rt.suggestions.requestFor(callerOf(req), req.params.id)),
+  );
+
+  app.get(
+    '/evidence/:id/redactions/suggestions',
+    {
+      schema: {
+        tags: ['redaction'],
+        summary: 'The item’s suggestion runs (newest first): where each stands, its model, rate and frames, and every proposed box with its decision',
+        params: S.IdParam,
+        response: { 200: S.SuggestionList, ...S.errors(401, 403, 404, 409, 503) },
+      },
+    },
+    async (req) => ({ runs: (await rt.suggestions.listFor(callerOf(req), req.params.id)).map(presentSuggestionRun) }),
+  );
+
+  app.post(
+    '/evidence/:id/redactions/suggestions/:runId/:n/accept',
+    {
+      schema: {
+        tags: ['redaction'],
+        summary: 'Accept a suggested box: it is added to the newest version of a project (or a new project) as the next version, a REDACTION_SAVED event naming the suggestion',
+        params: S.SuggestionParam,
+        body: S.SuggestionAcceptBody,
+        response: { 200: S.SuggestionAccepted, ...S.errors(400, 401, 403, 404, 409, 503) },
+      },
+    },
+    async (req) => {
+      const saved = await rt.suggestions.acceptFor(callerOf(req), req.params.id, req.params.runId, req.params.n, req.body.projectId ?? null, req.body.note ?? null);
+      return { projectId: saved.projectId, version: saved.version, boxId: saved.boxId, spec: saved.spec, event: saved.event };
+    },
+  );
+
+  app.post(
+    '/evidence/:id/redactions/suggestions/:runId/:n/reject',
+    {
+      schema: {
+        tags: ['redaction'],
+        summary: 'Reject a suggested box (a REDACTION_SUGGESTION_REJECTED event); no project changes',
+        params: S.SuggestionParam,
+        body: S.SuggestionRejectBody,
+        response: { 200: S.SuggestionRejected, ...S.errors(400, 401, 403, 404, 409, 503) },
+      },
+    },
+    async (req) => ({ decision: 'rejected' as const, event: await rt.suggestions.rejectFor(callerOf(req), req.params.id, req.params.runId, req.params.n, req.body.reason ?? null) }),
   );
 }

@@ -417,6 +417,44 @@ export async function writeCatalogImage(tx: Queryable, img: CatalogImage, option
       .filter((v) => img.redactionProjects.has(v.projectId) && img.evidence.has(v.evidenceId))
       .map((v) => ({ project_id: v.projectId, version: v.version, spec: v.spec as unknown as JsonValue, author: v.author, note: v.note, saved_at: iso(v.savedAt), event_seq: v.eventSeq })),
   );
+  const runs = [...img.suggestionRuns.values()].filter((r) => img.evidence.has(r.evidenceId));
+  await insertRows(
+    tx,
+    'redaction_suggestion_runs',
+    runs.map((r) => ({
+      id: r.id,
+      evidence_id: r.evidenceId,
+      requested_by: r.requestedBy,
+      requested_at: iso(r.requestedAt),
+      status: r.status,
+      model: r.model,
+      frames_per_second: r.framesPerSecond,
+      frame_count: r.frameCount,
+      warning: r.warning,
+      finished_at: iso(r.finishedAt),
+      event_seq: r.eventSeq,
+    })),
+  );
+  await insertRows(
+    tx,
+    'redaction_suggestions',
+    runs.flatMap((r) =>
+      r.suggestions.map((s) => ({
+        run_id: r.id,
+        n: s.n,
+        box: s.box as unknown as JsonValue,
+        detections: s.detections,
+        mean_score: s.meanScore,
+        decision: s.decision,
+        decided_by: s.decidedBy,
+        decided_at: iso(s.decidedAt),
+        // An accepted box names its version only when that project was rebuilt too.
+        project_id: s.projectId && img.redactionProjects.has(s.projectId) ? s.projectId : null,
+        version: s.projectId && img.redactionProjects.has(s.projectId) ? s.version : null,
+        decision_event_seq: s.decisionEventSeq,
+      })),
+    ),
+  );
   const shares = [...img.shares.values()].filter((sh) => sh.items.every((i) => img.evidence.has(i.evidenceId)));
   await insertRows(
     tx,

@@ -35,6 +35,10 @@ export const CUSTODY_EVENT_TYPES = [
   'DERIVED',
   /** A version of a redaction project saved: its full spec, author and note (the recording is untouched). */
   'REDACTION_SAVED',
+  /** Face suggestions made for an item's redaction: the model, sample rate, frames and every suggested box. */
+  'REDACTION_SUGGESTED',
+  /** A suggested box rejected by a custodian (an accepted one is in the REDACTION_SAVED event of its version). */
+  'REDACTION_SUGGESTION_REJECTED',
   'EXPORTED',
   /** What another docking of the same bytes said of them (case, subject, place), added to the item. */
   'LINKED',

@@ -88,8 +88,8 @@ export class RedactionRepository {
   }
 
   /** One version, or the newest of the project when `version` is null. */
-  async version(projectId: string, version: number | null): Promise<RedactionVersionRow | null> {
-    const r = await this.db.query(
+  async version(projectId: string, version: number | null, tx: Queryable = this.db): Promise<RedactionVersionRow | null> {
+    const r = await tx.query(
       `SELECT v.*, p.evidence_id FROM redaction_versions v JOIN redaction_projects p ON p.id = v.project_id
         WHERE v.project_id = $1 AND ($2::int IS NULL OR v.version = $2) ORDER BY v.version DESC LIMIT 1`,
       [projectId, version],

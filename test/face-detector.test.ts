@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { iou, suggestBoxes, trackFaces, type SampledFrame } from '../archive/face-track.ts';
 import { validateSpec, type Rect } from '../archive/redaction-project.ts';
 import { readRgbFrame, TfjsFaceDetector } from '../workers/face-detector.adapter.ts';
+import { DetectorProcessError, ProcessFaceDetectorLauncher } from '../workers/face-detector.process.ts';
+import { MediaInputError } from '../workers/media-tools.ts';
 import { storyboardFramesArgs } from '../workers/ffmpeg-args.ts';
 import { FfmpegTranscoder } from '../workers/ffmpeg.adapter.ts';
 
@@ -111,5 +113,23 @@ describe('TfjsFaceDetector (tiny_face_detector, wasm backend)', () => {
     const spec = { boxes: suggestions.map((s) => s.box), blurRanges: [], audioRanges: [] };
     expect(validateSpec(spec, { durationSeconds: 4, hasVideo: true, hasAudio: false }).ok).toBe(true);
     expect(suggestions[0]!.box.keyframes[0]!.t).toBe(0);
+  });
+
+  it('in a process of its own: the same faces; a bad frame is an input error; the process killed fails the run, not this process', async () => {
+    const launcher = new ProcessFaceDetectorLauncher({ frameTimeoutSeconds: 60, detectorMemoryMiB: 1024 });
+    const child = await launcher.start({ model: 'tiny', minScore: 0.5 });
+    try {
+      expect(child.model).toMatch(/tiny_face_detector/);
+      expect(child.pid).not.toBe(process.pid);
+      const faces = await child.detectFile(join(DEMO, 'sample1.jpg'));
+      expect(matches(SAMPLE1_FACES, faces)).toBe(3);
+      const junk = join(work, 'junk.png');
+      await import('node:fs/promises').then((fs) => fs.writeFile(junk, 'not a picture'));
+      await expect(child.detectFile(junk)).rejects.toBeInstanceOf(MediaInputError);
+      process.kill(child.pid!, 'SIGKILL');
+      await expect(child.detectFile(join(DEMO, 'sample1.jpg'))).rejects.toBeInstanceOf(DetectorProcessError);
+    } finally {
+      await child.close();
+    }
   });
 });

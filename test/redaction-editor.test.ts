@@ -12,8 +12,10 @@ import { importFolder } from '../daemon/cli.ts';
 import type { Runtime } from '../daemon/runtime.ts';
 import { makeRecorderFootage } from '../scripts/make-footage.ts';
 import { buildArchiveServer } from '../server/archive.server.ts';
+import { boxAt } from '../archive/redaction-project.ts';
 import { renderKind } from '../storage/redaction.repository.ts';
 import { QueueName, SHARED_QUEUES } from '../workers/job.types.ts';
+import { makeFaceFootage } from './support/face-footage.ts';
 import { createTestEnv, eventually, type TestEnv } from './support/test-env.ts';
 
 /**
@@ -34,6 +36,7 @@ describe('the redaction editor in Chromium', () => {
   let page: Page;
   let base = '';
   let evidenceId = '';
+  let faceId = '';
 
   beforeAll(async () => {
     // Fails here, loudly, if Chromium cannot be installed: never a silent skip.
@@ -50,6 +53,10 @@ describe('the redaction editor in Chromium', () => {
     const imported = await importFolder(rt, footage.root, { serial: 'ZFYE01', json: true, clear: false });
     evidenceId = imported.files[0]!.evidenceId!;
     await eventually(async () => ((await rt.catalog.derivativesOf(evidenceId)).some((d) => d.kind === 'proxy') ? true : undefined), 180_000, 'the proxy');
+    // A second recording, with two faces from the face-api package's demo photo.
+    const faces = await makeFaceFootage(join(env.dir, 'faces'), { serial: 'ZFYE02', seconds: 5, faces: 2 });
+    faceId = (await importFolder(rt, faces.root, { serial: 'ZFYE02', json: true, clear: false })).files[0]!.evidenceId!;
+    await eventually(async () => ((await rt.catalog.derivativesOf(faceId)).some((d) => d.kind === 'proxy') ? true : undefined), 180_000, 'the face recording’s proxy');
     app = await buildArchiveServer(rt);
     await app.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -137,6 +144,47 @@ describe('the redaction editor in Chromium', () => {
     expect(await copy.evaluate((v: HTMLVideoElement) => [v.videoWidth, v.videoHeight])).toEqual([640, 360]);
     await page.locator('.redaction').screenshot({ path: join(SHOTS, 'redaction-editor.png') });
   }, 240_000);
+
+  it('asks for face suggestions, shows them over the player, accepts one and rejects the other: the saved version holds exactly the accepted box', async () => {
+    await page.goto(`${base}/evidence/${faceId}`);
+    await page.getByRole('heading', { name: '脱敏处理' }).waitFor();
+    await page.locator('[data-testid="redact-stage"] video').evaluate((v: HTMLVideoElement) => (v.readyState >= 1 ? null : new Promise((r) => v.addEventListener('loadedmetadata', r, { once: true }))));
+    await page.getByRole('button', { name: '检测人脸' }).click();
+    await page.getByTestId('suggest-state').filter({ hasText: '检测完成' }).waitFor({ timeout: 180_000 });
+    await expect(page.getByTestId('suggest-state').textContent()).resolves.toMatch(/2 条建议（抽取 10 帧，每秒 2 帧，face-api .* ssd_mobilenetv1）/);
+
+    await seek(2);
+    // Both tracks are drawn as dashed boxes where they are at 2 s.
+    const [run] = await rt.suggestions.list(faceId);
+    for (const s of run!.suggestions) {
+      const at = boxAt(s.box, 2)!;
+      const shown = await page.getByTestId(`suggested-box-${s.n}`).evaluate((el: HTMLElement) => ({ left: el.style.left, top: el.style.top }));
+      expect(Number.parseFloat(shown.left)).toBeCloseTo(at.x * 100, 0);
+      expect(Number.parseFloat(shown.top)).toBeCloseTo(at.y * 100, 0);
+    }
+
+    await page.getByTestId('suggestion-1').getByRole('button', { name: '采纳' }).click();
+    await page.getByRole('status').filter({ hasText: '已采纳建议 1，保存为第 1 版' }).waitFor();
+    await page.getByTestId('suggestion-2').getByRole('button', { name: '驳回' }).click();
+    await page.getByRole('status').filter({ hasText: '已驳回建议 2' }).waitFor();
+    await page.getByTestId('suggestion-2').filter({ hasText: 'li.na 已驳回' }).waitFor();
+    // The accepted track is now an ordinary box of the editor; no suggestion is left undecided on the picture.
+    await expect(page.locator('.redact-box.suggested').count()).resolves.toBe(0);
+    await expect(page.locator('.redact-box:not(.suggested)').count()).resolves.toBe(1);
+
+    const [project] = await rt.redactions.list(faceId);
+    expect(project!.versions).toHaveLength(1);
+    const accepted = run!.suggestions.find((s) => s.n === 1)!;
+    expect(project!.versions[0]!.spec).toEqual({ boxes: [accepted.box], blurRanges: [], audioRanges: [] });
+    const [after] = await rt.suggestions.list(faceId);
+    expect(after!.suggestions.map((s) => [s.n, s.decision, s.decidedBy])).toEqual([
+      [1, 'accepted', 'li.na'],
+      [2, 'rejected', 'li.na'],
+    ]);
+    const events = (await rt.ledger.eventsFor({ evidenceId: faceId })).map((e) => e.type);
+    expect(events).toEqual(expect.arrayContaining(['REDACTION_SUGGESTED', 'REDACTION_SAVED', 'REDACTION_SUGGESTION_REJECTED']));
+    await page.locator('.redaction').screenshot({ path: join(SHOTS, 'redaction-suggestions.png') });
+  }, 300_000);
 
   it('switches to English', async () => {
     await page.getByRole('button', { name: '切换语言' }).click();

@@ -12,6 +12,7 @@ import type { DerivativeRow, EvidenceRow } from '../storage/catalog.repository.t
 import { buildArchiveServer } from '../server/archive.server.ts';
 import { renderKind } from '../storage/redaction.repository.ts';
 import { QueueName, SHARED_QUEUES } from '../workers/job.types.ts';
+import { boxRegions, meanDifference, rgbFrame, storedDerivative as stored, within } from './support/frames.ts';
 import { createTestEnv, eventually, evidock as run, type TestEnv } from './support/test-env.ts';
 
 /**
@@ -24,43 +25,7 @@ import { createTestEnv, eventually, evidock as run, type TestEnv } from './suppo
 const W = 640;
 const H = 360;
 
-/** One decoded frame at `atSeconds` as packed RGB. */
-function rgbFrame(path: string, atSeconds: number): Buffer {
-  const r = spawnSync('ffmpeg', ['-hide_banner', '-v', 'error', '-ss', String(atSeconds), '-i', path, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { maxBuffer: 64 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`ffmpeg could not decode ${path}: ${r.stderr.toString()}`);
-  expect(r.stdout.length).toBe(W * H * 3);
-  return r.stdout;
-}
-
-interface PixelRect {
-  x0: number;
-  y0: number;
-  x1: number;
-  y1: number;
-}
-
-/** Mean absolute difference per channel of two frames, over the pixels `inside` selects. */
-function meanDifference(a: Buffer, b: Buffer, inside: (x: number, y: number) => boolean): { mean: number; pixels: number } {
-  let sum = 0;
-  let pixels = 0;
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      if (!inside(x, y)) continue;
-      const i = (y * W + x) * 3;
-      sum += Math.abs(a[i]! - b[i]!) + Math.abs(a[i + 1]! - b[i + 1]!) + Math.abs(a[i + 2]! - b[i + 2]!);
-      pixels++;
-    }
-  }
-  return { mean: sum / (pixels * 3), pixels };
-}
-
-async function stored(rt: Runtime, key: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of (await rt.objects.read('derivatives', key)) as AsyncIterable<Buffer>) chunks.push(c);
-  return Buffer.concat(chunks);
-}
-
-const within = (r: PixelRect) => (x: number, y: number) => x >= r.x0 && x < r.x1 && y >= r.y0 && y < r.y1;
+const SIZE = { w: W, h: H };
 
 /** ffmpeg's volumedetect over [from, to) of the file's sound: mean and max in dB. */
 function loudness(path: string, from: number, to: number): { mean: number; max: number } {
@@ -181,14 +146,11 @@ describe('redaction: a moving box and a muted span rendered into a copy; the ori
     const figures: string[] = [];
     for (const t of [1.5, 2.5, 3.5]) {
       const r = boxAt(box, t)!;
-      const inner: PixelRect = { x0: Math.ceil(r.x * W) + 2, y0: Math.ceil(r.y * H) + 2, x1: Math.floor((r.x + r.w) * W) - 2, y1: Math.floor((r.y + r.h) * H) - 2 };
-      // Outside the box by more than the covering margin and the blur's reach at the edge.
-      const pad = 12;
-      const outer: PixelRect = { x0: Math.floor(r.x * W) - pad, y0: Math.floor(r.y * H) - pad, x1: Math.ceil((r.x + r.w) * W) + pad, y1: Math.ceil((r.y + r.h) * H) + pad };
-      const a = rgbFrame(copy, t);
-      const b = rgbFrame(plain, t);
-      const inside = meanDifference(a, b, within(inner));
-      const outside = meanDifference(a, b, (x, y) => !within(outer)(x, y));
+      const { inner, outer } = boxRegions(r, SIZE);
+      const a = rgbFrame(copy, t, SIZE);
+      const b = rgbFrame(plain, t, SIZE);
+      const inside = meanDifference(a, b, SIZE, within(inner));
+      const outside = meanDifference(a, b, SIZE, (x, y) => !within(outer)(x, y));
       figures.push(`t=${t}: inside ${inside.mean.toFixed(1)}, outside ${outside.mean.toFixed(2)}`);
       expect(inside.pixels).toBeGreaterThan(10_000);
       expect(outside.pixels).toBeGreaterThan(100_000);
@@ -198,7 +160,7 @@ describe('redaction: a moving box and a muted span rendered into a copy; the ori
     }
     // Before the first keyframe and after the last, the whole picture is the proxy's.
     for (const t of [0.5, 5]) {
-      const whole = meanDifference(rgbFrame(copy, t), rgbFrame(plain, t), () => true);
+      const whole = meanDifference(rgbFrame(copy, t, SIZE), rgbFrame(plain, t, SIZE), SIZE, () => true);
       figures.push(`t=${t}: whole frame ${whole.mean.toFixed(2)}`);
       expect(whole.mean, figures.join('; ')).toBeLessThan(2.5);
     }

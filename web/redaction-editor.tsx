@@ -3,6 +3,7 @@ import { boxAt, type AudioMode, type AudioRange, type BoxMode, type Keyframe, ty
 import { api, type Derivative } from './api.client.ts';
 import { dateTime, duration } from './format.ts';
 import { t } from './i18n.ts';
+import { SuggestionBoxes, SuggestionPanel, useSuggestions } from './redaction-suggestions.tsx';
 import { errorLine, Show, useLoad } from './ui.tsx';
 
 /**
@@ -35,6 +36,7 @@ const FPS = 25;
 
 export function RedactionEditor({ evidenceId, proxy }: { evidenceId: string; proxy: Derivative }) {
   const loaded = useLoad(() => api.get<Listing>(`/evidence/${evidenceId}/redactions`), [evidenceId]);
+  const suggestions = useSuggestions(evidenceId);
   const video = useRef<HTMLVideoElement>(null);
   const stage = useRef<HTMLDivElement>(null);
   const [time, setTime] = useState(0);
@@ -196,6 +198,7 @@ export function RedactionEditor({ evidenceId, proxy }: { evidenceId: string; pro
                   )
                 );
               })}
+              {suggestions.data && <SuggestionBoxes runs={suggestions.data.runs} time={time} />}
               {draft && (
                 <span
                   class="redact-box draft"
@@ -263,6 +266,18 @@ export function RedactionEditor({ evidenceId, proxy }: { evidenceId: string; pro
                 </li>
               ))}
             </ul>
+
+            <SuggestionPanel
+              evidenceId={evidenceId}
+              loaded={suggestions}
+              projectId={projectId}
+              onAccepted={(accepted, box) => {
+                // The server saved it as a version of the project; here it joins the boxes being edited, unsaved edits kept.
+                setProjectId(accepted.projectId);
+                setBoxes((current) => [...current.filter((b) => b.id !== box.id), box]);
+                loaded.reload();
+              }}
+            />
 
             <h3>{t('redactRanges')}</h3>
             <div class="row">

@@ -221,10 +221,10 @@ export class BullJobQueue implements JobQueuePort {
   }
 
   /** Where the job of this payload stands (`unknown`: no such job, or removed), and why it failed. */
-  async jobState<N extends JobName>(name: N, payload: JobPayloads[N]): Promise<{ state: string; failedReason: string | null }> {
+  async jobState<N extends JobName>(name: N, payload: JobPayloads[N]): Promise<{ state: string; failedReason: string | null; progress: unknown }> {
     const job = await this.queue(JOB_QUEUE[name]).getJob(jobIdOf(name, payload));
-    if (!job) return { state: 'unknown', failedReason: null };
-    return { state: await job.getState(), failedReason: job.failedReason || null };
+    if (!job) return { state: 'unknown', failedReason: null, progress: null };
+    return { state: await job.getState(), failedReason: job.failedReason || null, progress: job.progress ?? null };
   }
 
   /** Sends the job of this payload back to its queue when it failed for good (attempts reset); false when it did not fail. */

@@ -11,6 +11,7 @@ import {
   proxyVideoArgs,
   stderrShowsDecodeErrors,
   stderrVerdict,
+  faceSampleArgs,
   storyboardFramesArgs,
   storyboardInterval,
   watermarkArgs,
@@ -397,5 +398,28 @@ describe('watermarkArgs', () => {
     expect(() => watermarkArgs('/w/i.mp4', 'pipe:1', ['x'], wm)).toThrow(/absolute/);
     expect(() => watermarkArgs('/w/i.mp4', '/w/o.mp4', ['x'], { ...wm, fontFile: 'Noto.ttc' })).toThrow(/absolute/);
     expect(() => watermarkArgs('/w/i.mp4', '/w/o.mp4', [' '], wm)).toThrow(/no text/);
+  });
+});
+
+describe('faceSampleArgs', () => {
+  it('every frame decoded, the rate picked by the fps filter, scaled down only, at most the limit, numbered PNGs', () => {
+    expect(faceSampleArgs(IN, '/w/s/frame-%05d.png', 2, 1280, 3600)).toEqual([
+      ...HEAD,
+      ...TOLERANT,
+      '-i', IN,
+      '-map', '0:V:0',
+      '-map_metadata', '-1',
+      '-vf', "fps=2,scale='min(1280,iw)':-2",
+      '-fps_mode', 'passthrough',
+      '-frames:v', '3600',
+      '-c:v', 'png',
+      '-f', 'image2',
+      '/w/s/frame-%05d.png',
+    ]);
+  });
+  it('refuses a pattern without a number, a bad rate or limit', () => {
+    expect(() => faceSampleArgs(IN, '/w/s/frame.png', 2, 1280, 10)).toThrow(/frame number/);
+    expect(() => faceSampleArgs(IN, '/w/s/f-%05d.png', 0, 1280, 10)).toThrow(/bad rate/);
+    expect(() => faceSampleArgs(IN, '/w/s/f-%05d.png', 2, 1280, 0)).toThrow(/frame limit/);
   });
 });

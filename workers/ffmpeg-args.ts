@@ -432,6 +432,34 @@ export function assertPath(what: string, path: string): void {
   if (!isAbsolute(path)) throw new Error(`${what} must be an absolute path: ${JSON.stringify(path)}`);
 }
 
+/**
+ * Frames for face suggestions: `framesPerSecond` of the original's first video stream (the
+ * displayed, upright picture: ffmpeg applies the rotation), at most `maxFrames` of them, scaled
+ * down (never up) to `width`, as numbered PNGs. Frame n (from 0) shows the picture at n / rate
+ * seconds. Every frame is decoded, not keyframes only: a face between keyframes counts too.
+ */
+export function faceSampleArgs(input: string, outputPattern: string, framesPerSecond: number, width: number, maxFrames: number): string[] {
+  assertPath('input', input);
+  assertPath('outputPattern', outputPattern);
+  if (!outputPattern.includes('%')) throw new Error('faceSampleArgs: outputPattern needs a frame number (e.g. face-%05d.png)');
+  if (!Number.isFinite(framesPerSecond) || framesPerSecond <= 0) throw new Error(`faceSampleArgs: bad rate ${framesPerSecond}`);
+  assertWidth(width);
+  if (!Number.isInteger(maxFrames) || maxFrames < 1) throw new Error(`faceSampleArgs: bad frame limit ${maxFrames}`);
+  return [
+    ...COMMON,
+    ...TOLERANT_INPUT,
+    '-i', input,
+    '-map', '0:V:0',
+    '-map_metadata', '-1',
+    '-vf', `fps=${seconds(framesPerSecond)},scale='min(${width},iw)':-2`,
+    '-fps_mode', 'passthrough',
+    '-frames:v', String(maxFrames),
+    '-c:v', 'png',
+    '-f', 'image2',
+    outputPattern,
+  ];
+}
+
 function assertWidth(width: number): void {
   if (!Number.isInteger(width) || width < 2) throw new Error(`bad width ${width}`);
 }

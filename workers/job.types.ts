@@ -18,6 +18,8 @@ export enum JobName {
   Fixity = 'fixity',
   /** A redacted copy of an item's proxy, made from one version of a redaction project. */
   RedactionRender = 'redaction-render',
+  /** Face suggestions for an item's redaction: frames of the original sampled, faces found and tracked. */
+  RedactionSuggest = 'redaction-suggest',
 }
 
 export enum JobStatus {
@@ -65,6 +67,12 @@ export interface RedactionRenderPayload {
   version: number;
 }
 
+/** One requested suggestion run (a row of redaction_suggestion_runs); what it finds is stored there, not here. */
+export interface RedactionSuggestPayload {
+  evidenceId: string;
+  runId: string;
+}
+
 /** A row of webhook_deliveries: the event's body is there, not in Redis. */
 export interface WebhookJobPayload {
   deliveryId: string;
@@ -86,6 +94,7 @@ export interface JobPayloads {
   [JobName.Webhook]: WebhookJobPayload;
   [JobName.Fixity]: SchedulerJobPayload;
   [JobName.RedactionRender]: RedactionRenderPayload;
+  [JobName.RedactionSuggest]: RedactionSuggestPayload;
 }
 
 export type AnyJobPayload = JobPayloads[JobName];
@@ -130,6 +139,8 @@ export const JOB_QUEUE: Readonly<Record<JobName, QueueName>> = {
   [JobName.Fixity]: QueueName.Fixity,
   // ffmpeg: in the sandboxed transcode processes, beside proxies and thumbnails.
   [JobName.RedactionRender]: QueueName.Transcode,
+  // ffmpeg decoding frames and the detector: CPU-heavy media work, sandboxed like the rest.
+  [JobName.RedactionSuggest]: QueueName.Transcode,
 };
 
 /** What follows a file job that succeeded, with the same payload. Media jobs are queued by the services that know whether they apply. */
@@ -160,6 +171,7 @@ export function jobIdOf(name: JobName, payload: AnyJobPayload): string {
   if ('deliveryId' in payload) return `${name}-${payload.deliveryId}`;
   if ('scheduler' in payload) return `${name}-${payload.scheduler}`;
   if ('fileId' in payload) return payload.generation ? `${name}-${payload.fileId}-${payload.generation}` : `${name}-${payload.fileId}`;
+  if ('runId' in payload) return `${name}-${payload.runId}`;
   // One render per version: asking again while it is queued, running or done adds nothing.
   if ('projectId' in payload) return `${name}-${payload.projectId}-v${payload.version}`;
   return payload.generation ? `${name}-${payload.evidenceId}-${payload.generation}` : `${name}-${payload.evidenceId}`;

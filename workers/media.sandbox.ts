@@ -3,7 +3,7 @@ import { loadConfig } from '../config/config.loader.ts';
 import { moduleLogger } from '../config/logger.ts';
 import { createRuntime, initLogging, type Runtime } from '../daemon/runtime.ts';
 import { handBack } from './bullmq.job-queue.ts';
-import { JobName, JobStatus, type MediaJobPayload, type RedactionRenderPayload } from './job.types.ts';
+import { JobName, JobStatus, type MediaJobPayload, type RedactionRenderPayload, type RedactionSuggestPayload } from './job.types.ts';
 
 const log = moduleLogger('transcode-sandbox');
 
@@ -34,7 +34,7 @@ function runtimeOnce(): Promise<Runtime> {
   return runtime;
 }
 
-export async function processTranscodeJob(job: SandboxedJob<MediaJobPayload | RedactionRenderPayload, JobStatus>, token?: string, signal?: AbortSignal): Promise<JobStatus> {
+export async function processTranscodeJob(job: SandboxedJob<MediaJobPayload | RedactionRenderPayload | RedactionSuggestPayload, JobStatus>, token?: string, signal?: AbortSignal): Promise<JobStatus> {
   const rt = await runtimeOnce();
   let last = 0;
   rt.setMediaProgress((_evidenceId, percent, speed) => {
@@ -54,6 +54,9 @@ export async function processTranscodeJob(job: SandboxedJob<MediaJobPayload | Re
       break;
     case JobName.RedactionRender:
       status = await rt.redactionRender.handleRedactionRender(job.data as RedactionRenderPayload, signal);
+      break;
+    case JobName.RedactionSuggest:
+      status = await rt.redactionSuggest.handleRedactionSuggest(job.data as RedactionSuggestPayload, signal);
       break;
     default:
       throw new Error(`the transcode sandbox does not run ${job.name}`);
