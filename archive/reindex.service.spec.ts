@@ -62,6 +62,7 @@ function rig(options: { events?: CustodyEvent[]; catalog?: { events: number; ite
   });
   const writer = scope.strict<ReindexWriter>('writer', {
     writeLedger: async (_tx: Queryable, _keys: unknown[], batch: CustodyEvent[]) => void (written.ledger += batch.length),
+    writeLedgerTree: async () => undefined,
     writeCatalogImage: async () => void (written.image += 1),
     writeAccessRecords: async (_tx: Queryable, seq: number, records: unknown[]) => void written.access.push({ seq, n: records.length }),
   });

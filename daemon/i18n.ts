@@ -35,7 +35,10 @@ const messages = {
   'show.ambiguous': { 'zh-CN': '编号 {id} 不唯一，请输入更长的编号', en: 'Id {id} is ambiguous; give more characters' },
   'tag.done': { 'zh-CN': '已更新 {id} 的标注（监管链事件 #{seq}）', en: 'Tags of {id} updated (custody event #{seq})' },
   'tag.nothing': { 'zh-CN': '未指定要修改的字段（--case、--subject、--place 或 --officer）', en: 'Nothing to change: give --case, --subject, --place or --officer' },
-  'verify.ok': { 'zh-CN': '校验通过：{events} 条监管链事件，{items} 件证据，未发现篡改', en: 'Verified: {events} custody events, {items} evidence items, no tampering found' },
+  'verify.ok': {
+    'zh-CN': '校验通过：{events} 条监管链事件（默克尔树 {treeSize} 个叶子，{checkpoints} 个签名检查点），{items} 件证据，未发现篡改',
+    en: 'Verified: {events} custody events (Merkle tree of {treeSize} leaves, {checkpoints} signed checkpoints), {items} evidence items, no tampering found',
+  },
   'verify.failed': { 'zh-CN': '校验失败：发现 {count} 个问题', en: 'Verification FAILED: {count} problems' },
   'reindex.progress': { 'zh-CN': '从存储重建目录：{phase} {done}/{total}', en: 'Rebuilding the catalog from storage: {phase} {done}/{total}' },
   'reindex.done': {
