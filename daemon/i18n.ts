@@ -212,6 +212,7 @@ const messages = {
   'package.problem.untrusted-key': { 'zh-CN': '签名密钥不在信任列表中', en: 'signed by an untrusted key' },
   'package.problem.custody-event': { 'zh-CN': '监管链事件无效', en: 'custody event invalid' },
   'package.problem.custody-count': { 'zh-CN': '监管链事件被删除或添加', en: 'custody events removed or added' },
+  'package.problem.custody-proof': { 'zh-CN': '监管链事件不在签名的账本检查点中（包含证明不成立）', en: 'custody event not proven in the signed ledger checkpoint (inclusion proof fails)' },
   'package.problem.record-mismatch': { 'zh-CN': '记录与文件不一致', en: 'record and file disagree' },
   'export.watermarked': { 'zh-CN': '其中 {count} 个播放副本加了水印（提供给 {recipient}），原始证据无水印', en: '{count} of the proxies watermarked for {recipient}; the originals carry no watermark' },
   'share.created': { 'zh-CN': '已创建共享 {id}：{items} 件记录提供给 {recipient}（{mode}），有效期至 {expires}', en: 'Share {id} created: {items} records for {recipient} ({mode}) until {expires}' },
