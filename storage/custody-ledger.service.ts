@@ -603,9 +603,10 @@ export class CustodyLedger {
   /**
    * The tree as the leaves give it, streamed in leaf order with only its frontier in memory:
    * each subtree a batch completes against the stored one, each checkpoint's root against
-   * the leaves, then the checkpoints themselves (signature, mirror, consistency).
+   * the leaves, then the checkpoints themselves (signature, mirror, consistency). The tree
+   * half of `verify`, public for the bench.
    */
-  private async verifyTree(keys: ReadonlyMap<string, KeyObject>): Promise<{ treeSize: number; checkpoints: number; problems: LedgerProblem[] }> {
+  async verifyTree(keys: ReadonlyMap<string, KeyObject>): Promise<{ treeSize: number; checkpoints: number; problems: LedgerProblem[] }> {
     const problems: LedgerProblem[] = [];
     const add = (kind: TreeProblemKind, seq: number | null, detail: string) => problems.push({ seq, kind, detail });
     const checkpoints = await this.checkpoints();
