@@ -501,6 +501,7 @@ export class CustodyLedger {
    */
   async inclusionProofs(seqs: readonly number[]): Promise<{ checkpoint: Checkpoint | null; proofs: InclusionProof[] }> {
     const deadline = Date.now() + PROOF_WAIT_MS;
+    if (seqs.length === 0) return { checkpoint: null, proofs: [] };
     for (;;) {
       await this.integrate();
       const latest = (await this.db.query<CheckpointRow>('SELECT * FROM ledger_checkpoints ORDER BY tree_size DESC LIMIT 1')).rows[0];
