@@ -476,7 +476,8 @@ export function buildProgram(): Command {
         if (report.ok) out(t('verify.ok', { events: report.ledger.events, treeSize: report.ledger.treeSize, checkpoints: report.ledger.checkpoints, items: report.items.length }));
         const purged = report.items.filter((i) => i.purged).length;
         if (purged > 0) out(t('verify.purged', { count: purged }));
-        else {
+        // A clean ledger and catalog print the line above and nothing else.
+        if (!report.ok) {
           out(t('verify.failed', { count: problems.length }));
           for (const p of problems) out(`  - ${p}`);
         }

@@ -668,8 +668,12 @@ export class CustodyLedger {
     let previous: Checkpoint | null = null;
     for (const c of checkpoints) {
       if (!checkpointSignatureValid(c, keys)) add('bad-checkpoint-signature', null, `checkpoint ${c.treeSize} is not signed by registered key ${c.keyId}`);
-      const key = mirrored.get(c.treeSize) ?? ((await this.objects.stat('ledger', checkpointObjectKey(c.treeSize))) ? checkpointObjectKey(c.treeSize) : undefined);
-      const copy = key ? await this.objects.readDocument('ledger', key) : null;
+      // A checkpoint committed a moment ago is PUT right after its commit: look twice.
+      let copy = await this.objects.readDocument('ledger', mirrored.get(c.treeSize) ?? checkpointObjectKey(c.treeSize));
+      if (!copy && c === checkpoints.at(-1)) {
+        await new Promise((r) => setTimeout(r, 1000));
+        copy = await this.objects.readDocument('ledger', checkpointObjectKey(c.treeSize));
+      }
       if (!copy) add('checkpoint-not-mirrored', null, `checkpoint ${c.treeSize} is not in the write-once ledger bucket`);
       else if (copy.toString('utf8') !== canonicalJson(c)) add('checkpoint-differs', null, `checkpoint ${c.treeSize} in the database differs from its write-once copy`);
       if (previous) {
