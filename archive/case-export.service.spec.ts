@@ -1,7 +1,8 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { keyIdOf, sealEvent, signHash, type CustodyEvent, type CustodyEventInput } from '../storage/custody-chain.ts';
+import { keyIdOf, sealEvent, signCheckpoint, signHash, type CustodyEvent, type CustodyEventInput } from '../storage/custody-chain.ts';
+import { appendLeaves, EMPTY_FRONTIER, frontierRoot, inclusionProof, leafHash } from '../storage/merkle-tree.ts';
 import { evidenceRow } from '../workers/media.fakes.ts';
 import { parseManifest } from './bagit-format.ts';
 import { bagName, CaseExportService, ExportIntegrityError, inParallel, safeExtension, type CaseExportDeps, type ExportTarget } from './case-export.service.ts';
@@ -38,7 +39,17 @@ function ledger() {
     chain.push(event);
     return event;
   };
-  return { keyId, publicKey, privateKey, chain, append };
+  /** The chain as the ledger's Merkle tree (leaf i = event seq i + 1) and a checkpoint over all of it. */
+  const inclusionProofs = async (seqs: readonly number[]) => {
+    const leaves = chain.map((e) => leafHash(e.hash));
+    const grown = appendLeaves(EMPTY_FRONTIER, leaves);
+    const nodes = new Map(grown.completed.map((n) => [`${n.level}/${n.index}`, n.hash]));
+    leaves.forEach((l, i) => nodes.set(`0/${i}`, l));
+    const checkpoint = signCheckpoint({ treeSize: leaves.length, rootHash: frontierRoot(grown.frontier), timestamp: '2026-12-07T02:59:00.000Z', keyId }, privateKey);
+    const proofs = seqs.map((seq) => ({ seq, leafIndex: seq - 1, hashes: inclusionProof(seq - 1, leaves.length, (level, index) => nodes.get(`${level}/${index}`)!) }));
+    return { checkpoint, proofs };
+  };
+  return { keyId, publicKey, privateKey, chain, append, inclusionProofs };
 }
 
 function setup(storedBytes: Buffer) {
@@ -58,6 +69,7 @@ function setup(storedBytes: Buffer) {
     ledger: {
       eventsFor: async (f) => l.chain.filter((e) => f.evidenceId !== undefined && e.evidenceId === f.evidenceId),
       publicKeys: async () => [{ keyId: l.keyId, workstationId: 'ws-1', publicKeyPem: l.publicKey.export({ type: 'spki', format: 'pem' }).toString() }],
+      inclusionProofs: l.inclusionProofs,
       append: async (_tx, input) => {
         appended.push(input);
         return l.append(input);
@@ -118,14 +130,17 @@ describe('CaseExportService', () => {
     const result = await new CaseExportService(deps).export({ caseNumber: 'YB-1', by: 'wang', reason: '移送\n法制审核', withProxies: false }, out);
     expect([...out.files.keys()].at(-1)).toBe('bagit.txt');
     const payload = parseManifest('m', out.files.get('manifest-sha256.txt')!.toString());
-    expect([...payload.keys()].sort()).toEqual(['data/custody/' + item.id + '.json', 'data/evidence.json', `data/originals/${item.id}.mp4`].sort());
+    expect([...payload.keys()].sort()).toEqual(
+      [`data/custody/${item.id}.json`, `data/custody/${item.id}.proofs.json`, 'data/ledger-checkpoint.json', 'data/evidence.json', `data/originals/${item.id}.mp4`].sort(),
+    );
+    expect(await verifyPackage(out)).toMatchObject({ ok: true, events: 3, problems: [] });
     expect(payload.get(`data/originals/${item.id}.mp4`)).toBe(item.sha256);
     const info = out.files.get('bag-info.txt')!.toString();
     expect(info).toContain(`Payload-Oxum: ${result.payloadOxum}\n`);
     expect(info).toContain('Reason: 移送 法制审核\n');
     expect(info).toContain('Bag-Group-Identifier: YB-1\n');
     expect(appended.map((a) => a.type)).toEqual(['EXPORTED']);
-    expect(appended[0]!.details).toMatchObject({ format: 'evidock-case-export/2', tagManifestSha256: sha(out.files.get('tagmanifest-sha256.txt')!) });
+    expect(appended[0]!.details).toMatchObject({ format: 'evidock-case-export/3', tagManifestSha256: sha(out.files.get('tagmanifest-sha256.txt')!) });
     expect(out.files.get('custody-report.html')!.toString()).toContain('3 / 3 有效 valid');
     // The PDF renderer was given the report's content, and its bytes are a tag file like the HTML page.
     const pdf = out.files.get('custody-report.pdf')!;
@@ -162,6 +177,15 @@ describe('CaseExportService', () => {
     };
     reseal(removed);
     expect(await codes(removed)).toEqual(['oxum-mismatch bag-info.txt', 'bad-package-signature signature.json', `custody-count ${custody}`]);
+
+    // An inclusion proof changed, manifests recomputed: the event no longer leads to the signed root.
+    const proofs = `data/custody/${item.id}.proofs.json`;
+    const forged = await fresh();
+    const proofBody = JSON.parse(forged.files.get(proofs)!.toString()) as { proofs: Array<{ hashes: string[] }> };
+    proofBody.proofs[0]!.hashes[0] = proofBody.proofs[0]!.hashes[0]!.replace(/^./, (c) => (c === '0' ? '1' : '0'));
+    forged.files.set(proofs, Buffer.from(JSON.stringify(proofBody)));
+    reseal(forged);
+    expect(await codes(forged)).toEqual(expect.arrayContaining(['bad-package-signature signature.json', `custody-proof ${proofs}`]));
 
     const added = await fresh();
     added.files.set('data/originals/extra.mp4', Buffer.from('planted'));
@@ -242,7 +266,11 @@ describe('CaseExportService', () => {
     const { deps } = setup(ORIGINAL);
     const bag = memoryBag();
     await new CaseExportService(deps).export({ caseNumber: 'YB-1', by: 'wang', reason: null, withProxies: false }, bag);
-    expect((await verifyPackage(bag, { trustedKeyIds: new Set(['0000000000000000']) })).problems.map((p) => p.code)).toEqual(['untrusted-key']);
+    // The package's signature and the ledger checkpoint's, both by that key.
+    expect((await verifyPackage(bag, { trustedKeyIds: new Set(['0000000000000000']) })).problems.map((p) => `${p.code} ${p.file}`)).toEqual([
+      'untrusted-key signature.json',
+      'untrusted-key data/ledger-checkpoint.json',
+    ]);
     expect((await verifyPackage(bag, { trustedKeyIds: new Set([deps.signer.keyId]) })).ok).toBe(true);
   });
 });

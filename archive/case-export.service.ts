@@ -3,7 +3,8 @@ import { Readable } from 'node:stream';
 import { moduleLogger } from '../config/logger.ts';
 import type { DocumentRow } from '../storage/case.repository.ts';
 import type { DerivativeRow, EvidenceRow, SearchFilter } from '../storage/catalog.repository.ts';
-import { publicKeyFromPem, verifyEventSelection, type CustodyEvent, type CustodyEventInput, type JsonValue } from '../storage/custody-chain.ts';
+import { publicKeyFromPem, verifyEventSelection, type Checkpoint, type CustodyEvent, type CustodyEventInput, type JsonValue } from '../storage/custody-chain.ts';
+import type { InclusionProof } from '../storage/custody-ledger.service.ts';
 import type { Queryable } from '../storage/postgres.database.ts';
 import type { BucketRole } from '../storage/object-store.ts';
 
@@ -51,6 +52,8 @@ export interface CaseExportDeps {
   ledger: {
     eventsFor(filter: { evidenceId?: string; documentId?: string }): Promise<CustodyEvent[]>;
     publicKeys(): Promise<Array<{ keyId: string; workstationId: string; publicKeyPem: string }>>;
+    /** Each event's place in the ledger's Merkle tree, against one signed checkpoint that covers them all. */
+    inclusionProofs(seqs: readonly number[]): Promise<{ checkpoint: Checkpoint | null; proofs: InclusionProof[] }>;
     append(tx: Queryable, input: CustodyEventInput): Promise<CustodyEvent>;
     mirror(events: readonly CustodyEvent[]): Promise<void>;
   };
@@ -99,7 +102,16 @@ export interface CaseExportResult {
   tagManifestSha256: string;
 }
 
-export const PACKAGE_FORMAT = 'evidock-case-export/2';
+export const PACKAGE_FORMAT = 'evidock-case-export/3';
+/** Packages of before the Merkle log: the same, without inclusion proofs. */
+export const PACKAGE_FORMATS_WITHOUT_PROOFS = ['evidock-case-export/2'];
+/** The signed tree head every record's inclusion proofs lead to. */
+export const CHECKPOINT_FILE = 'data/ledger-checkpoint.json';
+
+/** Where a record's inclusion proofs go, beside its custody events. */
+export function proofFileOf(custodyFile: string): string {
+  return custodyFile.replace(/\.json$/, '.proofs.json');
+}
 /** Originals copied at once. */
 const EXPORT_PARALLEL = 3;
 
@@ -176,6 +188,24 @@ export class CaseExportService {
       payload.push({ path, sha256: sha256Of(bytes), size: bytes.length });
     };
 
+    // Every record's events, and their inclusion proofs against one checkpoint, read first.
+    const custody = new Map<string, CustodyEvent[]>();
+    for (const e of items) custody.set(e.id, await ledger.eventsFor({ evidenceId: e.id }));
+    for (const d of documents) custody.set(d.id, await ledger.eventsFor({ documentId: d.id }));
+    const included = await ledger.inclusionProofs([...new Set([...custody.values()].flat().map((e) => e.seq))]);
+    const proofOf = new Map(included.proofs.map((p) => [p.seq, p]));
+    const writeCustody = async (id: string, custodyFile: string) => {
+      const events = custody.get(id)!;
+      await writeJson(custodyFile, events);
+      const proofFile = proofFileOf(custodyFile);
+      await writeJson(proofFile, {
+        treeSize: included.checkpoint?.treeSize ?? 0,
+        proofs: events.filter((e) => proofOf.has(e.seq)).map((e) => proofOf.get(e.seq)!),
+      });
+      return { events, proofFile };
+    };
+    if (included.checkpoint) await writeJson(CHECKPOINT_FILE, included.checkpoint);
+
     const written: CaseExportResult['items'] = [];
     const manifestItems: JsonValue[] = [];
     const reportItems: ReportItem[] = [];
@@ -219,9 +249,8 @@ export class CaseExportService {
           }
         }
       }
-      const events = await ledger.eventsFor({ evidenceId: e.id });
       const custodyFile = `data/custody/${e.id}.json`;
-      await writeJson(custodyFile, events);
+      const { events, proofFile } = await writeCustody(e.id, custodyFile);
       // The five fields and the file, as the report and evidence.json both state them.
       const fields = {
         evidenceId: e.id,
@@ -253,6 +282,7 @@ export class CaseExportService {
         custodyFile,
         // Checked by verify-package, so a custody event taken out of the file is named as such.
         custodyEvents: events.length,
+        proofFile,
       });
       reportItems.push({ ...fields, events, badEvents: new Set(verifyEventSelection(events, keyObjects).map((p) => p.seq)) });
       elog.info({ evidenceId: e.id }, 'exported');
@@ -264,9 +294,8 @@ export class CaseExportService {
       const file = `data/documents/${d.id}${safeExtension(d.originalName)}`;
       const copy = await writeFile(file, await objects.read('originals', d.objectKey));
       if (copy.sha256 !== d.sha256 || copy.size !== d.size) throw new ExportIntegrityError(d.id, `document ${d.objectKey} does not hash to its recorded ${d.sha256}`);
-      const events = await ledger.eventsFor({ documentId: d.id });
       const custodyFile = `data/custody/document-${d.id}.json`;
-      await writeJson(custodyFile, events);
+      const { events, proofFile } = await writeCustody(d.id, custodyFile);
       manifestDocuments.push({
         documentId: d.id,
         file,
@@ -279,6 +308,7 @@ export class CaseExportService {
         uploadedAt: d.createdAt.toISOString(),
         custodyFile,
         custodyEvents: events.length,
+        proofFile,
       });
       reportDocuments.push({ documentId: d.id, file, name: d.originalName, sha256: d.sha256, size: d.size, uploadedBy: d.uploadedBy, uploadedAt: d.createdAt.toISOString() });
     }
@@ -298,8 +328,10 @@ export class CaseExportService {
       copy: true,
       signatures: {
         scheme: 'each custody event: hash = SHA-256 of its body (all fields but hash and signature) as canonical JSON with sorted keys; signature = Ed25519 over the 32 hash bytes, base64. The package: signature.json holds Ed25519 over the 32 bytes of the SHA-256 of tagmanifest-sha256.txt',
+        ledger: `each event is a leaf of the custody ledger's Merkle tree (RFC 9162 §2.1: leaf = SHA-256(0x00 || the 32 bytes of its hash), node = SHA-256(0x01 || left || right)); each record's proofFile holds its events' inclusion proofs (RFC 9162 §2.1.3) against ${CHECKPOINT_FILE}, a signed tree head: Ed25519 over the SHA-256 of the canonical JSON of {keyId, rootHash, timestamp, treeSize}`,
         keys: keys as unknown as JsonValue,
       },
+      ledgerCheckpoint: included.checkpoint ? CHECKPOINT_FILE : null,
       items: manifestItems,
       documents: manifestDocuments,
     });

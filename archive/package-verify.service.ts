@@ -1,8 +1,10 @@
 import type { KeyObject } from 'node:crypto';
 import { createHash } from 'node:crypto';
-import { publicKeyFromPem, verifyEventSelection, verifySignature, type CustodyEvent } from '../storage/custody-chain.ts';
+import { checkpointSignatureValid, publicKeyFromPem, verifyEventSelection, verifySignature, type Checkpoint, type CustodyEvent } from '../storage/custody-chain.ts';
+import type { InclusionProof } from '../storage/custody-ledger.service.ts';
+import { leafHash, verifyInclusion } from '../storage/merkle-tree.ts';
 import { BagFormatError, bagInfoValue, parseBagInfo, parseManifest, PAYLOAD_MANIFEST, SIGNATURE_FILE, TAG_MANIFEST } from './bagit-format.ts';
-import { PACKAGE_FORMAT } from './case-export.service.ts';
+import { CHECKPOINT_FILE, PACKAGE_FORMAT, PACKAGE_FORMATS_WITHOUT_PROOFS } from './case-export.service.ts';
 
 /** A bag as files: a folder on a disk the legal office received, or a .zip of one. */
 export interface PackageSource {
@@ -24,6 +26,8 @@ export type PackageProblemCode =
   | 'untrusted-key'
   | 'custody-event'
   | 'custody-count'
+  /** An event without an inclusion proof, a proof that does not lead to the signed checkpoint, or a checkpoint not signed. */
+  | 'custody-proof'
   | 'record-mismatch';
 
 export interface PackageProblem {
@@ -52,6 +56,7 @@ interface PackageRecord {
   size: number;
   custodyFile: string;
   custodyEvents: number;
+  proofFile?: string;
 }
 interface PackageItem extends PackageRecord {
   evidenceId: string;
@@ -148,15 +153,18 @@ export async function verifyPackage(source: PackageSource, options: { trustedKey
   } else {
     const manifest = await readJson<{ format?: string; caseNumber?: string; exportId?: string; items?: PackageItem[]; documents?: PackageDocument[] }>(source, 'data/evidence.json', add);
     if (manifest) {
-      if (manifest.format !== PACKAGE_FORMAT) add('bad-format', 'data/evidence.json', `format ${String(manifest.format)}, expected ${PACKAGE_FORMAT}`);
+      const withProofs = manifest.format === PACKAGE_FORMAT;
+      if (!withProofs && !PACKAGE_FORMATS_WITHOUT_PROOFS.includes(String(manifest.format))) add('bad-format', 'data/evidence.json', `format ${String(manifest.format)}, expected ${PACKAGE_FORMAT}`);
+      const checkpoint = withProofs ? await readCheckpoint(source, payload, keys, options.trustedKeyIds, add) : null;
       result.caseNumber = manifest.caseNumber ?? null;
       result.exportId = manifest.exportId ?? null;
       const items = manifest.items ?? [];
       const documents = manifest.documents ?? [];
       result.items = items.length;
       result.documents = documents.length;
-      for (const item of items) result.events += await checkRecord(source, payload, keys, item, item.evidenceId, add);
-      for (const doc of documents) result.events += await checkRecord(source, payload, keys, doc, doc.documentId, add);
+      const proofs = withProofs ? { checkpoint } : null;
+      for (const item of items) result.events += await checkRecord(source, payload, keys, item, item.evidenceId, add, proofs);
+      for (const doc of documents) result.events += await checkRecord(source, payload, keys, doc, doc.documentId, add, proofs);
     }
   }
 
@@ -216,6 +224,48 @@ async function checkSignature(
   if (trusted && sig.keyId && !trusted.has(sig.keyId)) add('untrusted-key', SIGNATURE_FILE, `signed by key ${sig.keyId}, not one of the trusted keys given`);
 }
 
+/** The signed tree head the package's inclusion proofs lead to, if it is there and signed by a key of the package. */
+async function readCheckpoint(
+  source: PackageSource,
+  payload: ReadonlyMap<string, string> | null,
+  keys: ReadonlyMap<string, KeyObject>,
+  trusted: ReadonlySet<string> | undefined,
+  add: Add,
+): Promise<Checkpoint | null> {
+  if (!payload?.has(CHECKPOINT_FILE)) {
+    add('missing-file', CHECKPOINT_FILE, 'missing: the inclusion proofs of the custody events cannot be checked');
+    return null;
+  }
+  const checkpoint = await readJson<Checkpoint>(source, CHECKPOINT_FILE, add);
+  if (!checkpoint) return null;
+  if (!checkpointSignatureValid(checkpoint, keys)) {
+    add('custody-proof', CHECKPOINT_FILE, `the checkpoint of tree size ${checkpoint.treeSize} is not signed by key ${checkpoint.keyId} of public-keys.json`);
+    return null;
+  }
+  if (trusted && !trusted.has(checkpoint.keyId)) add('untrusted-key', CHECKPOINT_FILE, `signed by key ${checkpoint.keyId}, not one of the trusted keys given`);
+  return checkpoint;
+}
+
+/** Each event of a record leads, by its inclusion proof, to the signed checkpoint's root: it is in the ledger, in that place. */
+async function checkProofs(source: PackageSource, payload: ReadonlyMap<string, string> | null, record: PackageRecord, events: readonly CustodyEvent[], checkpoint: Checkpoint, add: Add): Promise<void> {
+  const file = record.proofFile;
+  if (!file || !payload?.has(file)) {
+    add('missing-file', file ?? record.custodyFile, `the inclusion proofs of ${record.custodyFile} are missing`);
+    return;
+  }
+  const proofs = await readJson<{ treeSize?: number; proofs?: InclusionProof[] }>(source, file, add);
+  if (!proofs) return;
+  if (proofs.treeSize !== checkpoint.treeSize) add('custody-proof', file, `proofs against a tree of ${String(proofs.treeSize)} leaves, the checkpoint has ${checkpoint.treeSize}`);
+  const bySeq = new Map((proofs.proofs ?? []).map((p) => [p.seq, p]));
+  for (const event of events) {
+    const proof = bySeq.get(event.seq);
+    if (!proof) add('custody-proof', file, `event ${event.seq} has no inclusion proof`);
+    else if (!Array.isArray(proof.hashes) || !verifyInclusion(proof.leafIndex, checkpoint.treeSize, leafHash(event.hash), proof.hashes, checkpoint.rootHash)) {
+      add('custody-proof', file, `event ${event.seq}: its inclusion proof does not lead to the root of the signed checkpoint (the event or the proof was changed)`);
+    }
+  }
+}
+
 /** One original or document: its file as listed, and its custody file whole and signed. Returns the events checked. */
 async function checkRecord(
   source: PackageSource,
@@ -224,6 +274,7 @@ async function checkRecord(
   record: PackageRecord,
   id: string,
   add: Add,
+  proofs: { checkpoint: Checkpoint | null } | null,
 ): Promise<number> {
   const listed = payload?.get(record.file);
   if (payload && listed === undefined) add('missing-file', record.file, `record ${id} names a file the payload manifest does not list`);
@@ -238,6 +289,7 @@ async function checkRecord(
     add('custody-count', record.custodyFile, `${record.custodyEvents} custody events exported for ${id}, ${events.length} present: an event was removed or added`);
   }
   for (const p of verifyEventSelection(events, keys)) add('custody-event', record.custodyFile, `event ${p.seq}: ${p.kind}: ${p.detail}`);
+  if (proofs?.checkpoint) await checkProofs(source, payload, record, events, proofs.checkpoint, add);
   const origin = events.find((e) => e.type === 'ACQUIRED' || e.type === 'DOCUMENT_ADDED');
   if (!origin) add('custody-event', record.custodyFile, `${id} has no ACQUIRED or DOCUMENT_ADDED event`);
   else if (origin.details.sha256 !== record.sha256) add('record-mismatch', record.custodyFile, `${origin.type} event ${origin.seq} hashed ${String(origin.details.sha256)}, the package holds ${record.sha256}`);

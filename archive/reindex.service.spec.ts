@@ -1,11 +1,12 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, GENESIS_HASH, keyIdOf, sealEvent, type CustodyEvent, type CustodyEventType, type JsonValue } from '../storage/custody-chain.ts';
-import { attachmentObjectKey, eventObjectKey, keyObjectKey } from '../storage/custody-ledger.service.ts';
+import { canonicalJson, GENESIS_HASH, keyIdOf, sealEvent, signCheckpoint, type CustodyEvent, type CustodyEventType, type JsonValue } from '../storage/custody-chain.ts';
+import { attachmentObjectKey, checkpointObjectKey, eventObjectKey, keyObjectKey, leavesObjectKey } from '../storage/custody-ledger.service.ts';
+import { appendLeaves, EMPTY_FRONTIER, frontierRoot, leafHash } from '../storage/merkle-tree.ts';
 import type { StoredObject } from '../storage/object-store.ts';
 import type { Queryable } from '../storage/postgres.database.ts';
 import { StrictScope } from '../workers/media.fakes.ts';
-import { ReindexRefusedError, ReindexService, type ReindexDeps, type ReindexWriter } from './reindex.service.ts';
+import { ReindexRefusedError, ReindexService, type RebuiltTree, type ReindexDeps, type ReindexWriter } from './reindex.service.ts';
 
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
 const KEY_ID = keyIdOf(publicKey);
@@ -50,18 +51,31 @@ const LEDGER = chain([
   { type: 'ACCESS_LOG_SEALED', details: { first: 1, last: 1, count: 1, digest: 'd' } },
 ]);
 
-function rig(options: { events?: CustodyEvent[]; catalog?: { events: number; items: number }; original?: StoredObject | null; attachment?: boolean } = {}) {
+/** What an integration of the first `size` events leaves in the bucket: their order and a signed checkpoint. */
+function integrated(events: readonly CustodyEvent[], size: number, root?: string): Array<[string, Buffer]> {
+  const tree = appendLeaves(EMPTY_FRONTIER, events.slice(0, size).map((e) => leafHash(e.hash)));
+  const checkpoint = signCheckpoint({ treeSize: size, rootHash: root ?? frontierRoot(tree.frontier), timestamp: '2026-11-21T02:01:00.000Z', keyId: KEY_ID }, privateKey);
+  return [
+    [leavesObjectKey(0), Buffer.from(canonicalJson({ first: 0, seqs: events.slice(0, size).map((e) => e.seq) }))],
+    [checkpointObjectKey(size), Buffer.from(canonicalJson(checkpoint))],
+  ];
+}
+
+function rig(options: { events?: CustodyEvent[]; catalog?: { events: number; items: number }; original?: StoredObject | null; attachment?: boolean; tree?: Array<[string, Buffer]> } = {}) {
   const scope = new StrictScope();
   const events = options.events ?? LEDGER;
   const documents = new Map<string, Buffer>([[keyObjectKey(KEY_ID), Buffer.from(PEM)]]);
   for (const e of events) documents.set(eventObjectKey(e.seq), Buffer.from(canonicalJson(e)));
   if (options.attachment !== false) documents.set(attachmentObjectKey(6), Buffer.from(JSON.stringify([{ id: 1, action: 'view' }])));
+  for (const [key, body] of options.tree ?? []) documents.set(key, body);
   const written: { ledger: number; image: number; access: Array<{ seq: number; n: number }> } = { ledger: 0, image: 0, access: [] };
+  const trees: Array<{ tree: RebuiltTree; lastSeq: number }> = [];
   const tx = scope.strict<Queryable>('tx', {
     query: async () => ({ rows: [{ events: String(options.catalog?.events ?? 0), items: String(options.catalog?.items ?? 0) }] }),
   });
   const writer = scope.strict<ReindexWriter>('writer', {
     writeLedger: async (_tx: Queryable, _keys: unknown[], batch: CustodyEvent[]) => void (written.ledger += batch.length),
+    writeLedgerTree: async (_tx: Queryable, tree: RebuiltTree, lastSeq: number) => void trees.push({ tree, lastSeq }),
     writeCatalogImage: async () => void (written.image += 1),
     writeAccessRecords: async (_tx: Queryable, seq: number, records: unknown[]) => void written.access.push({ seq, n: records.length }),
   });
@@ -77,7 +91,7 @@ function rig(options: { events?: CustodyEvent[]; catalog?: { events: number; ite
     writer,
     actionMarginMinutes: 30,
   };
-  return { service: new ReindexService(deps), written, scope };
+  return { service: new ReindexService(deps), written, trees, scope };
 }
 
 describe('ReindexService', () => {
@@ -108,6 +122,28 @@ describe('ReindexService', () => {
   it('refuses a ledger with an event missing from the bucket', async () => {
     const r = rig({ events: LEDGER.filter((e) => e.seq !== 3) });
     await expect(r.service.run()).rejects.toMatchObject({ code: 'LEDGER_BROKEN', problems: expect.arrayContaining([expect.stringMatching(/^#4 sequence-gap/)]) });
+  });
+
+  it("restores the Merkle tree from the bucket's leaf order and checkpoints; events not integrated stay without a leaf", async () => {
+    const r = rig({ tree: integrated(LEDGER, 4) });
+    await r.service.run();
+    const [{ tree, lastSeq }] = r.trees as [{ tree: RebuiltTree; lastSeq: number }];
+    expect(lastSeq).toBe(6);
+    expect([...tree.leafIndexes]).toEqual([
+      [1, 0],
+      [2, 1],
+      [3, 2],
+      [4, 3],
+    ]);
+    // Four leaves complete two pairs and their parent.
+    expect(tree.nodes.map((n) => `${n.level}/${n.index}`)).toEqual(['1/0', '1/1', '2/0']);
+    expect(tree.checkpoints.map((c) => c.treeSize)).toEqual([4]);
+  });
+
+  it('refuses a checkpoint whose root the named leaves do not give, and writes nothing', async () => {
+    const r = rig({ tree: integrated(LEDGER, 4, 'ab'.repeat(32)) });
+    await expect(r.service.run()).rejects.toMatchObject({ code: 'LEDGER_BROKEN', problems: [expect.stringMatching(/^checkpoint 4: its root/)] });
+    expect(r.written).toEqual({ ledger: 0, image: 0, access: [] });
   });
 
   it('refuses an empty ledger bucket', async () => {

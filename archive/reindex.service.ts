@@ -1,7 +1,18 @@
 import type { KeyObject } from 'node:crypto';
 import { moduleLogger } from '../config/logger.ts';
-import { keyIdOf, publicKeyFromPem, verifyChain, type ChainProblem, type CustodyEvent, type JsonValue } from '../storage/custody-chain.ts';
+import {
+  checkpointSignatureValid,
+  keyIdOf,
+  LEDGER_START,
+  publicKeyFromPem,
+  verifyLedgerEvents,
+  type ChainProblem,
+  type Checkpoint,
+  type CustodyEvent,
+  type JsonValue,
+} from '../storage/custody-chain.ts';
 import { attachmentObjectKey } from '../storage/custody-ledger.service.ts';
+import { appendLeaves, EMPTY_FRONTIER, frontierRoot, leafHash, type StoredNode } from '../storage/merkle-tree.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { Queryable } from '../storage/postgres.database.ts';
 import { CatalogProjection, type CatalogImage } from './catalog-projection.ts';
@@ -21,8 +32,22 @@ export class ReindexRefusedError extends Error {
   }
 }
 
+/** The ledger's Merkle tree as the write-once bucket recorded it, rebuilt: leaf order, subtree hashes, signed heads. */
+export interface RebuiltTree {
+  leafIndexes: ReadonlyMap<number, number>;
+  nodes: readonly StoredNode[];
+  checkpoints: readonly Checkpoint[];
+}
+
 export interface ReindexWriter {
-  writeLedger(tx: Queryable, keys: ReadonlyArray<{ keyId: string; workstationId: string; pem: string; at: string }>, events: readonly CustodyEvent[]): Promise<void>;
+  writeLedger(
+    tx: Queryable,
+    keys: ReadonlyArray<{ keyId: string; workstationId: string; pem: string; at: string }>,
+    events: readonly CustodyEvent[],
+    leafIndexes: ReadonlyMap<number, number>,
+  ): Promise<void>;
+  /** The subtrees and checkpoints, and the seq sequence moved past the last event. */
+  writeLedgerTree(tx: Queryable, tree: RebuiltTree, lastSeq: number): Promise<void>;
   writeAccessRecords(tx: Queryable, sealedSeq: number, records: readonly { [k: string]: JsonValue }[]): Promise<void>;
   writeCatalogImage(tx: Queryable, img: CatalogImage, options: { actionMarginMinutes: number }): Promise<void>;
 }
@@ -95,24 +120,26 @@ export class ReindexService {
     const projection = new CatalogProjection();
     const events: CustodyEvent[] = [];
     const problems: ChainProblem[] = [];
-    let tail: CustodyEvent | undefined;
+    let cursor = LEDGER_START;
     for (let i = 0; i < eventKeys.length; i += 1000) {
       const batch = await inParallel(eventKeys.slice(i, i + 1000), this.concurrency, async (key) => {
         const body = await objects.readDocument('ledger', key);
         if (!body) throw new ReindexRefusedError('LEDGER_BROKEN', `ledger object ${key} vanished while it was read`);
         return JSON.parse(body.toString('utf8')) as CustodyEvent;
       });
-      problems.push(...verifyChain(batch, keys, tail ? { seq: tail.seq + 1, prevHash: tail.hash } : undefined));
+      const checked = verifyLedgerEvents(batch, keys, cursor);
+      problems.push(...checked.problems);
+      cursor = checked.cursor;
       if (problems.length > 0) break;
       for (const e of batch) projection.apply(e);
       events.push(...batch);
-      tail = batch.at(-1);
       onProgress?.('events', events.length, eventKeys.length);
     }
     if (problems.length > 0) {
       const lines = problems.slice(0, 20).map((p) => `#${p.seq} ${p.kind}: ${p.detail}`);
       throw new ReindexRefusedError('LEDGER_BROKEN', `the write-once ledger does not verify (${problems.length} problem(s)); nothing was written`, lines);
     }
+    const tree = await this.rebuildTree(events, keys);
     const image = projection.finish();
 
     const originalsMissing = await this.readObjects(image, onProgress);
@@ -131,7 +158,8 @@ export class ReindexService {
     onProgress?.('write', 0, 1);
     await this.deps.db.transaction(async (tx) => {
       await this.refuseUnlessEmpty(tx);
-      for (let i = 0; i < events.length; i += 5000) await this.deps.writer.writeLedger(tx, i === 0 ? keyRows : [], events.slice(i, i + 5000));
+      for (let i = 0; i < events.length; i += 5000) await this.deps.writer.writeLedger(tx, i === 0 ? keyRows : [], events.slice(i, i + 5000), tree.leafIndexes);
+      await this.deps.writer.writeLedgerTree(tx, tree, events.at(-1)!.seq);
       await this.deps.writer.writeCatalogImage(tx, image, { actionMarginMinutes: this.deps.actionMarginMinutes });
       for (const a of attachments) {
         if (!a.body) {
@@ -160,6 +188,64 @@ export class ReindexService {
     };
     log.info({ ...report, skipped: report.skipped.length, originalsMissing: originalsMissing.length, accessSealsWithoutRecords: accessSealsWithoutRecords.length }, 'catalog rebuilt from storage');
     return report;
+  }
+
+  /**
+   * The Merkle tree from the bucket's leaf lists (`leaves/`, in order, as far as they run
+   * without a gap) and signed checkpoints: every checkpoint must be signed by a key of the
+   * bucket and be the root of its leaves, or nothing is written. Events the lists do not
+   * name (committed, not yet integrated) are integrated again later, after these.
+   */
+  private async rebuildTree(events: readonly CustodyEvent[], keys: ReadonlyMap<string, KeyObject>): Promise<RebuiltTree> {
+    const { objects } = this.deps;
+    const bySeq = new Map(events.map((e) => [e.seq, e]));
+    const numbered = async (prefix: string) =>
+      (await collect(objects.list('ledger', prefix)))
+        .map((o) => ({ key: o.key, n: Number(/(\d+)\.json$/.exec(o.key)?.[1]) }))
+        .filter((o) => Number.isFinite(o.n))
+        .sort((a, b) => a.n - b.n);
+    const order: number[] = [];
+    for (const o of await numbered('leaves/')) {
+      if (o.n !== order.length) break;
+      const body = await objects.readDocument('ledger', o.key);
+      if (!body) break;
+      order.push(...(JSON.parse(body.toString('utf8')) as { seqs: number[] }).seqs);
+    }
+    const checkpoints: Checkpoint[] = [];
+    for (const o of await numbered('checkpoints/')) {
+      const body = await objects.readDocument('ledger', o.key);
+      if (body) checkpoints.push(JSON.parse(body.toString('utf8')) as Checkpoint);
+    }
+    const broken: string[] = [];
+    const leafIndexes = new Map<number, number>();
+    const leaves: string[] = [];
+    for (const [index, seq] of order.entries()) {
+      const event = bySeq.get(seq);
+      if (!event) broken.push(`leaf ${index}: event ${seq} is not in the write-once bucket`);
+      else if (leafIndexes.has(seq)) broken.push(`leaf ${index}: event ${seq} is already leaf ${leafIndexes.get(seq)}`);
+      else {
+        leafIndexes.set(seq, index);
+        leaves.push(leafHash(event.hash));
+      }
+    }
+    let frontier = EMPTY_FRONTIER;
+    const nodes: StoredNode[] = [];
+    for (const c of checkpoints) {
+      if (!checkpointSignatureValid(c, keys)) broken.push(`checkpoint ${c.treeSize}: not signed by a key of the bucket`);
+      if (c.treeSize > leaves.length) {
+        broken.push(`checkpoint ${c.treeSize}: covers more leaves than the bucket's leaf lists name (${leaves.length})`);
+        continue;
+      }
+      const grown = appendLeaves(frontier, leaves.slice(frontier.size, c.treeSize));
+      frontier = grown.frontier;
+      nodes.push(...grown.completed);
+      if (frontierRoot(frontier) !== c.rootHash) broken.push(`checkpoint ${c.treeSize}: its root is not the root of the leaves the bucket names`);
+    }
+    nodes.push(...appendLeaves(frontier, leaves.slice(frontier.size)).completed);
+    if (broken.length > 0) {
+      throw new ReindexRefusedError('LEDGER_BROKEN', `the write-once ledger's Merkle tree does not verify (${broken.length} problem(s)); nothing was written`, broken.slice(0, 20));
+    }
+    return { leafIndexes, nodes, checkpoints };
   }
 
   /** Version ids and retain-until dates: the objects' own word. */

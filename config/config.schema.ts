@@ -394,6 +394,21 @@ export const configSchema = z
       .strict()
       .default({}),
 
+    ledger: z
+      .object({
+        integrateSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(3600)
+          .default(10)
+          .describe(
+            'How often a long-running process (daemon, workers, serve) integrates committed custody events into the Merkle tree and signs a checkpoint; each commit also integrates about a second later.',
+          ),
+      })
+      .strict()
+      .default({}),
+
     access: z
       .object({
         rules: z

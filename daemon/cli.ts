@@ -481,10 +481,11 @@ export function buildProgram(): Command {
           ...report.ledger.problems.map((p) => `ledger${p.seq !== null ? ` #${p.seq}` : ''}: ${p.kind}: ${p.detail}`),
           ...report.items.flatMap((i) => i.problems.map((p) => `${i.evidenceId}: ${p}`)),
         ];
-        if (report.ok) out(t('verify.ok', { events: report.ledger.events, items: report.items.length }));
+        if (report.ok) out(t('verify.ok', { events: report.ledger.events, treeSize: report.ledger.treeSize, checkpoints: report.ledger.checkpoints, items: report.items.length }));
         const purged = report.items.filter((i) => i.purged).length;
         if (purged > 0) out(t('verify.purged', { count: purged }));
-        else {
+        // A clean ledger and catalog print the line above and nothing else.
+        if (!report.ok) {
           out(t('verify.failed', { count: problems.length }));
           for (const p of problems) out(`  - ${p}`);
         }

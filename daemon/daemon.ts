@@ -88,6 +88,7 @@ export async function runDaemon(config: EvidockConfig, options: { deviceOnly?: b
     }
   });
   await watcher.start();
+  rt.ledger.integrateEvery(config.ledger.integrateSeconds * 1000);
   say(t('daemon.started', { ws: config.workstationId, roots: config.watch.mountRoots.join(', ') }));
 
   await untilStopped(stop);
@@ -107,6 +108,7 @@ export async function runWorkers(config: EvidockConfig, stop?: AbortSignal): Pro
   initLogging(config, false);
   const rt = await createRuntime(config);
   rt.startWorkers(SHARED_QUEUES);
+  rt.ledger.integrateEvery(config.ledger.integrateSeconds * 1000);
   const mediaEvents = rt.queue.events(QueueName.Transcode);
   reportMediaProgress(mediaEvents, say);
   say(t('workers.started', { ws: config.workstationId, queues: SHARED_QUEUES.join(', ') }));

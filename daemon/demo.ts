@@ -62,7 +62,7 @@ export async function runDemo(config: EvidockConfig, options: { files: number; s
     const ledger = await rt.ledger.verify();
     for (const p of ledger.problems) process.stdout.write(`  #${p.seq} ${p.kind}: ${p.detail}\n`);
     ok &&= ledger.problems.length === 0;
-    if (ok) process.stdout.write(`${t('verify.ok', { events: ledger.events, items: found.length })}\n`);
+    if (ok) process.stdout.write(`${t('verify.ok', { events: ledger.events, treeSize: ledger.treeSize, checkpoints: ledger.checkpoints, items: found.length })}\n`);
     else process.stdout.write(`${t('verify.failed', { count: ledger.problems.length })}\n`);
     process.stdout.write(`\n  npx evidock search --case ${caseNumber}\n  npx evidock show ${found[0]?.id.slice(0, 8) ?? '<id>'}\n  npx evidock verify --all\n`);
     return ok ? 0 : 1;

@@ -35,7 +35,10 @@ const messages = {
   'show.ambiguous': { 'zh-CN': '编号 {id} 不唯一，请输入更长的编号', en: 'Id {id} is ambiguous; give more characters' },
   'tag.done': { 'zh-CN': '已更新 {id} 的标注（监管链事件 #{seq}）', en: 'Tags of {id} updated (custody event #{seq})' },
   'tag.nothing': { 'zh-CN': '未指定要修改的字段（--case、--subject、--place 或 --officer）', en: 'Nothing to change: give --case, --subject, --place or --officer' },
-  'verify.ok': { 'zh-CN': '校验通过：{events} 条监管链事件，{items} 件证据，未发现篡改', en: 'Verified: {events} custody events, {items} evidence items, no tampering found' },
+  'verify.ok': {
+    'zh-CN': '校验通过：{events} 条监管链事件（默克尔树 {treeSize} 个叶子，{checkpoints} 个签名检查点），{items} 件证据，未发现篡改',
+    en: 'Verified: {events} custody events (Merkle tree of {treeSize} leaves, {checkpoints} signed checkpoints), {items} evidence items, no tampering found',
+  },
   'verify.failed': { 'zh-CN': '校验失败：发现 {count} 个问题', en: 'Verification FAILED: {count} problems' },
   'reindex.progress': { 'zh-CN': '从存储重建目录：{phase} {done}/{total}', en: 'Rebuilding the catalog from storage: {phase} {done}/{total}' },
   'reindex.done': {
@@ -215,6 +218,7 @@ const messages = {
   'package.problem.untrusted-key': { 'zh-CN': '签名密钥不在信任列表中', en: 'signed by an untrusted key' },
   'package.problem.custody-event': { 'zh-CN': '监管链事件无效', en: 'custody event invalid' },
   'package.problem.custody-count': { 'zh-CN': '监管链事件被删除或添加', en: 'custody events removed or added' },
+  'package.problem.custody-proof': { 'zh-CN': '监管链事件不在签名的账本检查点中（包含证明不成立）', en: 'custody event not proven in the signed ledger checkpoint (inclusion proof fails)' },
   'package.problem.record-mismatch': { 'zh-CN': '记录与文件不一致', en: 'record and file disagree' },
   'export.watermarked': { 'zh-CN': '其中 {count} 个播放副本加了水印（提供给 {recipient}），原始证据无水印', en: '{count} of the proxies watermarked for {recipient}; the originals carry no watermark' },
   'share.created': { 'zh-CN': '已创建共享 {id}：{items} 件记录提供给 {recipient}（{mode}），有效期至 {expires}', en: 'Share {id} created: {items} records for {recipient} ({mode}) until {expires}' },

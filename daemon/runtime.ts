@@ -35,7 +35,7 @@ import { FixityRepository } from '../storage/fixity.repository.ts';
 import { loadOrCreateWorkstationKey } from '../storage/ledger-key.store.ts';
 import { MinioObjectStore } from '../storage/minio.object-store.ts';
 import { Database } from '../storage/postgres.database.ts';
-import { writeAccessRecords, writeCatalogImage, writeLedger } from '../storage/catalog-image.writer.ts';
+import { writeAccessRecords, writeCatalogImage, writeLedger, writeLedgerTree } from '../storage/catalog-image.writer.ts';
 import { ReindexService } from '../archive/reindex.service.ts';
 import { RedactionRepository } from '../storage/redaction.repository.ts';
 import { ReportRepository } from '../storage/report.repository.ts';
@@ -134,7 +134,7 @@ export async function createReindexer(config: EvidockConfig): Promise<{ reindex:
   const reindex = new ReindexService({
     db,
     objects,
-    writer: { writeLedger, writeAccessRecords, writeCatalogImage },
+    writer: { writeLedger, writeLedgerTree, writeAccessRecords, writeCatalogImage },
     actionMarginMinutes: config.cases.actionMarginMinutes,
   });
   return { reindex, close: () => db.close() };
@@ -429,6 +429,8 @@ export async function createRuntime(config: EvidockConfig, shared: { db?: Databa
       await ingest.settle();
       await metadata.close();
       await queue.close();
+      // Its timers stop and an integration under way ends before the pool does.
+      await ledger.close();
       if (!shared.db) await db.close();
     },
   };

@@ -24,6 +24,7 @@ export async function runServer(config: EvidockConfig, stop?: AbortSignal): Prom
   const swept = await rt.spool.sweepUploads(processAlive);
   if (swept > 0) log.warn({ files: swept }, 'removed the partial uploads of a server that died mid-upload (nothing of them was catalogued)');
   rt.startWorkers(SERVER_QUEUES);
+  rt.ledger.integrateEvery(config.ledger.integrateSeconds * 1000);
   const redis = rateLimitRedis(rt);
   const app = await buildArchiveServer(rt, { rateLimitRedis: redis });
 

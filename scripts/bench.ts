@@ -15,9 +15,11 @@
  *             (write-once events, originals, sealed access records) into an empty database
  *   ledger    CustodyLedger.record with --ledger-writers concurrent writers (each a workstation
  *             with its own key; appends/s, p50/p95 latency), each design of LEDGER_DESIGNS
- *             (today's advisory lock first); the chain and signature check of --ledger-events
- *             events from PostgreSQL, the mirror comparison on --ledger-mirror-sample of them,
- *             and verify() of all of them extrapolated from the two
+ *             (the advisory lock of before issue 19 first, then the Merkle log); the chain and
+ *             signature check of --ledger-events events from PostgreSQL, the mirror comparison
+ *             on --ledger-mirror-sample of them, verify() of all of them extrapolated from the
+ *             two; then a Merkle log of --ledger-events events: integration, the events and
+ *             tree check, and its verify() extrapolated the same way
  *   concurrency  --recorders folders docked at once vs max(cp, mc cp) of the same bytes,
  *             with each recorder's finish time
  *   dock      one recorder of --dock-files × --dock-mb, dock to all verified, vs max(cp, mc cp)
@@ -102,7 +104,20 @@ import { ExportFolder } from '../daemon/export-folder.adapter.ts';
 import { createReindexer, initLogging, type Runtime } from '../daemon/runtime.ts';
 import type { ReindexReport } from '../archive/reindex.service.ts';
 import { inParallel } from '../archive/case-export.service.ts';
-import { canonicalJson, GENESIS_HASH, keyIdOf, publicKeyFromPem, sealEvent, verifyChain, type CustodyEvent, type CustodyEventInput, type CustodyEventType, type JsonValue } from '../storage/custody-chain.ts';
+import {
+  canonicalJson,
+  GENESIS_HASH,
+  keyIdOf,
+  LEDGER_START,
+  publicKeyFromPem,
+  sealEvent,
+  verifyChain,
+  verifyLedgerEvents,
+  type CustodyEvent,
+  type CustodyEventInput,
+  type CustodyEventType,
+  type JsonValue,
+} from '../storage/custody-chain.ts';
 import { attachmentObjectKey, CustodyLedger, eventObjectKey, keyObjectKey } from '../storage/custody-ledger.service.ts';
 import { loadOrCreateWorkstationKey, type WorkstationKey } from '../storage/ledger-key.store.ts';
 import { Database } from '../storage/postgres.database.ts';
@@ -113,6 +128,7 @@ import { openDirectoryVolume } from '../drivers/directory.driver.ts';
 import { MinioObjectStore } from '../storage/minio.object-store.ts';
 import { originalKey } from '../storage/object-store.ts';
 import { ReadThrottle } from '../test/support/read-throttle.ts';
+import { LegacyLedgerWriter } from '../test/support/legacy-ledger.ts';
 import { createTestEnv, type TestEnv } from '../test/support/test-env.ts';
 import { copyWithDigests, type HashAlgorithm } from '../workers/acquire.copier.ts';
 import { checkpointsOf } from '../workers/ingest.service.ts';
@@ -1182,6 +1198,8 @@ async function benchReindex(ctx: Context): Promise<SectionBody> {
 /** One writer of a ledger design: a workstation with its own key (and, budget allowing, connection). */
 interface LedgerWriter {
   append(input: CustodyEventInput): Promise<void>;
+  /** After the run: timers stopped, integration under way finished. */
+  close?(): Promise<void>;
 }
 
 /**
@@ -1198,14 +1216,25 @@ interface LedgerDesign {
 
 const LEDGER_DESIGNS: LedgerDesign[] = [
   {
-    label: 'advisory lock (today)',
-    explain: 'CustodyLedger.record: BEGIN, pg_advisory_xact_lock, read the last event, seal (SHA-256 + Ed25519), INSERT, COMMIT, then PUT the event to the write-once ledger bucket',
+    label: 'advisory lock (before issue 19)',
+    explain:
+      'the hash-chained ledger evidock had before the Merkle log (test/support/legacy-ledger.ts, its append unchanged): BEGIN, pg_advisory_xact_lock, read the last event, seal (SHA-256 + Ed25519) with seq = last + 1 and prevHash = its hash, INSERT, COMMIT, then PUT the event to the write-once ledger bucket',
     async openWriter(env, pool, objects, index) {
       const workstationId = `${env.config.workstationId}-w${index}`;
-      const key = loadOrCreateWorkstationKey(join(env.dir, 'keys'), workstationId);
-      const ledger = new CustodyLedger(pool, objects, key, workstationId);
+      const ledger = new LegacyLedgerWriter(pool, objects, loadOrCreateWorkstationKey(join(env.dir, 'keys'), workstationId), workstationId);
       await ledger.registerKey();
       return { append: async (input) => void (await ledger.record(input)) };
+    },
+  },
+  {
+    label: 'Merkle log (issue 19)',
+    explain:
+      "CustodyLedger.record: BEGIN, nextval('custody_event_seq'), seal (SHA-256 + Ed25519), INSERT, COMMIT, PUT to the write-once bucket — no lock; each writer's ledger also integrates a second after its commits (one sequencer at a time: pg_try_advisory_xact_lock), as in production",
+    async openWriter(env, pool, objects, index) {
+      const workstationId = `${env.config.workstationId}-w${index}`;
+      const ledger = new CustodyLedger(pool, objects, loadOrCreateWorkstationKey(join(env.dir, 'keys'), workstationId), workstationId);
+      await ledger.registerKey();
+      return { append: async (input) => void (await ledger.record(input)), close: () => ledger.close() };
     },
   },
 ];
@@ -1253,6 +1282,7 @@ async function ledgerAppendRun(ctx: Context, design: LedgerDesign, writers: numb
       );
     });
     const appends = perWriter * writers;
+    for (const w of opened) await w.close?.();
     const count = await pools[0]!.query<{ n: string }>(`SELECT count(*) AS n FROM custody_events WHERE type = 'ACQUIRED'`);
     if (Number(count.rows[0]!.n) !== appends) throw new Error(`ledger: ${appends} appends made, ${count.rows[0]!.n} events in the database`);
     log(`ledger ${design.label}, ${writers} writers (${connections} connections), run ${run + 1}: ${appends} appends in ${fmtS(s.seconds)}, ${(appends / s.seconds).toFixed(0)}/s`);
@@ -1264,8 +1294,16 @@ async function ledgerAppendRun(ctx: Context, design: LedgerDesign, writers: numb
   }
 }
 
-/** Seals `count` events after `from` in process and inserts them 5,000 rows a statement. */
-async function bulkLedger(db: Database, key: WorkstationKey, workstationId: string, from: { seq: number; prevHash: string }, count: number, mirror: MinioObjectStore | null): Promise<{ seq: number; prevHash: string }> {
+/** Seals `count` events after `from` in process and inserts them 5,000 rows a statement; `prevHash: null` seals Merkle-log events (no link). */
+async function bulkLedger(
+  db: Database,
+  key: WorkstationKey,
+  workstationId: string,
+  from: { seq: number; prevHash: string | null },
+  count: number,
+  mirror: MinioObjectStore | null,
+): Promise<{ seq: number; prevHash: string | null }> {
+  const chained = from.prevHash !== null;
   let seq = from.seq;
   let prevHash = from.prevHash;
   const at0 = Date.UTC(2026, 0, 1);
@@ -1278,7 +1316,7 @@ async function bulkLedger(db: Database, key: WorkstationKey, workstationId: stri
         { seq, at: new Date(at0 + seq * 100).toISOString(), workstationId, type: input.type, actor: input.actor, evidenceId: null, sessionId: null, fileId: null, details: input.details, prevHash, keyId: key.keyId },
         key.privateKey,
       );
-      prevHash = event.hash;
+      if (chained) prevHash = event.hash;
       batch.push(event);
     }
     const col = <T>(f: (e: CustodyEvent) => T) => batch.map(f);
@@ -1290,7 +1328,116 @@ async function bulkLedger(db: Database, key: WorkstationKey, workstationId: stri
     if (mirror) await inParallel(batch, 32, (e) => mirror.putDocument('ledger', eventObjectKey(e.seq), Buffer.from(canonicalJson(e)), 'application/json'));
     if (done % 100_000 === 0) log(`ledger: ${done}/${count} events sealed and inserted`);
   }
+  if (!chained) await db.query("SELECT setval('custody_event_seq', $1::bigint + 1, false)", [seq]);
   return { seq, prevHash };
+}
+
+/**
+ * The Merkle log's half of verify() over `total` events: every event's hash and signature
+ * (verifyLedgerEvents over the pages verify reads), then the tree (each leaf against the
+ * stored subtrees and every checkpoint's root, checkpoints' signatures, mirror copies and
+ * consistency): CustodyLedger.verifyTree.
+ */
+async function merkleVerification(ctx: Context, mirrorPerEvent: number): Promise<{ rows: Row[]; sides: Side[]; notes: string[] }> {
+  const { options } = ctx;
+  const total = options.ledgerEvents;
+  const { env, dispose } = await benchEnv(ctx, 'benchledgerm');
+  const db = new Database(env.config.postgres);
+  await db.migrate();
+  const objects = new MinioObjectStore(env.config.minio, env.config.retention);
+  await objects.ensureBuckets();
+  try {
+    const workstationId = env.config.workstationId;
+    const key = loadOrCreateWorkstationKey(join(env.dir, 'keys'), workstationId);
+    await objects.putDocument('ledger', keyObjectKey(key.keyId), Buffer.from(key.publicKeyPem), 'application/x-pem-file');
+    await db.query('INSERT INTO ledger_keys (key_id, workstation_id, public_key_pem) VALUES ($1, $2, $3)', [key.keyId, workstationId, key.publicKeyPem]);
+    const ledger = new CustodyLedger(db, objects, key, workstationId);
+    const keys = new Map([[key.keyId, publicKeyFromPem(key.publicKeyPem)]]);
+    const g0 = performance.now();
+    await bulkLedger(db, key, workstationId, { seq: 0, prevHash: null }, total, null);
+    const genSeconds = (performance.now() - g0) / 1000;
+    await db.query('ANALYZE custody_events');
+
+    // Integration happens once per event: one timed run over all of them.
+    const integrateSide = newSide(`integrate ${total} events`, 0);
+    let checkpoint: { treeSize: number } | null = null;
+    await timed(integrateSide, ctx.minioPid, async () => {
+      checkpoint = await ledger.integrate();
+    });
+    if ((checkpoint as { treeSize: number } | null)?.treeSize !== total) throw new Error(`ledger: integration made a tree of ${(checkpoint as { treeSize: number } | null)?.treeSize ?? 0} leaves, ${total} events`);
+    const checkpoints = (await ledger.checkpoints()).length;
+    await db.query('ANALYZE custody_events');
+    await db.query('ANALYZE ledger_tree_nodes');
+    log(`ledger: ${total} events integrated in ${fmtS(medianSeconds(integrateSide))} (${checkpoints} checkpoints)`);
+
+    const eventsSide = newSide(`Merkle log: events' hashes and signatures, ${total} events`, 0);
+    const treeSide = newSide(`Merkle log: tree and checkpoints, ${total} leaves`, 0);
+    for (let r = 0; r < options.runs; r++) {
+      let found = -1;
+      await timed(eventsSide, ctx.minioPid, async () => {
+        found = 0;
+        let cursor = LEDGER_START;
+        let after = 0;
+        for (;;) {
+          const batch = await ledger.page(after, 5000);
+          if (batch.length === 0) break;
+          const checked = verifyLedgerEvents(batch, keys, cursor);
+          found += checked.problems.length;
+          cursor = checked.cursor;
+          after = batch.at(-1)!.seq;
+        }
+      });
+      await timed(treeSide, ctx.minioPid, async () => {
+        const tree = await ledger.verifyTree(keys);
+        found += tree.problems.length;
+        if (tree.treeSize !== total) throw new Error(`ledger: the tree check read ${tree.treeSize} leaves of ${total}`);
+      });
+      if (found !== 0) throw new Error(`ledger: the Merkle log of ${total} events has ${found} problems`);
+      log(`ledger: Merkle log of ${total} events checked in ${fmtS(eventsSide.samples.at(-1)!.seconds)} + tree ${fmtS(treeSide.samples.at(-1)!.seconds)}`);
+    }
+    const n = total.toLocaleString('en-US');
+    const eventsS = medianSeconds(eventsSide);
+    const treeS = medianSeconds(treeSide);
+    const integrateS = medianSeconds(integrateSide);
+    const extrapolated = eventsS + treeS + mirrorPerEvent * total;
+    return {
+      sides: [integrateSide, eventsSide, treeSide],
+      rows: [
+        {
+          what: `Ledger integration (Merkle log), ${n} events`,
+          evidock: `${fmtS(integrateS)} · ${(total / integrateS).toFixed(0)} events/s`,
+          baseline: '—',
+          ratio: '—',
+          target: '—',
+          met: null,
+          explain: `CustodyLedger.integrate over ${n} committed, not yet integrated events: batches of 20,000 (each one transaction: leaf indexes set, complete subtrees stored, a checkpoint signed) and each checkpoint and its leaf order PUT write-once; ${checkpoints} checkpoints.`,
+        },
+        {
+          what: `Ledger events and tree (Merkle log), ${n} events`,
+          evidock: `${fmtS(eventsS + treeS)} · ${(total / (eventsS + treeS)).toFixed(0)} events/s (events ${fmtS(eventsS)}, tree ${fmtS(treeS)})`,
+          baseline: '—',
+          ratio: '—',
+          target: '—',
+          met: null,
+          explain: `verify()'s work but the event mirror comparison: each event's hash and Ed25519 signature over CustodyLedger.page(…, 5000), then CustodyLedger.verifyTree (every leaf in leaf order against the stored subtrees, every checkpoint's root, signature, write-once copy, and the consistency proof between consecutive checkpoints).`,
+        },
+        {
+          what: `Ledger verify() (Merkle log), ${n} events — EXTRAPOLATED`,
+          evidock: `≈ ${fmtS(extrapolated)} (${(extrapolated / 60).toFixed(1)} min)`,
+          baseline: '—',
+          ratio: '—',
+          target: '—',
+          met: null,
+          explain: `The measured events and tree check plus ${n} × the mirror comparison time per event measured on the chained sample above (the same GET and compare for each event).`,
+        },
+      ],
+      notes: [`The Merkle log's ${n} events were sealed and inserted in ${fmtS(genSeconds)}, then integrated (timed above).`],
+    };
+  } finally {
+    await db.close().catch(() => undefined);
+    objects.close();
+    await dispose();
+  }
 }
 
 /** The chain and signature half of CustodyLedger.verify, over the rows in pages as verify reads them. */
@@ -1307,7 +1454,7 @@ async function verifyChainOnly(ledger: CustodyLedger, keys: ReadonlyMap<string, 
   }
 }
 
-async function ledgerVerification(ctx: Context): Promise<{ rows: Row[]; sides: Side[]; notes: string[] }> {
+async function ledgerVerification(ctx: Context): Promise<{ rows: Row[]; sides: Side[]; notes: string[]; mirrorPerEvent: number }> {
   const { options } = ctx;
   const total = options.ledgerEvents;
   const sample = Math.min(options.ledgerMirrorSample, total);
@@ -1329,6 +1476,10 @@ async function ledgerVerification(ctx: Context): Promise<{ rows: Row[]; sides: S
     const sampleGenSeconds = (performance.now() - g0) / 1000;
     const fullSide = newSide(`CustodyLedger.verify (chain, signatures and mirror), ${sample} events`, 0);
     const sampleChainSide = newSide(`chain and signatures only, ${sample} events`, 0);
+    const sampleTreeSide = newSide(`tree only, ${sample} events`, 0);
+    // verify() of today's code also checks the Merkle tree the chained events migrate into:
+    // integrated before timing, and its check subtracted with the chain's, leaving the mirror.
+    await ledger.integrate();
     for (let r = 0; r < options.runs; r++) {
       let found = -1;
       await timed(fullSide, ctx.minioPid, async () => {
@@ -1336,6 +1487,7 @@ async function ledgerVerification(ctx: Context): Promise<{ rows: Row[]; sides: S
       });
       if (found !== 0) throw new Error(`ledger: verify() of the mirrored sample found ${found} problems`);
       await timed(sampleChainSide, ctx.minioPid, async () => void (await verifyChainOnly(ledger, keys)));
+      await timed(sampleTreeSide, ctx.minioPid, async () => void (await ledger.verifyTree(keys)));
     }
     log(`ledger: sample of ${sample} verified in ${fmtS(medianSeconds(fullSide))} (chain only ${fmtS(medianSeconds(sampleChainSide))})`);
 
@@ -1353,11 +1505,12 @@ async function ledgerVerification(ctx: Context): Promise<{ rows: Row[]; sides: S
       log(`ledger: chain of ${total} events checked in ${fmtS(chainSide.samples.at(-1)!.seconds)}`);
     }
     const chainS = medianSeconds(chainSide);
-    const mirrorPerEvent = Math.max(0, medianSeconds(fullSide) - medianSeconds(sampleChainSide)) / sample;
+    const mirrorPerEvent = Math.max(0, medianSeconds(fullSide) - medianSeconds(sampleChainSide) - medianSeconds(sampleTreeSide)) / sample;
     const extrapolated = chainS + mirrorPerEvent * total;
     const n = total.toLocaleString('en-US');
     return {
-      sides: [fullSide, sampleChainSide, chainSide],
+      mirrorPerEvent,
+      sides: [fullSide, sampleChainSide, sampleTreeSide, chainSide],
       rows: [
         {
           what: `Ledger chain and signatures, ${n} events`,
@@ -1370,12 +1523,12 @@ async function ledgerVerification(ctx: Context): Promise<{ rows: Row[]; sides: S
         },
         {
           what: `Ledger mirror comparison (sample of ${sample.toLocaleString('en-US')} events)`,
-          evidock: `${(1 / mirrorPerEvent).toFixed(0)} events/s (verify ${fmtS(medianSeconds(fullSide))} − chain ${fmtS(medianSeconds(sampleChainSide))})`,
+          evidock: `${(1 / mirrorPerEvent).toFixed(0)} events/s (verify ${fmtS(medianSeconds(fullSide))} − chain ${fmtS(medianSeconds(sampleChainSide))} − tree ${fmtS(medianSeconds(sampleTreeSide))})`,
           baseline: '—',
           ratio: '—',
           target: '—',
           met: null,
-          explain: `CustodyLedger.verify of a ledger of ${sample} mirrored events (list the bucket, GET and compare each event object), minus the chain check of the same rows.`,
+          explain: `CustodyLedger.verify of a ledger of ${sample} mirrored events (list the bucket, GET and compare each event object), minus the chain check and the tree check of the same rows.`,
         },
         {
           what: `Ledger verify(), ${n} events — EXTRAPOLATED`,
@@ -1427,6 +1580,10 @@ async function benchLedger(ctx: Context): Promise<SectionBody> {
   rows.push(...v.rows);
   sides.push(...v.sides);
   notes.push(...v.notes);
+  const m = await merkleVerification(ctx, v.mirrorPerEvent);
+  rows.push(...m.rows);
+  sides.push(...m.sides);
+  notes.push(...m.notes);
   return { title: 'Ledger', rows, sides, notes };
 }
 

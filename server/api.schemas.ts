@@ -90,7 +90,7 @@ export const CustodyEventItem = Type.Object(
     sessionId: nullable(Type.String()),
     details: Type.Record(Type.String(), Type.Unknown()),
     hash: Type.String(),
-    prevHash: Type.String(),
+    prevHash: nullable(Type.String()),
     keyId: Type.String(),
     signature: Type.String(),
   },

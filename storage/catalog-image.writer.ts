@@ -1,4 +1,5 @@
 import type { CatalogImage } from '../archive/catalog-projection.ts';
+import type { RebuiltTree } from '../archive/reindex.service.ts';
 import type { CustodyEvent, JsonValue } from './custody-chain.ts';
 import type { Queryable } from './postgres.database.ts';
 
@@ -24,7 +25,12 @@ const hex = (text: string): string => `\\x${Buffer.from(text, 'utf8').toString('
 const iso = (d: Date | null): string | null => d?.toISOString() ?? null;
 
 /** The ledger itself, verbatim (the events as the write-once bucket holds them). */
-export async function writeLedger(tx: Queryable, keys: ReadonlyArray<{ keyId: string; workstationId: string; pem: string; at: string }>, events: readonly CustodyEvent[]): Promise<void> {
+export async function writeLedger(
+  tx: Queryable,
+  keys: ReadonlyArray<{ keyId: string; workstationId: string; pem: string; at: string }>,
+  events: readonly CustodyEvent[],
+  leafIndexes: ReadonlyMap<number, number>,
+): Promise<void> {
   if (keys.length > 0) {
     await insertRows(
       tx,
@@ -53,8 +59,22 @@ export async function writeLedger(tx: Queryable, keys: ReadonlyArray<{ keyId: st
       key_id: e.keyId,
       hash: e.hash,
       signature: e.signature,
+      leaf_index: leafIndexes.get(e.seq) ?? null,
     })),
   );
+}
+
+/** The Merkle tree's stored subtrees and signed checkpoints, as the bucket proved them; new seqs continue after the last event. */
+export async function writeLedgerTree(tx: Queryable, tree: RebuiltTree, lastSeq: number): Promise<void> {
+  if (tree.nodes.length > 0) await insertRows(tx, 'ledger_tree_nodes', tree.nodes.map((n) => ({ level: n.level, idx: n.index, hash: n.hash })));
+  if (tree.checkpoints.length > 0) {
+    await insertRows(
+      tx,
+      'ledger_checkpoints',
+      tree.checkpoints.map((c) => ({ tree_size: c.treeSize, root_hash: c.rootHash, at_text: c.timestamp, key_id: c.keyId, signature: c.signature })),
+    );
+  }
+  await tx.query("SELECT setval('custody_event_seq', $1::bigint + 1, false)", [lastSeq]);
 }
 
 /** Access-log records as their seal's attachment holds them, with their original ids. */

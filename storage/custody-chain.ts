@@ -129,7 +129,11 @@ export interface CustodyEventBody {
   sessionId: string | null;
   fileId: string | null;
   details: { [key: string]: JsonValue };
-  prevHash: string;
+  /**
+   * The hash of the event before it (a chained event, written before the ledger became a
+   * Merkle log), or null: the event's place is proven by the ledger's Merkle tree instead.
+   */
+  prevHash: string | null;
   keyId: string;
 }
 
@@ -138,7 +142,7 @@ export interface CustodyEvent extends CustodyEventBody {
   signature: string;
 }
 
-/** prevHash of the first event. */
+/** prevHash of the first chained event. */
 export const GENESIS_HASH = '0'.repeat(64);
 
 /**
@@ -199,6 +203,35 @@ export function bodyOf(event: CustodyEvent): CustodyEventBody {
 
 export type ChainProblemKind = 'sequence-gap' | 'hash-mismatch' | 'broken-link' | 'bad-signature' | 'unknown-key';
 
+/**
+ * A signed tree head of the ledger's Merkle tree: the tree of its first `treeSize` leaves has
+ * `rootHash`. Signed like an event: Ed25519 over SHA-256 of the canonical JSON of the body.
+ */
+export interface CheckpointBody {
+  treeSize: number;
+  rootHash: string;
+  timestamp: string;
+  keyId: string;
+}
+
+export interface Checkpoint extends CheckpointBody {
+  signature: string;
+}
+
+export function checkpointHash(body: CheckpointBody): string {
+  const { treeSize, rootHash, timestamp, keyId } = body;
+  return createHash('sha256').update(canonicalJson({ treeSize, rootHash, timestamp, keyId })).digest('hex');
+}
+
+export function signCheckpoint(body: CheckpointBody, privateKey: KeyObject): Checkpoint {
+  return { ...body, signature: signHash(checkpointHash(body), privateKey) };
+}
+
+export function checkpointSignatureValid(checkpoint: Checkpoint, keys: ReadonlyMap<string, KeyObject>): boolean {
+  const key = keys.get(checkpoint.keyId);
+  return Boolean(key) && verifySignature(checkpointHash(checkpoint), checkpoint.signature, key!);
+}
+
 export interface ChainProblem {
   seq: number;
   kind: ChainProblemKind;
@@ -248,6 +281,50 @@ export function verifyChain(
   return problems;
 }
 
+/** Where `verifyLedgerEvents` left off: the chained prefix's tail, and whether it has ended. */
+export interface LedgerCursor {
+  chainTail: { seq: number; prevHash: string } | null;
+  merkle: boolean;
+}
+
+export const LEDGER_START: LedgerCursor = { chainTail: null, merkle: false };
+
+/**
+ * The whole ledger in seq order, a batch at a time: the chained prefix (events of before the
+ * Merkle log) as one unbroken chain from seq 1, then events each sealed and signed on its own,
+ * whose seqs may skip (a rolled-back transaction's) and whose order the tree proves.
+ */
+export function verifyLedgerEvents(
+  events: readonly CustodyEvent[],
+  keys: ReadonlyMap<string, KeyObject>,
+  cursor: LedgerCursor = LEDGER_START,
+): { problems: ChainProblem[]; cursor: LedgerCursor } {
+  const problems: ChainProblem[] = [];
+  let { chainTail, merkle } = cursor;
+  const chained: CustodyEvent[] = [];
+  const flushChain = () => {
+    if (chained.length === 0) return;
+    problems.push(...verifyChain(chained, keys, chainTail ? { seq: chainTail.seq + 1, prevHash: chainTail.prevHash } : undefined));
+    const last = chained[chained.length - 1]!;
+    chainTail = { seq: last.seq, prevHash: last.hash };
+    chained.length = 0;
+  };
+  for (const event of events) {
+    if (event.prevHash !== null && !merkle) {
+      chained.push(event);
+      continue;
+    }
+    flushChain();
+    if (event.prevHash !== null) {
+      problems.push({ seq: event.seq, kind: 'broken-link', detail: 'a chained event after the ledger became a Merkle log: it was inserted' });
+    }
+    merkle = true;
+    problems.push(...eventProblems(event, keys));
+  }
+  flushChain();
+  return { problems, cursor: { chainTail, merkle } };
+}
+
 /**
  * Checks a selection from the chain (one record's events, as a package carries them): each
  * event's hash and signature, ascending order, and the link wherever two events are
@@ -259,7 +336,7 @@ export function verifyEventSelection(events: readonly CustodyEvent[], keys: Read
   for (const event of events) {
     if (previous && event.seq <= previous.seq) {
       problems.push({ seq: event.seq, kind: 'sequence-gap', detail: `event ${event.seq} follows event ${previous.seq}` });
-    } else if (previous && event.seq === previous.seq + 1 && event.prevHash !== previous.hash) {
+    } else if (previous && event.seq === previous.seq + 1 && event.prevHash !== null && event.prevHash !== previous.hash) {
       problems.push({ seq: event.seq, kind: 'broken-link', detail: 'previous-hash link does not match the event before it' });
     }
     problems.push(...eventProblems(event, keys));

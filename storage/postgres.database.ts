@@ -176,13 +176,15 @@ export class Database implements Queryable {
     }
   }
 
-  async migrate(): Promise<string[]> {
+  /** Applies the migrations not yet applied; `through` stops after that one (a test of a later migration). */
+  async migrate(options: { through?: string } = {}): Promise<string[]> {
     const applied: string[] = [];
     await this.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
       await tx.query('CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
       const done = new Set((await tx.query<{ name: string }>('SELECT name FROM schema_migrations')).rows.map((r) => r.name));
       for (const name of readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).sort()) {
+        if (options.through && name > options.through) break;
         if (done.has(name)) continue;
         await tx.query(readFileSync(join(MIGRATIONS_DIR, name), 'utf8'));
         await tx.query('INSERT INTO schema_migrations (name) VALUES ($1)', [name]);

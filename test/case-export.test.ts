@@ -73,7 +73,7 @@ describe('case export: a BagIt evidence package for the archive and the legal of
     expect(checked.code).toBe(0);
 
     const info = readFileSync(join(dir, 'bag-info.txt'), 'utf8');
-    expect(info).toMatch(/^Payload-Oxum: \d+\.5$/m); // two originals, their two custody files, evidence.json
+    expect(info).toMatch(/^Payload-Oxum: \d+\.8$/m); // two originals, their custody and proof files, evidence.json, the ledger checkpoint
     expect(info).toContain('Exported-By: custodian-wang\n');
     expect(info).toContain(`External-Identifier: ${result.exportId}\n`);
     const manifest = JSON.parse(readFileSync(join(dir, 'data', 'evidence.json'), 'utf8')) as {
@@ -161,7 +161,7 @@ describe('case export: a BagIt evidence package for the archive and the legal of
     for (const [dir, file, problem, theirs] of [
       [flipped, video, '文件被修改（哈希不符）', video],
       [removed, custodyFile, '文件被修改（哈希不符）', 'Payload-Oxum validation failed'],
-      [added, 'data/originals/planted.mp4', '多出的文件（导出后添加）', 'Payload-Oxum validation failed. Expected 5 files'],
+      [added, 'data/originals/planted.mp4', '多出的文件（导出后添加）', 'Payload-Oxum validation failed. Expected 8 files'],
     ] as const) {
       const lc = await bagit(dir);
       expect(lc.code).not.toBe(0);

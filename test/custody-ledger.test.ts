@@ -5,7 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importFolder } from '../daemon/cli.ts';
 import type { Runtime } from '../daemon/runtime.ts';
 import type { FileRow } from '../storage/catalog.repository.ts';
-import { eventObjectKey } from '../storage/custody-ledger.service.ts';
+import { checkpointSignatureValid, publicKeyFromPem, type CustodyEvent } from '../storage/custody-chain.ts';
+import { checkpointObjectKey, eventObjectKey } from '../storage/custody-ledger.service.ts';
+import { loadOrCreateWorkstationKey } from '../storage/ledger-key.store.ts';
+import { leafHash, verifyConsistency, verifyInclusion } from '../storage/merkle-tree.ts';
+import { MinioObjectStore } from '../storage/minio.object-store.ts';
+import { Database } from '../storage/postgres.database.ts';
+import { LegacyLedgerWriter } from './support/legacy-ledger.ts';
 import { originalKey } from '../storage/object-store.ts';
 import { evidenceIdOf } from '../workers/ingest.service.ts';
 import { createTestEnv, eventually, type TestEnv } from './support/test-env.ts';
@@ -38,6 +44,43 @@ describe('custody ledger', () => {
     expect(await rt.objects.readDocument('ledger', eventObjectKey(1))).not.toBeNull();
   });
 
+  it('integrates every event into a Merkle tree under signed, mirrored, consistent checkpoints, and proves any event offline', async () => {
+    await rt.ledger.record({ type: 'TAGGED', actor: { kind: 'user', id: 'test' }, details: { after: {} } });
+    await rt.ledger.integrate();
+    const events = (await rt.db.query<{ n: string; leaves: string; chained: string }>('SELECT count(*) AS n, count(leaf_index) AS leaves, count(*) FILTER (WHERE prev_hash IS NOT NULL) AS chained FROM custody_events')).rows[0]!;
+    expect(Number(events.leaves)).toBe(Number(events.n));
+    expect(Number(events.chained)).toBe(0);
+    const checkpoints = await rt.ledger.checkpoints();
+    const last = checkpoints.at(-1)!;
+    expect(last.treeSize).toBe(Number(events.n));
+    const keys = new Map((await rt.ledger.publicKeys()).map((k) => [k.keyId, publicKeyFromPem(k.publicKeyPem)]));
+    for (const c of checkpoints) {
+      expect(checkpointSignatureValid(c, keys)).toBe(true);
+      expect(JSON.parse((await rt.objects.readDocument('ledger', checkpointObjectKey(c.treeSize)))!.toString('utf8'))).toEqual(c);
+    }
+    if (checkpoints.length > 1) {
+      const first = checkpoints[0]!;
+      expect(verifyConsistency(first.treeSize, last.treeSize, await rt.ledger.consistencyProof(first.treeSize, last.treeSize), first.rootHash, last.rootHash)).toBe(true);
+    }
+    // Each of these events, with its proof and the checkpoint, and nothing else of the ledger.
+    const page = await rt.ledger.page(0, 1000);
+    const { checkpoint, proofs } = await rt.ledger.inclusionProofs(page.map((e) => e.seq));
+    expect(proofs).toHaveLength(page.length);
+    for (const p of proofs) {
+      const event = page.find((e) => e.seq === p.seq)!;
+      expect(verifyInclusion(p.leafIndex, checkpoint!.treeSize, leafHash(event.hash), p.hashes, checkpoint!.rootHash)).toBe(true);
+      expect(verifyInclusion(p.leafIndex, checkpoint!.treeSize, leafHash(page.find((e) => e.seq !== p.seq)!.hash), p.hashes, checkpoint!.rootHash)).toBe(false);
+    }
+    const report = await rt.verify.run({ rehash: false });
+    expect(report.ledger).toMatchObject({ treeSize: last.treeSize, checkpoints: checkpoints.length, problems: [] });
+  });
+
+  it('keeps the tree tables append-only, and a leaf index set once', async () => {
+    await expect(rt.db.query('UPDATE custody_events SET leaf_index = leaf_index + 1000 WHERE seq = 2')).rejects.toThrow(/append-only/);
+    await expect(rt.db.query('DELETE FROM ledger_tree_nodes')).rejects.toThrow(/append-only/);
+    await expect(rt.db.query('UPDATE ledger_checkpoints SET root_hash = root_hash')).rejects.toThrow(/append-only/);
+  });
+
   it('detects an edited event and a deleted event even when the trigger is bypassed', async () => {
     expect((await rt.verify.run({ rehash: false })).ok).toBe(true);
     // An owner can switch the trigger off; the hash chain and the mirror still tell.
@@ -50,8 +93,10 @@ describe('custody ledger', () => {
     const report = await rt.verify.run({ rehash: false });
     expect(report.ok).toBe(false);
     const kinds = report.ledger.problems.map((p) => p.kind);
-    expect(kinds).toEqual(expect.arrayContaining(['hash-mismatch', 'mirror-differs', 'sequence-gap', 'broken-link', 'row-deleted']));
+    // A Merkle-log event has no link to break: its deletion leaves a hole in the tree's leaves.
+    expect(kinds).toEqual(expect.arrayContaining(['hash-mismatch', 'mirror-differs', 'leaf-missing', 'row-deleted']));
     expect(report.ledger.problems.find((p) => p.kind === 'row-deleted')!.seq).toBe(Number(victim));
+    expect(report.ledger.problems.find((p) => p.kind === 'leaf-missing')!.seq).toBe(Number(victim));
   });
 
   it('pauses acquisition with an alarm when the spool disk is nearly full, and resumes when space returns', async () => {
@@ -135,5 +180,83 @@ describe('verify and the rule that a recording is cleared only after its copy is
       'no VERIFIED custody event: the stored original was never proven to hold the acquired bytes',
     ]);
     expect(report.items.find((i) => i.evidenceId === cleared.evidenceId)?.problems).toEqual([]);
+  });
+});
+
+describe('custody ledger migrated from the hash chain', () => {
+  let env: TestEnv;
+  let rt: Runtime;
+  const legacy: CustodyEvent[] = [];
+
+  beforeAll(async () => {
+    env = await createTestEnv('ledgermig');
+    // The database as it was before the Merkle log, and a ledger written the old way.
+    const db = new Database(env.config.postgres);
+    await db.migrate({ through: '009-sharing.sql' });
+    const objects = new MinioObjectStore(env.config.minio, env.config.retention);
+    await objects.ensureBuckets();
+    const old = new LegacyLedgerWriter(db, objects, loadOrCreateWorkstationKey(join(env.dir, 'old-keys'), 'ws-old'), 'ws-old');
+    await old.registerKey();
+    for (let i = 0; i < 12; i++) {
+      legacy.push(await old.record({ type: 'DOCKED', actor: { kind: 'workstation', id: 'ws-old' }, sessionId: randomUUID(), details: { mountPath: `/media/old-${i}` } }));
+    }
+    objects.close();
+    await db.close();
+    rt = await env.runtime();
+  });
+  afterAll(async () => env?.cleanup());
+
+  it('migrates: the chained events verify as a chain, become the first leaves in seq order, and get inclusion proofs', async () => {
+    const report = await rt.verify.run({ rehash: false });
+    expect(report.ledger.problems).toEqual([]);
+    expect(report.ok).toBe(true);
+    const rows = await rt.db.query<{ seq: string; leaf_index: string; prev_hash: string | null }>('SELECT seq, leaf_index, prev_hash FROM custody_events ORDER BY seq');
+    const chained = rows.rows.filter((r) => r.prev_hash !== null);
+    expect(chained).toHaveLength(13);
+    expect(chained.map((r) => Number(r.leaf_index))).toEqual(chained.map((_, i) => i));
+    // This workstation's key, registered after the migration: the first event of the Merkle log.
+    expect(rows.rows.at(-1)).toMatchObject({ seq: '14', leaf_index: '13', prev_hash: null });
+
+    const { checkpoint, proofs } = await rt.ledger.inclusionProofs(legacy.map((e) => e.seq));
+    for (const [i, p] of proofs.entries()) expect(verifyInclusion(p.leafIndex, checkpoint!.treeSize, leafHash(legacy[i]!.hash), p.hashes, checkpoint!.rootHash)).toBe(true);
+
+    // New events after the migrated ones: the later tree extends the first.
+    const first = checkpoint!;
+    for (let i = 0; i < 3; i++) await rt.ledger.record({ type: 'UNDOCKED', actor: { kind: 'workstation', id: env.config.workstationId }, details: { mountPath: `/media/new-${i}` } });
+    const later = (await rt.ledger.integrate())!;
+    expect(later.treeSize).toBe(first.treeSize + 3);
+    expect(verifyConsistency(first.treeSize, later.treeSize, await rt.ledger.consistencyProof(first.treeSize, later.treeSize), first.rootHash, later.rootHash)).toBe(true);
+    expect((await rt.verify.run({ rehash: false })).ledger.problems).toEqual([]);
+  });
+
+  it('names leaves reordered, a chained event edited, and a checkpoint forged, even with the triggers off', async () => {
+    await rt.db.query('ALTER TABLE custody_events DISABLE TRIGGER USER');
+    // Two Merkle-log events swap places in the tree.
+    const [a, b] = (await rt.db.query<{ seq: string; leaf_index: string }>('SELECT seq, leaf_index FROM custody_events WHERE prev_hash IS NULL ORDER BY seq DESC LIMIT 2')).rows;
+    await rt.db.query('UPDATE custody_events SET leaf_index = -1 WHERE seq = $1', [a!.seq]);
+    await rt.db.query('UPDATE custody_events SET leaf_index = $1 WHERE seq = $2', [a!.leaf_index, b!.seq]);
+    await rt.db.query('UPDATE custody_events SET leaf_index = $1 WHERE seq = $2', [b!.leaf_index, a!.seq]);
+    // A chained event's link rewritten.
+    await rt.db.query(`UPDATE custody_events SET prev_hash = repeat('f', 64) WHERE seq = 5`);
+    await rt.db.query('ALTER TABLE custody_events ENABLE TRIGGER USER');
+    // A checkpoint between two real ones, of a root the tree never had, its signature copied.
+    const checkpoints = await rt.ledger.checkpoints();
+    const last = checkpoints.at(-1)!;
+    expect(checkpoints.map((c) => c.treeSize)).not.toContain(last.treeSize - 1);
+    await rt.db.query('INSERT INTO ledger_checkpoints (tree_size, root_hash, at_text, key_id, signature) VALUES ($1, $2, $3, $4, $5)', [
+      last.treeSize - 1,
+      'ab'.repeat(32),
+      new Date().toISOString(),
+      last.keyId,
+      last.signature,
+    ]);
+
+    const report = await rt.verify.run({ rehash: false });
+    expect(report.ok).toBe(false);
+    const kinds = new Set(report.ledger.problems.map((p) => p.kind));
+    for (const kind of ['leaf-order-differs', 'tree-node-mismatch', 'root-mismatch', 'broken-link', 'hash-mismatch', 'mirror-differs', 'bad-checkpoint-signature', 'checkpoint-not-mirrored', 'inconsistent-checkpoints'] as const) {
+      expect(kinds, JSON.stringify(report.ledger.problems, null, 1)).toContain(kind);
+    }
+    expect(report.ledger.problems.find((p) => p.kind === 'broken-link')!.seq).toBe(5);
   });
 });

@@ -200,7 +200,7 @@ describe('evidock verify --all beside it', () => {
     expect(json.stderr).toBe('');
     const report = JSON.parse(json.stdout) as { ok: boolean; ledger: Record<string, unknown>; items: Array<Record<string, unknown>> };
     expect(Object.keys(report).sort()).toEqual(['items', 'ledger', 'ok']);
-    expect(Object.keys(report.ledger).sort()).toEqual(['events', 'keys', 'problems']);
+    expect(Object.keys(report.ledger).sort()).toEqual(['checkpoints', 'events', 'keys', 'problems', 'treeSize']);
     expect(report.items.map((i) => Object.keys(i).sort())).toEqual(Array(3).fill(['evidenceId', 'ok', 'problems', 'rehashed']));
     expect(report.items.filter((i) => !i.ok).map((i) => i.evidenceId)).toEqual([items[0]!.id]);
 

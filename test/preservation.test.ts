@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArchiveError } from '../archive/archive.errors.ts';
@@ -8,6 +9,7 @@ import { importFolder } from '../daemon/cli.ts';
 import type { Runtime } from '../daemon/runtime.ts';
 import { ObjectLockedError } from '../storage/minio.object-store.ts';
 import { REPO_ROOT } from '../config/config.loader.ts';
+import { unzip } from './support/package-tools.ts';
 import { createTestEnv, eventually, type TestEnv } from './support/test-env.ts';
 
 function run(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -89,6 +91,35 @@ describe('preservation: retention classes, legal hold, two-person purge, case ar
     expect((await rt.retention.get(ids.cased))!.retainUntil.getTime()).toBeGreaterThanOrEqual(before.getTime());
     const events = await rt.db.query<{ type: string }>(`SELECT type FROM custody_events WHERE details->>'caseNumber' = 'YB-P-1' ORDER BY seq`);
     expect(events.rows.map((r) => r.type)).toEqual(expect.arrayContaining(['CASE_ENDED', 'EXPORTED', 'ARCHIVED']));
+
+    // The archived package proves each record's custody offline: every event leads, by its
+    // inclusion proof, to the ledger checkpoint signed inside the package.
+    const zip = join(env.dir, 'archived.zip');
+    await pipeline(await rt.objects.read('originals', done.key), createWriteStream(zip));
+    const checked = await evidock(['verify-package', zip, '--json']);
+    expect(checked.code, checked.stdout + checked.stderr).toBe(0);
+    expect(JSON.parse(checked.stdout)).toMatchObject({ ok: true, caseNumber: 'YB-P-1', items: 1, problems: [] });
+    const out = join(env.dir, 'archived');
+    unzip(zip, out);
+    const bag = join(out, readdirSync(out)[0]!);
+    const proofFile = join(bag, 'data', 'custody', `${ids.cased}.proofs.json`);
+    const proofs = JSON.parse(readFileSync(proofFile, 'utf8')) as { treeSize: number; proofs: Array<{ seq: number; hashes: string[] }> };
+    const checkpoint = JSON.parse(readFileSync(join(bag, 'data', 'ledger-checkpoint.json'), 'utf8')) as { treeSize: number };
+    expect(proofs.treeSize).toBe(checkpoint.treeSize);
+    const custody = JSON.parse(readFileSync(join(bag, 'data', 'custody', `${ids.cased}.json`), 'utf8')) as Array<{ seq: number }>;
+    expect(proofs.proofs.map((p) => p.seq)).toEqual(custody.map((e) => e.seq));
+    const [first] = proofs.proofs.filter((p) => p.hashes.length > 0);
+    first!.hashes[0] = first!.hashes[0]!.replace(/^./, (c) => (c === '0' ? '1' : '0'));
+    writeFileSync(proofFile, JSON.stringify(proofs));
+    const tampered = await evidock(['verify-package', bag, '--json']);
+    expect(tampered.code).not.toBe(0);
+    const problems = (JSON.parse(tampered.stdout) as { problems: Array<{ code: string; file: string; detail: string }> }).problems;
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ code: 'checksum-mismatch', file: `data/custody/${ids.cased}.proofs.json` }),
+        expect.objectContaining({ code: 'custody-proof', file: `data/custody/${ids.cased}.proofs.json`, detail: expect.stringContaining(`event ${first!.seq}`) }),
+      ]),
+    );
 
     const overdue = await rt.lifecycle.overdue();
     expect(overdue.cases).toEqual([expect.objectContaining({ caseNumber: 'YB-P-2', daysLeft: -10, pastDue: true })]);
