@@ -1377,14 +1377,10 @@ async function merkleVerification(ctx: Context, mirrorPerEvent: number): Promise
       await timed(eventsSide, ctx.minioPid, async () => {
         found = 0;
         let cursor = LEDGER_START;
-        let after = 0;
-        for (;;) {
-          const batch = await ledger.page(after, 5000);
-          if (batch.length === 0) break;
+        for await (const batch of ledger.inSeqOrder(5000)) {
           const checked = verifyLedgerEvents(batch, keys, cursor);
           found += checked.problems.length;
           cursor = checked.cursor;
-          after = batch.at(-1)!.seq;
         }
       });
       await timed(treeSide, ctx.minioPid, async () => {
@@ -1419,7 +1415,7 @@ async function merkleVerification(ctx: Context, mirrorPerEvent: number): Promise
           ratio: '—',
           target: '—',
           met: null,
-          explain: `verify()'s work but the event mirror comparison: each event's hash and Ed25519 signature over CustodyLedger.page(…, 5000), then CustodyLedger.verifyTree (every leaf in leaf order against the stored subtrees, every checkpoint's root, signature, write-once copy, and the consistency proof between consecutive checkpoints).`,
+          explain: `verify()'s work but the event mirror comparison: each event's hash and Ed25519 signature over CustodyLedger.inSeqOrder(5000), then CustodyLedger.verifyTree (every leaf in leaf order against the stored subtrees, every checkpoint's root, signature, write-once copy, and the consistency proof between consecutive checkpoints).`,
         },
         {
           what: `Ledger verify() (Merkle log), ${n} events — EXTRAPOLATED`,
@@ -1445,13 +1441,12 @@ async function verifyChainOnly(ledger: CustodyLedger, keys: ReadonlyMap<string, 
   let events = 0;
   let problems = 0;
   let tail: CustodyEvent | undefined;
-  for (;;) {
-    const batch = await ledger.page(tail?.seq ?? 0, 5000);
-    if (batch.length === 0) return { events, problems };
+  for await (const batch of ledger.inSeqOrder(5000)) {
     problems += verifyChain(batch, keys, tail ? { seq: tail.seq + 1, prevHash: tail.hash } : undefined).length;
     events += batch.length;
     tail = batch[batch.length - 1];
   }
+  return { events, problems };
 }
 
 async function ledgerVerification(ctx: Context): Promise<{ rows: Row[]; sides: Side[]; notes: string[]; mirrorPerEvent: number }> {
@@ -1519,7 +1514,7 @@ async function ledgerVerification(ctx: Context): Promise<{ rows: Row[]; sides: S
           ratio: '—',
           target: '—',
           met: null,
-          explain: `verifyChain over CustodyLedger.page(…, 5000) from PostgreSQL — the chain and signature half of CustodyLedger.verify — over ${n} events sealed in process and bulk-inserted.`,
+          explain: `verifyChain over CustodyLedger.inSeqOrder(5000) from PostgreSQL — the chain and signature half of CustodyLedger.verify — over ${n} events sealed in process and bulk-inserted.`,
         },
         {
           what: `Ledger mirror comparison (sample of ${sample.toLocaleString('en-US')} events)`,

@@ -434,7 +434,12 @@ export const ReportQuery = Type.Object(
 export const LedgerQuery = Type.Object(
   {
     evidenceId: Type.Optional(Type.String({ format: 'uuid' })),
-    after: Type.Optional(Type.Integer({ minimum: 0 })),
+    after: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description: "Position in the log (Merkle leaf index) to start from: 0, or the previous page's `next`. Not a seq: a seq is taken before commit, so events can commit out of seq order",
+      }),
+    ),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 200 })),
   },
   { additionalProperties: false },

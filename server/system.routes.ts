@@ -231,9 +231,9 @@ export function systemRoutes(
     async (req) => {
       const caller = callerWith(req, 'ledger', '查看监管链账本');
       const limit = req.query.limit ?? 200;
-      const events = await rt.ledger.page(req.query.after ?? 0, limit, req.query.evidenceId);
+      const page = await rt.ledger.page(req.query.after ?? 0, limit, req.query.evidenceId);
       await rt.access.record(caller, { action: 'ledger', ...(req.query.evidenceId ? { evidenceIds: [req.query.evidenceId] } : {}) });
-      return { events: events.map(presentEvent), next: events.length === limit ? events.at(-1)!.seq : null };
+      return { events: page.events.map(presentEvent), next: page.next };
     },
   );
 

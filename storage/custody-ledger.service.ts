@@ -332,7 +332,7 @@ export class CustodyLedger {
       if (Number.isFinite(seq)) mirrored.add(seq);
     }
     let count = 0;
-    for await (const batch of this.batches()) {
+    for await (const batch of this.inSeqOrder()) {
       const missing = batch.filter((e) => !mirrored.has(e.seq));
       await this.mirror(missing);
       count += missing.length;
@@ -407,10 +407,10 @@ export class CustodyLedger {
    * batches, each one transaction; then mirrors the checkpoint write-once. Returns the last
    * checkpoint made, or null if there was nothing to do or another process is doing it.
    */
-  async integrate(): Promise<Checkpoint | null> {
+  async integrate(options: { wait?: boolean } = {}): Promise<Checkpoint | null> {
     let last: Checkpoint | null = null;
     for (;;) {
-      const step = await this.db.transaction((tx) => this.integrateBatch(tx));
+      const step = await this.db.transaction((tx) => this.integrateBatch(tx, options.wait === true));
       if (!step) return last;
       await this.mirrorTree(step);
       last = step.checkpoint;
@@ -418,9 +418,13 @@ export class CustodyLedger {
     }
   }
 
-  private async integrateBatch(tx: Queryable): Promise<Integration | null> {
-    const locked = await tx.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [SEQUENCER_LOCK]);
-    if (!locked.rows[0]!.ok) return null;
+  private async integrateBatch(tx: Queryable, wait: boolean): Promise<Integration | null> {
+    if (wait) {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [SEQUENCER_LOCK]);
+    } else {
+      const locked = await tx.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [SEQUENCER_LOCK]);
+      if (!locked.rows[0]!.ok) return null;
+    }
     const pending = await tx.query<{ seq: string; hash: string }>('SELECT seq, hash FROM custody_events WHERE leaf_index IS NULL ORDER BY seq LIMIT $1', [INTEGRATE_BATCH]);
     if (pending.rows.length === 0) return null;
     const size = Number((await tx.query<{ size: string }>('SELECT COALESCE(max(leaf_index) + 1, 0) AS size FROM custody_events')).rows[0]!.size);
@@ -526,13 +530,23 @@ export class CustodyLedger {
     return ranges.map(([a, b]) => rangeHash(a, b, hashes));
   }
 
-  /** A page of the whole ledger in order (auditors), optionally one item's events. */
-  async page(afterSeq: number, limit: number, evidenceId?: string): Promise<CustodyEvent[]> {
+  /**
+   * A page of the whole ledger in log order (auditors, systems that follow it), optionally one
+   * item's events, from leaf position `from`; `next` is where the following page starts.
+   * Paged by leaf, not seq: seqs are taken before commit, so an event can commit after one
+   * with a higher seq, and a reader resuming after the highest seq it saw would never see it.
+   * Leaves are given only to committed events, in order, so a position once read stays read.
+   * Pending events are integrated first (waiting for a sequencer already at it), so a page
+   * holds every event committed before it was asked for.
+   */
+  async page(from: number, limit: number, evidenceId?: string): Promise<{ events: CustodyEvent[]; next: number | null }> {
+    await this.integrate({ wait: true });
     const rows = await this.db.query<EventRow>(
-      `SELECT * FROM custody_events WHERE seq > $1 AND ($2::uuid IS NULL OR evidence_id = $2::uuid) ORDER BY seq LIMIT $3`,
-      [afterSeq, evidenceId ?? null, limit],
+      `SELECT * FROM custody_events WHERE leaf_index >= $1 AND ($2::uuid IS NULL OR evidence_id = $2::uuid) ORDER BY leaf_index LIMIT $3`,
+      [from, evidenceId ?? null, limit],
     );
-    return rows.rows.map(rowToEvent);
+    const last = rows.rows.at(-1);
+    return { events: rows.rows.map(rowToEvent), next: rows.rows.length === limit && last ? Number(last.leaf_index) + 1 : null };
   }
 
   /** Every event of these types, in order (for checks that concern one kind of event). */
@@ -570,7 +584,7 @@ export class CustodyLedger {
     let count = 0;
     let cursor = LEDGER_START;
     const seen = new Set<number>();
-    for await (const batch of this.batches()) {
+    for await (const batch of this.inSeqOrder()) {
       const checked = verifyLedgerEvents(batch, keys, cursor);
       problems.push(...checked.problems);
       cursor = checked.cursor;
@@ -765,7 +779,8 @@ export class CustodyLedger {
     return keys;
   }
 
-  private async *batches(size = 5000): AsyncGenerator<CustodyEvent[]> {
+  /** Every event in seq order, in batches: what a full check reads (the legacy chain links by seq). */
+  async *inSeqOrder(size = 5000): AsyncGenerator<CustodyEvent[]> {
     let after = 0;
     for (;;) {
       const rows = await this.db.query<EventRow>('SELECT * FROM custody_events WHERE seq > $1 ORDER BY seq LIMIT $2', [after, size]);

@@ -347,7 +347,7 @@ describe('archive server', () => {
     expect(view.documents.map((d) => d.id)).toEqual([doc.id]);
     expect(view.actions[0]!.matches.find((m) => m.evidenceId === items.own.id)!.state).toBe('confirmed');
     expect((await call(who.get('custodian-gz')!, 'GET', '/cases/YB-CMS-7')).statusCode).toBe(404);
-    const added = (await rt.ledger.page(0, 10_000)).filter((e) => e.type === 'DOCUMENT_ADDED');
+    const added = (await rt.ledger.page(0, 10_000)).events.filter((e) => e.type === 'DOCUMENT_ADDED');
     expect(added).toHaveLength(1);
     expect(added[0]!.details).toMatchObject({ documentId: doc.id, sha256: doc.sha256, caseNumber: 'YB-CMS-7' });
   });

@@ -63,7 +63,7 @@ describe('custody ledger', () => {
       expect(verifyConsistency(first.treeSize, last.treeSize, await rt.ledger.consistencyProof(first.treeSize, last.treeSize), first.rootHash, last.rootHash)).toBe(true);
     }
     // Each of these events, with its proof and the checkpoint, and nothing else of the ledger.
-    const page = await rt.ledger.page(0, 1000);
+    const { events: page } = await rt.ledger.page(0, 1000);
     const { checkpoint, proofs } = await rt.ledger.inclusionProofs(page.map((e) => e.seq));
     expect(proofs).toHaveLength(page.length);
     for (const p of proofs) {
@@ -79,6 +79,34 @@ describe('custody ledger', () => {
     await expect(rt.db.query('UPDATE custody_events SET leaf_index = leaf_index + 1000 WHERE seq = 2')).rejects.toThrow(/append-only/);
     await expect(rt.db.query('DELETE FROM ledger_tree_nodes')).rejects.toThrow(/append-only/);
     await expect(rt.db.query('UPDATE ledger_checkpoints SET root_hash = root_hash')).rejects.toThrow(/append-only/);
+  });
+
+  it('pages the log so that a reader following it sees an event that committed after one with a higher seq', async () => {
+    const actor = { kind: 'user' as const, id: 'test' };
+    const start = (await rt.ledger.page(0, 100_000)).events.length;
+    let release!: () => void;
+    let appended!: (seq: number) => void;
+    const held = new Promise<void>((r) => (release = r));
+    const lateSeq = new Promise<number>((r) => (appended = r));
+    // A takes its seq first and commits last, as a long dock transaction does.
+    const late = rt.db.transaction(async (tx) => {
+      const event = await rt.ledger.append(tx, { type: 'TAGGED', actor, details: { after: { order: 'late' } } });
+      appended(event.seq);
+      await held;
+      return event;
+    });
+    const seqA = await lateSeq;
+    const early = await rt.ledger.record({ type: 'TAGGED', actor, details: { after: { order: 'early' } } });
+    expect(early.seq).toBeGreaterThan(seqA);
+    const first = await rt.ledger.page(start, 1000);
+    expect(first.events.map((e) => e.seq)).toEqual([early.seq]);
+    release();
+    await rt.ledger.mirror([await late]);
+    // Resuming after the position read: the late event is there though its seq is lower.
+    const second = await rt.ledger.page(start + first.events.length, 1000);
+    expect(second.events.map((e) => e.seq)).toEqual([seqA]);
+    const page = await rt.ledger.page(start, 1);
+    expect(page.next).toBe(start + 1);
   });
 
   it('detects an edited event and a deleted event even when the trigger is bypassed', async () => {

@@ -92,7 +92,7 @@ export async function apiScenario(ctx: ChaosContext): Promise<ScenarioRow[]> {
     if (partials.length > 0) uploads.notes.push(`${partials.length} partial upload files left in the spool`);
     const again = await fetch(`${base}/cases/YB-K-1/documents?name=again.pdf`, { method: 'POST', headers: { ...auth, 'content-type': 'application/pdf' }, body: docs[0] });
     const catalogued = (await rt.db.query<{ sha256: string; object_key: string; size: string }>('SELECT sha256, object_key, size FROM documents')).rows;
-    const events = (await rt.ledger.page(0, 100_000)).filter((e) => e.type === 'DOCUMENT_ADDED');
+    const events = (await rt.ledger.page(0, 100_000)).events.filter((e) => e.type === 'DOCUMENT_ADDED');
     let intact = again.status === 201 && partials.length === 0 && events.length === catalogued.length;
     for (const d of catalogued) {
       const hash = createHash('sha256');
