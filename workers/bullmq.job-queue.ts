@@ -17,8 +17,14 @@ const log = moduleLogger('queue');
 const MAX_BACKOFF_MS = 5 * 60_000;
 const PROGRESS_INTERVAL_MS = 250;
 
+function tlsOf(config: EvidockConfig): RedisOptions['tls'] {
+  const t = config.redis.tls;
+  return t.enabled ? { rejectUnauthorized: t.rejectUnauthorized, ...(t.caFile ? { ca: readFileSync(t.caFile, 'utf8') } : {}) } : undefined;
+}
+
 function redisOptionsOf(config: EvidockConfig): RedisOptions {
   const r = config.redis;
+  const tls = tlsOf(config);
   return {
     password: r.password,
     db: r.db,
@@ -27,16 +33,40 @@ function redisOptionsOf(config: EvidockConfig): RedisOptions {
     enableOfflineQueue: true,
     enableReadyCheck: true,
     retryStrategy: (times: number) => Math.min(200 * times, 5000),
-    ...(r.tls.enabled
-      ? { tls: { rejectUnauthorized: r.tls.rejectUnauthorized, ...(r.tls.caFile ? { ca: readFileSync(r.tls.caFile, 'utf8') } : {}) } }
-      : {}),
+    ...(tls ? { tls } : {}),
+  };
+}
+
+/**
+ * Where a sentinel-mode client finds its master: the Sentinels, the master set's name and
+ * the Sentinels' own password. With TLS on, ioredis applies `tls` to the master's connection
+ * only with enableTLSForSentinelMode (without it the master would be reached in clear), and
+ * to the Sentinels' only as sentinelTLS. The ready check (on in every client evidock makes)
+ * also makes ioredis drop a server that answers as a replica.
+ *
+ * failoverDetector: each client subscribes to the Sentinels' +switch-master and reconnects
+ * to the new master when it is announced. Without it a client stays on the old master until
+ * the Sentinels demote it, a second or more after a SENTINEL FAILOVER, and whatever it writes
+ * there meanwhile is discarded when the old master resyncs as a replica (seen in
+ * test/redis-sentinel.test.ts: every connection still on the old master after the switch).
+ * Costs a subscriber connection per Sentinel for each client.
+ */
+export function sentinelOptionsOf(config: EvidockConfig): RedisOptions {
+  const r = config.redis;
+  const tls = tlsOf(config);
+  return {
+    sentinels: r.sentinels.map((s) => ({ host: s.host, port: s.port })),
+    name: r.name,
+    failoverDetector: true,
+    ...(r.sentinelPassword ? { sentinelPassword: r.sentinelPassword } : {}),
+    ...(tls ? { tls, enableTLSForSentinelMode: true, sentinelTLS: tls } : {}),
   };
 }
 
 /**
  * What BullMQ connects with. single and sentinel: options (BullMQ makes and closes its own
  * connections; ioredis asks the Sentinels for the master and again after a failover). cluster:
- * a lazy ioredis Cluster per Queue, Worker or QueueEvents, which the caller closes; BullMQ
+ * an ioredis Cluster per Queue, Worker or QueueEvents, which the caller closes; BullMQ
  * duplicates it for its blocking connections.
  */
 export function connectionOf(config: EvidockConfig): ConnectionOptions {
@@ -47,7 +77,17 @@ export function connectionOf(config: EvidockConfig): ConnectionOptions {
       const cluster = new Cluster(
         r.nodes.map((n) => ({ host: n.host, port: n.port })),
         {
-          lazyConnect: true,
+          // Connecting at once, not lazily (issue 19). Given a lazy Cluster, BullMQ awaits the
+          // promise of its first connect(); when that connect's ready check fails (CLUSTER INFO
+          // sent to the master just killed, or cluster_state:fail before the promotion), ioredis
+          // reconnects under a new promise and never settles the first one. The Queue, Worker
+          // or QueueEvents then waits forever although the Cluster comes back: after a master
+          // kill the store queue's producer, made when the first acquisition finished, hung
+          // with both acquire slots waiting on it. Connecting here, BullMQ waits for the
+          // Cluster's `ready` event instead, which every successful reconnect emits. The
+          // blocking duplicates BullMQ makes inherit this. Cost: a QueueEvents' own Cluster,
+          // which only its duplicate uses, connects too.
+          lazyConnect: false,
           enableReadyCheck: true,
           enableOfflineQueue: true,
           maxRedirections: 64,
@@ -65,7 +105,8 @@ export function connectionOf(config: EvidockConfig): ConnectionOptions {
       return cluster;
     }
     case 'sentinel':
-      return { ...options, sentinels: r.sentinels.map((s) => ({ host: s.host, port: s.port })), name: r.name, sentinelRetryStrategy: (times: number) => Math.min(200 * times, 2000) };
+      // All Sentinels unreachable: keep asking (null would make ioredis give up for good).
+      return { ...options, ...sentinelOptionsOf(config), sentinelRetryStrategy: (times: number) => Math.min(200 * times, 2000) };
     default:
       return { ...options, host: r.host, port: r.port };
   }
@@ -249,7 +290,7 @@ export class BullJobQueue implements JobQueuePort {
   events(name: QueueName): QueueEvents {
     const connection = connectionOf(this.config);
     const events = new QueueEvents(queueNameOf(name, this.config.workstationId), { connection, prefix: prefixOf(this.config, name) });
-    // Blocking: BullMQ connects and closes a duplicate; the lazy original never connects.
+    // Blocking: BullMQ connects and closes a duplicate; the original is ours to close.
     this.connections.push(connection);
     return events;
   }

@@ -28,12 +28,33 @@ describe('Redis topology', () => {
     ]);
     const connection = connectionOf(config);
     expect(connection).toBeInstanceOf(Cluster);
+    // Connecting from the start: BullMQ awaiting a lazy Cluster's first connect() hung after a master kill.
+    expect((connection as Cluster).options.lazyConnect).toBe(false);
     (connection as Cluster).disconnect();
   });
 
-  it('asks the sentinels for the named master', () => {
-    const config = loadConfig({ env: {}, overrides: { redis: { mode: 'sentinel', sentinels: [{ host: '127.0.0.1', port: 26379 }], name: 'evidock-m' } } as never });
-    expect(connectionOf(config)).toMatchObject({ sentinels: [{ host: '127.0.0.1', port: 26379 }], name: 'evidock-m', maxRetriesPerRequest: null });
+  it('asks the sentinels for the named master, with their password, and follows a switch as it is announced', () => {
+    const config = loadConfig({
+      env: {},
+      overrides: { redis: { mode: 'sentinel', sentinels: [{ host: '127.0.0.1', port: 26379 }], name: 'evidock-m', password: 'data-secret', sentinelPassword: 'sentinel-secret' } } as never,
+    });
+    expect(connectionOf(config)).toMatchObject({
+      sentinels: [{ host: '127.0.0.1', port: 26379 }],
+      name: 'evidock-m',
+      password: 'data-secret',
+      sentinelPassword: 'sentinel-secret',
+      failoverDetector: true,
+      maxRetriesPerRequest: null,
+    });
+    expect(connectionOf(config)).not.toHaveProperty('tls');
     expect(prefixOf(config, QueueName.Catalog)).toBe('evidock');
+  });
+
+  it('uses TLS to the Sentinels and to the master they name when TLS is on', () => {
+    const config = loadConfig({
+      env: {},
+      overrides: { redis: { mode: 'sentinel', sentinels: [{ host: '127.0.0.1', port: 26379 }], tls: { enabled: true, rejectUnauthorized: true } } } as never,
+    });
+    expect(connectionOf(config)).toMatchObject({ tls: { rejectUnauthorized: true }, enableTLSForSentinelMode: true, sentinelTLS: { rejectUnauthorized: true } });
   });
 });
