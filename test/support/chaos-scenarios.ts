@@ -342,7 +342,7 @@ export async function redisFailoverScenario(ctx: ChaosContext, tries: number): P
         r.tries++;
         stalls.push(run.stallMs);
         r.notes.push(
-          `try ${i + 1}: replica promoted ${(run.promotionMs / 1000).toFixed(1)} s after the kill; stall (kill → next acquisition of a waiting recording) ${(run.stallMs / 1000).toFixed(1)} s; ${run.vanishedJobs} of ${run.waitingAtKill} waiting acquire jobs missing on the promoted replica`,
+          `try ${i + 1}: replica promoted ${(run.promotionMs / 1000).toFixed(1)} s after the kill; stall (kill → next acquisition of a waiting recording) ${(run.stallMs / 1000).toFixed(1)} s; ${run.vanishedJobs} of ${run.waitingAtFault} waiting acquire jobs missing on the promoted replica`,
         );
         if (sources.some((s) => existsSync(s.path))) {
           r.ok = false;
