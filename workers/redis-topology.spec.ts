@@ -33,6 +33,23 @@ describe('Redis topology', () => {
     (connection as Cluster).disconnect();
   });
 
+  it('ends a Cluster, and its duplicates, disconnected while waiting to reconnect (BullMQ waits for its end when a Worker closes)', async () => {
+    // Port 1: nothing listens, so the Cluster fails its first slot refresh and waits to reconnect.
+    const config = loadConfig({ env: {}, overrides: { workstationId: 'ws1', redis: { mode: 'cluster', nodes: [{ host: '127.0.0.1', port: 1 }] } } as never });
+    const original = connectionOf(config) as Cluster;
+    for (const cluster of [original, original.duplicate()]) {
+      cluster.on('error', () => undefined);
+      await new Promise<void>((resolve) => {
+        const poll = () => (cluster.status === 'reconnecting' ? resolve() : setTimeout(poll, 5));
+        poll();
+      });
+      const ended = new Promise<void>((resolve) => cluster.once('end', () => resolve()));
+      cluster.disconnect();
+      await ended;
+      expect(cluster.status).toBe('end');
+    }
+  });
+
   it('asks the sentinels for the named master, with their password, and follows a switch as it is announced', () => {
     const config = loadConfig({
       env: {},
