@@ -1,4 +1,4 @@
-import { Cluster } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/config.loader.ts';
 import { connectionOf, prefixOf } from './bullmq.job-queue.ts';
@@ -55,7 +55,8 @@ describe('Redis topology', () => {
       env: {},
       overrides: { redis: { mode: 'sentinel', sentinels: [{ host: '127.0.0.1', port: 26379 }], name: 'evidock-m', password: 'data-secret', sentinelPassword: 'sentinel-secret' } } as never,
     });
-    expect(connectionOf(config)).toMatchObject({
+    const client = connectionOf(config) as Redis;
+    expect(client.options).toMatchObject({
       sentinels: [{ host: '127.0.0.1', port: 26379 }],
       name: 'evidock-m',
       password: 'data-secret',
@@ -63,7 +64,13 @@ describe('Redis topology', () => {
       failoverDetector: true,
       maxRetriesPerRequest: null,
     });
-    expect(connectionOf(config)).not.toHaveProperty('tls');
+    expect(client.options.tls).toBeUndefined();
+    // BullMQ's blocking connections are duplicates: they follow a switch the same way.
+    const duplicate = client.duplicate();
+    expect(duplicate.options.failoverDetector).toBe(true);
+    expect(duplicate.constructor).toBe(client.constructor);
+    client.disconnect();
+    duplicate.disconnect();
     expect(prefixOf(config, QueueName.Catalog)).toBe('evidock');
   });
 
@@ -72,6 +79,8 @@ describe('Redis topology', () => {
       env: {},
       overrides: { redis: { mode: 'sentinel', sentinels: [{ host: '127.0.0.1', port: 26379 }], tls: { enabled: true, rejectUnauthorized: true } } } as never,
     });
-    expect(connectionOf(config)).toMatchObject({ tls: { rejectUnauthorized: true }, enableTLSForSentinelMode: true, sentinelTLS: { rejectUnauthorized: true } });
+    const client = connectionOf(config) as Redis;
+    expect(client.options).toMatchObject({ tls: { rejectUnauthorized: true }, enableTLSForSentinelMode: true, sentinelTLS: { rejectUnauthorized: true } });
+    client.disconnect();
   });
 });
