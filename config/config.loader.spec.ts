@@ -16,13 +16,14 @@ function problemsOf(fn: () => unknown): string[] {
 }
 
 describe('loadConfig', () => {
-  it('refuses a cluster without nodes, a braced prefix or a database other than 0, and sentinel mode without sentinels', () => {
+  it('refuses a cluster without nodes, a braced prefix or a database other than 0, sentinel mode without sentinels, and a Sentinel password outside sentinel mode', () => {
     expect(problemsOf(() => loadConfig({ env: {}, overrides: { redis: { mode: 'cluster' } } as never }))).toEqual([expect.stringMatching(/^redis\.nodes: cluster mode needs/)]);
     expect(problemsOf(() => loadConfig({ env: {}, overrides: { redis: { mode: 'cluster', nodes: [{ host: '127.0.0.1', port: 7001 }], prefix: '{evidock}', db: 2 } } as never })).sort()).toEqual([
       expect.stringMatching(/^redis\.db:/),
       expect.stringMatching(/^redis\.prefix: in cluster mode/),
     ]);
     expect(problemsOf(() => loadConfig({ env: {}, overrides: { redis: { mode: 'sentinel' } } as never }))).toEqual([expect.stringMatching(/^redis\.sentinels:/)]);
+    expect(problemsOf(() => loadConfig({ env: {}, overrides: { redis: { sentinelPassword: 'sentinel-secret' } } as never }))).toEqual([expect.stringMatching(/^redis\.sentinelPassword: only sentinel mode/)]);
   });
 
   it('gives safe defaults: clear after verify, 24-hour deadline, COMPLIANCE retention, zh-CN', () => {

@@ -21,7 +21,7 @@ export class ConfigError extends Error {
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
 
-const SECRET_KEYS = new Set(['password', 'secretKey', 'accessKey', 'unlockPassword']);
+const SECRET_KEYS = new Set(['password', 'sentinelPassword', 'secretKey', 'accessKey', 'unlockPassword']);
 
 /**
  * Environment variables that configure evidock. Only this module reads `process.env`;
@@ -98,7 +98,7 @@ export function keyDirOf(config: EvidockConfig): string {
 
 /** Values that must never reach a log line or an error message. */
 export function secretsOf(config: EvidockConfig): string[] {
-  return [config.redis.password, config.postgres.password, config.minio.secretKey, config.ingest.unlockPassword].filter(
+  return [config.redis.password, config.redis.sentinelPassword, config.postgres.password, config.minio.secretKey, config.ingest.unlockPassword].filter(
     (s): s is string => typeof s === 'string' && s.length > 0,
   );
 }

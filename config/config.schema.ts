@@ -97,7 +97,12 @@ export const configSchema = z
           .regex(/^[A-Za-z0-9._-]{1,64}$/)
           .default('evidock')
           .describe('sentinel mode: the master set name the Sentinels monitor.'),
-        tls: tlsSchema,
+        sentinelPassword: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('sentinel mode: the Sentinels\' own password (their requirepass), when they have one; `password` is the data servers\'. Never logged.'),
+        tls: tlsSchema.describe('TLS to Redis. In sentinel mode it covers the Sentinels and the master they name alike.'),
       })
       .strict()
       .superRefine((r, ctx) => {
@@ -105,6 +110,7 @@ export const configSchema = z
         if (r.mode === 'cluster' && /[{}]/.test(r.prefix)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['prefix'], message: 'in cluster mode the prefix takes no braces: each queue gets its own hash tag' });
         if (r.mode === 'cluster' && r.db !== 0) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['db'], message: 'a Redis Cluster has only database 0' });
         if (r.mode === 'sentinel' && r.sentinels.length === 0) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['sentinels'], message: 'sentinel mode needs at least one sentinel' });
+        if (r.mode !== 'sentinel' && r.sentinelPassword !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['sentinelPassword'], message: 'only sentinel mode talks to Sentinels' });
       })
       .default({}),
 

@@ -28,7 +28,7 @@ export function configureLogging(options: LoggingOptions): void {
       base: { pid: process.pid },
       timestamp: stdTimeFunctions.isoTime,
       redact: {
-        paths: ['password', 'secretKey', 'accessKey', 'unlockPassword', '*.password', '*.secretKey', '*.accessKey', '*.unlockPassword'],
+        paths: ['password', 'sentinelPassword', 'secretKey', 'accessKey', 'unlockPassword', '*.password', '*.sentinelPassword', '*.secretKey', '*.accessKey', '*.unlockPassword'],
         censor: '[redacted]',
       },
       hooks: {

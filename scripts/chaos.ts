@@ -12,7 +12,8 @@
  * 8 × 512 MiB load, 10,000 tiny files as the issue asks (55 min on 2 cores in the committed
  * run, 27 of them for the hostile recorder while other work shared the machine; --tiny 2000
  * saves most of that). --quick: one round, short outages,
- * 2 × 64 MiB load, 300 tiny files. Scenarios: kill, redis, redis-failover (a Redis Cluster master SIGKILLed mid-ingest, the stall measured), minio, postgres, spool, unplug, dock, load,
+ * 2 × 64 MiB load, 300 tiny files. Scenarios: kill, redis, redis-failover (a Redis Cluster master SIGKILLed mid-ingest, the stall measured),
+ * sentinel-failover (SENTINEL FAILOVER and a SIGKILL of the master under Sentinel, the stall measured), minio, postgres, spool, unplug, dock, load,
  * hostile, tamper, secrets, preservation, rebuild (SIGKILL of a fixity cycle's host and of
  * reindex), api (the archive server: SIGKILL during uploads and webhook
  * deliveries, a wrong-password burst, its log grepped for secrets). Exit code 1 if any
@@ -32,6 +33,7 @@ import {
   loadScenario,
   outageScenario,
   redisFailoverScenario,
+  sentinelFailoverScenario,
   preservationScenario,
   rebuildScenario,
   secretsScenario,
@@ -120,6 +122,7 @@ async function main(): Promise<number> {
   await run('kill', () => killScenario(ctx, { rounds: settings.rounds, points: KILL_POINTS, bigFiles: settings.bigFiles, bigBytes: settings.bigBytes, templateDir: join(work, `kill-template-${seed}`), minKills: quick ? 0 : 50 }));
   await run('redis', () => outageScenario(ctx, 'redis', settings.shortOutageMs, settings.outageTries));
   await run('redis-failover', () => redisFailoverScenario(ctx, settings.outageTries));
+  await run('sentinel-failover', () => sentinelFailoverScenario(ctx, settings.outageTries));
   await run('minio', () => outageScenario(ctx, 'minio', settings.minioOutageMs, settings.outageTries));
   await run('postgres', () => outageScenario(ctx, 'postgres', settings.shortOutageMs, settings.outageTries));
   await run('spool', () => spoolFullScenario(ctx, settings.spoolTries));

@@ -13,7 +13,7 @@ import { moduleLogger } from '../config/logger.ts';
 import type { Runtime } from '../daemon/runtime.ts';
 import { ObjectStoreUnavailableError } from '../storage/object-store.ts';
 import { DatabaseUnavailableError, isDatabaseUnavailable } from '../storage/postgres.database.ts';
-import { QueueUnavailableError } from '../workers/bullmq.job-queue.ts';
+import { QueueUnavailableError, sentinelOptionsOf } from '../workers/bullmq.job-queue.ts';
 import { accessRoutes } from './access.routes.ts';
 import { adminRoutes } from './admin.routes.ts';
 import { SHARED_SCHEMAS } from './api.schemas.ts';
@@ -274,7 +274,7 @@ export function rateLimitRedis(rt: Runtime): Redis | Cluster {
     r.mode === 'cluster'
       ? new Cluster(r.nodes.map((n) => ({ host: n.host, port: n.port })), { enableOfflineQueue: false, redisOptions: common })
       : r.mode === 'sentinel'
-        ? new Redis({ ...common, db: r.db, sentinels: r.sentinels.map((n) => ({ host: n.host, port: n.port })), name: r.name })
+        ? new Redis({ ...common, db: r.db, ...sentinelOptionsOf(rt.config) })
         : new Redis({ ...common, host: r.host, port: r.port, db: r.db, lazyConnect: false });
   client.on('error', () => undefined);
   return client;

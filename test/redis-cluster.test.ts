@@ -7,12 +7,13 @@ import { QueueName, queueNameOf } from '../workers/job.types.ts';
 import { freePort, startPrivateRedisCluster, stopAllPrivateServices, type PrivateRedisCluster } from './support/private-services.ts';
 import { createTestEnv, type TestEnv } from './support/test-env.ts';
 import { expectCompleteAndSafe, makeRecorder } from './support/ingest-checks.ts';
-import { keyLayout, redisCli as cli } from './support/redis-failover.ts';
+import { clusterNodes, ingestThroughClusterFailover, keyLayout, redisCli as cli } from './support/redis-failover.ts';
 
 /**
  * BullMQ on a real Redis Cluster (3 masters, a replica each, started by the test on free
  * loopback ports): each queue has a hash tag of its own, so the queues spread over the
- * masters, and a recorder is ingested through them.
+ * masters, and a recorder is ingested through them, also while the master holding the
+ * acquire queue is SIGKILLed and its replica takes over.
  */
 
 const HOOK_TIMEOUT_MS = 120_000;
@@ -69,6 +70,28 @@ describe('BullMQ on a Redis Cluster of 3 masters with a replica each', () => {
         const id = `${prefixOf(env.config, queue)}:${queueNameOf(queue, env.config.workstationId)}:id`;
         expect(cli(l.master, 'exists', id), `${id} on 127.0.0.1:${l.master}`).toBe('1');
       }
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'survives a SIGKILL of the master serving the acquire queue mid-ingest: its replica takes over, nothing lost or duplicated, nothing cleared unverified',
+    async () => {
+      const env = await clusterEnv('rfailover');
+      const rt = await env.runtime();
+      runtimes.push(rt);
+      const run = await ingestThroughClusterFailover(rt, cluster!, env.dir, { serial: 'ZFY0301', files: 6, bytes: 4 << 20, timeoutMs: TEST_TIMEOUT_MS - 30_000 });
+      // eslint-disable-next-line no-console
+      console.log(
+        `killed master 127.0.0.1:${run.formerPort}; replica 127.0.0.1:${run.promotedPort} promoted after ${run.promotionMs} ms; ` +
+          `${run.vanishedJobs} of ${run.waitingAtFault} waiting acquire jobs gone from it; stall (kill → next acquisition of a waiting recording) ${run.stallMs} ms`,
+      );
+      // A real failover happened: the killed node is marked failed and a former replica serves its slots.
+      expect(run.promotedPort).not.toBe(run.formerPort);
+      const nodes = clusterNodes(run.promotedPort);
+      expect(nodes.find((n) => n.port === run.formerPort)?.failed).toBe(true);
+      expect(nodes.find((n) => n.port === run.promotedPort)?.master).toBe(true);
+      await expectCompleteAndSafe(rt, run.folder, run.sources, run.result);
     },
     TEST_TIMEOUT_MS,
   );

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { Cluster, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { DelayedError, Queue, QueueEvents, UnrecoverableError, WaitingError, Worker, type ConnectionOptions, type Job, type SandboxedJob } from 'bullmq';
 import type { EvidockConfig } from '../config/config.schema.ts';
 import { moduleLogger } from '../config/logger.ts';
@@ -17,8 +17,14 @@ const log = moduleLogger('queue');
 const MAX_BACKOFF_MS = 5 * 60_000;
 const PROGRESS_INTERVAL_MS = 250;
 
+function tlsOf(config: EvidockConfig): RedisOptions['tls'] {
+  const t = config.redis.tls;
+  return t.enabled ? { rejectUnauthorized: t.rejectUnauthorized, ...(t.caFile ? { ca: readFileSync(t.caFile, 'utf8') } : {}) } : undefined;
+}
+
 function redisOptionsOf(config: EvidockConfig): RedisOptions {
   const r = config.redis;
+  const tls = tlsOf(config);
   return {
     password: r.password,
     db: r.db,
@@ -27,27 +33,138 @@ function redisOptionsOf(config: EvidockConfig): RedisOptions {
     enableOfflineQueue: true,
     enableReadyCheck: true,
     retryStrategy: (times: number) => Math.min(200 * times, 5000),
-    ...(r.tls.enabled
-      ? { tls: { rejectUnauthorized: r.tls.rejectUnauthorized, ...(r.tls.caFile ? { ca: readFileSync(r.tls.caFile, 'utf8') } : {}) } }
-      : {}),
+    ...(tls ? { tls } : {}),
   };
 }
 
 /**
- * What BullMQ connects with. single and sentinel: options (BullMQ makes and closes its own
- * connections; ioredis asks the Sentinels for the master and again after a failover). cluster:
- * a lazy ioredis Cluster per Queue, Worker or QueueEvents, which the caller closes; BullMQ
- * duplicates it for its blocking connections.
+ * Where a sentinel-mode client finds its master: the Sentinels, the master set's name and
+ * the Sentinels' own password. With TLS on, ioredis applies `tls` to the master's connection
+ * only with enableTLSForSentinelMode (without it the master would be reached in clear), and
+ * to the Sentinels' only as sentinelTLS. The ready check (on in every client evidock makes)
+ * also makes ioredis drop a server that answers as a replica.
+ */
+export function sentinelOptionsOf(config: EvidockConfig): RedisOptions {
+  const r = config.redis;
+  const tls = tlsOf(config);
+  return {
+    sentinels: r.sentinels.map((s) => ({ host: s.host, port: s.port })),
+    name: r.name,
+    ...(r.sentinelPassword ? { sentinelPassword: r.sentinelPassword } : {}),
+    ...(tls ? { tls, enableTLSForSentinelMode: true, sentinelTLS: tls } : {}),
+  };
+}
+
+/** The parts of ioredis' Cluster and Redis that EndingCluster and SentinelRedis reach (not in their typings). */
+interface ClusterInternals {
+  startupNodes: unknown[];
+  setStatus(status: string): void;
+  handleCloseEvent(): void;
+}
+
+/**
+ * An ioredis Cluster that ends when it is disconnected while waiting to reconnect. ioredis
+ * then cancels the pending reconnect but, its node pool being empty already, emits neither
+ * `close` nor `end` and stays `disconnecting` (tried: a Cluster of dead nodes, disconnected
+ * in `reconnecting`). BullMQ waits for `end` when a Worker closes its blocking connection, so
+ * closing a Worker whose Cluster was between reconnects (after a master kill, during an
+ * outage) never finished: the cluster test's teardown hung in 3 of 5 runs once the ingest no
+ * longer did. Here it ends the way ioredis ends a Cluster disconnected before it ever connected.
+ * BullMQ's duplicates (its blocking connections) are made of this class too.
+ */
+class EndingCluster extends Cluster {
+  override disconnect(reconnect = false): void {
+    const betweenReconnects = !reconnect && this.status === 'reconnecting';
+    super.disconnect(reconnect);
+    if (betweenReconnects) {
+      const internals = this as unknown as ClusterInternals;
+      internals.setStatus('close');
+      internals.handleCloseEvent();
+    }
+  }
+
+  override duplicate(overrideStartupNodes: unknown[] = [], overrideOptions = {}): Cluster {
+    const nodes = overrideStartupNodes.length > 0 ? overrideStartupNodes : (this as unknown as ClusterInternals).startupNodes.slice(0);
+    return new EndingCluster(nodes as ConstructorParameters<typeof Cluster>[0], { ...this.options, ...overrideOptions });
+  }
+}
+
+/**
+ * The queue clients of sentinel mode (BullMQ's blocking duplicates too), with ioredis'
+ * failoverDetector: each subscribes to the Sentinels' +switch-master and reconnects to the
+ * new master when it is announced. Without it a client stays on the old master until the
+ * Sentinels demote it, a second or more after a SENTINEL FAILOVER, and what it writes there
+ * meanwhile is discarded when the old master resyncs as a replica (test/redis-sentinel.test.ts
+ * found every connection still on the old master). Costs a subscriber connection per Sentinel
+ * for each client. Two ioredis gaps are closed here:
+ * - When the announcement arrives while a client is reconnecting after its master died,
+ *   the detector aborts that connect, and ioredis then ends the client for good (seen in 1
+ *   of 4 SIGKILL runs: the workers' connections `end`, the ingest stopped). Nobody asked for
+ *   that end, so the client connects again.
+ * - A client disconnected while it waits to reconnect never emits `end` (as for
+ *   EndingCluster), which BullMQ waits for when a Worker closes; it ends here.
+ */
+class SentinelRedis extends Redis {
+  private released = false;
+
+  constructor(options: RedisOptions) {
+    super({ ...options, failoverDetector: true });
+    this.on('end', () => {
+      if (this.released) return;
+      log.warn('redis client ended during a Sentinel failover; connecting again');
+      setTimeout(() => {
+        if (!this.released && this.status === 'end') this.connect().catch(() => undefined);
+      }, 200).unref();
+    });
+  }
+
+  override connect(callback?: () => void): Promise<void> {
+    this.released = false;
+    return super.connect(callback);
+  }
+
+  override disconnect(reconnect = false): void {
+    if (!reconnect) this.released = true;
+    const betweenReconnects = !reconnect && this.status === 'reconnecting';
+    super.disconnect(reconnect);
+    if (betweenReconnects) (this as unknown as ClusterInternals).setStatus('end');
+  }
+
+  override quit(callback?: (err?: Error | null, res?: 'OK') => void): Promise<'OK'> {
+    this.released = true;
+    return super.quit(callback);
+  }
+
+  override duplicate(override?: Partial<RedisOptions>): Redis {
+    return new SentinelRedis({ ...this.options, ...override });
+  }
+}
+
+/**
+ * What BullMQ connects with. single: options (BullMQ makes and closes its own connections).
+ * cluster and sentinel: an ioredis Cluster, or a SentinelRedis that asks the Sentinels for
+ * the master, per Queue, Worker or QueueEvents, which the caller closes; BullMQ duplicates it
+ * for its blocking connections.
  */
 export function connectionOf(config: EvidockConfig): ConnectionOptions {
   const r = config.redis;
   const options = redisOptionsOf(config);
   switch (r.mode) {
     case 'cluster': {
-      const cluster = new Cluster(
+      const cluster = new EndingCluster(
         r.nodes.map((n) => ({ host: n.host, port: n.port })),
         {
-          lazyConnect: true,
+          // Connecting at once, not lazily (issue 19). Given a lazy Cluster, BullMQ awaits the
+          // promise of its first connect(); when that connect's ready check fails (CLUSTER INFO
+          // sent to the master just killed, or cluster_state:fail before the promotion), ioredis
+          // reconnects under a new promise and never settles the first one. The Queue, Worker
+          // or QueueEvents then waits forever although the Cluster comes back: after a master
+          // kill the store queue's producer, made when the first acquisition finished, hung
+          // with both acquire slots waiting on it. Connecting here, BullMQ waits for the
+          // Cluster's `ready` event instead, which every successful reconnect emits. The
+          // blocking duplicates BullMQ makes inherit this. Cost: a QueueEvents' own Cluster,
+          // which only its duplicate uses, connects too.
+          lazyConnect: false,
           enableReadyCheck: true,
           enableOfflineQueue: true,
           maxRedirections: 64,
@@ -65,7 +182,10 @@ export function connectionOf(config: EvidockConfig): ConnectionOptions {
       return cluster;
     }
     case 'sentinel':
-      return { ...options, sentinels: r.sentinels.map((s) => ({ host: s.host, port: s.port })), name: r.name, sentinelRetryStrategy: (times: number) => Math.min(200 * times, 2000) };
+      // All Sentinels unreachable: keep asking (null would make ioredis give up for good).
+      const client = new SentinelRedis({ ...options, ...sentinelOptionsOf(config), sentinelRetryStrategy: (times: number) => Math.min(200 * times, 2000) });
+      client.on('error', (error: Error) => log.warn({ err: error.message }, 'redis sentinel connection problem'));
+      return client;
     default:
       return { ...options, host: r.host, port: r.port };
   }
@@ -90,9 +210,9 @@ export function redisAddressOf(config: EvidockConfig): string {
   return `${r.host}:${r.port}`;
 }
 
-/** Closes a connection we made ourselves (the Cluster objects of connectionOf). */
+/** Closes a connection we made ourselves (the client objects of connectionOf). */
 function release(connection: ConnectionOptions): void {
-  if (connection instanceof Cluster) connection.disconnect();
+  if (connection instanceof Cluster || connection instanceof SentinelRedis) connection.disconnect();
 }
 
 /** Redis did not answer in time: queue work waits for it, a query gives up. */
@@ -249,7 +369,7 @@ export class BullJobQueue implements JobQueuePort {
   events(name: QueueName): QueueEvents {
     const connection = connectionOf(this.config);
     const events = new QueueEvents(queueNameOf(name, this.config.workstationId), { connection, prefix: prefixOf(this.config, name) });
-    // Blocking: BullMQ connects and closes a duplicate; the lazy original never connects.
+    // Blocking: BullMQ connects and closes a duplicate; the original is ours to close.
     this.connections.push(connection);
     return events;
   }

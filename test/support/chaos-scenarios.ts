@@ -38,10 +38,11 @@ import {
   startPrivatePostgres,
   startPrivateRedis,
   startPrivateRedisCluster,
+  startPrivateRedisSentinel,
   stopAllPrivateServices,
   type PrivateService,
 } from './private-services.ts';
-import { ingestThroughClusterFailover } from './redis-failover.ts';
+import { ingestThroughClusterFailover, ingestThroughSentinelFailover, sentinelMasterPort, type FailoverRun } from './redis-failover.ts';
 import { SabotagedVolume } from './sabotaged-volume.ts';
 import { createTestEnv, eventually, type TestEnv } from './test-env.ts';
 
@@ -312,37 +313,40 @@ export async function outageScenario(ctx: ChaosContext, kind: ServerKind, outage
   }, r);
 }
 
+/** One failover try: the Redis section of its config, and how to start its servers and run the ingest through the fault. */
+interface FailoverTry {
+  redis: Record<string, unknown>;
+  /** What the fault is, for the notes. */
+  fault: string;
+  start(env: TestEnv): Promise<(rt: Runtime) => Promise<FailoverRun>>;
+}
+
 /**
- * A Redis Cluster failover mid-ingest (issue 19): a private cluster of 3 masters with a
- * replica each, the master serving the acquire queue SIGKILLed while recordings still wait
- * in it. Reports the stall: from the kill to the first acquisition of a recording that was
- * waiting at the kill (no bound is asserted; the figure goes in the notes).
+ * Runs each try's ingest through its failover on an isolated evidock serving every queue,
+ * then checks the invariants. Reports the stall of each: from the fault to the first
+ * acquisition of a recording that was waiting at the fault (no bound is asserted; the figure
+ * goes in the notes, the largest per kind of fault at the end).
  */
-export async function redisFailoverScenario(ctx: ChaosContext, tries: number): Promise<ScenarioRow> {
-  const r = row('outage', 'Redis Cluster master (acquire queue) SIGKILLed mid-ingest, replica promoted', `${INVARIANT_CHECKS}; a former replica serves the killed master's slots`);
+async function failoverScenario(r: ScenarioRow, label: string, setups: Array<() => Promise<FailoverTry>>, detection: string): Promise<ScenarioRow> {
   return timedRow(async () => {
-    const stalls: number[] = [];
-    for (let i = 0; i < tries; i++) {
-      const ports: number[] = [];
-      for (let n = 0; n < 6; n++) ports.push(await freePort());
-      const env = await createTestEnv('rfailover', {
-        redis: { mode: 'cluster', nodes: ports.map((port) => ({ host: '127.0.0.1', port })), prefix: `chaos-rf${i}`, password: undefined, db: 0, tls: { enabled: false } },
-        ingest: INGEST,
-      });
+    const stalls = new Map<string, number[]>();
+    for (const [i, setup] of setups.entries()) {
+      const t = await setup();
+      const env = await createTestEnv(label, { redis: t.redis, ingest: INGEST });
       let rt: Runtime | undefined;
       try {
-        const cluster = await startPrivateRedisCluster(env.dir, ports, 1);
+        const ingest = await t.start(env);
         rt = await env.runtime();
         // Media work too: the invariants want every queue drained, metadata and proxies included.
         rt.startWorkers(ALL_QUEUES);
-        const run = await ingestThroughClusterFailover(rt, cluster, env.dir, { serial: `ZFYF${i}`, files: 6, bytes: 4 << 20, timeoutMs: 240_000 });
+        const run = await ingest(rt);
         await queuesIdle(rt, 60_000);
         const sources: SourceFile[] = [...run.sources].map(([path, bytes]) => ({ path: join(run.folder, path), sha256: sha256Of(bytes), size: bytes.length }));
         add(r, await checkInvariants(rt, sources, { rehash: true }));
         r.tries++;
-        stalls.push(run.stallMs);
+        stalls.set(t.fault, [...(stalls.get(t.fault) ?? []), run.stallMs]);
         r.notes.push(
-          `try ${i + 1}: replica promoted ${(run.promotionMs / 1000).toFixed(1)} s after the kill; stall (kill → next acquisition of a waiting recording) ${(run.stallMs / 1000).toFixed(1)} s; ${run.vanishedJobs} of ${run.waitingAtKill} waiting acquire jobs missing on the promoted replica`,
+          `try ${i + 1} (${t.fault}): replica promoted ${(run.promotionMs / 1000).toFixed(1)} s after the fault; stall (fault → next acquisition of a waiting recording) ${(run.stallMs / 1000).toFixed(1)} s; ${run.vanishedJobs} of ${run.waitingAtFault} waiting acquire jobs missing on the promoted replica`,
         );
         if (sources.some((s) => existsSync(s.path))) {
           r.ok = false;
@@ -354,9 +358,65 @@ export async function redisFailoverScenario(ctx: ChaosContext, tries: number): P
         await env.cleanup().catch(() => undefined);
       }
     }
-    if (stalls.length > 0) r.notes.push(`stall over ${stalls.length} tries: max ${(Math.max(...stalls) / 1000).toFixed(1)} s, cluster-node-timeout 2 s`);
+    for (const [fault, list] of stalls) r.notes.push(`stall, ${fault}, over ${list.length} tries: max ${(Math.max(...list) / 1000).toFixed(1)} s, ${detection}`);
     return r;
   }, r);
+}
+
+/**
+ * A Redis Cluster failover mid-ingest (issue 19): a private cluster of 3 masters with a
+ * replica each, the master serving the acquire queue SIGKILLed while recordings still wait
+ * in it.
+ */
+export async function redisFailoverScenario(ctx: ChaosContext, tries: number): Promise<ScenarioRow> {
+  const r = row('outage', 'Redis Cluster master (acquire queue) SIGKILLed mid-ingest, replica promoted', `${INVARIANT_CHECKS}; a former replica serves the killed master's slots`);
+  const setups = Array.from({ length: tries }, (_, i) => async (): Promise<FailoverTry> => {
+    const ports: number[] = [];
+    for (let n = 0; n < 6; n++) ports.push(await freePort());
+    return {
+      redis: { mode: 'cluster', nodes: ports.map((port) => ({ host: '127.0.0.1', port })), prefix: `chaos-rf${i}`, password: undefined, db: 0, tls: { enabled: false } },
+      fault: 'master SIGKILLed',
+      async start(env) {
+        const cluster = await startPrivateRedisCluster(env.dir, ports, 1);
+        return (rt) => ingestThroughClusterFailover(rt, cluster, env.dir, { serial: `ZFYF${i}`, files: 6, bytes: 4 << 20, timeoutMs: 240_000 });
+      },
+    };
+  });
+  return failoverScenario(r, 'rfailover', setups, 'cluster-node-timeout 2 s');
+}
+
+/**
+ * A Redis Sentinel failover mid-ingest (issue 19): a private master, one replica and three
+ * Sentinels (quorum 2, down-after-milliseconds 2 s); each try is a `SENTINEL FAILOVER` and
+ * a SIGKILL of the master, each on a fresh set, while recordings still wait in the acquire
+ * queue. Checked as well: every Sentinel names the old replica as master.
+ */
+export async function sentinelFailoverScenario(ctx: ChaosContext, tries: number): Promise<ScenarioRow> {
+  const r = row('outage', 'Redis Sentinel failover mid-ingest: SENTINEL FAILOVER, and the master SIGKILLed', `${INVARIANT_CHECKS}; every Sentinel names the former replica as master`);
+  const name = 'evidock-chaos';
+  const setups = Array.from({ length: tries }, (_, i) =>
+    (['failover', 'kill'] as const).map((fault) => async (): Promise<FailoverTry> => {
+      const servers = [await freePort(), await freePort()];
+      const sentinels = [await freePort(), await freePort(), await freePort()];
+      return {
+        redis: { mode: 'sentinel', sentinels: sentinels.map((port) => ({ host: '127.0.0.1', port })), name, prefix: `chaos-sf${i}`, password: undefined, db: 0, tls: { enabled: false } },
+        fault: fault === 'kill' ? 'master SIGKILLed' : 'SENTINEL FAILOVER',
+        async start(env) {
+          const set = await startPrivateRedisSentinel(env.dir, name, servers, sentinels);
+          return async (rt) => {
+            const run = await ingestThroughSentinelFailover(rt, set, fault, env.dir, { serial: `ZFYS${i}${fault[0]}`, files: 6, bytes: 4 << 20, timeoutMs: 240_000 });
+            const named = sentinels.map((p) => sentinelMasterPort(p, name));
+            if (run.promotedPort !== servers[1] || named.some((p) => p !== servers[1])) {
+              r.ok = false;
+              r.notes.push(`${fault}: the Sentinels name ${named.join(', ')} as master, not the former replica ${servers[1]}`);
+            }
+            return run;
+          };
+        },
+      };
+    }),
+  ).flat();
+  return failoverScenario(r, 'sfailover', setups, 'down-after-milliseconds 2 s');
 }
 
 // ---- 3. spool disk full ---------------------------------------------------------------

@@ -43,6 +43,12 @@ export interface PrivateServiceOptions {
   subdir?: string;
   /** More server arguments (cluster mode, replication). */
   extraArgs?: string[];
+  /**
+   * Run `redis-server --sentinel` watching this master instead of a data server. Its config
+   * file is written on the first start only: Sentinel rewrites it with what it learns (the
+   * replicas, the other Sentinels, the current master), and a restart must keep that.
+   */
+  sentinel?: { name: string; masterPort: number; quorum: number; downAfterMs: number };
 }
 
 /** A private CA and a server certificate for 127.0.0.1 / localhost signed by it (PEM files). */
@@ -352,7 +358,7 @@ export async function startPrivateRedis(parentDir: string, options: PrivateServi
       if (service.running) return;
       const proc = spawnLogged(
         'redis-server',
-        [
+        options.sentinel ? sentinelArgs(dir, port, options.sentinel) : [
           ...(options.tls
             ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', options.tls.certFile, '--tls-key-file', options.tls.keyFile, '--tls-ca-cert-file', options.tls.caFile, '--tls-auth-clients', 'no']
             : ['--port', String(port)]),
@@ -382,6 +388,32 @@ export async function startPrivateRedis(parentDir: string, options: PrivateServi
   killers.set(service, () => child?.kill('SIGKILL'));
   await service.start();
   return service;
+}
+
+function sentinelArgs(dir: string, port: number, s: NonNullable<PrivateServiceOptions['sentinel']>): string[] {
+  const conf = join(dir, 'sentinel.conf');
+  if (!existsSync(conf)) {
+    writeFileSync(
+      conf,
+      [
+        `port ${port}`,
+        `bind ${HOST}`,
+        `dir ${dir}`,
+        `sentinel monitor ${s.name} ${HOST} ${s.masterPort} ${s.quorum}`,
+        `sentinel down-after-milliseconds ${s.name} ${s.downAfterMs}`,
+        // A failover that stalls is retried after this long (the default is 3 minutes).
+        `sentinel failover-timeout ${s.name} 10000`,
+        `sentinel parallel-syncs ${s.name} 1`,
+        '',
+      ].join('\n'),
+    );
+  }
+  return [conf, '--sentinel', '--daemonize', 'no'];
+}
+
+/** What redis-cli prints for one command to a private server ('' when it cannot run). */
+function redisCliOut(port: number, ...args: string[]): string {
+  return spawnSync('redis-cli', ['-h', HOST, '-p', String(port), ...args], { encoding: 'utf8', timeout: 10_000 }).stdout ?? '';
 }
 
 /** A private Redis Cluster: its nodes (masters first) and the node a test may kill. */
@@ -416,11 +448,11 @@ export async function startPrivateRedisCluster(parentDir: string, ports: readonl
     { encoding: 'utf8', timeout: START_TIMEOUT_MS },
   );
   if (create.status !== 0) throw new Error(`redis-cli --cluster create failed:\n${create.stdout}${create.stderr}`);
-  const state = () => spawnSync('redis-cli', ['-h', HOST, '-p', String(nodes[0]!.port), 'cluster', 'info'], { encoding: 'utf8' }).stdout;
+  const state = () => redisCliOut(nodes[0]!.port, 'cluster', 'info');
   await waitFor('private Redis Cluster', async () => state().includes('cluster_state:ok'), () => true, () => state());
   // Every replica has synced with its master: a replica that never did cannot be promoted
   // ("disconnected from master for longer than allowed"), so a kill before then is no failover.
-  const replication = (port: number) => spawnSync('redis-cli', ['-h', HOST, '-p', String(port), 'info', 'replication'], { encoding: 'utf8' }).stdout;
+  const replication = (port: number) => redisCliOut(port, 'info', 'replication');
   const replicas = () => nodes.filter((n) => replication(n.port).includes('role:slave'));
   await waitFor(
     'private Redis Cluster replicas in sync',
@@ -433,6 +465,72 @@ export async function startPrivateRedisCluster(parentDir: string, ports: readonl
   );
   return {
     nodes,
+    kill(node) {
+      killers.get(node)?.();
+    },
+  };
+}
+
+/** A private Redis master with replicas and the Sentinels that watch them. */
+export interface PrivateRedisSentinel {
+  /** The master set name the Sentinels monitor. */
+  name: string;
+  /** The data servers: the first master at the start, then its replicas. */
+  servers: PrivateService[];
+  sentinels: PrivateService[];
+  /** SIGKILL one server (a crash: the Sentinels must notice it and promote a replica). */
+  kill(node: PrivateService): void;
+}
+
+/**
+ * A master on `serverPorts[0]` with a replica on each further port (AOF on, as the stack
+ * runs), and a Sentinel on each of `sentinelPorts` watching it under `name` with a quorum
+ * of a majority; a master is taken as down after `downAfterMs`. Returns once every replica
+ * has synced and every Sentinel knows the replicas and the other Sentinels and has its
+ * quorum (SENTINEL CKQUORUM): a failover asked for earlier could find no replica to promote.
+ */
+export async function startPrivateRedisSentinel(
+  parentDir: string,
+  name: string,
+  serverPorts: readonly number[],
+  sentinelPorts: readonly number[],
+  downAfterMs = 2000,
+): Promise<PrivateRedisSentinel> {
+  const [masterPort, ...replicaPorts] = serverPorts;
+  if (masterPort === undefined || replicaPorts.length === 0) throw new Error('a Sentinel set needs a master and at least one replica');
+  const servers: PrivateService[] = [];
+  // No diskless-sync delay: a replica holds its master's data within a moment of starting.
+  const common = ['--repl-diskless-sync-delay', '0'];
+  servers.push(await startPrivateRedis(parentDir, { port: masterPort, subdir: 'private-redis-sentinel/s0', extraArgs: common }));
+  for (const [i, port] of replicaPorts.entries()) {
+    servers.push(await startPrivateRedis(parentDir, { port, subdir: `private-redis-sentinel/s${i + 1}`, extraArgs: [...common, '--replicaof', HOST, String(masterPort)] }));
+  }
+  await waitFor(
+    'private Redis replicas in sync',
+    async () => replicaPorts.every((p) => redisCliOut(p, 'info', 'replication').includes('master_link_status:up')),
+    () => true,
+    () => replicaPorts.map((p) => `${p}: ${redisCliOut(p, 'info', 'replication').replace(/\r?\n/g, ' ')}`).join('\n'),
+  );
+  const quorum = Math.floor(sentinelPorts.length / 2) + 1;
+  const sentinels: PrivateService[] = [];
+  for (const [i, port] of sentinelPorts.entries()) {
+    sentinels.push(await startPrivateRedis(parentDir, { port, subdir: `private-redis-sentinel/sentinel${i}`, sentinel: { name, masterPort, quorum, downAfterMs } }));
+  }
+  // Replicas are learnt from the master's INFO (every 10 s at first), Sentinels from hello messages (every 2 s).
+  const known = (port: number) =>
+    redisCliOut(port, 'sentinel', 'replicas', name).split('\n').filter((l) => l.trim() === 'ip').length === replicaPorts.length &&
+    redisCliOut(port, 'sentinel', 'sentinels', name).split('\n').filter((l) => l.trim() === 'ip').length === sentinelPorts.length - 1 &&
+    redisCliOut(port, 'sentinel', 'ckquorum', name).startsWith('OK');
+  await waitFor(
+    'private Sentinels aware of the replicas and of each other',
+    async () => sentinelPorts.every(known),
+    () => sentinels.every((s) => s.running),
+    () => sentinelPorts.map((p) => `${p}: ${redisCliOut(p, 'sentinel', 'ckquorum', name).trim()}`).join('\n'),
+  );
+  return {
+    name,
+    servers,
+    sentinels,
     kill(node) {
       killers.get(node)?.();
     },
